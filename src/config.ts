@@ -1,0 +1,117 @@
+import { z } from 'zod';
+
+/**
+ * One schema over the environment, with Teams Toolkit names. `loadConfig` never throws:
+ * it returns every problem at once so the process can say them all in one message.
+ */
+
+const csv = z
+  .string()
+  .optional()
+  .transform((value) =>
+    (value ?? '')
+      .split(',')
+      .map((part) => part.trim())
+      .filter((part) => part.length > 0),
+  );
+
+const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const emptyToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+const optionalText = z.preprocess(emptyToUndefined, z.string().trim().optional());
+
+const EnvSchema = z
+  .object({
+    NODE_ENV: optionalText,
+    PORT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(65535).default(3978)),
+    BOT_ID: z.preprocess(emptyToUndefined, z.string().trim().regex(guid, 'must be a GUID (the bot\'s Microsoft App ID)').optional()),
+    BOT_PASSWORD: optionalText,
+    BOT_TYPE: z.preprocess(emptyToUndefined, z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMsi']).default('MultiTenant')),
+    BOT_TENANT_ID: z.preprocess(emptyToUndefined, z.string().trim().regex(guid, 'must be a GUID (the Entra tenant id)').optional()),
+    STORAGE_CONNECTION_STRING: optionalText,
+    STORAGE_ACCOUNT_NAME: z.preprocess(
+      emptyToUndefined,
+      z.string().trim().regex(/^[a-z0-9]{3,24}$/, 'must be 3-24 lower-case letters and digits').optional(),
+    ),
+    DATA_DIR: z.preprocess(emptyToUndefined, z.string().default('.data')),
+    PARTNERSHIP_NAME: z.preprocess(emptyToUndefined, z.string().trim().max(80).default('Our partnership')),
+    COORDINATORS: csv.pipe(z.array(z.string().regex(guid, 'each coordinator must be an Entra object id (a GUID)'))),
+    ALLOWED_TENANTS: csv.pipe(z.array(z.string().regex(guid, 'each tenant must be a GUID'))),
+    LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+  })
+  .superRefine((env, ctx) => {
+    const problem = (path: string, message: string) => ctx.addIssue({ code: z.ZodIssueCode.custom, path: [path], message });
+    if (env.STORAGE_CONNECTION_STRING && env.STORAGE_ACCOUNT_NAME) {
+      problem('STORAGE_ACCOUNT_NAME', 'set either STORAGE_CONNECTION_STRING or STORAGE_ACCOUNT_NAME, not both');
+    }
+    if (!env.BOT_ID) {
+      if (env.NODE_ENV === 'production') {
+        problem('BOT_ID', 'is required when NODE_ENV=production (local mode turns inbound authentication off)');
+      }
+      if (env.BOT_PASSWORD) problem('BOT_PASSWORD', 'is set but BOT_ID is not');
+      return;
+    }
+    if (env.BOT_TYPE !== 'UserAssignedMsi' && !env.BOT_PASSWORD) {
+      problem('BOT_PASSWORD', `is required for BOT_TYPE=${env.BOT_TYPE}`);
+    }
+    if (env.BOT_TYPE !== 'MultiTenant' && !env.BOT_TENANT_ID) {
+      problem('BOT_TENANT_ID', `is required for BOT_TYPE=${env.BOT_TYPE}`);
+    }
+    if (env.ALLOWED_TENANTS.length === 0) {
+      problem('ALLOWED_TENANTS', 'must list the partnership\'s tenant ids when BOT_ID is set (any tenant is allowed in local mode only)');
+    }
+  });
+
+export type StorageTarget =
+  | { kind: 'connectionString'; connectionString: string }
+  | { kind: 'managedIdentity'; accountName: string }
+  | { kind: 'embedded'; dataDir: string };
+
+export interface Config {
+  readonly production: boolean;
+  readonly port: number;
+  /** Local mode: no BOT_ID, inbound authentication off. */
+  readonly localMode: boolean;
+  readonly bot: Readonly<{ id: string; password?: string; type: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMsi'; tenantId?: string }> | undefined;
+  readonly storage: StorageTarget;
+  readonly dataDir: string;
+  readonly partnershipName: string;
+  readonly coordinators: readonly string[];
+  readonly allowedTenants: readonly string[];
+  readonly logLevel: string;
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+
+export function loadConfig(env: Record<string, string | undefined>): ConfigResult {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`);
+    return { ok: false, problems };
+  }
+  const e = parsed.data;
+  const storage: StorageTarget = e.STORAGE_CONNECTION_STRING
+    ? { kind: 'connectionString', connectionString: e.STORAGE_CONNECTION_STRING }
+    : e.STORAGE_ACCOUNT_NAME
+      ? { kind: 'managedIdentity', accountName: e.STORAGE_ACCOUNT_NAME }
+      : { kind: 'embedded', dataDir: e.DATA_DIR };
+  const config: Config = {
+    production: e.NODE_ENV === 'production',
+    port: e.PORT,
+    localMode: !e.BOT_ID,
+    bot: e.BOT_ID
+      ? Object.freeze({ id: e.BOT_ID, password: e.BOT_PASSWORD, type: e.BOT_TYPE, tenantId: e.BOT_TENANT_ID })
+      : undefined,
+    storage,
+    dataDir: e.DATA_DIR,
+    partnershipName: e.PARTNERSHIP_NAME,
+    coordinators: Object.freeze(e.COORDINATORS.map((id) => id.toLowerCase())),
+    allowedTenants: Object.freeze(e.ALLOWED_TENANTS.map((id) => id.toLowerCase())),
+    logLevel: e.LOG_LEVEL,
+  };
+  return { ok: true, config: Object.freeze(config) };
+}
+
+/** The one message printed when the configuration is wrong. */
+export function describeProblems(problems: string[]): string {
+  return ['Together cannot start: the configuration has problems:', ...problems.map((p) => `  - ${p}`), 'See the configuration table in README.md.'].join('\n');
+}

@@ -1,0 +1,75 @@
+import path from 'node:path';
+import { describeProblems, loadConfig } from './config';
+import { startTogether } from './index';
+import { createLogger } from './platform/logging';
+import { startAzurite, type EmbeddedAzurite } from './platform/storage/azurite';
+import type { TableTarget } from './platform/storage/tables';
+
+/** `npm start`: read the environment, start embedded storage if none is configured, run, stop cleanly. */
+async function main(): Promise<void> {
+  const loaded = loadConfig(process.env);
+  if (!loaded.ok) {
+    console.error(describeProblems(loaded.problems));
+    process.exit(1);
+  }
+  const config = loaded.config;
+  const logger = createLogger(config.logLevel);
+
+  if (config.localMode) {
+    const banner = 'LOCAL MODE: BOT_ID is not set, so inbound requests are NOT authenticated. Never expose this to the internet.';
+    console.warn(`\n${'!'.repeat(banner.length)}\n${banner}\n${'!'.repeat(banner.length)}\n`);
+    logger.warn({ mode: 'local' }, banner);
+  }
+
+  let azurite: EmbeddedAzurite | undefined;
+  let storage: TableTarget;
+  switch (config.storage.kind) {
+    case 'connectionString':
+      storage = { connectionString: config.storage.connectionString };
+      break;
+    case 'managedIdentity':
+      storage = { accountName: config.storage.accountName };
+      break;
+    case 'embedded': {
+      const location = path.resolve(config.storage.dataDir, 'azurite');
+      azurite = await startAzurite({ location });
+      storage = { connectionString: azurite.connectionString };
+      logger.info({ tablePort: azurite.tablePort, queuePort: azurite.queuePort, location }, 'started embedded Azurite');
+      break;
+    }
+  }
+
+  let together;
+  try {
+    together = await startTogether({ config, storage, logger });
+  } catch (err) {
+    logger.fatal({ err: { message: (err as Error).message } }, 'could not start');
+    await azurite?.stop();
+    process.exit(1);
+  }
+  logger.info({ port: together.port }, 'Together is listening');
+  console.log(
+    [
+      '',
+      `Together is running for ${config.partnershipName}: http://localhost:${together.port}/api/messages (health: http://localhost:${together.port}/api/health)`,
+      'Open it in the Microsoft 365 Agents Playground: in another terminal run `npm run playground`, then open http://localhost:56150 and type "help".',
+      '',
+    ].join('\n'),
+  );
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping: finishing turns in flight');
+    await together.close();
+    await azurite?.stop();
+    logger.info('stopped');
+    logger.flush?.();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+void main();

@@ -1,0 +1,239 @@
+import { performance } from 'node:perf_hooks';
+import { Application, TeamsAdapter } from '@microsoft/teams-ai';
+import {
+  ActivityTypes,
+  ConfigurationServiceClientCredentialFactory,
+  type Activity,
+  type InvokeResponse,
+  type TurnContext,
+} from 'botbuilder';
+import { AuthenticationError } from 'botframework-connector';
+import type { Config } from '../config';
+import { parseActionData, type ActionResult, type ActionSpec } from './actions';
+import type { Clock } from './clock';
+import { extractMentions, parseCommand, type CommandSpec, type MentionEntity } from './commands';
+import type { ConversationStore } from './conversations/store';
+import type { DirectoryStore } from './directory/store';
+import { mayUse, roleLabel, type Actor } from './identity';
+import type { Logger, TurnRecord } from './logging';
+import { makeTurn, type Turn } from './turn';
+
+/** The adapter, with the authenticated entry point the server uses (so it can answer 400/401/403 itself). */
+export class TogetherAdapter extends TeamsAdapter {
+  handle(authHeader: string, activity: Activity, logic: (context: TurnContext) => Promise<void>): Promise<InvokeResponse | undefined> {
+    return this.processActivity(authHeader, activity, logic);
+  }
+}
+
+export interface BotDeps {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly directory: DirectoryStore;
+  readonly conversations: ConversationStore;
+  readonly commands: readonly CommandSpec[];
+  readonly actions: readonly ActionSpec[];
+  /** Answers `help` and any unknown command. */
+  help(turn: Turn, unknown?: string): Promise<void>;
+  /** Greets a person, chat or team the bot was just added to. */
+  welcome(turn: Turn): Promise<void>;
+}
+
+export interface HandledRequest {
+  readonly status: number;
+  readonly body?: unknown;
+}
+
+const ACTION_INVOKE = 'adaptiveCard/action';
+const CARD_RESPONSE = 'application/vnd.microsoft.card.adaptive';
+const MESSAGE_RESPONSE = 'application/vnd.microsoft.activity.message';
+const SORRY = 'Sorry, something went wrong at our end. Please try again in a minute.';
+
+export function createBot(deps: BotDeps) {
+  const { config, logger } = deps;
+  const adapter = new TogetherAdapter(
+    config.bot
+      ? { MicrosoftAppId: config.bot.id, MicrosoftAppPassword: config.bot.password, MicrosoftAppType: config.bot.type === 'UserAssignedMsi' ? 'UserAssignedMSI' : config.bot.type, MicrosoftAppTenantId: config.bot.tenantId }
+      : {},
+    config.bot
+      ? new ConfigurationServiceClientCredentialFactory({ MicrosoftAppId: config.bot.id, MicrosoftAppPassword: config.bot.password, MicrosoftAppType: config.bot.type === 'UserAssignedMsi' ? 'UserAssignedMSI' : config.bot.type, MicrosoftAppTenantId: config.bot.tenantId })
+      : undefined,
+  );
+  adapter.onTurnError = async (context, error) => {
+    const record = recordOf(context);
+    if (record) record.outcome = 'error';
+    logger.error({ err: { message: error.message, stack: error.stack }, activityType: context.activity.type }, 'turn failed');
+    if (context.activity.type === ActivityTypes.Invoke) {
+      await sendInvoke(context, { statusCode: 200, type: MESSAGE_RESPONSE, value: SORRY }).catch(() => undefined);
+    } else if (context.activity.type === ActivityTypes.Message) {
+      await context.sendActivity(SORRY).catch(() => undefined);
+    }
+  };
+
+  const app = new Application({ adapter, botAppId: config.bot?.id ?? '', removeRecipientMention: true, startTypingTimer: false, longRunningMessages: false });
+  const actions = new Map(deps.actions.map((a) => [a.verb, a]));
+
+  app.turn('beforeTurn', async (context) => {
+    if (!isLeaving(context.activity)) await deps.conversations.remember(context);
+    return true;
+  });
+
+  app.activity(ActivityTypes.InstallationUpdate, async (context) => {
+    const action = String(context.activity.action ?? '');
+    if (action.startsWith('remove')) await deps.conversations.forget(context);
+  });
+
+  app.activity(ActivityTypes.ConversationUpdate, async (context) => {
+    const botId = context.activity.recipient?.id;
+    const activity = context.activity;
+    if (activity.membersRemoved?.some((m) => m.id === botId)) {
+      await deps.conversations.forget(context);
+      return;
+    }
+    if (activity.membersAdded?.some((m) => m.id === botId)) {
+      const turn = await turnFor(context);
+      if (turn) await deps.welcome(turn);
+    }
+  });
+
+  app.activity(ActivityTypes.Message, async (context) => {
+    const record = recordOf(context)!;
+    const turn = await turnFor(context);
+    if (!turn) return;
+    const value = context.activity.value as Record<string, unknown> | undefined;
+    if (value && typeof value === 'object' && typeof value.verb === 'string') {
+      // Action.Submit from a client without Action.Execute: same handlers, answered with a new message.
+      const result = await runAction(turn, value.verb, value);
+      if ('card' in result) await turn.replyCard(result.card);
+      else await turn.reply(result.message);
+      return;
+    }
+    const mentions = (context.activity.entities ?? [])
+      .filter((e) => e.type === 'mention' && (e as unknown as MentionEntity).mentioned?.id !== context.activity.recipient?.id)
+      .map((e) => e as unknown as MentionEntity);
+    const input = extractMentions(context.activity.text ?? '', mentions);
+    const parsed = parseCommand(deps.commands, input);
+    if (!parsed) {
+      record.command = input.text ? 'unknown' : 'empty';
+      await deps.help(turn, input.text || undefined);
+      return;
+    }
+    record.command = parsed.command.name;
+    if (!mayUse(turn.person, parsed.command.audience)) {
+      await turn.refuse(await refusal(parsed.command.name, parsed.command.audience));
+      return;
+    }
+    await parsed.command.run(turn, parsed.input);
+  });
+
+  app.addRoute(
+    async (context) => context.activity.type === ActivityTypes.Invoke && context.activity.name === ACTION_INVOKE,
+    async (context) => {
+      const action = (context.activity.value as { action?: { verb?: unknown; data?: unknown } } | undefined)?.action;
+      const turn = await turnFor(context);
+      const result: ActionResult = turn ? await runAction(turn, action?.verb, action?.data) : { message: NO_IDENTITY };
+      await sendInvoke(context, 'card' in result ? { statusCode: 200, type: CARD_RESPONSE, value: result.card } : { statusCode: 200, type: MESSAGE_RESPONSE, value: result.message });
+    },
+    true,
+  );
+
+  async function runAction(turn: Turn, verb: unknown, raw: unknown): Promise<ActionResult> {
+    const spec = typeof verb === 'string' ? actions.get(verb) : undefined;
+    turn.record.verb = typeof verb === 'string' ? verb.slice(0, 60) : 'none';
+    if (!spec) {
+      turn.record.outcome = 'invalid';
+      return { message: 'That button is not one I know. Type `help` to see what you can do.' };
+    }
+    if (!mayUse(turn.person, spec.audience)) {
+      turn.record.outcome = 'refused';
+      return { message: await refusal(null, spec.audience) };
+    }
+    const parsed = parseActionData(spec, raw);
+    if (!parsed.ok) {
+      turn.record.outcome = 'invalid';
+      logger.info({ verb: spec.verb, problem: parsed.problem }, 'card data refused');
+      return { message: 'That card sent something I could not read, so nothing was changed. Please use a fresh card.' };
+    }
+    return spec.run(turn, parsed.data);
+  }
+
+  async function refusal(command: string | null, audience: 'everyone' | 'rep' | 'coordinator'): Promise<string> {
+    const coordinators = (await deps.directory.coordinators()).map((c) => c.name).filter((n) => n);
+    const who = coordinators.length > 0 ? ` Your coordinators: ${coordinators.join(', ')}.` : '';
+    const what = command ? `\`${command}\`` : 'that';
+    return `Only ${roleLabel(audience)} can use ${what}.${who}`;
+  }
+
+  async function turnFor(context: TurnContext): Promise<Turn | undefined> {
+    const from = context.activity.from;
+    const aad = from?.aadObjectId?.toLowerCase();
+    const record = recordOf(context)!;
+    if (!aad) {
+      record.outcome = 'refused';
+      if (context.activity.type === ActivityTypes.Message) await context.sendActivity(NO_IDENTITY);
+      return undefined;
+    }
+    const actor: Actor = { aadObjectId: aad, name: from.name ?? '', teamsId: from.id };
+    const person = await deps.directory.resolve(aad, actor.name);
+    return makeTurn(context, actor, person, record, deps.clock.now());
+  }
+
+  /** Runs one authenticated activity; answers 401 for bad credentials and 403 for a tenant outside ALLOWED_TENANTS. */
+  async function handle(authHeader: string, activity: Activity): Promise<HandledRequest> {
+    const record: TurnRecord = { activityType: String(activity.type).slice(0, 40), outcome: 'ok' };
+    if (activity.type === ActivityTypes.Invoke) record.name = String(activity.name ?? '').slice(0, 60);
+    const started = performance.now();
+    let refusedTenant = false;
+    try {
+      const response = await adapter.handle(authHeader, activity, async (context) => {
+        context.turnState.set(RECORD, record);
+        if (!tenantAllowed(config, context.activity)) {
+          refusedTenant = true;
+          return;
+        }
+        await app.run(context);
+      });
+      if (refusedTenant) {
+        record.outcome = 'refused';
+        return { status: 403, body: { error: 'This tenant is not part of the partnership.' } };
+      }
+      return { status: response?.status ?? 200, body: response?.body };
+    } catch (err) {
+      if (err instanceof AuthenticationError || (err as { statusCode?: number }).statusCode === 401) {
+        record.outcome = 'refused';
+        return { status: 401, body: { error: 'Unauthorised' } };
+      }
+      record.outcome = 'error';
+      logger.error({ err: { message: (err as Error).message } }, 'request failed');
+      return { status: 500, body: { error: 'Internal error' } };
+    } finally {
+      logger.info({ turn: { ...record, durationMs: Math.round(performance.now() - started) } }, 'turn');
+    }
+  }
+
+  return { adapter, app, handle };
+}
+
+const RECORD = Symbol('together.turnRecord');
+const NO_IDENTITY = 'I can only work with people signed in to Microsoft Teams with a work or school account.';
+
+function recordOf(context: TurnContext): TurnRecord | undefined {
+  return context.turnState.get(RECORD) as TurnRecord | undefined;
+}
+
+function isLeaving(activity: Activity): boolean {
+  if (activity.type === ActivityTypes.InstallationUpdate) return String(activity.action ?? '').startsWith('remove');
+  if (activity.type === ActivityTypes.ConversationUpdate) return !!activity.membersRemoved?.some((m) => m.id === activity.recipient?.id);
+  return false;
+}
+
+function tenantAllowed(config: Config, activity: Activity): boolean {
+  if (config.allowedTenants.length === 0) return true;
+  const tenant = (activity.conversation?.tenantId ?? (activity.channelData as { tenant?: { id?: string } } | undefined)?.tenant?.id ?? '').toLowerCase();
+  return config.allowedTenants.includes(tenant);
+}
+
+async function sendInvoke(context: TurnContext, value: { statusCode: number; type: string; value: unknown }): Promise<void> {
+  await context.sendActivity({ type: ActivityTypes.InvokeResponse, value: { status: 200, body: value } });
+}
+

@@ -1,0 +1,143 @@
+import { odata, type TableClient } from '@azure/data-tables';
+import { TurnContext, type ConversationReference } from 'botbuilder';
+import { z } from 'zod';
+import type { Logger } from '../logging';
+import { encodeKey, parseRow, statusOf, type Tables } from '../storage/tables';
+import { conversationInfo, type ConversationInfo } from '../turn';
+
+/**
+ * Conversation references, so later capabilities can message people and channels proactively.
+ * Personal chats are keyed by the person's Entra id; group chats and channels by conversation id.
+ * The serviceUrl is refreshed on every inbound activity (a write only when it changed, as far as this
+ * instance knows).
+ */
+
+export const CONVERSATIONS_TABLE = 'Conversations';
+
+const ReferenceSchema = z.object({
+  channelId: z.string(),
+  serviceUrl: z.string().url(),
+  conversation: z.object({ id: z.string(), conversationType: z.string().optional(), tenantId: z.string().optional(), isGroup: z.boolean().optional() }).passthrough(),
+  bot: z.object({ id: z.string(), name: z.string().optional() }).passthrough(),
+  user: z.object({ id: z.string(), name: z.string().optional(), aadObjectId: z.string().optional() }).passthrough().optional(),
+  locale: z.string().optional(),
+});
+
+const Row = z.object({
+  partitionKey: z.string(),
+  rowKey: z.string(),
+  reference: z.string(),
+  kind: z.enum(['personal', 'groupChat', 'channel']),
+  teamId: z.string().default(''),
+  label: z.string().default(''),
+});
+
+export interface StoredConversation {
+  readonly kind: 'personal' | 'groupChat' | 'channel';
+  readonly reference: Partial<ConversationReference>;
+  readonly teamId?: string;
+  readonly label: string;
+}
+
+export class ConversationStore {
+  private readonly table: TableClient;
+  private readonly known = new Set<string>();
+
+  constructor(
+    tables: Tables,
+    private readonly logger: Logger,
+  ) {
+    this.table = tables.client(CONVERSATIONS_TABLE);
+  }
+
+  /** Stores or refreshes the reference for the conversation this activity came from. */
+  async remember(context: TurnContext): Promise<void> {
+    const info = conversationInfo(context);
+    const key = keyOf(info, context.activity.from?.aadObjectId);
+    if (!key) return;
+    const reference = TurnContext.getConversationReference(context.activity);
+    delete reference.activityId;
+    if (reference.conversation) reference.conversation = { ...reference.conversation, id: info.id };
+    if (info.kind !== 'personal') delete reference.user;
+    const marker = `${key.partitionKey}/${key.rowKey}/${reference.serviceUrl}`;
+    if (this.known.has(marker)) return;
+    const label = info.kind === 'channel' ? `${info.teamName ?? 'Team'} › ${info.channelName ?? 'General'}` : info.kind === 'groupChat' ? 'Group chat' : (context.activity.from?.name ?? '');
+    await this.table.upsertEntity({ ...key, reference: JSON.stringify(reference), kind: info.kind, teamId: info.teamId ?? '', label }, 'Replace');
+    this.known.add(marker);
+  }
+
+  /** Removes what an uninstall takes away: a personal chat, a group chat, or every channel of a team. */
+  async forget(context: TurnContext): Promise<number> {
+    const info = conversationInfo(context);
+    this.known.clear();
+    if (info.kind === 'channel' && info.teamId) {
+      const rows = await this.list(odata`PartitionKey eq 'chat' and teamId eq ${info.teamId}`);
+      await Promise.all(rows.map((row) => this.delete(row.partitionKey, row.rowKey)));
+      return rows.length;
+    }
+    const key = keyOf(info, context.activity.from?.aadObjectId);
+    if (!key) return 0;
+    return (await this.delete(key.partitionKey, key.rowKey)) ? 1 : 0;
+  }
+
+  async personal(aadObjectId: string): Promise<StoredConversation | undefined> {
+    return this.read('personal', aadObjectId.toLowerCase());
+  }
+
+  async conversation(conversationId: string): Promise<StoredConversation | undefined> {
+    return this.read('chat', encodeKey(conversationId));
+  }
+
+  private async read(partitionKey: string, rowKey: string): Promise<StoredConversation | undefined> {
+    try {
+      const entity = await this.table.getEntity<Record<string, unknown>>(partitionKey, rowKey);
+      return this.toStored(entity);
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  private toStored(entity: Record<string, unknown>): StoredConversation | undefined {
+    const row = parseRow(Row, entity as never, this.logger, CONVERSATIONS_TABLE);
+    if (!row) return undefined;
+    const reference = ReferenceSchema.safeParse(safeJson(row.reference));
+    if (!reference.success) {
+      this.logger.warn({ table: CONVERSATIONS_TABLE, rowKey: row.rowKey }, 'skipped a stored conversation reference that does not parse');
+      return undefined;
+    }
+    return { kind: row.kind, reference: reference.data as unknown as Partial<ConversationReference>, teamId: row.teamId || undefined, label: row.label };
+  }
+
+  private async list(filter: string) {
+    const rows: { partitionKey: string; rowKey: string }[] = [];
+    for await (const row of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter, select: ['PartitionKey', 'RowKey'] } })) {
+      rows.push({ partitionKey: row.partitionKey!, rowKey: row.rowKey! });
+    }
+    return rows;
+  }
+
+  private async delete(partitionKey: string, rowKey: string): Promise<boolean> {
+    try {
+      await this.table.deleteEntity(partitionKey, rowKey);
+      return true;
+    } catch (err) {
+      if (statusOf(err) === 404) return false;
+      throw err;
+    }
+  }
+}
+
+function keyOf(info: ConversationInfo, aadObjectId: string | undefined): { partitionKey: string; rowKey: string } | undefined {
+  if (!info.id) return undefined;
+  if (info.kind === 'personal') return aadObjectId ? { partitionKey: 'personal', rowKey: aadObjectId.toLowerCase() } : undefined;
+  return { partitionKey: 'chat', rowKey: encodeKey(info.id) };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,267 @@
+import { randomUUID } from 'node:crypto';
+import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
+import { z } from 'zod';
+import type { Logger } from '../logging';
+import { parseRow, statusOf, type Tables } from '../storage/tables';
+import type { Person } from '../identity';
+import { nameKey, type School } from './rules';
+
+/**
+ * The partnership directory in Table Storage: schools, people (reps, coordinators, teachers who chose
+ * their school) and channel roles. Everything sits in one partition so a change that touches several
+ * rows (removing a school and its reps) is one entity-group transaction, and every update is guarded
+ * by the row's ETag.
+ */
+
+export const DIRECTORY_TABLE = 'Directory';
+const PK = 'partnership';
+
+const SchoolRow = z.object({ rowKey: z.string().startsWith('school|'), name: z.string().min(1), etag: z.string().optional() });
+const PersonRow = z.object({
+  rowKey: z.string().startsWith('person|'),
+  name: z.string(),
+  schoolId: z.string().default(''),
+  rep: z.boolean().default(false),
+  coordinator: z.boolean().default(false),
+  etag: z.string().optional(),
+});
+const ChannelRow = z.object({ rowKey: z.string().startsWith('channel|'), conversationId: z.string().min(1), label: z.string().default('') });
+
+export type ChannelRole = { kind: 'announcements' } | { kind: 'reps' } | { kind: 'school'; schoolId: string };
+
+export interface ChannelAssignment {
+  readonly role: ChannelRole;
+  readonly conversationId: string;
+  readonly label: string;
+}
+
+export interface StoredPerson {
+  readonly aadObjectId: string;
+  readonly name: string;
+  readonly schoolId?: string;
+  readonly isRep: boolean;
+  readonly isCoordinator: boolean;
+}
+
+export type Change<T = void> = { ok: true; value: T } | { ok: false; reason: 'exists' | 'missing' | 'conflict' };
+
+const schoolKey = (id: string) => `school|${id}`;
+const nameRowKey = (name: string) => `schoolname|${Buffer.from(nameKey(name)).toString('base64url')}`;
+const personKey = (aad: string) => `person|${aad.toLowerCase()}`;
+const channelKey = (role: ChannelRole) => `channel|${role.kind === 'school' ? `school:${role.schoolId}` : role.kind}`;
+
+export class DirectoryStore {
+  private readonly table: TableClient;
+
+  constructor(
+    tables: Tables,
+    private readonly configCoordinators: readonly string[],
+    private readonly logger: Logger,
+  ) {
+    this.table = tables.client(DIRECTORY_TABLE);
+  }
+
+  async schools(): Promise<School[]> {
+    const rows = await this.query(odata`PartitionKey eq ${PK} and RowKey ge 'school|' and RowKey lt 'school}'`);
+    return rows
+      .map((row) => parseRow(SchoolRow, row, this.logger, DIRECTORY_TABLE))
+      .filter((row): row is z.infer<typeof SchoolRow> => row !== undefined)
+      .map((row) => ({ id: row.rowKey.slice('school|'.length), name: row.name }))
+      .sort((a, b) => a.name.localeCompare(b.name, 'en-GB'));
+  }
+
+  async person(aadObjectId: string): Promise<StoredPerson | undefined> {
+    const row = await this.readPerson(aadObjectId);
+    return row ? toPerson(row.row) : undefined;
+  }
+
+  /** The person as the rules see them: stored roles plus coordinators named in the configuration. */
+  async resolve(aadObjectId: string, name: string): Promise<Person> {
+    const aad = aadObjectId.toLowerCase();
+    const stored = await this.readPerson(aad);
+    const fromConfig = this.configCoordinators.includes(aad);
+    if (stored && stored.row.name !== name && name) {
+      await this.table.updateEntity({ partitionKey: PK, rowKey: personKey(aad), name }, 'Merge').catch((err) => this.logger.warn({ status: statusOf(err) }, 'could not refresh a person\'s name'));
+    } else if (!stored && fromConfig) {
+      await this.table.createEntity({ partitionKey: PK, rowKey: personKey(aad), name, schoolId: '', rep: false, coordinator: false }).catch(() => undefined);
+    }
+    const person = stored ? toPerson(stored.row) : undefined;
+    return {
+      aadObjectId: aad,
+      name: name || person?.name || '',
+      schoolId: person?.schoolId,
+      isRep: person?.isRep ?? false,
+      isCoordinator: (person?.isCoordinator ?? false) || fromConfig,
+      coordinatorFromConfig: fromConfig,
+    };
+  }
+
+  /** Reps and coordinators (stored ones and those from configuration), for the directory list and refusals. */
+  async staff(): Promise<StoredPerson[]> {
+    const rows = await this.query(odata`PartitionKey eq ${PK} and RowKey ge 'person|' and RowKey lt 'person}' and (rep eq true or coordinator eq true)`);
+    const people = rows.map((row) => parseRow(PersonRow, row, this.logger, DIRECTORY_TABLE)).filter((r) => r !== undefined).map(toPerson);
+    for (const aad of this.configCoordinators) {
+      const known = people.find((p) => p.aadObjectId === aad);
+      if (known) {
+        people[people.indexOf(known)] = { ...known, isCoordinator: true };
+      } else {
+        const stored = await this.person(aad);
+        people.push({ ...(stored ?? { aadObjectId: aad, name: '', isRep: false }), isCoordinator: true });
+      }
+    }
+    return people.sort((a, b) => a.name.localeCompare(b.name, 'en-GB'));
+  }
+
+  async coordinators(): Promise<StoredPerson[]> {
+    return (await this.staff()).filter((p) => p.isCoordinator);
+  }
+
+  async repsOf(schoolId: string): Promise<StoredPerson[]> {
+    const rows = await this.query(odata`PartitionKey eq ${PK} and RowKey ge 'person|' and RowKey lt 'person}' and rep eq true and schoolId eq ${schoolId}`);
+    return rows.map((row) => parseRow(PersonRow, row, this.logger, DIRECTORY_TABLE)).filter((r) => r !== undefined).map(toPerson);
+  }
+
+  /** Adds a school; its name is unique (case does not matter) even when two coordinators add it at once. */
+  async addSchool(name: string): Promise<Change<School>> {
+    const id = randomUUID().slice(0, 8);
+    try {
+      await this.table.submitTransaction([
+        ['create', { partitionKey: PK, rowKey: schoolKey(id), name }],
+        ['create', { partitionKey: PK, rowKey: nameRowKey(name), schoolId: id }],
+      ]);
+      return { ok: true, value: { id, name } };
+    } catch (err) {
+      if (statusOf(err) === 409) return { ok: false, reason: 'exists' };
+      throw err;
+    }
+  }
+
+  async renameSchool(id: string, newName: string): Promise<Change<School>> {
+    const current = await this.readRow(schoolKey(id), SchoolRow);
+    if (!current) return { ok: false, reason: 'missing' };
+    const actions: TransactionAction[] = [['update', { partitionKey: PK, rowKey: schoolKey(id), name: newName }, 'Merge', { etag: current.etag }]];
+    if (nameRowKey(current.row.name) !== nameRowKey(newName)) {
+      actions.push(['delete', { partitionKey: PK, rowKey: nameRowKey(current.row.name) }]);
+      actions.push(['create', { partitionKey: PK, rowKey: nameRowKey(newName), schoolId: id }]);
+    }
+    try {
+      await this.table.submitTransaction(actions);
+      return { ok: true, value: { id, name: newName } };
+    } catch (err) {
+      const status = statusOf(err);
+      if (status === 409) return { ok: false, reason: 'exists' };
+      if (status === 412 || status === 404) return { ok: false, reason: 'conflict' };
+      throw err;
+    }
+  }
+
+  /**
+   * Removes a school: its reps stop being reps, nobody keeps it as their school, its channel role goes.
+   * Returns how many people were affected.
+   */
+  async removeSchool(id: string): Promise<Change<{ name: string; reps: number; members: number }>> {
+    const current = await this.readRow(schoolKey(id), SchoolRow);
+    if (!current) return { ok: false, reason: 'missing' };
+    const members = await this.query(odata`PartitionKey eq ${PK} and RowKey ge 'person|' and RowKey lt 'person}' and schoolId eq ${id}`);
+    const actions: TransactionAction[] = [
+      // Deletes in a transaction are unconditional; a concurrent rename makes the old name row's delete fail (404).
+      ['delete', { partitionKey: PK, rowKey: schoolKey(id) }],
+      ['delete', { partitionKey: PK, rowKey: nameRowKey(current.row.name) }],
+    ];
+    const channel = await this.readRow(channelKey({ kind: 'school', schoolId: id }), ChannelRow);
+    if (channel) actions.push(['delete', { partitionKey: PK, rowKey: channel.row.rowKey }]);
+    let reps = 0;
+    for (const member of members) {
+      if (member.rep === true) reps += 1;
+      actions.push(['update', { partitionKey: PK, rowKey: member.rowKey, schoolId: '', rep: false }, 'Merge', { etag: member.etag }]);
+    }
+    try {
+      // One transaction holds at most 100 changes; the school's own rows always go in the first.
+      for (let start = 0; start < actions.length; start += 100) {
+        await this.table.submitTransaction(actions.slice(start, start + 100));
+      }
+      return { ok: true, value: { name: current.row.name, reps, members: members.length } };
+    } catch (err) {
+      const status = statusOf(err);
+      if (status === 412 || status === 404) return { ok: false, reason: 'conflict' };
+      throw err;
+    }
+  }
+
+  /** Changes one person's row under its ETag, creating it if need be; retries when someone else changed it first. */
+  async updatePerson(aadObjectId: string, name: string, change: (current: StoredPerson | undefined) => Partial<Omit<StoredPerson, 'aadObjectId'>>): Promise<StoredPerson> {
+    const aad = aadObjectId.toLowerCase();
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const current = await this.readPerson(aad);
+      const before = current ? toPerson(current.row) : undefined;
+      const patch = change(before);
+      const next: StoredPerson = { aadObjectId: aad, name: name || before?.name || '', isRep: false, isCoordinator: false, ...before, ...patch };
+      const entity = { partitionKey: PK, rowKey: personKey(aad), name: next.name, schoolId: next.schoolId ?? '', rep: next.isRep, coordinator: next.isCoordinator };
+      try {
+        if (current) await this.table.updateEntity(entity, 'Replace', { etag: current.etag });
+        else await this.table.createEntity(entity);
+        return next;
+      } catch (err) {
+        const status = statusOf(err);
+        if (status !== 412 && status !== 409) throw err;
+      }
+    }
+    throw new Error('directory: a person row kept changing under us');
+  }
+
+  async setChannel(role: ChannelRole, conversationId: string, label: string): Promise<void> {
+    await this.table.upsertEntity({ partitionKey: PK, rowKey: channelKey(role), conversationId, label }, 'Replace');
+  }
+
+  async clearChannelsOf(conversationId: string): Promise<number> {
+    const rows = await this.query(odata`PartitionKey eq ${PK} and RowKey ge 'channel|' and RowKey lt 'channel}' and conversationId eq ${conversationId}`);
+    for (const row of rows) await this.table.deleteEntity(PK, row.rowKey, { etag: row.etag });
+    return rows.length;
+  }
+
+  async channels(): Promise<ChannelAssignment[]> {
+    const rows = await this.query(odata`PartitionKey eq ${PK} and RowKey ge 'channel|' and RowKey lt 'channel}'`);
+    return rows
+      .map((row) => parseRow(ChannelRow, row, this.logger, DIRECTORY_TABLE))
+      .filter((r) => r !== undefined)
+      .map((row) => {
+        const key = row.rowKey.slice('channel|'.length);
+        const role: ChannelRole = key.startsWith('school:') ? { kind: 'school', schoolId: key.slice('school:'.length) } : key === 'reps' ? { kind: 'reps' } : { kind: 'announcements' };
+        return { role, conversationId: row.conversationId, label: row.label };
+      });
+  }
+
+  private async readPerson(aad: string) {
+    return this.readRow(personKey(aad), PersonRow);
+  }
+
+  private async readRow<S extends z.ZodTypeAny>(rowKey: string, schema: S): Promise<{ row: z.infer<S>; etag: string } | undefined> {
+    try {
+      const entity = await this.table.getEntity<Record<string, unknown>>(PK, rowKey);
+      const row = parseRow(schema, entity, this.logger, DIRECTORY_TABLE);
+      return row ? { row, etag: entity.etag } : undefined;
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  private async query(filter: string) {
+    const rows: (Record<string, unknown> & { partitionKey: string; rowKey: string; etag: string })[] = [];
+    for await (const row of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+      rows.push(row as Record<string, unknown> & { partitionKey: string; rowKey: string; etag: string });
+    }
+    return rows;
+  }
+}
+
+function toPerson(row: z.infer<typeof PersonRow>): StoredPerson {
+  return {
+    aadObjectId: row.rowKey.slice('person|'.length),
+    name: row.name,
+    schoolId: row.schoolId || undefined,
+    isRep: row.rep,
+    isCoordinator: row.coordinator,
+  };
+}
+

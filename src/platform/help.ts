@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { defineAction, type ActionSpec } from './actions';
+import { renderCard, type AdaptiveCard } from './cards';
+import type { CommandSpec } from './commands';
+import { mayUse, type Person } from './identity';
+import type { Turn } from './turn';
+
+/** The help card (for `help` and any unknown command) and the welcome card on install. */
+
+export interface HelpCardData {
+  readonly partnership: string;
+  readonly role: string;
+  readonly unknown: string;
+  readonly hasUnknown: boolean;
+  readonly commands: { usage: string; summary: string }[];
+}
+
+export interface WelcomeCardData {
+  readonly partnership: string;
+  readonly where: string;
+}
+
+export function roleName(person: Person): string {
+  if (person.isCoordinator) return 'coordinator';
+  if (person.isRep) return 'school rep';
+  return 'teacher';
+}
+
+/** The commands this person may use, for their role, in the order they are registered. */
+export function helpCardData(partnership: string, person: Person, commands: readonly CommandSpec[], unknown?: string): HelpCardData {
+  return {
+    partnership,
+    role: roleName(person),
+    unknown: unknown ? truncate(unknown, 60) : '',
+    hasUnknown: !!unknown,
+    commands: commands.filter((c) => mayUse(person, c.audience)).map((c) => ({ usage: c.usage, summary: c.summary })),
+  };
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+export function helpRoutes(partnership: string, commands: () => readonly CommandSpec[]) {
+  const helpCard = (turn: Turn, unknown?: string): AdaptiveCard => renderCard('help', helpCardData(partnership, turn.person, commands(), unknown));
+  const help = async (turn: Turn, unknown?: string) => {
+    await turn.replyCard(helpCard(turn, unknown));
+  };
+  const welcome = async (turn: Turn) => {
+    const where = turn.conversation.kind === 'personal' ? 'this chat' : turn.conversation.kind === 'channel' ? 'this team' : 'this chat';
+    await turn.replyCard(renderCard('welcome', { partnership, where } satisfies WelcomeCardData));
+  };
+  const command: CommandSpec = {
+    name: 'help',
+    usage: 'help',
+    summary: 'Show what you can do with Together',
+    audience: 'everyone',
+    run: (turn) => help(turn),
+  };
+  const actions: ActionSpec[] = [
+    defineAction({
+      verb: 'help.show',
+      data: z.object({}).strict(),
+      audience: 'everyone',
+      async run(turn) {
+        return { card: helpCard(turn) };
+      },
+    }),
+  ];
+  return { help, welcome, command, actions };
+}

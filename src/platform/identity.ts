@@ -1,0 +1,44 @@
+/** Who is acting, taken from the Teams identity of the activity, never from card data. */
+export interface Actor {
+  /** Entra object id, lower case. */
+  readonly aadObjectId: string;
+  readonly name: string;
+  /** The Teams user id ('29:...'). */
+  readonly teamsId: string;
+}
+
+export interface Person {
+  readonly aadObjectId: string;
+  readonly name: string;
+  /** The school this person belongs to (a rep's school, or the school a teacher chose). */
+  readonly schoolId?: string;
+  readonly isRep: boolean;
+  readonly isCoordinator: boolean;
+  /** True when the coordinator role comes from the COORDINATORS setting (it cannot be removed from Teams). */
+  readonly coordinatorFromConfig: boolean;
+}
+
+export type Audience = 'everyone' | 'rep' | 'coordinator';
+
+/** Whether a person may use something meant for `audience`. Coordinators may do what reps may. */
+export function mayUse(person: Person, audience: Audience): boolean {
+  switch (audience) {
+    case 'everyone':
+      return true;
+    case 'rep':
+      return person.isRep || person.isCoordinator;
+    case 'coordinator':
+      return person.isCoordinator;
+  }
+}
+
+export function roleLabel(audience: Audience): string {
+  switch (audience) {
+    case 'everyone':
+      return 'everyone';
+    case 'rep':
+      return 'school reps and coordinators';
+    case 'coordinator':
+      return 'coordinators';
+  }
+}

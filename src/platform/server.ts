@@ -1,0 +1,101 @@
+import restify from 'restify';
+import { z } from 'zod';
+import type { Activity } from 'botbuilder';
+import type { Logger } from './logging';
+import type { HandledRequest } from './bot';
+
+/**
+ * The HTTP surface: POST /api/messages (Bot Framework activities) and GET /api/health.
+ * A body that is not an activity gets 400, never 500. On close it stops accepting, lets turns in
+ * flight finish, then resolves.
+ */
+
+const ActivityShape = z
+  .object({
+    type: z.string().min(1).max(64),
+    serviceUrl: z.string().url().max(2048),
+    channelId: z.string().min(1).max(64),
+    conversation: z.object({ id: z.string().min(1).max(1024) }).passthrough(),
+    from: z.object({ id: z.string().max(1024) }).passthrough().optional(),
+    recipient: z.object({ id: z.string().max(1024) }).passthrough().optional(),
+    text: z.string().max(28_000).optional(),
+  })
+  .passthrough();
+
+export interface ServerDeps {
+  readonly logger: Logger;
+  handle(authHeader: string, activity: Activity): Promise<HandledRequest>;
+  health(): Promise<{ ok: boolean; detail: Record<string, unknown> }>;
+}
+
+export interface RunningServer {
+  readonly port: number;
+  readonly url: string;
+  /** Stops accepting requests and waits (up to `graceMs`) for turns in flight. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startServer(deps: ServerDeps, port: number, host = '0.0.0.0'): Promise<RunningServer> {
+  const server = restify.createServer({ name: 'together', handleUncaughtExceptions: false });
+  server.use(restify.plugins.bodyParser({ maxBodySize: 256 * 1024, mapParams: false, rejectUnknown: true }));
+  let inFlight = 0;
+  let draining = false;
+  const idle: (() => void)[] = [];
+
+  server.post('/api/messages', async (req, res) => {
+    if (draining) {
+      res.header('Retry-After', '5');
+      res.send(503, { error: 'Together is restarting; try again shortly.' });
+      return;
+    }
+    const body: unknown = req.body;
+    const shape = ActivityShape.safeParse(body);
+    if (!shape.success) {
+      res.send(400, { error: 'The request body is not a Bot Framework activity.' });
+      return;
+    }
+    inFlight += 1;
+    try {
+      const result = await deps.handle(req.header('authorization') ?? '', shape.data as unknown as Activity);
+      if (result.body === undefined) res.send(result.status);
+      else res.send(result.status, result.body);
+    } finally {
+      inFlight -= 1;
+      if (inFlight === 0) idle.splice(0).forEach((resolve) => resolve());
+    }
+  });
+
+  server.get('/api/health', async (_req, res) => {
+    const { ok, detail } = await deps.health();
+    res.send(ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', ...detail });
+  });
+
+  server.on('restifyError', (req, res, err, callback) => {
+    // Malformed JSON and the like: restify's own 4xx, never a stack trace.
+    const status = typeof err.statusCode === 'number' && err.statusCode < 500 ? err.statusCode : 500;
+    if (status >= 500) deps.logger.error({ err: { message: err.message } }, 'http error');
+    err.toJSON = () => ({ error: status === 500 ? 'Internal error' : err.message });
+    return callback();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address();
+  const actualPort = typeof address === 'object' && address ? address.port : port;
+  return {
+    port: actualPort,
+    url: `http://127.0.0.1:${actualPort}`,
+    async close(graceMs = 30_000) {
+      draining = true;
+      const closed = new Promise<void>((resolve) => server.server.close(() => resolve()));
+      server.server.closeIdleConnections?.();
+      if (inFlight > 0) {
+        await Promise.race([new Promise<void>((resolve) => idle.push(resolve)), new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref())]);
+      }
+      server.server.closeAllConnections?.();
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,132 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+
+/**
+ * Runs Azurite (table and queue services) as child processes on loopback ports chosen at start,
+ * so a test run, a running `npm start` and anything else on the machine never collide.
+ * The same TableClient code path as production talks to it through the connection string it returns.
+ */
+
+const ACCOUNT = 'devstoreaccount1';
+const ACCOUNT_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+
+export interface EmbeddedAzurite {
+  readonly connectionString: string;
+  readonly tablePort: number;
+  readonly queuePort: number;
+  stop(): Promise<void>;
+}
+
+export interface AzuriteOptions {
+  /** Folder for Azurite's files; omit for in-memory persistence (tests). */
+  readonly location?: string;
+}
+
+export async function startAzurite(options: AzuriteOptions = {}): Promise<EmbeddedAzurite> {
+  if (options.location) mkdirSync(options.location, { recursive: true });
+  const table = await startService('table', options.location);
+  let queue: RunningService;
+  try {
+    queue = await startService('queue', options.location);
+  } catch (err) {
+    await table.stop();
+    throw err;
+  }
+  return {
+    connectionString: azuriteConnectionString(table.port, queue.port),
+    tablePort: table.port,
+    queuePort: queue.port,
+    async stop() {
+      await Promise.all([table.stop(), queue.stop()]);
+    },
+  };
+}
+
+export function azuriteConnectionString(tablePort: number, queuePort: number): string {
+  return [
+    'DefaultEndpointsProtocol=http',
+    `AccountName=${ACCOUNT}`,
+    `AccountKey=${ACCOUNT_KEY}`,
+    `TableEndpoint=http://127.0.0.1:${tablePort}/${ACCOUNT}`,
+    `QueueEndpoint=http://127.0.0.1:${queuePort}/${ACCOUNT}`,
+  ].join(';');
+}
+
+interface RunningService {
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+type Service = 'table' | 'queue';
+
+async function startService(service: Service, location: string | undefined): Promise<RunningService> {
+  let lastError: Error | undefined;
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    const port = await freePort();
+    try {
+      return await launch(service, port, location);
+    } catch (err) {
+      lastError = err as Error; // most likely the port was taken between probing and binding: try another
+    }
+  }
+  throw new Error(`Azurite ${service} service did not start: ${lastError?.message ?? 'unknown error'}`);
+}
+
+function launch(service: Service, port: number, location: string | undefined): Promise<RunningService> {
+  const main = path.join(path.dirname(require.resolve('azurite/package.json')), 'dist', 'src', service, 'main.js');
+  const args = [main, `--${service}Host`, '127.0.0.1', `--${service}Port`, String(port), '--silent', '--disableTelemetry', '--skipApiVersionCheck', '--loose'];
+  args.push(...(location ? ['--location', location] : ['--inMemoryPersistence']));
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (/successfully (started|listens)/.test(output)) {
+        cleanup();
+        resolve({ port, stop: () => stopChild(child) });
+      }
+    };
+    const onExit = (code: number | null) => {
+      cleanup();
+      reject(new Error(`exited with code ${code}: ${output.trim().slice(-500)}`));
+    };
+    const cleanup = () => {
+      child.stdout?.off('data', onData);
+      child.stderr?.off('data', onData);
+      child.off('exit', onExit);
+      child.stdout?.resume();
+      child.stderr?.resume();
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', onExit);
+  });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    // Azurite saves its database and closes on SIGINT; it then exits once nothing is left open.
+    child.kill('SIGINT');
+    setTimeout(() => child.kill('SIGTERM'), 2000).unref();
+  });
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}

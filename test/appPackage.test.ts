@@ -1,0 +1,346 @@
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import AdmZip from 'adm-zip';
+import { ManifestUtil } from '@microsoft/app-manifest';
+import { checkTeamsRules, schemaPathFor, schemaVersionOf, validateManifest } from '../scripts/manifestSchema';
+import {
+  MISSING_BOT_ID_MESSAGE,
+  PackageError,
+  buildPackage,
+  defaultTeamsAppId,
+  fillPlaceholders,
+  uuidV5,
+} from '../scripts/package';
+import { ACCENT, decodePng, drawColorIcon, drawOutlineIcon, encodePng, repoRoot, type RgbaImage } from '../scripts/png';
+
+type Manifest = Record<string, any>;
+
+const ROOT = repoRoot();
+const APP_PACKAGE = path.join(ROOT, 'appPackage');
+const TEMPLATE = fs.readFileSync(path.join(APP_PACKAGE, 'manifest.json'), 'utf8');
+
+const FIXTURE = {
+  BOT_ID: '3f2504e0-4f89-41d3-9a0c-0305e82c3301',
+  TEAMS_APP_ID: 'c0ffee00-1234-4abc-8def-0123456789ab',
+  BOT_DOMAIN: 'together-bot.example.net',
+};
+
+/** Every command the bot understands, in the order the manifest lists them. */
+const COMMANDS: ReadonlyArray<readonly [title: string, description: string]> = [
+  ['help', 'Show what you can do with Together'],
+  ['whoami', 'Show your role and your school'],
+  ['my school', 'Set your school: my school Oakfield Academy'],
+  ['directory', "List the partnership's schools, reps and coordinators"],
+  ['school add', 'Coordinators: add a school: school add Oakfield Academy'],
+  ['school rename', 'Coordinators: school rename Oakfield to Oakfield Academy'],
+  ['school remove', 'Coordinators: remove a school'],
+  ['rep add', 'Coordinators: rep add @name Oakfield Academy'],
+  ['rep remove', 'Coordinators: rep remove @name'],
+  ['coordinator add', 'Coordinators: coordinator add @name'],
+  ['coordinator remove', 'Coordinators: coordinator remove @name'],
+  ['channel', 'Coordinators: mark this channel for announcements, reps or a school'],
+];
+const TITLES = COMMANDS.map(([t]) => t);
+
+function filledManifest(): Manifest {
+  return JSON.parse(fillPlaceholders(TEMPLATE, FIXTURE)) as Manifest;
+}
+
+function officialSchema(manifest: Manifest): Record<string, unknown> {
+  return JSON.parse(fs.readFileSync(schemaPathFor(schemaVersionOf(manifest)), 'utf8')) as Record<string, unknown>;
+}
+
+/** The validator @microsoft/app-manifest itself uses (ajv-draft-04 on the unmodified schema). */
+async function officialValidatorErrors(manifest: Manifest): Promise<string[]> {
+  return ManifestUtil.validateManifestAgainstSchema(manifest as never, officialSchema(manifest) as never);
+}
+
+function pixelAt(img: RgbaImage, x: number, y: number): [number, number, number, number] {
+  const i = (y * img.width + x) * 4;
+  return [img.data[i]!, img.data[i + 1]!, img.data[i + 2]!, img.data[i + 3]!];
+}
+
+/** Concatenated IDAT chunk bodies of a PNG. */
+function idatOf(png: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  for (let pos = 8; pos < png.length; ) {
+    const len = png.readUInt32BE(pos);
+    if (png.toString('latin1', pos + 4, pos + 8) === 'IDAT') parts.push(png.subarray(pos + 8, pos + 8 + len));
+    pos += 12 + len;
+  }
+  return Buffer.concat(parts);
+}
+
+function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'together-apppkg-'));
+}
+
+describe('Teams app package', () => {
+  describe('manifest', () => {
+    it('when the template is read, then its $schema is a Teams schema of v1.17 or later that ships in node_modules', () => {
+      const manifest = JSON.parse(TEMPLATE) as Manifest;
+      const version = schemaVersionOf(manifest);
+      const minor = Number(/^v1\.(\d+)$/.exec(version)?.[1]);
+      assert.ok(minor >= 17, `schema ${version} is older than v1.17`);
+      assert.equal(manifest['manifestVersion'], version.slice(1));
+      const expected = path.join(
+        ROOT, 'node_modules', '@microsoft', 'app-manifest', 'build', 'json-schemas', 'teams', version, 'MicrosoftTeams.schema.json',
+      );
+      assert.equal(fs.realpathSync(schemaPathFor(version)), fs.realpathSync(expected));
+    });
+
+    it('when the placeholders are filled with fixture ids, then the manifest validates against the official schema for its version', () => {
+      assert.deepEqual(validateManifest(filledManifest()), []);
+      assert.deepEqual(checkTeamsRules(filledManifest()), []);
+    });
+
+    it("when the filled manifest is checked with @microsoft/app-manifest's own draft-04 validator, then it agrees that it is valid", async () => {
+      assert.deepEqual(await officialValidatorErrors(filledManifest()), []);
+    });
+
+    const broken: Array<[string, (m: Manifest) => void, RegExp]> = [
+      ['bots[0].botId is missing', (m) => delete m['bots'][0]['botId'], /botId/],
+      ['a bot scope is unknown', (m) => m['bots'][0]['scopes'].push('meetings'), /scopes/],
+      ['the app id is not a GUID', (m) => (m['id'] = 'not-a-guid'), /^\/id /],
+      ['a command list has 11 commands', (m) => m['bots'][0]['commandLists'][0]['commands'].push({ title: 'extra', description: 'x' }), /commands/],
+      ['an unknown top-level property is added', (m) => (m['botFramework'] = true), /additional/],
+      ['the accent colour is not a hex colour', (m) => (m['accentColor'] = 'blue'), /accentColor/],
+    ];
+    for (const [what, breakIt, mentions] of broken) {
+      it(`when ${what}, then schema validation fails (and the official validator agrees)`, async () => {
+        const manifest = filledManifest();
+        breakIt(manifest);
+        const errors = validateManifest(manifest);
+        assert.ok(errors.length > 0, 'expected validation errors');
+        assert.ok(errors.some((e) => mentions.test(e)), `no error matching ${mentions}: ${errors.join('; ')}`);
+        assert.ok((await officialValidatorErrors(manifest)).length > 0, 'the official validator accepted it');
+      });
+    }
+
+    it('when the manifest $schema names a version that is not installed, then validation reports it instead of passing', () => {
+      const manifest = filledManifest();
+      manifest['$schema'] = 'https://developer.microsoft.com/json-schemas/teams/v1.99/MicrosoftTeams.schema.json';
+      manifest['manifestVersion'] = '1.99';
+      assert.match(validateManifest(manifest).join('\n'), /No offline schema .*v1\.99/);
+    });
+
+    it('when the template is read, then ids and the bot domain are Teams Toolkit placeholders', () => {
+      const manifest = JSON.parse(TEMPLATE) as Manifest;
+      assert.equal(manifest['id'], '${{TEAMS_APP_ID}}');
+      assert.equal(manifest['bots'][0]['botId'], '${{BOT_ID}}');
+      assert.deepEqual(manifest['validDomains'], ['${{BOT_DOMAIN}}']);
+    });
+
+    it('when the template is read, then names, descriptions, bot settings and permissions are as agreed', () => {
+      const m = filledManifest();
+      assert.deepEqual(m['name'], { short: 'Together', full: 'Together — school partnerships' });
+      assert.equal(m['description']['short'], 'TeachMeets, placement swaps and joint projects for partner schools');
+      for (const topic of [/TeachMeet/, /placement swap/, /approved/, /school hours/, /announcement/]) {
+        assert.match(m['description']['full'], topic);
+      }
+      assert.equal(m['developer']['name'], 'Together');
+      for (const key of ['websiteUrl', 'privacyUrl', 'termsOfUseUrl']) {
+        const url = new URL(m['developer'][key]);
+        assert.equal(url.protocol, 'https:');
+        assert.equal(url.hostname, 'together.example');
+      }
+      assert.equal(m['accentColor'], '#2B6CB0');
+      assert.deepEqual(m['localizationInfo'], { defaultLanguageTag: 'en-gb' });
+      assert.deepEqual(m['permissions'], ['identity', 'messageTeamMembers']);
+      assert.equal(m['bots'].length, 1);
+      const bot = m['bots'][0];
+      assert.deepEqual([...bot['scopes']].sort(), ['groupChat', 'personal', 'team']);
+      assert.equal(bot['supportsFiles'], false);
+      assert.equal(bot['isNotificationOnly'], false);
+      assert.deepEqual(m['icons'], { color: 'color.png', outline: 'outline.png' });
+    });
+
+    it('when the command lists are read, then there is one per bot scope with at most 10 known commands in the agreed order', () => {
+      const bot = filledManifest()['bots'][0];
+      const lists = bot['commandLists'] as Array<{ scopes: string[]; commands: Array<{ title: string; description: string }> }>;
+      assert.deepEqual(lists.map((l) => l.scopes), [['personal'], ['team'], ['groupChat']]);
+      for (const list of lists) {
+        const titles = list.commands.map((c) => c.title);
+        assert.ok(titles.length <= 10, `${list.scopes[0]} has ${titles.length} commands`);
+        for (const { title, description } of list.commands) {
+          assert.ok(TITLES.includes(title), `unknown command title "${title}"`);
+          assert.equal(description, COMMANDS.find(([t]) => t === title)![1], `description of "${title}"`);
+          assert.ok(title.length <= 32, `title too long: ${title}`);
+          assert.ok(description.length <= 128, `description too long: ${description}`);
+        }
+        assert.deepEqual(titles, TITLES.filter((t) => titles.includes(t)), `${list.scopes[0]} commands are out of order`);
+        assert.equal(new Set(titles).size, titles.length, 'duplicate titles');
+        for (const core of ['help', 'whoami', 'my school', 'directory']) assert.ok(titles.includes(core), `${list.scopes[0]} lacks ${core}`);
+      }
+      const byScope = Object.fromEntries(lists.map((l) => [l.scopes[0], l.commands.map((c) => c.title)]));
+      assert.ok(byScope['team']!.includes('channel'), 'team scope must offer "channel"');
+      assert.ok(!byScope['personal']!.includes('channel'), 'personal scope must not offer "channel"');
+      assert.ok(!byScope['groupChat']!.includes('channel'), 'group chats have no channels to mark');
+    });
+  });
+
+  describe('icons', () => {
+    it('when color.png is decoded, then it is a 192×192 opaque full-colour icon in the accent colour', () => {
+      const img = decodePng(fs.readFileSync(path.join(APP_PACKAGE, 'color.png')));
+      assert.equal(img.width, 192);
+      assert.equal(img.height, 192);
+      assert.deepEqual(pixelAt(img, 0, 0), [ACCENT.r, ACCENT.g, ACCENT.b, 255]);
+      assert.deepEqual(pixelAt(img, 191, 191), [ACCENT.r, ACCENT.g, ACCENT.b, 255]);
+      let white = 0;
+      for (let p = 0; p < 192 * 192; p++) {
+        assert.equal(img.data[p * 4 + 3], 255, 'color icon should be opaque');
+        if (img.data[p * 4] === 255 && img.data[p * 4 + 1] === 255 && img.data[p * 4 + 2] === 255) white++;
+      }
+      assert.ok(white > 500, 'expected a white symbol on the accent background');
+    });
+
+    it('when outline.png is decoded, then it is 32×32 and every non-transparent pixel is white', () => {
+      const img = decodePng(fs.readFileSync(path.join(APP_PACKAGE, 'outline.png')));
+      assert.equal(img.width, 32);
+      assert.equal(img.height, 32);
+      let visible = 0;
+      let transparent = 0;
+      for (let p = 0; p < 32 * 32; p++) {
+        const [r, g, b, a] = img.data.subarray(p * 4, p * 4 + 4);
+        if (a === 0) transparent++;
+        else {
+          visible++;
+          assert.deepEqual([r, g, b], [255, 255, 255], `pixel ${p % 32},${Math.floor(p / 32)} is not white`);
+        }
+      }
+      assert.ok(visible > 50, 'outline icon is (nearly) empty');
+      assert.ok(transparent > 200, 'outline icon needs a transparent background');
+      assert.equal(pixelAt(img, 0, 0)[3], 0, 'corner should be fully transparent');
+    });
+
+    it('when the icons are redrawn by scripts/png.ts, then they match the committed files pixel for pixel', () => {
+      for (const [file, img] of [['color.png', drawColorIcon(192)], ['outline.png', drawOutlineIcon(32)]] as const) {
+        const committed = decodePng(fs.readFileSync(path.join(APP_PACKAGE, file)));
+        assert.equal(Buffer.compare(Buffer.from(committed.data), Buffer.from(img.data)), 0, `${file} is stale: run node dist/scripts/png.js`);
+      }
+    });
+
+    it('when an image is encoded with each PNG filter type 0–4, then the decoder reads it back exactly', () => {
+      const width = 7;
+      const height = 5;
+      const data = new Uint8Array(width * height * 4);
+      for (let i = 0; i < data.length; i++) data[i] = (i * 37 + (i >> 3) * 101) & 0xff;
+      for (const filter of [0, 1, 2, 3, 4] as const) {
+        const png = encodePng({ width, height, data }, { filter });
+        // Make sure the encoder really used that filter, so the decoder's path for it is exercised.
+        const raw = zlib.inflateSync(idatOf(png));
+        for (let y = 0; y < height; y++) assert.equal(raw[y * (width * 4 + 1)], filter, `row ${y} filter byte`);
+        const back = decodePng(png);
+        assert.equal(back.width, width);
+        assert.equal(back.height, height);
+        assert.deepEqual(Buffer.from(back.data), Buffer.from(data), `filter ${filter} round trip`);
+      }
+    });
+  });
+
+  describe('buildPackage', () => {
+    let out: string;
+    beforeEach(() => {
+      out = tempDir();
+    });
+    afterEach(() => {
+      fs.rmSync(out, { recursive: true, force: true });
+    });
+
+    it('when BOT_ID is set, then the zip holds exactly manifest.json, color.png and outline.png with real ids and no placeholders', () => {
+      const result = buildPackage({ BOT_ID: FIXTURE.BOT_ID, BOT_ENDPOINT: 'https://together-bot.azurewebsites.net/api/messages' }, out);
+      assert.equal(result.zipPath, path.join(out, 'appPackage.zip'));
+      const zip = new AdmZip(result.zipPath);
+      const names = zip.getEntries().map((e) => e.entryName).sort();
+      assert.deepEqual(names, ['color.png', 'manifest.json', 'outline.png']);
+
+      const text = zip.readAsText('manifest.json');
+      assert.ok(!text.includes('${{'), 'placeholder left in the packaged manifest');
+      const manifest = JSON.parse(text) as Manifest;
+      assert.equal(manifest['bots'][0]['botId'], FIXTURE.BOT_ID);
+      assert.equal(manifest['id'], defaultTeamsAppId(FIXTURE.BOT_ID));
+      assert.deepEqual(manifest['validDomains'], ['together-bot.azurewebsites.net']);
+      assert.deepEqual(validateManifest(manifest), []);
+
+      for (const icon of ['color.png', 'outline.png']) {
+        assert.ok(zip.readFile(icon)!.equals(fs.readFileSync(path.join(APP_PACKAGE, icon))), `${icon} differs from appPackage/`);
+      }
+    });
+
+    it('when BOT_ID is set twice, then the derived Teams app id is the same stable v5 UUID, and differs for another bot', () => {
+      const first = buildPackage({ BOT_ID: FIXTURE.BOT_ID }, out).manifest['id'];
+      const second = buildPackage({ BOT_ID: FIXTURE.BOT_ID.toUpperCase() }, out).manifest['id'];
+      assert.equal(first, second);
+      assert.match(String(first), /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      assert.notEqual(first, FIXTURE.BOT_ID);
+      assert.notEqual(defaultTeamsAppId('11111111-2222-3333-4444-555555555555'), first);
+    });
+
+    it('when a v5 UUID is derived for the RFC 4122 example name, then it matches the published value', () => {
+      assert.equal(uuidV5('www.example.com', '6ba7b810-9dad-11d1-80b4-00c04fd430c8'), '2ed6657d-e927-568b-95e1-2665a8aea6a2');
+    });
+
+    it('when neither BOT_DOMAIN nor BOT_ENDPOINT is set, then validDomains is localhost', () => {
+      assert.deepEqual(buildPackage({ BOT_ID: FIXTURE.BOT_ID }, out).manifest['validDomains'], ['localhost']);
+    });
+
+    it('when TEAMS_APP_ID and BOT_DOMAIN are set, then they are used as given', () => {
+      const { manifest } = buildPackage({ ...FIXTURE, BOT_ENDPOINT: 'https://ignored.example/api/messages' }, out);
+      assert.equal(manifest['id'], FIXTURE.TEAMS_APP_ID);
+      assert.deepEqual(manifest['validDomains'], [FIXTURE.BOT_DOMAIN]);
+    });
+
+    it('when BOT_ID is missing, then it fails with the clear message and writes nothing', () => {
+      assert.throws(
+        () => buildPackage({ BOT_ENDPOINT: 'https://x.example/api/messages' }, out),
+        (err: unknown) => err instanceof PackageError && err.message === MISSING_BOT_ID_MESSAGE,
+      );
+      assert.equal(MISSING_BOT_ID_MESSAGE, "Set BOT_ID (the bot's Microsoft App ID) to build the Teams app package");
+      assert.deepEqual(fs.readdirSync(out), []);
+    });
+
+    it('when BOT_ID is not a GUID, then it fails before writing anything', () => {
+      assert.throws(() => buildPackage({ BOT_ID: 'my-bot' }, out), /BOT_ID must be .*GUID/);
+      assert.deepEqual(fs.readdirSync(out), []);
+    });
+
+    it('when the manifest has a placeholder nobody can fill, then it refuses to write the package', () => {
+      const pkg = tempDir();
+      try {
+        for (const f of ['color.png', 'outline.png']) fs.copyFileSync(path.join(APP_PACKAGE, f), path.join(pkg, f));
+        fs.writeFileSync(path.join(pkg, 'manifest.json'), TEMPLATE.replace('"https://together.example/privacy"', '"${{PRIVACY_URL}}"'));
+        assert.throws(() => buildPackage({ BOT_ID: FIXTURE.BOT_ID }, out, pkg), /PRIVACY_URL/);
+        assert.deepEqual(fs.readdirSync(out), []);
+        // …and the same placeholder is filled from the environment when it is set.
+        const { manifest } = buildPackage({ BOT_ID: FIXTURE.BOT_ID, PRIVACY_URL: 'https://together.example/p' }, out, pkg);
+        assert.equal((manifest as Manifest)['developer']['privacyUrl'], 'https://together.example/p');
+      } finally {
+        fs.rmSync(pkg, { recursive: true, force: true });
+      }
+    });
+
+    it('when the filled manifest breaks the schema, then it refuses to write the package', () => {
+      const pkg = tempDir();
+      try {
+        for (const f of ['color.png', 'outline.png']) fs.copyFileSync(path.join(APP_PACKAGE, f), path.join(pkg, f));
+        fs.writeFileSync(path.join(pkg, 'manifest.json'), TEMPLATE.replace('"#2B6CB0"', '"blue"'));
+        assert.throws(() => buildPackage({ BOT_ID: FIXTURE.BOT_ID }, out, pkg), /not valid[\s\S]*accentColor/);
+        assert.deepEqual(fs.readdirSync(out), []);
+      } finally {
+        fs.rmSync(pkg, { recursive: true, force: true });
+      }
+    });
+
+    it('when dist/scripts/package.js runs without BOT_ID, then it prints the message and exits 1', () => {
+      const env = { ...process.env };
+      delete env['BOT_ID'];
+      const run = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'scripts', 'package.js')], { env, encoding: 'utf8', cwd: out });
+      assert.equal(run.status, 1, run.stderr);
+      assert.equal(run.stderr.trim(), MISSING_BOT_ID_MESSAGE);
+    });
+  });
+});

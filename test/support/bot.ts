@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { loadConfig, type Config } from '../../src/config';
+import { startTogether, type Together } from '../../src/index';
+import type { Clock } from '../../src/platform/clock';
+import { createLogger } from '../../src/platform/logging';
+import { storageConnectionString } from './hooks';
+import { TeamsSimulator } from './simulator';
+
+/** A Together instance in-process on an ephemeral port, on the shared test Azurite, with its own tables. */
+export interface TestBot {
+  readonly together: Together;
+  readonly url: string;
+  readonly tablePrefix: string;
+  /** Every JSON log line the bot wrote. */
+  readonly logs: Record<string, unknown>[];
+  stop(): Promise<void>;
+  /** Stops and starts again on the same tables (a restart, or a second instance). */
+  restart(): Promise<TestBot>;
+}
+
+export interface TestBotOptions {
+  readonly env?: Record<string, string>;
+  readonly tablePrefix?: string;
+  readonly clock?: Clock;
+}
+
+export function uniquePrefix(): string {
+  return `t${randomBytes(5).toString('hex')}`;
+}
+
+export function testConfig(env: Record<string, string> = {}): Config {
+  const loaded = loadConfig({ PARTNERSHIP_NAME: 'Riverside Schools Together', LOG_LEVEL: 'info', ...env });
+  if (!loaded.ok) throw new Error(loaded.problems.join('; '));
+  return loaded.config;
+}
+
+export async function startTestBot(options: TestBotOptions = {}): Promise<TestBot> {
+  const tablePrefix = options.tablePrefix ?? uniquePrefix();
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  const config = testConfig(options.env);
+  const together = await startTogether({
+    config,
+    storage: { connectionString: storageConnectionString() },
+    logger: createLogger(config.logLevel, sink),
+    clock: options.clock,
+    tablePrefix,
+    port: 0,
+    host: '127.0.0.1',
+  });
+  const bot: TestBot = {
+    together,
+    url: `${together.url}/api/messages`,
+    tablePrefix,
+    logs,
+    stop: () => together.close(),
+    async restart() {
+      await together.close();
+      return startTestBot({ ...options, tablePrefix });
+    },
+  };
+  return bot;
+}
+
+/** A simulator pointed at a bot, with the usual cast: a coordinator, two reps-to-be and a teacher. */
+export async function simulatorFor(bot: TestBot): Promise<TeamsSimulator> {
+  const sim = await TeamsSimulator.start();
+  sim.botEndpoint = bot.url;
+  return sim;
+}
