@@ -22,7 +22,16 @@ const optionalText = z.preprocess(emptyToUndefined, z.string().trim().optional()
 const EnvSchema = z
   .object({
     NODE_ENV: optionalText,
-    PORT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(65535).default(3978)),
+    PORT: z.preprocess(
+      emptyToUndefined,
+      z
+        .string()
+        .trim()
+        .regex(/^\d{1,5}$/, 'must be a port number from 0 to 65535')
+        .transform(Number)
+        .pipe(z.number().max(65535, 'must be a port number from 0 to 65535'))
+        .default('3978'),
+    ),
     BOT_ID: z.preprocess(emptyToUndefined, z.string().trim().regex(guid, 'must be a GUID (the bot\'s Microsoft App ID)').optional()),
     BOT_PASSWORD: optionalText,
     BOT_TYPE: z.preprocess(emptyToUndefined, z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMsi']).default('MultiTenant')),
@@ -37,29 +46,43 @@ const EnvSchema = z
     COORDINATORS: csv.pipe(z.array(z.string().regex(guid, 'each coordinator must be an Entra object id (a GUID)'))),
     ALLOWED_TENANTS: csv.pipe(z.array(z.string().regex(guid, 'each tenant must be a GUID'))),
     LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
-  })
-  .superRefine((env, ctx) => {
-    const problem = (path: string, message: string) => ctx.addIssue({ code: z.ZodIssueCode.custom, path: [path], message });
-    if (env.STORAGE_CONNECTION_STRING && env.STORAGE_ACCOUNT_NAME) {
-      problem('STORAGE_ACCOUNT_NAME', 'set either STORAGE_CONNECTION_STRING or STORAGE_ACCOUNT_NAME, not both');
-    }
-    if (!env.BOT_ID) {
-      if (env.NODE_ENV === 'production') {
-        problem('BOT_ID', 'is required when NODE_ENV=production (local mode turns inbound authentication off)');
-      }
-      if (env.BOT_PASSWORD) problem('BOT_PASSWORD', 'is set but BOT_ID is not');
-      return;
-    }
-    if (env.BOT_TYPE !== 'UserAssignedMsi' && !env.BOT_PASSWORD) {
-      problem('BOT_PASSWORD', `is required for BOT_TYPE=${env.BOT_TYPE}`);
-    }
-    if (env.BOT_TYPE !== 'MultiTenant' && !env.BOT_TENANT_ID) {
-      problem('BOT_TENANT_ID', `is required for BOT_TYPE=${env.BOT_TYPE}`);
-    }
-    if (env.ALLOWED_TENANTS.length === 0) {
-      problem('ALLOWED_TENANTS', 'must list the partnership\'s tenant ids when BOT_ID is set (any tenant is allowed in local mode only)');
-    }
+    PUBLIC_URL: z.preprocess(emptyToUndefined, z.string().trim().url('must be the bot\'s public base URL, e.g. https://together.example.org').optional()),
+    LINK_SIGNING_KEY: z.preprocess(emptyToUndefined, z.string().min(32, 'must be at least 32 characters').optional()),
   });
+
+/**
+ * Problems that depend on several settings. Checked on the raw environment (not on the parsed one)
+ * so they are reported even when another setting has a problem of its own: one message lists them all.
+ */
+function crossProblems(raw: Record<string, string | undefined>): string[] {
+  const value = (name: string) => {
+    const v = raw[name]?.trim();
+    return v ? v : undefined;
+  };
+  const problems: string[] = [];
+  if (value('STORAGE_CONNECTION_STRING') && value('STORAGE_ACCOUNT_NAME')) {
+    problems.push('STORAGE_ACCOUNT_NAME: set either STORAGE_CONNECTION_STRING or STORAGE_ACCOUNT_NAME, not both');
+  }
+  if (!value('BOT_ID')) {
+    if (value('NODE_ENV') === 'production') {
+      problems.push('BOT_ID: is required when NODE_ENV=production (local mode turns inbound authentication off)');
+    }
+    if (value('BOT_PASSWORD')) problems.push('BOT_PASSWORD: is set but BOT_ID is not');
+    return problems;
+  }
+  const botType = value('BOT_TYPE') ?? 'MultiTenant';
+  const knownType = ['MultiTenant', 'SingleTenant', 'UserAssignedMsi'].includes(botType);
+  if (knownType && botType !== 'UserAssignedMsi' && !value('BOT_PASSWORD')) {
+    problems.push(`BOT_PASSWORD: is required for BOT_TYPE=${botType}`);
+  }
+  if (knownType && botType !== 'MultiTenant' && !value('BOT_TENANT_ID')) {
+    problems.push(`BOT_TENANT_ID: is required for BOT_TYPE=${botType}`);
+  }
+  if (!(raw.ALLOWED_TENANTS ?? '').split(',').some((part) => part.trim().length > 0)) {
+    problems.push("ALLOWED_TENANTS: must list the partnership's tenant ids when BOT_ID is set (any tenant is allowed in local mode only)");
+  }
+  return problems;
+}
 
 export type StorageTarget =
   | { kind: 'connectionString'; connectionString: string }
@@ -78,16 +101,21 @@ export interface Config {
   readonly coordinators: readonly string[];
   readonly allowedTenants: readonly string[];
   readonly logLevel: string;
+  /** Base URL people's browsers reach the bot at (for download links); defaults to http://localhost:PORT. */
+  readonly publicUrl?: string;
+  /** Secret for short-lived download links; a random one per process when unset (fine for one instance). */
+  readonly linkSigningKey?: string;
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
 
 export function loadConfig(env: Record<string, string | undefined>): ConfigResult {
   const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`);
-    return { ok: false, problems };
-  }
+  const problems = [
+    ...(parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`)),
+    ...crossProblems(env),
+  ];
+  if (!parsed.success || problems.length > 0) return { ok: false, problems };
   const e = parsed.data;
   const storage: StorageTarget = e.STORAGE_CONNECTION_STRING
     ? { kind: 'connectionString', connectionString: e.STORAGE_CONNECTION_STRING }
@@ -107,6 +135,8 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
     coordinators: Object.freeze(e.COORDINATORS.map((id) => id.toLowerCase())),
     allowedTenants: Object.freeze(e.ALLOWED_TENANTS.map((id) => id.toLowerCase())),
     logLevel: e.LOG_LEVEL,
+    publicUrl: e.PUBLIC_URL,
+    linkSigningKey: e.LINK_SIGNING_KEY,
   };
   return { ok: true, config: Object.freeze(config) };
 }

@@ -27,6 +27,7 @@ export class TogetherAdapter extends TeamsAdapter {
 
 export interface BotDeps {
   readonly config: Config;
+  readonly adapter: TogetherAdapter;
   readonly logger: Logger;
   readonly clock: Clock;
   readonly directory: DirectoryStore;
@@ -49,16 +50,20 @@ const CARD_RESPONSE = 'application/vnd.microsoft.card.adaptive';
 const MESSAGE_RESPONSE = 'application/vnd.microsoft.activity.message';
 const SORRY = 'Sorry, something went wrong at our end. Please try again in a minute.';
 
+/** The adapter: authenticates inbound requests when BOT_ID is set, and signs outbound calls. */
+export function createAdapter(config: Config): TogetherAdapter {
+  if (!config.bot) return new TogetherAdapter({});
+  const auth = {
+    MicrosoftAppId: config.bot.id,
+    MicrosoftAppPassword: config.bot.password,
+    MicrosoftAppType: config.bot.type === 'UserAssignedMsi' ? 'UserAssignedMSI' : config.bot.type,
+    MicrosoftAppTenantId: config.bot.tenantId,
+  };
+  return new TogetherAdapter(auth, new ConfigurationServiceClientCredentialFactory(auth));
+}
+
 export function createBot(deps: BotDeps) {
-  const { config, logger } = deps;
-  const adapter = new TogetherAdapter(
-    config.bot
-      ? { MicrosoftAppId: config.bot.id, MicrosoftAppPassword: config.bot.password, MicrosoftAppType: config.bot.type === 'UserAssignedMsi' ? 'UserAssignedMSI' : config.bot.type, MicrosoftAppTenantId: config.bot.tenantId }
-      : {},
-    config.bot
-      ? new ConfigurationServiceClientCredentialFactory({ MicrosoftAppId: config.bot.id, MicrosoftAppPassword: config.bot.password, MicrosoftAppType: config.bot.type === 'UserAssignedMsi' ? 'UserAssignedMSI' : config.bot.type, MicrosoftAppTenantId: config.bot.tenantId })
-      : undefined,
-  );
+  const { config, logger, adapter } = deps;
   adapter.onTurnError = async (context, error) => {
     const record = recordOf(context);
     if (record) record.outcome = 'error';
@@ -199,7 +204,7 @@ export function createBot(deps: BotDeps) {
       }
       return { status: response?.status ?? 200, body: response?.body };
     } catch (err) {
-      if (err instanceof AuthenticationError || (err as { statusCode?: number }).statusCode === 401) {
+      if (err instanceof AuthenticationError || (err as { statusCode?: number }).statusCode === 401 || isTokenError(err)) {
         record.outcome = 'refused';
         return { status: 401, body: { error: 'Unauthorised' } };
       }
@@ -216,6 +221,15 @@ export function createBot(deps: BotDeps) {
 
 const RECORD = Symbol('together.turnRecord');
 const NO_IDENTITY = 'I can only work with people signed in to Microsoft Teams with a work or school account.';
+
+/**
+ * botframework-connector lets jsonwebtoken's own errors through (a bad signature, a token not yet
+ * valid): those are forged or broken credentials, so 401 like any other, not a 500.
+ */
+function isTokenError(err: unknown): boolean {
+  const name = (err as { name?: unknown } | undefined)?.name;
+  return name === 'JsonWebTokenError' || name === 'NotBeforeError' || name === 'TokenExpiredError';
+}
 
 function recordOf(context: TurnContext): TurnRecord | undefined {
   return context.turnState.get(RECORD) as TurnRecord | undefined;

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import restify from 'restify';
 import { z } from 'zod';
 import type { Activity } from 'botbuilder';
@@ -10,15 +11,24 @@ import type { HandledRequest } from './bot';
  * flight finish, then resolves.
  */
 
+const Account = z
+  .object({ id: z.string().min(1).max(1024), name: z.string().max(1024).optional(), aadObjectId: z.string().max(100).optional() })
+  .passthrough();
+
 const ActivityShape = z
   .object({
     type: z.string().min(1).max(64),
     serviceUrl: z.string().url().max(2048),
     channelId: z.string().min(1).max(64),
-    conversation: z.object({ id: z.string().min(1).max(1024) }).passthrough(),
-    from: z.object({ id: z.string().max(1024) }).passthrough().optional(),
-    recipient: z.object({ id: z.string().max(1024) }).passthrough().optional(),
+    conversation: z.object({ id: z.string().min(1).max(1024), tenantId: z.string().max(100).optional() }).passthrough(),
+    // Every activity Teams sends says who it is from and to; botbuilder and teams-ai read both unguarded.
+    from: Account,
+    recipient: Account,
     text: z.string().max(28_000).optional(),
+    entities: z.array(z.object({ type: z.string() }).passthrough()).max(100).optional(),
+    membersAdded: z.array(Account).optional(),
+    membersRemoved: z.array(Account).optional(),
+    channelData: z.object({}).passthrough().optional(),
   })
   .passthrough();
 
@@ -26,6 +36,13 @@ export interface ServerDeps {
   readonly logger: Logger;
   handle(authHeader: string, activity: Activity): Promise<HandledRequest>;
   health(): Promise<{ ok: boolean; detail: Record<string, unknown> }>;
+  /** Further GET routes (e.g. short-lived signed download links): path → handler returning status, type and body. */
+  readonly downloads?: readonly Download[];
+}
+
+export interface Download {
+  readonly path: string;
+  handle(params: Record<string, string>, query: Record<string, string>): Promise<{ status: number; contentType: string; body: string; filename?: string }>;
 }
 
 export interface RunningServer {
@@ -42,15 +59,24 @@ export async function startServer(deps: ServerDeps, port: number, host = '0.0.0.
   let draining = false;
   const idle: (() => void)[] = [];
 
+  /** The one log line for a request that never became a turn (the bot logs the ones that do). */
+  const refusedRequest = (activityType: unknown, outcome: 'invalid' | 'refused', status: number, durationMs: number) => {
+    const type = typeof activityType === 'string' ? activityType.slice(0, 40) : 'unknown';
+    deps.logger.info({ turn: { activityType: type, outcome, status, durationMs: Math.max(0, Math.round(durationMs)) } }, 'turn');
+  };
+
   server.post('/api/messages', async (req, res) => {
+    const started = performance.now();
+    const body: unknown = req.body;
     if (draining) {
+      refusedRequest((body as { type?: unknown } | undefined)?.type, 'refused', 503, performance.now() - started);
       res.header('Retry-After', '5');
       res.send(503, { error: 'Together is restarting; try again shortly.' });
       return;
     }
-    const body: unknown = req.body;
     const shape = ActivityShape.safeParse(body);
     if (!shape.success) {
+      refusedRequest(typeof body === 'object' && body !== null ? (body as { type?: unknown }).type : undefined, 'invalid', 400, performance.now() - started);
       res.send(400, { error: 'The request body is not a Bot Framework activity.' });
       return;
     }
@@ -70,10 +96,23 @@ export async function startServer(deps: ServerDeps, port: number, host = '0.0.0.
     res.send(ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', ...detail });
   });
 
+  for (const download of deps.downloads ?? []) {
+    server.get(download.path, async (req, res) => {
+      const query = Object.fromEntries(new URL(req.url ?? '/', 'http://localhost').searchParams);
+      const result = await download.handle((req.params ?? {}) as Record<string, string>, query);
+      res.setHeader('Content-Type', result.contentType);
+      res.setHeader('Cache-Control', 'no-store');
+      if (result.filename) res.setHeader('Content-Disposition', `attachment; filename="${result.filename}"`);
+      res.writeHead(result.status);
+      res.end(result.body);
+    });
+  }
+
   server.on('restifyError', (req, res, err, callback) => {
     // Malformed JSON and the like: restify's own 4xx, never a stack trace.
     const status = typeof err.statusCode === 'number' && err.statusCode < 500 ? err.statusCode : 500;
     if (status >= 500) deps.logger.error({ err: { message: err.message } }, 'http error');
+    else if (req.method === 'POST' && req.getPath() === '/api/messages') refusedRequest(undefined, 'invalid', status, Date.now() - req.time());
     err.toJSON = () => ({ error: status === 500 ? 'Internal error' : err.message });
     return callback();
   });

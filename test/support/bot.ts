@@ -23,6 +23,8 @@ export interface TestBotOptions {
   readonly env?: Record<string, string>;
   readonly tablePrefix?: string;
   readonly clock?: Clock;
+  /** The scheduler's tick interval; 0 (the default in tests) means tests tick by hand with a controlled clock. */
+  readonly schedulerIntervalMs?: number;
 }
 
 export function uniquePrefix(): string {
@@ -50,6 +52,7 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
     storage: { connectionString: storageConnectionString() },
     logger: createLogger(config.logLevel, sink),
     clock: options.clock,
+    schedulerIntervalMs: options.schedulerIntervalMs ?? 0,
     tablePrefix,
     port: 0,
     host: '127.0.0.1',

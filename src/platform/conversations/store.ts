@@ -60,10 +60,18 @@ export class ConversationStore {
     if (reference.conversation) reference.conversation = { ...reference.conversation, id: info.id };
     if (info.kind !== 'personal') delete reference.user;
     const marker = `${key.partitionKey}/${key.rowKey}/${reference.serviceUrl}`;
-    if (this.known.has(marker)) return;
+    // An install always writes: another instance may have deleted the row on an uninstall this one never saw.
+    if (this.known.has(marker) && !isInstall(context.activity)) return;
     const label = info.kind === 'channel' ? `${info.teamName ?? 'Team'} › ${info.channelName ?? 'General'}` : info.kind === 'groupChat' ? 'Group chat' : (context.activity.from?.name ?? '');
     await this.table.upsertEntity({ ...key, reference: JSON.stringify(reference), kind: info.kind, teamId: info.teamId ?? '', label }, 'Replace');
     this.known.add(marker);
+  }
+
+  /** Stores the personal chat the bot opened with someone (a proactive 1:1). */
+  async rememberPersonal(aadObjectId: string, reference: Partial<ConversationReference>, label: string): Promise<void> {
+    const aad = aadObjectId.toLowerCase();
+    await this.table.upsertEntity({ partitionKey: 'personal', rowKey: aad, reference: JSON.stringify(reference), kind: 'personal', teamId: '', label }, 'Replace');
+    this.known.add(`personal/${aad}/${reference.serviceUrl}`);
   }
 
   /** Removes what an uninstall takes away: a personal chat, a group chat, or every channel of a team. */
@@ -132,6 +140,13 @@ function keyOf(info: ConversationInfo, aadObjectId: string | undefined): { parti
   if (!info.id) return undefined;
   if (info.kind === 'personal') return aadObjectId ? { partitionKey: 'personal', rowKey: aadObjectId.toLowerCase() } : undefined;
   return { partitionKey: 'chat', rowKey: encodeKey(info.id) };
+}
+
+/** The bot was just added: installationUpdate 'add', or a conversationUpdate with the bot among membersAdded. */
+function isInstall(activity: TurnContext['activity']): boolean {
+  if (activity.type === 'installationUpdate') return String(activity.action ?? '').startsWith('add');
+  if (activity.type === 'conversationUpdate') return !!activity.membersAdded?.some((m) => m.id === activity.recipient?.id);
+  return false;
 }
 
 function safeJson(text: string): unknown {

@@ -1,0 +1,72 @@
+/** Dates as people read them: Europe/London wall time, British style ("Thu 4 Dec, 16:00"). Pure. */
+
+export const ZONE = 'Europe/London';
+
+const parts = new Intl.DateTimeFormat('en-GB', {
+  timeZone: ZONE,
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hourCycle: 'h23',
+});
+
+/** The London wall-clock fields of an instant. */
+export function londonFields(at: Date): { year: number; month: number; day: number; hour: number; minute: number; second: number } {
+  const get = (type: string) => Number(parts.formatToParts(at).find((p) => p.type === type)?.value);
+  return { year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute'), second: get('second') };
+}
+
+/**
+ * The instant at which London's clocks show `date` (YYYY-MM-DD) `time` (HH:mm). In the autumn hour
+ * that happens twice the earlier is taken; in the spring gap the time is moved forward an hour.
+ */
+export function londonToInstant(date: string, time: string): Date | undefined {
+  const d = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+  const t = /^(\d{2}):(\d{2})(?::\d{2})?$/.exec(time);
+  if (!d || !t) return undefined;
+  const [y, mo, da, h, mi] = [Number(d[1]), Number(d[2]), Number(d[3]), Number(t[1]), Number(t[2])];
+  if (mo < 1 || mo > 12 || da < 1 || da > 31 || h > 23 || mi > 59) return undefined;
+  const asUtc = Date.UTC(y, mo - 1, da, h, mi);
+  const check = new Date(asUtc);
+  if (check.getUTCDate() !== da || check.getUTCMonth() !== mo - 1) return undefined; // 31 Feb and the like
+  for (const offsetHours of [1, 0]) {
+    const candidate = new Date(asUtc - offsetHours * 3_600_000);
+    const f = londonFields(candidate);
+    if (f.year === y && f.month === mo && f.day === da && f.hour === h && f.minute === mi) return candidate;
+  }
+  return new Date(asUtc); // spring-forward gap: 01:30 does not exist, read it as 01:30 GMT (02:30 BST)
+}
+
+const dayFormat = new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, weekday: 'short', day: 'numeric', month: 'short' });
+const dayYearFormat = new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' });
+const timeFormat = new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+
+/** "Thu 4 Dec" (with the year when it is not the year of `now`). */
+export function formatDay(at: Date, now?: Date): string {
+  const sameYear = !now || londonFields(at).year === londonFields(now).year;
+  return (sameYear ? dayFormat : dayYearFormat).format(at).replace(/,/g, '');
+}
+
+/** "16:00" */
+export function formatTime(at: Date): string {
+  return timeFormat.format(at);
+}
+
+/** "Thu 4 Dec, 16:00" */
+export function formatDayTime(at: Date, now?: Date): string {
+  return `${formatDay(at, now)}, ${formatTime(at)}`;
+}
+
+/** London date as YYYY-MM-DD, as an Input.Date holds it. */
+export function londonDate(at: Date): string {
+  const f = londonFields(at);
+  return `${f.year}-${String(f.month).padStart(2, '0')}-${String(f.day).padStart(2, '0')}`;
+}
+
+/** London time as HH:mm, as an Input.Time holds it. */
+export function londonTime(at: Date): string {
+  return formatTime(at);
+}

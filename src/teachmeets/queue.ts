@@ -1,0 +1,169 @@
+import type { Clock } from '../platform/clock';
+import type { Logger } from '../platform/logging';
+import { statusOf } from '../platform/storage/tables';
+import type { Aggregate, OfferPolicy } from './model';
+import { applyAll, counts, type Applied, type Intent, type Outcome } from './rules';
+import { cloneAggregate, type Loaded, type Post, type TeachMeetStore } from './store';
+
+/**
+ * A per-event queue that commits every waiting change together. Requests for one event wait while a
+ * commit is in flight; the next commit takes all of them (up to 99 sign-up rows per transaction),
+ * applies the pure rules in arrival order (a duplicate of the same request has no second effect) and
+ * writes them in one entity-group transaction under the event row's ETag. The event's state is kept
+ * between commits, so a commit costs one storage call; if another instance changed the event first
+ * (412), the state is reloaded and the batch applied again. The cache is only a shortcut: the ETag
+ * decides.
+ */
+
+export interface Committed {
+  readonly outcome: Outcome;
+  /** The event as committed (a snapshot safe to read). */
+  readonly agg: Aggregate;
+  readonly posts: readonly Post[];
+}
+
+export interface CommitHooks {
+  /** Before a batch that makes offers is committed: make sure the offers are followed up even after a crash. */
+  beforeOffers(eventId: string, applied: Applied, agg: Aggregate): Promise<void>;
+  /** After each commit: update cards, send notices. Must not throw. */
+  afterCommit(eventId: string, applied: Applied, agg: Aggregate, posts: readonly Post[]): void;
+}
+
+interface Waiting {
+  readonly intent: Intent;
+  resolve(value: Committed): void;
+  reject(err: unknown): void;
+}
+
+interface EventLine {
+  readonly waiting: Waiting[];
+  running: boolean;
+}
+
+const MAX_ROWS = 99;
+const MAX_ATTEMPTS = 20;
+
+export class TeachMeetQueue {
+  private readonly lines = new Map<string, EventLine>();
+  private readonly cache = new Map<string, Loaded>();
+  /** For benchmarks: ETag conflicts seen. */
+  conflicts = 0;
+
+  constructor(
+    private readonly store: TeachMeetStore,
+    private readonly clock: Clock,
+    private readonly policy: OfferPolicy,
+    private readonly hooks: CommitHooks,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Queues a change; resolves once it is committed (or found to change nothing). Rejects with 'missing' for an unknown event. */
+  submit(eventId: string, intent: Intent): Promise<Committed> {
+    return new Promise((resolve, reject) => {
+      let line = this.lines.get(eventId);
+      if (!line) {
+        line = { waiting: [], running: false };
+        this.lines.set(eventId, line);
+      }
+      line.waiting.push({ intent, resolve, reject });
+      if (!line.running) void this.drain(eventId, line);
+    });
+  }
+
+  /** The event as stored now (fresh read), for views that do not change anything. */
+  async read(eventId: string): Promise<Loaded | undefined> {
+    const loaded = await this.store.load(eventId);
+    if (loaded) this.cache.set(eventId, loaded);
+    return loaded;
+  }
+
+  forget(eventId: string): void {
+    this.cache.delete(eventId);
+  }
+
+  private async drain(eventId: string, line: EventLine): Promise<void> {
+    line.running = true;
+    try {
+      while (line.waiting.length > 0) {
+        const batch = line.waiting.splice(0, MAX_ROWS);
+        await this.commitBatch(eventId, batch);
+      }
+    } finally {
+      line.running = false;
+      if (line.waiting.length === 0) this.lines.delete(eventId);
+      else void this.drain(eventId, line);
+    }
+  }
+
+  private async commitBatch(eventId: string, batch: Waiting[]): Promise<void> {
+    try {
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+        const cached = this.cache.get(eventId);
+        const base = cached ?? (await this.store.load(eventId));
+        if (!base) {
+          batch.forEach((w) => w.reject(new UnknownEvent(eventId)));
+          return;
+        }
+        this.cache.set(eventId, base);
+        const working = cloneAggregate(base.agg);
+        const now = this.clock.now();
+        const applied = applyAll(working, batch.map((w) => w.intent), now, this.policy);
+        if (applied.changed.size > MAX_ROWS) {
+          // Rare (offers cascading): split the batch and commit the halves in turn.
+          const half = Math.ceil(batch.length / 2);
+          await this.commitBatch(eventId, batch.slice(0, half));
+          await this.commitBatch(eventId, batch.slice(half));
+          return;
+        }
+        if (applied.changed.size === 0 && !applied.eventChanged) {
+          if (cached) {
+            // Nothing to write, so no ETag will check the cached state: confirm it with a fresh read.
+            this.cache.delete(eventId);
+            continue;
+          }
+          batch.forEach((w, i) => w.resolve({ outcome: applied.outcomes[i]!, agg: base.agg, posts: base.posts }));
+          return;
+        }
+        working.event.version += 1;
+        try {
+          if (applied.notices.some((n) => n.kind === 'offer')) await this.hooks.beforeOffers(eventId, applied, working);
+          const c = counts(working);
+          const presenting = c.presenting[2] + c.presenting[5] + c.presenting[7];
+          const etag = await this.store.commit(working, base.etag, applied.changed, { attending: c.attending, waiting: c.waiting + c.offered, presenting });
+          const committed: Loaded = { agg: working, etag, posts: base.posts };
+          this.cache.set(eventId, committed);
+          batch.forEach((w, i) => w.resolve({ outcome: applied.outcomes[i]!, agg: working, posts: base.posts }));
+          this.hooks.afterCommit(eventId, applied, working, base.posts);
+          return;
+        } catch (err) {
+          const status = statusOf(err);
+          if (status === 412 || status === 404 || status === 409) {
+            // Someone else (another instance) changed the event first: start again from what is stored.
+            this.conflicts += 1;
+            this.cache.delete(eventId);
+            continue;
+          }
+          throw err;
+        }
+      }
+      throw new Error(`TeachMeet ${eventId}: gave up after ${MAX_ATTEMPTS} conflicting attempts`);
+    } catch (err) {
+      this.cache.delete(eventId);
+      this.logger.error({ err: { message: (err as Error).message }, eventId }, 'TeachMeet commit failed');
+      batch.forEach((w) => w.reject(err));
+    }
+  }
+
+  /** Remembers a newly posted card copy so later updates reach it. */
+  async addPost(eventId: string, post: Post): Promise<void> {
+    await this.store.addPost(eventId, post);
+    const cached = this.cache.get(eventId);
+    if (cached) this.cache.set(eventId, { ...cached, posts: [...cached.posts, post] });
+  }
+}
+
+export class UnknownEvent extends Error {
+  constructor(readonly eventId: string) {
+    super(`unknown TeachMeet ${eventId}`);
+  }
+}

@@ -1,0 +1,375 @@
+import { formatDayTime } from '../platform/time';
+import { SLOT_LENGTHS, type Aggregate, type OfferPolicy, type PersonRef, type SignUp, type SlotLength, type Talk, type TeachMeet } from './model';
+
+/**
+ * The TeachMeet rules, pure: they take the event with its sign-ups, what people asked for, and `now`,
+ * and change the aggregate in place, returning what each person should be told and what must be sent
+ * afterwards. The store commits the result as one transaction under the event row's ETag.
+ */
+
+export type Intent =
+  | { readonly kind: 'attend'; readonly person: PersonRef }
+  | { readonly kind: 'present'; readonly person: PersonRef; readonly talk: Talk }
+  | { readonly kind: 'cancel'; readonly person: PersonRef }
+  | { readonly kind: 'acceptOffer'; readonly person: PersonRef }
+  | { readonly kind: 'declineOffer'; readonly person: PersonRef }
+  | { readonly kind: 'markOfferSent'; readonly aadObjectId: string; readonly expiresAt: string }
+  | { readonly kind: 'sweep' }
+  | { readonly kind: 'edit'; readonly by: string; readonly changes: EventChanges }
+  | { readonly kind: 'cancelEvent'; readonly by: string }
+  | { readonly kind: 'drawOrder'; readonly by: string; readonly random: readonly number[] };
+
+export type EventChanges = Partial<Pick<TeachMeet, 'title' | 'theme' | 'host' | 'startsAt' | 'endsAt' | 'venue' | 'link' | 'places' | 'slots' | 'deadline'>>;
+
+/** What the person who asked is told. `ok: false` means nothing changed for them. */
+export type Outcome = { readonly ok: true; readonly message: string } | { readonly ok: false; readonly message: string };
+
+/** Messages to send once the change is committed. */
+export type Notice =
+  | { readonly kind: 'confirmed'; readonly aadObjectId: string }
+  | { readonly kind: 'waitlisted'; readonly aadObjectId: string; readonly position: number }
+  | { readonly kind: 'offer'; readonly aadObjectId: string; readonly expiresAt: Date }
+  | { readonly kind: 'offerExpired'; readonly aadObjectId: string }
+  | { readonly kind: 'changed'; readonly aadObjectId: string; readonly what: string[] }
+  | { readonly kind: 'eventCancelled'; readonly aadObjectId: string };
+
+export interface Applied {
+  readonly outcomes: Outcome[];
+  readonly notices: Notice[];
+  /** Ids of sign-ups that changed (their rows must be written). */
+  readonly changed: Set<string>;
+  /** Whether the event row itself changed beyond its counters. */
+  readonly eventChanged: boolean;
+}
+
+const ok = (message: string): Outcome => ({ ok: true, message });
+const no = (message: string): Outcome => ({ ok: false, message });
+
+export function isClosed(event: TeachMeet, now: Date): boolean {
+  return event.status === 'cancelled' || now.getTime() >= event.deadline.getTime() || now.getTime() >= event.startsAt.getTime();
+}
+
+export function statusLabel(event: TeachMeet, now: Date): 'Open' | 'Closed' | 'Cancelled' {
+  if (event.status === 'cancelled') return 'Cancelled';
+  return isClosed(event, now) ? 'Closed' : 'Open';
+}
+
+export interface Counts {
+  readonly attending: number;
+  readonly offered: number;
+  readonly placesLeft: number;
+  readonly waiting: number;
+  readonly presenting: Record<SlotLength, number>;
+  readonly slotsLeft: Record<SlotLength, number>;
+}
+
+export function counts(agg: Aggregate): Counts {
+  let attending = 0;
+  let offered = 0;
+  let waiting = 0;
+  const presenting: Record<SlotLength, number> = { 2: 0, 5: 0, 7: 0 };
+  for (const s of agg.signUps.values()) {
+    if (s.status === 'confirmed' && s.role === 'attendee') attending += 1;
+    else if (s.status === 'confirmed' && s.role === 'presenter' && s.talk) presenting[s.talk.slot] += 1;
+    else if (s.status === 'offered') offered += 1;
+    else if (s.status === 'waiting') waiting += 1;
+  }
+  const slotsLeft = { 2: 0, 5: 0, 7: 0 } as Record<SlotLength, number>;
+  for (const len of SLOT_LENGTHS) slotsLeft[len] = Math.max(0, agg.event.slots[len] - presenting[len]);
+  return { attending, offered, waiting, presenting, slotsLeft, placesLeft: Math.max(0, agg.event.places - attending - offered) };
+}
+
+/** 1-based position among the people waiting (offers count as the front of the queue). */
+export function waitPosition(agg: Aggregate, aadObjectId: string): number | undefined {
+  const me = agg.signUps.get(aadObjectId);
+  if (!me || (me.status !== 'waiting' && me.status !== 'offered') || me.waitNumber === undefined) return undefined;
+  let ahead = 0;
+  for (const s of agg.signUps.values()) {
+    if (s.status === 'waiting' && s.waitNumber !== undefined && s.waitNumber < me.waitNumber) ahead += 1;
+  }
+  return ahead + 1;
+}
+
+/** The waiting people in order. */
+export function waitlist(agg: Aggregate): SignUp[] {
+  return [...agg.signUps.values()].filter((s) => s.status === 'waiting').sort((a, b) => (a.waitNumber ?? 0) - (b.waitNumber ?? 0));
+}
+
+/** When an offer made now would expire, or undefined when it is too close to the start to offer. */
+export function offerExpiry(event: TeachMeet, now: Date, policy: OfferPolicy): Date | undefined {
+  const latest = event.startsAt.getTime() - policy.hoursBeforeStart * 3_600_000;
+  const expiry = Math.min(now.getTime() + policy.holdHours * 3_600_000, latest);
+  return expiry > now.getTime() ? new Date(expiry) : undefined;
+}
+
+/** Applies intents in order, changing `agg` in place. */
+export function applyAll(agg: Aggregate, intents: readonly Intent[], now: Date, policy: OfferPolicy): Applied {
+  const applied: Applied & { eventChanged: boolean } = { outcomes: [], notices: [], changed: new Set(), eventChanged: false };
+  for (const intent of intents) applied.outcomes.push(applyOne(agg, intent, now, policy, applied));
+  return applied;
+}
+
+function touch(applied: Applied, s: SignUp, now: Date): void {
+  s.updatedAt = now;
+  applied.changed.add(s.aadObjectId);
+}
+
+function applyOne(agg: Aggregate, intent: Intent, now: Date, policy: OfferPolicy, applied: Applied & { eventChanged: boolean }): Outcome {
+  const { event } = agg;
+  switch (intent.kind) {
+    case 'attend':
+    case 'present': {
+      if (event.status === 'cancelled') return no(`${event.title} has been cancelled.`);
+      if (isClosed(event, now)) return no(`Sign-ups for ${event.title} closed on ${formatDayTime(event.deadline, now)}.`);
+      return intent.kind === 'attend' ? attend(agg, intent.person, now, policy, applied) : present(agg, intent.person, intent.talk, now, policy, applied);
+    }
+    case 'cancel':
+      return cancel(agg, intent.person.aadObjectId, now, policy, applied);
+    case 'acceptOffer': {
+      const me = agg.signUps.get(intent.person.aadObjectId);
+      if (me?.status === 'confirmed') return ok(`You already have a place at ${event.title}.`);
+      if (event.status === 'cancelled') return no(`${event.title} has been cancelled.`);
+      if (!me || me.status !== 'offered') return no('That offer is no longer open, so nothing changed.');
+      if (me.offerExpiresAt && me.offerExpiresAt.getTime() <= now.getTime()) {
+        expireOffer(agg, me, now, applied);
+        fill(agg, now, policy, applied);
+        return no('Sorry, that offer has expired and the place has gone to the next person waiting.');
+      }
+      me.status = 'confirmed';
+      me.waitNumber = undefined;
+      me.offerExpiresAt = undefined;
+      touch(applied, me, now);
+      applied.notices.push({ kind: 'confirmed', aadObjectId: me.aadObjectId });
+      return ok(`Your place at ${event.title} is confirmed.`);
+    }
+    case 'declineOffer': {
+      const me = agg.signUps.get(intent.person.aadObjectId);
+      if (!me || me.status !== 'offered') return no('That offer is no longer open, so nothing changed.');
+      me.status = 'cancelled';
+      me.waitNumber = undefined;
+      me.offerExpiresAt = undefined;
+      touch(applied, me, now);
+      fill(agg, now, policy, applied);
+      return ok('Thanks for letting us know: the place goes to the next person waiting.');
+    }
+    case 'markOfferSent': {
+      const me = agg.signUps.get(intent.aadObjectId);
+      if (!me || me.status !== 'offered' || me.offerSent || me.offerExpiresAt?.toISOString() !== intent.expiresAt) return ok('unchanged');
+      me.offerSent = true;
+      touch(applied, me, now);
+      return ok('marked');
+    }
+    case 'sweep': {
+      for (const s of agg.signUps.values()) {
+        if (s.status === 'offered' && s.offerExpiresAt && s.offerExpiresAt.getTime() <= now.getTime()) expireOffer(agg, s, now, applied);
+      }
+      fill(agg, now, policy, applied);
+      return ok('swept');
+    }
+    case 'edit':
+      return edit(agg, intent.changes, now, policy, applied);
+    case 'cancelEvent': {
+      if (event.status === 'cancelled') return ok(`${event.title} was already cancelled.`);
+      event.status = 'cancelled';
+      applied.eventChanged = true;
+      for (const s of agg.signUps.values()) {
+        if (s.status !== 'cancelled') applied.notices.push({ kind: 'eventCancelled', aadObjectId: s.aadObjectId });
+      }
+      return ok(`${event.title} is cancelled. Everyone signed up or waiting will be told.`);
+    }
+    case 'drawOrder': {
+      const presenters = [...agg.signUps.values()].filter((s) => s.status === 'confirmed' && s.role === 'presenter').map((s) => s.aadObjectId).sort();
+      if (presenters.length === 0) return no('Nobody is presenting yet, so there is no running order to draw.');
+      event.runningOrder = drawRunningOrder(presenters, intent.random);
+      applied.eventChanged = true;
+      return ok(`Running order drawn for ${presenters.length} ${presenters.length === 1 ? 'presenter' : 'presenters'}.`);
+    }
+  }
+}
+
+function newSignUp(person: PersonRef, now: Date): SignUp {
+  return { aadObjectId: person.aadObjectId, teamsId: person.teamsId, name: person.name, schoolId: person.schoolId, role: 'attendee', status: 'cancelled', offerSent: false, createdAt: now, updatedAt: now };
+}
+
+function attend(agg: Aggregate, person: PersonRef, now: Date, policy: OfferPolicy, applied: Applied): Outcome {
+  const { event } = agg;
+  const me = agg.signUps.get(person.aadObjectId);
+  if (me?.status === 'confirmed' && me.role === 'attendee') return ok(`You already have a place at ${event.title}.`);
+  if (me?.status === 'waiting') return ok(`You're already on the waitlist for ${event.title}.`);
+  if (me?.status === 'offered') return ok(`A place at ${event.title} is being held for you: accept it from the message I sent you.`);
+  const c = counts(agg);
+  if (me?.status === 'confirmed' && me.role === 'presenter') {
+    if (c.placesLeft === 0) return no(`There are no attendee places left, so you keep your presenter slot.`);
+    me.role = 'attendee';
+    me.talk = undefined;
+    touch(applied, me, now);
+    applied.notices.push({ kind: 'confirmed', aadObjectId: me.aadObjectId });
+    return ok(`You're now attending ${event.title} instead of presenting.`);
+  }
+  const s = me ?? newSignUp(person, now);
+  s.teamsId = person.teamsId;
+  s.name = person.name;
+  s.schoolId = person.schoolId;
+  s.role = 'attendee';
+  s.talk = undefined;
+  s.offerSent = false;
+  agg.signUps.set(s.aadObjectId, s);
+  touch(applied, s, now);
+  if (c.placesLeft > 0 && c.waiting === 0) {
+    s.status = 'confirmed';
+    s.waitNumber = undefined;
+    applied.notices.push({ kind: 'confirmed', aadObjectId: s.aadObjectId });
+    return ok(`You have a place at ${event.title}.`);
+  }
+  s.status = 'waiting';
+  s.waitNumber = event.waitNext;
+  event.waitNext += 1;
+  const position = waitPosition(agg, s.aadObjectId) ?? 1;
+  applied.notices.push({ kind: 'waitlisted', aadObjectId: s.aadObjectId, position });
+  fill(agg, now, policy, applied);
+  return ok(`${event.title} is full: you're number ${position} on the waitlist.`);
+}
+
+function present(agg: Aggregate, person: PersonRef, talk: Talk, now: Date, policy: OfferPolicy, applied: Applied): Outcome {
+  const { event } = agg;
+  const me = agg.signUps.get(person.aadObjectId);
+  const c = counts(agg);
+  if (me?.status === 'confirmed' && me.role === 'presenter' && me.talk) {
+    const sameSlot = me.talk.slot === talk.slot;
+    if (!sameSlot && c.slotsLeft[talk.slot] === 0) return no(`There are no ${talk.slot}-minute slots left, so you keep your ${me.talk.slot}-minute slot.`);
+    if (sameSlot && me.talk.title === talk.title && me.talk.line === talk.line) return ok(`You're already presenting at ${event.title}.`);
+    me.talk = talk;
+    touch(applied, me, now);
+    return ok(`Your talk is updated: ${talk.slot} min, '${talk.title}'.`);
+  }
+  if (c.slotsLeft[talk.slot] === 0) {
+    const free = SLOT_LENGTHS.filter((len) => c.slotsLeft[len] > 0).map((len) => `${len}-minute`);
+    const rest = free.length > 0 ? ` Slots still free: ${free.join(', ')}.` : ' All presenter slots are taken.';
+    const keep = me?.status === 'confirmed' ? ' You keep your attendee place.' : me?.status === 'waiting' ? ' You stay on the waitlist.' : '';
+    return no(`There are no ${talk.slot}-minute slots left.${rest}${keep}`);
+  }
+  const wasAttending = me?.status === 'confirmed' && me.role === 'attendee';
+  const wasQueued = me?.status === 'waiting' || me?.status === 'offered';
+  const s = me ?? newSignUp(person, now);
+  s.teamsId = person.teamsId;
+  s.name = person.name;
+  s.schoolId = person.schoolId;
+  s.role = 'presenter';
+  s.talk = talk;
+  s.status = 'confirmed';
+  s.waitNumber = undefined;
+  s.offerExpiresAt = undefined;
+  agg.signUps.set(s.aadObjectId, s);
+  touch(applied, s, now);
+  applied.notices.push({ kind: 'confirmed', aadObjectId: s.aadObjectId });
+  if (wasAttending || wasQueued) fill(agg, now, policy, applied);
+  return ok(`You're presenting at ${event.title}: ${talk.slot} min, '${talk.title}'.`);
+}
+
+function cancel(agg: Aggregate, aadObjectId: string, now: Date, policy: OfferPolicy, applied: Applied): Outcome {
+  const { event } = agg;
+  const me = agg.signUps.get(aadObjectId);
+  if (!me || me.status === 'cancelled') return ok(`You don't have a place at ${event.title}, so there was nothing to cancel.`);
+  if (now.getTime() >= event.startsAt.getTime()) return no(`${event.title} has already started.`);
+  const was = me.status;
+  me.status = 'cancelled';
+  me.waitNumber = undefined;
+  me.offerExpiresAt = undefined;
+  touch(applied, me, now);
+  fill(agg, now, policy, applied);
+  return ok(was === 'waiting' ? `You've left the waitlist for ${event.title}.` : `Your place at ${event.title} is cancelled. Thank you for letting us know.`);
+}
+
+function expireOffer(agg: Aggregate, s: SignUp, now: Date, applied: Applied): void {
+  s.status = 'cancelled';
+  s.waitNumber = undefined;
+  s.offerExpiresAt = undefined;
+  touch(applied, s, now);
+  applied.notices.push({ kind: 'offerExpired', aadObjectId: s.aadObjectId });
+}
+
+/** Offers free places to the people waiting, first come first served, while there is time to. */
+function fill(agg: Aggregate, now: Date, policy: OfferPolicy, applied: Applied): void {
+  const { event } = agg;
+  if (event.status === 'cancelled') return;
+  const expiresAt = offerExpiry(event, now, policy);
+  if (!expiresAt) return;
+  let free = counts(agg).placesLeft;
+  for (const next of waitlist(agg)) {
+    if (free <= 0) break;
+    next.status = 'offered';
+    next.offerExpiresAt = expiresAt;
+    next.offerSent = false;
+    touch(applied, next, now);
+    applied.notices.push({ kind: 'offer', aadObjectId: next.aadObjectId, expiresAt });
+    free -= 1;
+  }
+}
+
+function edit(agg: Aggregate, changes: EventChanges, now: Date, policy: OfferPolicy, applied: Applied & { eventChanged: boolean }): Outcome {
+  const { event } = agg;
+  if (event.status === 'cancelled') return no(`${event.title} has been cancelled, so it can't be changed.`);
+  const c = counts(agg);
+  const held = c.attending + c.offered;
+  if (changes.places !== undefined && changes.places < held) {
+    return no(`${held === 1 ? '1 person already has or is offered a place' : `${held} people already have or are offered places`}, so places can't go below that.`);
+  }
+  if (changes.slots) {
+    for (const len of SLOT_LENGTHS) {
+      const n = c.presenting[len];
+      if (changes.slots[len] < n) return no(`${n === 1 ? `1 person already has a ${len}-minute slot` : `${n} people already have ${len}-minute slots`}, so there must be at least that many.`);
+    }
+  }
+  const what = describeChanges(event, changes, now);
+  if (what.length === 0) return ok('Nothing was different, so nothing changed.');
+  Object.assign(event, changes);
+  applied.eventChanged = true;
+  for (const s of agg.signUps.values()) {
+    if (s.status !== 'cancelled') applied.notices.push({ kind: 'changed', aadObjectId: s.aadObjectId, what });
+  }
+  // A start moved earlier must not leave an offer running later than the policy allows.
+  const latest = event.startsAt.getTime() - policy.hoursBeforeStart * 3_600_000;
+  for (const s of agg.signUps.values()) {
+    if (s.status !== 'offered' || !s.offerExpiresAt || s.offerExpiresAt.getTime() <= latest) continue;
+    if (latest <= now.getTime()) {
+      expireOffer(agg, s, now, applied);
+      continue;
+    }
+    s.offerExpiresAt = new Date(latest);
+    s.offerSent = false;
+    touch(applied, s, now);
+    applied.notices.push({ kind: 'offer', aadObjectId: s.aadObjectId, expiresAt: s.offerExpiresAt });
+  }
+  fill(agg, now, policy, applied);
+  return ok(`${event.title} is updated: ${what.join('; ')}.`);
+}
+
+export function describeChanges(event: TeachMeet, changes: EventChanges, now: Date): string[] {
+  const what: string[] = [];
+  if (changes.title !== undefined && changes.title !== event.title) what.push(`now called '${changes.title}'`);
+  const starts = changes.startsAt ?? event.startsAt;
+  const ends = changes.endsAt ?? event.endsAt;
+  if (starts.getTime() !== event.startsAt.getTime() || ends.getTime() !== event.endsAt.getTime()) what.push(`now ${formatDayTime(starts, now)} to ${formatDayTime(ends, now).split(', ')[1]}`);
+  if (changes.host !== undefined && JSON.stringify(changes.host) !== JSON.stringify(event.host)) what.push(changes.host.kind === 'online' ? 'now online' : `now hosted by ${changes.host.schoolName}`);
+  if (changes.venue !== undefined && changes.venue !== event.venue) what.push(`venue: ${changes.venue || 'none'}`);
+  if (changes.link !== undefined && changes.link !== event.link) what.push('new meeting link');
+  if (changes.places !== undefined && changes.places !== event.places) what.push(`${changes.places} attendee ${changes.places === 1 ? 'place' : 'places'}`);
+  if (changes.slots && SLOT_LENGTHS.some((len) => changes.slots![len] !== event.slots[len])) what.push(`presenter slots: ${SLOT_LENGTHS.map((len) => `${changes.slots![len]} × ${len} min`).join(', ')}`);
+  if (changes.deadline !== undefined && changes.deadline.getTime() !== event.deadline.getTime()) what.push(`sign-ups close ${formatDayTime(changes.deadline, now)}`);
+  if (changes.theme !== undefined && changes.theme !== event.theme) what.push(`theme: ${changes.theme || 'none'}`);
+  return what;
+}
+
+/**
+ * A random running order that contains every presenter exactly once (Fisher–Yates, driven by the
+ * given random numbers in [0, 1) so the rule stays pure and testable).
+ */
+export function drawRunningOrder(presenters: readonly string[], random: readonly number[]): string[] {
+  const order = [...presenters];
+  for (let i = order.length - 1; i > 0; i -= 1) {
+    const r = random[(order.length - 1 - i) % Math.max(1, random.length)] ?? 0;
+    const j = Math.min(i, Math.floor(r * (i + 1)));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
+}

@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { ManualClock } from '../../src/platform/clock';
+import { startTestBot, type TestBot } from '../support/bot';
+import { adaptiveCardsOf, cardText, invokeResponseCard } from '../support/cardActions';
+import { TeamsSimulator, type SimConversation, type SimUser, type TurnResult } from '../support/simulator';
+
+/** The TeachMeet flow through the wire: a coordinator creates, teachers sign up from the shared card. */
+
+const FORM = {
+  title: 'Spring TeachMeet',
+  date: '2026-12-04',
+  start: '16:00',
+  end: '17:30',
+  venue: 'Library',
+  link: '',
+  places: '2',
+  slots2: '0',
+  slots5: '1',
+  slots7: '0',
+  deadlineDate: '2026-12-03',
+  deadlineTime: '17:00',
+  theme: 'Retrieval practice',
+};
+
+function said(result: TurnResult): string {
+  const invoke = invokeResponseCard(result.body);
+  const body = result.body as { value?: unknown } | undefined;
+  return [
+    ...result.sent.map((s) => [s.activity?.text ?? '', ...adaptiveCardsOf(s.activity).map((c) => cardText(c))].join('\n')),
+    invoke ? cardText(invoke) : typeof body?.value === 'string' ? body.value : '',
+  ].join('\n');
+}
+
+describe('TeachMeets through the wire', function () {
+  let sim: TeamsSimulator;
+  let bot: TestBot;
+  let clock: ManualClock;
+  let cora: SimUser;
+  let ann: SimUser;
+  let ben: SimUser;
+  let cat: SimUser;
+  let dev: SimUser;
+  let staffRoom: SimConversation;
+  let schoolId: string;
+
+  beforeEach(async function () {
+    sim = await TeamsSimulator.start();
+    clock = new ManualClock('2026-11-25T10:00:00Z');
+    cora = sim.user('cora', 'Cora Whitfield');
+    ann = sim.user('ann', 'Ann Hughes');
+    ben = sim.user('ben', 'Ben Carter');
+    cat = sim.user('cat', 'Cat Nolan');
+    dev = sim.user('dev', 'Dev Shah');
+    staffRoom = sim.channel('Riverside Schools Together', 'TeachMeets');
+    bot = await startTestBot({ env: { COORDINATORS: cora.aadObjectId }, clock });
+    sim.botEndpoint = bot.url;
+    await sim.say(cora, staffRoom, 'school add Oakfield Academy');
+    schoolId = (await bot.together.directory.schools())[0]!.id;
+  });
+
+  afterEach(async function () {
+    await bot.stop();
+    await sim.stop();
+  });
+
+  async function createEvent(): Promise<{ card: object; activityId: string }> {
+    const form = await sim.say(cora, staffRoom, 'teachmeet new');
+    const formSent = form.sent.find((s) => adaptiveCardsOf(s.activity).length > 0)!;
+    const created = await sim.click(cora, staffRoom, formSent, 'Create and post', { ...FORM, host: schoolId });
+    const card = invokeResponseCard(created.body);
+    assert.ok(card, `the form was replaced by the event card: ${JSON.stringify(created.body).slice(0, 300)}`);
+    return { card, activityId: formSent.activityId };
+  }
+
+  it('when a coordinator creates a TeachMeet and people attend, present and cancel, then the shared card and each person see the right state', async function () {
+    const { card, activityId } = await createEvent();
+    const shared = cardText(card);
+    assert.match(shared, /TeachMeet: Spring TeachMeet/);
+    assert.match(shared, /Fri 4 Dec, 16:00–17:30/);
+    assert.match(shared, /Oakfield Academy, Library/);
+    assert.match(shared, /2 of 2 left/);
+
+    const attended = await sim.click(ann, staffRoom, card, 'Attend', {}, { replyToId: activityId });
+    assert.match(said(attended), /You're attending/);
+    await bot.together.teachmeets.settle();
+    const updates = sim.sent.filter((s) => s.method === 'PUT' && s.activityId === activityId);
+    assert.ok(updates.length > 0, 'the shared card was updated in place');
+    assert.match(cardText(adaptiveCardsOf(updates.at(-1)!.activity)[0]!), /1 of 2 left/);
+    const confirmation = sim.sent.filter((s) => s.method === 'POST' && cardText(adaptiveCardsOf(s.activity)[0] ?? {}).includes('Your place is confirmed'));
+    assert.equal(confirmation.length, 1, 'Ann got one confirmation');
+    assert.ok(adaptiveCardsOf(confirmation[0]!.activity).some((c) => JSON.stringify(c).includes('teams.microsoft.com/l/meeting/new')), 'with an Add to calendar link');
+
+    const presented = await sim.click(ben, staffRoom, card, 'Sign up to present', { talkTitle: 'Retrieval practice in Year 9', slot: '5', talkLine: 'Low-stakes quizzes' }, { replyToId: activityId });
+    assert.match(said(presented), /You're presenting: 5 min, 'Retrieval practice in Year 9'/);
+
+    await sim.click(cat, staffRoom, card, 'Attend', {}, { replyToId: activityId });
+    const full = await sim.click(dev, staffRoom, card, 'Attend', {}, { replyToId: activityId });
+    assert.match(said(full), /number 1 on the waitlist/);
+
+    const cancelled = await sim.click(ann, staffRoom, card, 'Cancel my place', {}, { replyToId: activityId });
+    assert.match(said(cancelled), /Your place at Spring TeachMeet is cancelled/);
+    await bot.together.teachmeets.settle();
+    const offers = sim.sent.filter((s) => cardText(adaptiveCardsOf(s.activity)[0] ?? {}).includes('A place has come up'));
+    assert.equal(offers.length, 1, 'Dev was offered the place once');
+    const accepted = await sim.click(dev, sim.personalChat(dev), offers[0]!, 'Accept the place');
+    assert.match(said(accepted), /Your place at Spring TeachMeet is confirmed/);
+    await bot.together.teachmeets.settle();
+    const last = sim.sent.filter((s) => s.method === 'PUT' && s.activityId === activityId).at(-1)!;
+    const finalText = cardText(adaptiveCardsOf(last.activity)[0]!);
+    assert.match(finalText, /0 of 2 left/);
+    assert.match(finalText, /Nobody waiting/);
+    assert.match(finalText, /0 of 1 × 5 min left/);
+  });
+
+  it('when the form has problems, then it comes back with each problem by its field and the values kept, and nothing is stored', async function () {
+    const form = await sim.say(cora, staffRoom, 'teachmeet new');
+    const formSent = form.sent.find((s) => adaptiveCardsOf(s.activity).length > 0)!;
+    const bad = await sim.click(cora, staffRoom, formSent, 'Create and post', { ...FORM, host: schoolId, date: '2026-11-01', end: '15:00', places: '0', link: 'http://insecure.example' });
+    const text = said(bad);
+    assert.match(text, /That date and time is in the past/);
+    assert.match(text, /number of attendee places/);
+    assert.match(text, /must be a full https:\/\/ address/);
+    const card = invokeResponseCard(bad.body)!;
+    assert.match(JSON.stringify(card), /Spring TeachMeet/, 'the title typed is kept');
+    const list = await sim.say(cora, staffRoom, 'teachmeets');
+    assert.match(said(list), /No TeachMeets are coming up/);
+  });
+});
