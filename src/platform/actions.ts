@@ -12,6 +12,12 @@ export interface ActionSpec<S extends z.ZodTypeAny = z.ZodTypeAny> {
   readonly verb: string;
   readonly data: S;
   readonly audience: Audience;
+  /**
+   * For high-volume buttons anyone may press (sign-ups): the person's directory entry may come from a
+   * copy up to 30 s old on this instance, so a rush does not read it once per click. Buttons that need
+   * a role always read it fresh.
+   */
+  readonly recentIdentityIsEnough?: boolean;
   run(turn: Turn, data: z.infer<S>): Promise<ActionResult>;
 }
 

@@ -135,7 +135,8 @@ export function createBot(deps: BotDeps) {
     async (context) => context.activity.type === ActivityTypes.Invoke && context.activity.name === ACTION_INVOKE,
     async (context) => {
       const action = (context.activity.value as { action?: { verb?: unknown; data?: unknown } } | undefined)?.action;
-      const turn = await turnFor(context);
+      const spec = typeof action?.verb === 'string' ? actions.get(action.verb) : undefined;
+      const turn = await turnFor(context, spec?.audience === 'everyone' && spec.recentIdentityIsEnough === true);
       const result: ActionResult = turn ? await runAction(turn, action?.verb, action?.data) : { message: NO_IDENTITY };
       await sendInvoke(context, 'card' in result ? { statusCode: 200, type: CARD_RESPONSE, value: result.card } : { statusCode: 200, type: MESSAGE_RESPONSE, value: result.message });
     },
@@ -169,7 +170,7 @@ export function createBot(deps: BotDeps) {
     return `Only ${roleLabel(audience)} can use ${what}.${who}`;
   }
 
-  async function turnFor(context: TurnContext): Promise<Turn | undefined> {
+  async function turnFor(context: TurnContext, recentIsEnough = false): Promise<Turn | undefined> {
     const from = context.activity.from;
     const aad = from?.aadObjectId?.toLowerCase();
     const record = recordOf(context)!;
@@ -179,7 +180,7 @@ export function createBot(deps: BotDeps) {
       return undefined;
     }
     const actor: Actor = { aadObjectId: aad, name: from.name ?? '', teamsId: from.id };
-    const person = await deps.directory.resolve(aad, actor.name);
+    const person = await deps.directory.resolve(aad, actor.name, recentIsEnough ? 30_000 : 0);
     return makeTurn(context, actor, person, record, deps.clock.now());
   }
 

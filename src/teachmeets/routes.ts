@@ -204,12 +204,14 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
     }),
     defineAction({
       verb: 'teachmeet.attend',
+      recentIdentityIsEnough: true,
       data: EventRef,
       audience: 'everyone',
       run: (turn, data) => change(turn, data.eventId, { kind: 'attend', person: personRef(turn) }),
     }),
     defineAction({
       verb: 'teachmeet.present',
+      recentIdentityIsEnough: true,
       data: EventRef.extend({
         talkTitle: cardText(100).min(3, 'Give your talk a title (at least 3 characters).'),
         slot: z.enum(['2', '5', '7']),
@@ -221,12 +223,14 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
     }),
     defineAction({
       verb: 'teachmeet.cancel',
+      recentIdentityIsEnough: true,
       data: EventRef,
       audience: 'everyone',
       run: (turn, data) => change(turn, data.eventId, { kind: 'cancel', person: personRef(turn) }),
     }),
     defineAction({
       verb: 'teachmeet.show',
+      recentIdentityIsEnough: true,
       data: EventRef,
       audience: 'everyone',
       async run(turn, data) {
@@ -238,6 +242,7 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
     ...(['acceptOffer', 'declineOffer'] as const).map((kind) =>
       defineAction({
         verb: `teachmeet.${kind}`,
+      recentIdentityIsEnough: true,
         data: EventRef,
         audience: 'everyone',
         async run(turn, data) {

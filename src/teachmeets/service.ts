@@ -73,7 +73,7 @@ export class TeachMeetService {
   }
 
   async schoolNames(): Promise<(id: string) => string> {
-    const schools = await this.deps.directory.schools();
+    const schools = await this.deps.directory.schools(30_000);
     return (id: string) => schools.find((s) => s.id === id)?.name ?? '';
   }
 

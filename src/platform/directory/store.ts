@@ -52,6 +52,9 @@ const channelKey = (role: ChannelRole) => `channel|${role.kind === 'school' ? `s
 
 export class DirectoryStore {
   private readonly table: TableClient;
+  /** Short-lived copies for high-volume, low-privilege turns (a sign-up rush); cleared by any write here. */
+  private readonly people = new Map<string, { at: number; person: Person }>();
+  private schoolList: { at: number; schools: School[] } | undefined;
 
   constructor(
     tables: Tables,
@@ -61,7 +64,21 @@ export class DirectoryStore {
     this.table = tables.client(DIRECTORY_TABLE);
   }
 
-  async schools(): Promise<School[]> {
+  /** The schools, read fresh unless `maxAgeMs` allows a copy this instance read recently. */
+  async schools(maxAgeMs = 0): Promise<School[]> {
+    if (maxAgeMs > 0 && this.schoolList && Date.now() - this.schoolList.at <= maxAgeMs) return this.schoolList.schools;
+    const schools = await this.readSchools();
+    this.schoolList = { at: Date.now(), schools };
+    return schools;
+  }
+
+  /** Forgets the short-lived copies (after any change to the directory made through this instance). */
+  invalidate(): void {
+    this.people.clear();
+    this.schoolList = undefined;
+  }
+
+  private async readSchools(): Promise<School[]> {
     const rows = await this.query(odata`PartitionKey eq ${PK} and RowKey ge 'school|' and RowKey lt 'school}'`);
     return rows
       .map((row) => parseRow(SchoolRow, row, this.logger, DIRECTORY_TABLE))
@@ -76,8 +93,16 @@ export class DirectoryStore {
   }
 
   /** The person as the rules see them: stored roles plus coordinators named in the configuration. */
-  async resolve(aadObjectId: string, name: string): Promise<Person> {
+  async resolve(aadObjectId: string, name: string, maxAgeMs = 0): Promise<Person> {
     const aad = aadObjectId.toLowerCase();
+    const copy = this.people.get(aad);
+    if (maxAgeMs > 0 && copy && Date.now() - copy.at <= maxAgeMs && (copy.person.name === name || !name)) return copy.person;
+    const person = await this.resolveFresh(aad, name);
+    this.people.set(aad, { at: Date.now(), person });
+    return person;
+  }
+
+  private async resolveFresh(aad: string, name: string): Promise<Person> {
     const stored = await this.readPerson(aad);
     const fromConfig = this.configCoordinators.includes(aad);
     if (stored && stored.row.name !== name && name) {
@@ -123,6 +148,7 @@ export class DirectoryStore {
 
   /** Adds a school; its name is unique (case does not matter) even when two coordinators add it at once. */
   async addSchool(name: string): Promise<Change<School>> {
+    this.invalidate();
     const id = randomUUID().slice(0, 8);
     try {
       await this.table.submitTransaction([
@@ -137,6 +163,7 @@ export class DirectoryStore {
   }
 
   async renameSchool(id: string, newName: string): Promise<Change<School>> {
+    this.invalidate();
     const current = await this.readRow(schoolKey(id), SchoolRow);
     if (!current) return { ok: false, reason: 'missing' };
     const actions: TransactionAction[] = [['update', { partitionKey: PK, rowKey: schoolKey(id), name: newName }, 'Merge', { etag: current.etag }]];
@@ -160,6 +187,7 @@ export class DirectoryStore {
    * Returns how many people were affected.
    */
   async removeSchool(id: string): Promise<Change<{ name: string; reps: number; members: number }>> {
+    this.invalidate();
     const current = await this.readRow(schoolKey(id), SchoolRow);
     if (!current) return { ok: false, reason: 'missing' };
     const members = await this.query(odata`PartitionKey eq ${PK} and RowKey ge 'person|' and RowKey lt 'person}' and schoolId eq ${id}`);
@@ -190,6 +218,7 @@ export class DirectoryStore {
 
   /** Changes one person's row under its ETag, creating it if need be; retries when someone else changed it first. */
   async updatePerson(aadObjectId: string, name: string, change: (current: StoredPerson | undefined) => Partial<Omit<StoredPerson, 'aadObjectId'>>): Promise<StoredPerson> {
+    this.invalidate();
     const aad = aadObjectId.toLowerCase();
     for (let attempt = 0; attempt < 5; attempt += 1) {
       const current = await this.readPerson(aad);
