@@ -62,12 +62,21 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping: finishing turns in flight');
-    await together.close();
-    await azurite?.stop();
-    logger.info('stopped');
+    let code = 0;
+    try {
+      await together.close();
+    } catch (err) {
+      code = 1;
+      logger.error({ err: { message: (err as Error).message } }, 'could not stop cleanly');
+    }
+    await azurite?.stop().catch(() => undefined);
+    logger.info({ code }, 'stopped');
     logger.flush?.();
-    process.exit(0);
+    process.exit(code);
   };
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ err: { message: reason instanceof Error ? reason.message : String(reason) } }, 'unhandled rejection');
+  });
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 }

@@ -39,5 +39,6 @@ export function parseActionData<S extends z.ZodTypeAny>(spec: ActionSpec<S>, raw
   delete body.msteams;
   const parsed = spec.data.safeParse(body);
   if (parsed.success) return { ok: true, data: parsed.data };
-  return { ok: false, problem: parsed.error.issues.map((i) => `${i.path.join('.') || 'data'}: ${i.message}`).join('; ') };
+  // Only where and what kind of problem: zod's messages can quote what was typed, which must not reach logs.
+  return { ok: false, problem: parsed.error.issues.map((i) => `${i.path.join('.') || 'data'}: ${i.code}`).join('; ') };
 }

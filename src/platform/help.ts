@@ -31,10 +31,15 @@ export function helpCardData(partnership: string, person: Person, commands: read
   return {
     partnership,
     role: roleName(person),
-    unknown: unknown ? truncate(unknown, 60) : '',
+    unknown: unknown ? plainWords(truncate(unknown, 60)) : '',
     hasUnknown: !!unknown,
     commands: commands.filter((c) => mayUse(person, c.audience)).map((c) => ({ usage: c.usage, summary: c.summary })),
   };
+}
+
+/** What someone typed, shown back without anything Teams would render as a link or formatting. */
+function plainWords(text: string): string {
+  return text.replace(/[\[\]()<>*_`~#|\\]/g, ' ').replace(/https?:\/\/\S*/gi, '…').replace(/\s+/g, ' ').trim();
 }
 
 function truncate(text: string, max: number): string {

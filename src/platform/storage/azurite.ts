@@ -74,11 +74,25 @@ async function startService(service: Service, location: string | undefined): Pro
   throw new Error(`Azurite ${service} service did not start: ${lastError?.message ?? 'unknown error'}`);
 }
 
+/**
+ * Runs Azurite's entry point, and shuts it down as on Ctrl+C (it saves its database, then exits)
+ * when its stdin reaches end of file, i.e. when the process that started it has gone, however it
+ * went (a crash, SIGKILL). Otherwise an orphaned Azurite keeps the data folder, and the next start
+ * runs a second one on the same files.
+ */
+const FOLLOW_PARENT = [
+  "process.stdin.on('end', () => process.emit('SIGINT'));",
+  "process.once('SIGINT', () => process.stdin.destroy());",
+  'process.stdin.resume();',
+  'require(process.argv[1]);',
+].join(' ');
+
 function launch(service: Service, port: number, location: string | undefined): Promise<RunningService> {
   const main = path.join(path.dirname(require.resolve('azurite/package.json')), 'dist', 'src', service, 'main.js');
-  const args = [main, `--${service}Host`, '127.0.0.1', `--${service}Port`, String(port), '--silent', '--disableTelemetry', '--skipApiVersionCheck', '--loose'];
+  const args = ['-e', FOLLOW_PARENT, '--', main, `--${service}Host`, '127.0.0.1', `--${service}Port`, String(port), '--silent', '--disableTelemetry', '--skipApiVersionCheck', '--loose'];
   args.push(...(location ? ['--location', location] : ['--inMemoryPersistence']));
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // stdin is a pipe only so the child notices when this process is gone (see FOLLOW_PARENT).
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let output = '';
     const onData = (chunk: Buffer) => {
