@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../platform/clock';
 import type { Logger } from '../platform/logging';
 import { statusOf } from '../platform/storage/tables';
@@ -41,7 +43,13 @@ interface EventLine {
 }
 
 const MAX_ROWS = 99;
-const MAX_ATTEMPTS = 20;
+/**
+ * How long a batch keeps retrying after ETag conflicts. Another instance that is busy with the same
+ * event commits from its cached state (one call) while this one must reload (two), so it can win many
+ * rounds in a row; a sign-up must not be dropped for that, only for storage that keeps failing.
+ */
+const RETRY_FOR_MS = 10_000;
+const MAX_BACKOFF_MS = 40;
 
 export class TeachMeetQueue {
   private readonly lines = new Map<string, EventLine>();
@@ -86,7 +94,7 @@ export class TeachMeetQueue {
     try {
       while (line.waiting.length > 0) {
         const batch = line.waiting.splice(0, MAX_ROWS);
-        await this.commitBatch(eventId, batch);
+        await this.commitBatch(eventId, batch, line);
       }
     } finally {
       line.running = false;
@@ -95,9 +103,13 @@ export class TeachMeetQueue {
     }
   }
 
-  private async commitBatch(eventId: string, batch: Waiting[]): Promise<void> {
+  private async commitBatch(eventId: string, batch: Waiting[], line?: EventLine): Promise<void> {
+    const started = performance.now();
     try {
-      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+      for (let attempt = 0; ; attempt += 1) {
+        if (attempt > 0 && performance.now() - started > RETRY_FOR_MS) {
+          throw new Error(`TeachMeet ${eventId}: gave up after ${attempt} conflicting attempts`);
+        }
         const cached = this.cache.get(eventId);
         const base = cached ?? (await this.store.load(eventId));
         if (!base) {
@@ -138,15 +150,17 @@ export class TeachMeetQueue {
         } catch (err) {
           const status = statusOf(err);
           if (status === 412 || status === 404 || status === 409) {
-            // Someone else (another instance) changed the event first: start again from what is stored.
+            // Someone else (another instance) changed the event first: start again from what is stored,
+            // after a short random pause, taking in the requests that arrived meanwhile.
             this.conflicts += 1;
             this.cache.delete(eventId);
+            await sleep(Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** attempt));
+            if (line && batch.length < MAX_ROWS) batch.push(...line.waiting.splice(0, MAX_ROWS - batch.length));
             continue;
           }
           throw err;
         }
       }
-      throw new Error(`TeachMeet ${eventId}: gave up after ${MAX_ATTEMPTS} conflicting attempts`);
     } catch (err) {
       this.cache.delete(eventId);
       this.logger.error({ err: { message: (err as Error).message }, eventId }, 'TeachMeet commit failed');

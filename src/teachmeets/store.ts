@@ -172,6 +172,17 @@ export class TeachMeetStore {
     return out;
   }
 
+  /** The event row's version as stored now (one point read), or undefined if it is gone. */
+  async version(eventId: string): Promise<number | undefined> {
+    try {
+      const row = await this.table.getEntity<{ version?: unknown }>(eventId, EVENT, { queryOptions: { select: ['version'] } });
+      return typeof row.version === 'number' ? row.version : undefined;
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
   async exists(eventId: string): Promise<boolean> {
     try {
       await this.table.getEntity(eventId, EVENT, { queryOptions: { select: ['PartitionKey'] } });

@@ -1,0 +1,215 @@
+import assert from 'node:assert/strict';
+import { cardText } from '../support/cardActions';
+import type { SimUser, TurnResult } from '../support/simulator';
+import { answered, textOf, via, World } from './world';
+
+/** A rush of sign-ups through HTTP, on one and on two bot instances, and Teams' redeliveries. */
+
+const PLACES = 20;
+const PEOPLE = 200;
+
+interface Told {
+  readonly confirmed: SimUser[];
+  readonly waitlisted: Map<number, SimUser>;
+  readonly other: string[];
+}
+
+/** Reads what each person was told by their own click. */
+function tally(people: SimUser[], results: TurnResult[]): Told {
+  const confirmed: SimUser[] = [];
+  const waitlisted = new Map<number, SimUser>();
+  const other: string[] = [];
+  results.forEach((r, i) => {
+    const text = answered(r);
+    const position = /you're number (\d+) on the waitlist/i.exec(text);
+    if (r.status !== 200) other.push(`HTTP ${r.status}: ${text}`);
+    else if (/You're attending/.test(text)) confirmed.push(people[i]!);
+    else if (position) {
+      const n = Number(position[1]);
+      assert.ok(!waitlisted.has(n), `position ${n} was told to ${waitlisted.get(n)?.name} and ${people[i]!.name}`);
+      waitlisted.set(n, people[i]!);
+    } else other.push(text);
+  });
+  return { confirmed, waitlisted, other };
+}
+
+describe('TeachMeets under a rush of sign-ups', function () {
+  let w: World;
+
+  beforeEach(async function () {
+    w = await World.start();
+  });
+
+  afterEach(async function () {
+    await w.stop();
+  });
+
+  async function assertRushSettled(eventId: string, activityId: string, people: SimUser[], told: Told): Promise<void> {
+    assert.deepEqual(told.other, [], 'everyone was told they have a place or their waitlist position');
+    assert.equal(told.confirmed.length, PLACES, `exactly ${PLACES} people were told they have a place`);
+    assert.deepEqual(
+      [...told.waitlisted.keys()].sort((a, b) => a - b),
+      Array.from({ length: PEOPLE - PLACES }, (_, i) => i + 1),
+      'the waitlist positions people were told are 1..180, each once',
+    );
+
+    const { agg } = await w.signUps(eventId);
+    const rows = [...agg.signUps.values()];
+    assert.equal(rows.length, PEOPLE, 'one sign-up row per person, nobody twice');
+    const confirmed = rows.filter((s) => s.status === 'confirmed');
+    const waiting = rows.filter((s) => s.status === 'waiting').sort((a, b) => a.waitNumber! - b.waitNumber!);
+    assert.equal(confirmed.length, PLACES, `exactly ${PLACES} confirmed in storage`);
+    assert.equal(waiting.length, PEOPLE - PLACES, 'everyone else is waiting in storage');
+    assert.deepEqual(
+      waiting.map((s) => s.waitNumber),
+      Array.from({ length: PEOPLE - PLACES }, (_, i) => i + 1),
+      'stored waitlist numbers are unique and gapless',
+    );
+    assert.deepEqual(
+      confirmed.map((s) => s.aadObjectId).sort(),
+      told.confirmed.map((u) => u.aadObjectId).sort(),
+      'the people told they have a place are the people stored as confirmed',
+    );
+    for (const [n, person] of told.waitlisted) {
+      assert.equal(agg.signUps.get(person.aadObjectId)?.waitNumber, n, `${person.name} is stored at the position they were told`);
+    }
+    assert.deepEqual(
+      new Set(people.map((p) => p.aadObjectId)),
+      new Set(rows.map((s) => s.aadObjectId)),
+      'every person who clicked is stored, and nobody else',
+    );
+
+    await w.settle();
+    const shared = cardText(w.sharedCard(activityId));
+    assert.match(shared, new RegExp(`0 of ${PLACES} left`), 'the shared card finally shows no places left');
+    assert.match(shared, new RegExp(`${PEOPLE - PLACES} waiting`), 'and everyone waiting');
+
+    const confirmations = w.sim.sent.filter((s) => s.method === 'POST' && /Your place is confirmed/.test(textOf(s)));
+    assert.equal(confirmations.length, PLACES, 'one confirmation message per place');
+    assert.equal(new Set(confirmations.map((s) => s.conversationId)).size, PLACES, 'each to a different person');
+  }
+
+  it('when 200 people press Attend at once for 20 places, then exactly 20 get a place and 180 are waitlisted 1..180, as told and as stored, and the shared card says so', async function () {
+    const { card, activityId, eventId } = await w.createEvent(w.cora, { places: String(PLACES) });
+    const people = Array.from({ length: PEOPLE }, (_, i) => w.sim.user(`teacher${i}`, `Teacher ${i}`));
+
+    const results = await Promise.all(people.map((p) => w.sim.click(p, w.staffRoom, card, 'Attend', {}, { replyToId: activityId })));
+
+    await assertRushSettled(eventId, activityId, people, tally(people, results));
+  });
+
+  it('when 200 people press Attend at once, split between two bot instances on the same tables, then still exactly 20 get a place and the waitlist is gapless', async function () {
+    const { card, activityId, eventId } = await w.createEvent(w.cora, { places: String(PLACES) });
+    const second = await w.secondInstance();
+    const people = Array.from({ length: PEOPLE }, (_, i) => w.sim.user(`teacher${i}`, `Teacher ${i}`));
+
+    const results = await Promise.all(
+      people.map((p, i) => via(w.sim, i % 2 === 0 ? w.bot.url : second.url, () => w.sim.click(p, w.staffRoom, card, 'Attend', {}, { replyToId: activityId }))),
+    );
+
+    const failures = [...w.bot.logs, ...second.logs].filter((l) => typeof l.level === 'number' && l.level >= 50).map((l) => `${String(l.msg)}: ${JSON.stringify(l.err)}`);
+    assert.deepEqual(failures, [], 'no turn or commit failed');
+    await assertRushSettled(eventId, activityId, people, tally(people, results));
+  });
+
+  it("when two instances change the event close together and one instance's card update is held up, then the shared card still ends showing the latest state", async function () {
+    const { card, activityId } = await w.createEvent();
+    const second = await w.secondInstance();
+    const ann = w.sim.user('ann', 'Ann Hughes');
+    const ben = w.sim.user('ben', 'Ben Carter');
+    // Teams throttles the first update of the shared card: it is retried a second later.
+    w.sim.failNext((req) => req.method === 'PUT' && req.path.endsWith(`/activities/${activityId}`), 429, { 'Retry-After': '1' });
+
+    const first = await w.sim.click(ann, w.staffRoom, card, 'Attend', {}, { replyToId: activityId });
+    const then = await via(w.sim, second.url, () => w.sim.click(ben, w.staffRoom, card, 'Attend', {}, { replyToId: activityId }));
+    assert.match(answered(first), /You're attending/);
+    assert.match(answered(then), /You're attending/);
+    await w.settle();
+
+    assert.equal(w.sim.failures.length, 1, 'one update was held up');
+    assert.match(cardText(w.sharedCard(activityId)), /0 of 2 left/, 'the last update shows both places taken');
+  });
+
+  it('when Teams delivers the same Attend activity twice, then the person has one place and one confirmation', async function () {
+    const { card, activityId, eventId } = await w.createEvent();
+    const ann = w.sim.user('ann', 'Ann Hughes');
+
+    const first = await w.sim.click(ann, w.staffRoom, card, 'Attend', {}, { replyToId: activityId, id: 'f:1234567890123456789' });
+    await w.settle();
+    const again = await w.sim.click(ann, w.staffRoom, card, 'Attend', {}, { replyToId: activityId, id: 'f:1234567890123456789' });
+    await w.settle();
+
+    assert.equal(first.status, 200);
+    assert.equal(again.status, 200);
+    assert.match(answered(first), /You're attending/);
+    assert.match(answered(again), /You're attending/, 'the retry shows the same state');
+    const { agg } = await w.signUps(eventId);
+    assert.equal(agg.signUps.size, 1);
+    assert.equal(agg.signUps.get(ann.aadObjectId)?.status, 'confirmed');
+    assert.match(cardText(w.sharedCard(activityId)), /1 of 2 left/, 'one place taken');
+    assert.equal(w.messagesFor(ann, /Your place is confirmed/).length, 1, 'one confirmation message');
+  });
+
+  it('when someone double-clicks Attend, or Teams redelivers while the first is still in flight, then one place and one confirmation', async function () {
+    const { card, activityId, eventId } = await w.createEvent();
+    const ann = w.sim.user('ann', 'Ann Hughes');
+    const ben = w.sim.user('ben', 'Ben Carter');
+
+    const clicks = await Promise.all([
+      w.sim.click(ann, w.staffRoom, card, 'Attend', {}, { replyToId: activityId }),
+      w.sim.click(ann, w.staffRoom, card, 'Attend', {}, { replyToId: activityId }),
+      w.sim.click(ben, w.staffRoom, card, 'Attend', {}, { replyToId: activityId, id: 'f:9999999999999999999' }),
+      w.sim.click(ben, w.staffRoom, card, 'Attend', {}, { replyToId: activityId, id: 'f:9999999999999999999' }),
+    ]);
+    await w.settle();
+
+    for (const c of clicks) {
+      assert.equal(c.status, 200);
+      assert.match(answered(c), /You're attending/);
+    }
+    const { agg } = await w.signUps(eventId);
+    assert.equal(agg.signUps.size, 2);
+    assert.ok([...agg.signUps.values()].every((s) => s.status === 'confirmed'));
+    assert.match(cardText(w.sharedCard(activityId)), /0 of 2 left/);
+    assert.match(cardText(w.sharedCard(activityId)), /Nobody waiting/, 'a second click did not put anyone on the waitlist');
+    assert.equal(w.messagesFor(ann, /Your place is confirmed/).length, 1, 'Ann got one confirmation');
+    assert.equal(w.messagesFor(ben, /Your place is confirmed/).length, 1, 'Ben got one confirmation');
+  });
+
+  it('when the redelivery of an Attend reaches the other bot instance, then still one place and one confirmation', async function () {
+    const { card, activityId, eventId } = await w.createEvent();
+    const second = await w.secondInstance();
+    const ann = w.sim.user('ann', 'Ann Hughes');
+    const id = 'f:2222222222222222222';
+
+    const clicks = await Promise.all([
+      w.sim.click(ann, w.staffRoom, card, 'Attend', {}, { replyToId: activityId, id }),
+      via(w.sim, second.url, () => w.sim.click(ann, w.staffRoom, card, 'Attend', {}, { replyToId: activityId, id })),
+    ]);
+    await w.settle();
+
+    for (const c of clicks) assert.match(answered(c), /You're attending/);
+    const { agg } = await w.signUps(eventId);
+    assert.equal(agg.signUps.size, 1);
+    assert.match(cardText(w.sharedCard(activityId)), /1 of 2 left/);
+    assert.equal(w.messagesFor(ann, /Your place is confirmed/).length, 1, 'one confirmation');
+  });
+
+  it('when a Present is redelivered, then the talk is signed up once and the slot count drops by one', async function () {
+    const { card, activityId, eventId } = await w.createEvent(w.cora, { slots5: '2' });
+    const ann = w.sim.user('ann', 'Ann Hughes');
+    const talk = { talkTitle: 'Retrieval practice in Year 9', slot: '5', talkLine: 'Low-stakes quizzes' };
+
+    const clicks = await Promise.all([
+      w.sim.click(ann, w.staffRoom, card, 'Sign up to present', talk, { replyToId: activityId, id: 'f:1111111111111111111' }),
+      w.sim.click(ann, w.staffRoom, card, 'Sign up to present', talk, { replyToId: activityId, id: 'f:1111111111111111111' }),
+    ]);
+    await w.settle();
+
+    for (const c of clicks) assert.match(answered(c), /You're presenting: 5 min, 'Retrieval practice in Year 9'/);
+    const { agg } = await w.signUps(eventId);
+    assert.equal(agg.signUps.size, 1);
+    assert.match(cardText(w.sharedCard(activityId)), /1 of 2 × 5 min left/);
+    assert.equal(w.messagesFor(ann, /You're presenting/).length, 1, 'one presenter confirmation');
+  });
+});

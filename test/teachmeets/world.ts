@@ -1,0 +1,179 @@
+import assert from 'node:assert/strict';
+import { ManualClock } from '../../src/platform/clock';
+import { startTestBot, type TestBot } from '../support/bot';
+import { actionTitles, adaptiveCardsOf, cardText, invokeResponseCard } from '../support/cardActions';
+import { TeamsSimulator, type Sent, type SimConversation, type SimUser, type TurnResult } from '../support/simulator';
+
+/**
+ * Shared set-up for the TeachMeet through-the-wire suites (not a test file itself): a simulator, a
+ * bot on a ManualClock, a coordinator, a school, and helpers that read what people were shown.
+ */
+
+export const START = '2026-11-25T10:00:00Z';
+
+export const FORM = {
+  title: 'Spring TeachMeet',
+  date: '2026-12-04',
+  start: '16:00',
+  end: '17:30',
+  venue: 'Library',
+  link: '',
+  places: '2',
+  slots2: '0',
+  slots5: '1',
+  slots7: '0',
+  deadlineDate: '2026-12-03',
+  deadlineTime: '17:00',
+  theme: 'Retrieval practice',
+};
+
+/** Everything a person was shown by one request: messages sent meanwhile, and the card or text the invoke answered with. */
+export function said(result: TurnResult): string {
+  const invoke = invokeResponseCard(result.body);
+  const body = result.body as { value?: unknown } | undefined;
+  return [
+    ...result.sent.map((s) => [s.activity?.text ?? '', ...adaptiveCardsOf(s.activity).map((c) => cardText(c))].join('\n')),
+    invoke ? cardText(invoke) : typeof body?.value === 'string' ? body.value : '',
+  ].join('\n');
+}
+
+/** What the invoke itself answered with (the card's text, or the plain message). */
+export function answered(result: TurnResult): string {
+  const invoke = invokeResponseCard(result.body);
+  if (invoke) return cardText(invoke);
+  const body = result.body as { value?: unknown } | undefined;
+  return typeof body?.value === 'string' ? body.value : '';
+}
+
+export function textOf(sent: Sent): string {
+  return [sent.activity?.text ?? '', ...adaptiveCardsOf(sent.activity).map((c) => cardText(c))].join('\n');
+}
+
+/**
+ * Sends through `send` to another bot instance: the simulator reads `botEndpoint` synchronously when
+ * a click or say starts its request, so setting it just for the call routes that one request only.
+ */
+export function via<T>(sim: TeamsSimulator, endpoint: string, send: () => Promise<T>): Promise<T> {
+  const before = sim.botEndpoint;
+  sim.botEndpoint = endpoint;
+  try {
+    return send();
+  } finally {
+    sim.botEndpoint = before;
+  }
+}
+
+export class World {
+  sim!: TeamsSimulator;
+  bot!: TestBot;
+  readonly others: TestBot[] = [];
+  clock!: ManualClock;
+  cora!: SimUser;
+  staffRoom!: SimConversation;
+  schoolId!: string;
+  otherSchoolId!: string;
+
+  static async start(): Promise<World> {
+    const w = new World();
+    w.sim = await TeamsSimulator.start();
+    w.clock = new ManualClock(START);
+    w.cora = w.sim.user('cora', 'Cora Whitfield');
+    w.staffRoom = w.sim.channel('Riverside Schools Together', 'TeachMeets');
+    w.bot = await startTestBot({ env: w.env, clock: w.clock });
+    w.sim.botEndpoint = w.bot.url;
+    await w.sim.say(w.cora, w.staffRoom, 'school add Oakfield Academy');
+    await w.sim.say(w.cora, w.staffRoom, 'school add Brookside Primary');
+    const schools = await w.bot.together.directory.schools();
+    w.schoolId = schools.find((s) => s.name === 'Oakfield Academy')!.id;
+    w.otherSchoolId = schools.find((s) => s.name === 'Brookside Primary')!.id;
+    return w;
+  }
+
+  get env(): Record<string, string> {
+    return { COORDINATORS: this.cora.aadObjectId };
+  }
+
+  /** A second instance on the same tables. */
+  async secondInstance(): Promise<TestBot> {
+    const other = await startTestBot({ tablePrefix: this.bot.tablePrefix, env: this.env, clock: this.clock });
+    this.others.push(other);
+    return other;
+  }
+
+  async restart(): Promise<void> {
+    this.bot = await this.bot.restart();
+    this.sim.botEndpoint = this.bot.url;
+  }
+
+  async stop(): Promise<void> {
+    for (const other of this.others) await other.stop();
+    await this.bot.stop();
+    await this.sim.stop();
+  }
+
+  async settle(): Promise<void> {
+    await this.bot.together.teachmeets.settle();
+    for (const other of this.others) await other.together.teachmeets.settle();
+  }
+
+  async tick(): Promise<void> {
+    await this.bot.together.scheduler.tick();
+    await this.settle();
+  }
+
+  /** Makes `user` a rep of the school named. */
+  async makeRep(user: SimUser, schoolName: string): Promise<void> {
+    const r = await this.sim.say(this.cora, this.staffRoom, `rep add <at>${user.name}</at> ${schoolName}`, { mentions: [user] });
+    assert.match(said(r), /rep/i);
+    const person = await this.bot.together.directory.resolve(user.aadObjectId, user.name);
+    assert.ok(person.isRep, `${user.name} is now a rep: ${said(r)}`);
+  }
+
+  /** `by` types `teachmeet new` and submits the form; returns the shared card and its message id. */
+  async createEvent(by: SimUser = this.cora, form: Partial<typeof FORM> & { host?: string } = {}): Promise<{ card: object; activityId: string; eventId: string }> {
+    const typed = await this.sim.say(by, this.staffRoom, 'teachmeet new');
+    const formSent = typed.sent.find((s) => adaptiveCardsOf(s.activity).length > 0);
+    assert.ok(formSent, `${by.name} got the form: ${said(typed)}`);
+    const created = await this.sim.click(by, this.staffRoom, formSent, 'Create and post', { ...FORM, host: this.schoolId, ...form });
+    const card = invokeResponseCard(created.body);
+    assert.ok(card, `the form was replaced by the event card: ${JSON.stringify(created.body).slice(0, 300)}`);
+    const eventId = eventIdOf(card);
+    return { card, activityId: formSent.activityId, eventId };
+  }
+
+  /** The shared card as people in the channel see it now (its latest update, or as first posted). */
+  sharedCard(activityId: string): object {
+    const update = this.sim.sent.filter((s) => s.method === 'PUT' && s.activityId === activityId).at(-1);
+    assert.ok(update, 'the shared card has been updated in place');
+    return adaptiveCardsOf(update.activity)[0]!;
+  }
+
+  /** Personal messages (cards) delivered to `user` whose text matches `pattern`. */
+  messagesFor(user: SimUser, pattern: RegExp): Sent[] {
+    return this.sim.messagesTo(this.sim.personalChat(user)).filter((s) => s.method === 'POST' && pattern.test(textOf(s)));
+  }
+
+  async signUps(eventId: string) {
+    const loaded = await this.bot.together.teachmeets.queue.read(eventId);
+    assert.ok(loaded, 'the event is stored');
+    return loaded;
+  }
+}
+
+export function eventIdOf(card: object): string {
+  const match = /"eventId":"(tm[0-9a-f]{10})"/.exec(JSON.stringify(card));
+  assert.ok(match, 'the card carries its event id');
+  return match[1]!;
+}
+
+export function hasAction(card: object, title: string): boolean {
+  return actionTitles(card).includes(title);
+}
+
+/** The running-order lines on an event card, as "name (school): talk". */
+export function runningOrder(card: object): string[] {
+  const text = cardText(card).split('\n');
+  const at = text.indexOf('Running order');
+  if (at < 0) return [];
+  return text.slice(at + 1).filter((l) => /^\d+\. /.test(l));
+}
