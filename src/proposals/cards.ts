@@ -1,0 +1,280 @@
+import { formatDay, formatDayTime, londonToInstant } from '../platform/time';
+import { FORM_FIELDS, type FormErrors, type FormValues } from './form';
+import type { Aggregate, AuditEntry, Content, SchoolStatus, Tag } from './model';
+import type { History } from './store';
+import { AUDIT_LABEL, CRITERIA, SCHOOL_STATUS_LABEL, STATUS_LABEL, approvedCount, decisionDue, missingLines, schoolStatus, statusOf, type Criterion, type Names, type Section } from './rules';
+
+/** Proposal domain → typed template data for cards/proposal*.json. No Teams calls here. */
+
+export const PERSONAL_DATA_NOTE = 'No pupil names or personal details, please.';
+
+type Colour = 'Default' | 'Accent' | 'Good' | 'Warning' | 'Attention';
+
+const SCHOOL_COLOUR: Record<SchoolStatus, Colour> = { pending: 'Accent', approved: 'Good', changesRequested: 'Warning', declined: 'Attention' };
+
+export interface ProposalCardData {
+  readonly proposalId: string;
+  readonly version: string;
+  readonly title: string;
+  readonly status: string;
+  readonly statusColour: Colour;
+  readonly byLine: string;
+  readonly summary: string;
+  readonly facts: { title: string; value: string }[];
+  readonly criteria: { heading: string; answer: string }[];
+  readonly needsLine: string;
+  readonly hasNeeds: boolean;
+  readonly outcomesLine: string;
+  readonly hasOutcomes: boolean;
+  readonly schools: { name: string; status: string; colour: Colour; detail: string; comment: string; hasComment: boolean }[];
+  readonly signOffLine: string;
+  readonly isOpen: boolean;
+  readonly canSignOff: boolean;
+  readonly note: string;
+  readonly hasNote: boolean;
+}
+
+const dayOf = (date: string) => londonToInstant(date, '12:00');
+
+export function datesText(c: Pick<Content, 'startDate' | 'endDate'>, now: Date): string {
+  const start = dayOf(c.startDate);
+  const end = dayOf(c.endDate);
+  if (!start) return c.startDate;
+  if (!end || c.endDate === c.startDate) return formatDay(start, now);
+  return `${formatDay(start, now)} to ${formatDay(end, now)}`;
+}
+
+export function budgetText(pence: number | undefined): string {
+  if (pence === undefined) return 'None requested';
+  const pounds = pence / 100;
+  return `£${pounds.toLocaleString('en-GB', { minimumFractionDigits: pence % 100 === 0 ? 0 : 2, maximumFractionDigits: 2 })}`;
+}
+
+export function participantsText(c: Pick<Content, 'pupils' | 'staff'>): string {
+  const part = (n: number, one: string, many: string) => `${n.toLocaleString('en-GB')} ${n === 1 ? one : many}`;
+  return `${part(c.pupils, 'pupil', 'pupils')}, ${part(c.staff, 'member of staff', 'staff')}`;
+}
+
+export function schoolList(ids: readonly string[], names: Names): string {
+  const list = ids.map((id) => names(id) || 'a school no longer in the directory');
+  if (list.length <= 1) return list.join('');
+  return `${list.slice(0, -1).join(', ')} and ${list.at(-1)}`;
+}
+
+export function proposalCardData(agg: Aggregate, now: Date, names: Names, note = ''): ProposalCardData {
+  const p = agg.proposal;
+  const c = p.content;
+  const status = statusOf(agg);
+  const lead = names(p.leadSchoolId) || 'their school';
+  const due = decisionDue(c);
+  const everyone = [p.leadSchoolId, ...c.partnerSchoolIds];
+  const versionText = p.version > 1 ? `version ${p.version}, edited ${formatDayTime(p.updatedAt, now)}` : `submitted ${formatDayTime(p.createdAt, now)}`;
+  const schools = c.partnerSchoolIds.map((id) => {
+    const s = schoolStatus(agg, id);
+    const d = agg.decisions.get(id);
+    const decided = s !== 'pending' && d?.by;
+    const detail = decided ? `${d!.by!.name}${d!.at ? `, ${formatDayTime(d!.at, now)}` : ''}` : p.lifecycle === 'open' ? `Decide by ${formatDay(due, now)}` : '';
+    const comment = decided && d!.comment ? `“${d!.comment}”` : '';
+    return { name: names(id) || 'A school no longer in the directory', status: SCHOOL_STATUS_LABEL[s], colour: SCHOOL_COLOUR[s], detail, comment, hasComment: !!comment };
+  });
+  let signOffLine: string;
+  if (status === 'approved') signOffLine = `Final sign-off: ${p.closed?.by.name ?? 'a coordinator'}, ${p.closed ? formatDayTime(p.closed.at, now) : ''}. Approved.`;
+  else if (status === 'withdrawn') signOffLine = `Withdrawn by ${p.closed?.by.name ?? 'the proposer'}${p.closed ? `, ${formatDayTime(p.closed.at, now)}` : ''}${p.closed?.comment ? `: “${p.closed.comment}”` : '.'}`;
+  else if (status === 'awaitingSignOff') signOffLine = 'Every partner school has approved. Final sign-off: waiting for a coordinator.';
+  else signOffLine = `Final sign-off by a coordinator once every partner school approves (${approvedCount(agg)} of ${c.partnerSchoolIds.length} so far).`;
+  return {
+    proposalId: p.id,
+    version: String(p.version),
+    title: c.title,
+    status: STATUS_LABEL[status],
+    statusColour: status === 'approved' ? 'Good' : status === 'declined' || status === 'withdrawn' ? 'Attention' : status === 'changesRequested' ? 'Warning' : 'Accent',
+    byLine: `Proposed by ${p.proposer.name}, ${lead} (${versionText})`,
+    summary: c.summary,
+    facts: [
+      { title: 'Lead school', value: lead },
+      { title: 'Partner schools', value: schoolList(c.partnerSchoolIds, names) },
+      { title: 'When', value: datesText(c, now) },
+      { title: 'Participants', value: participantsText(c) },
+      { title: 'Budget requested', value: budgetText(c.budgetPence) },
+      { title: 'Decide by', value: formatDayTime(due, now) },
+    ],
+    criteria: [
+      { heading: `1. ${CRITERIA[0].name}`, answer: c.contributions },
+      { heading: `2. ${CRITERIA[1].name}`, answer: `${participantsText(c)}.${c.legacy ? ` Legacy: ${c.legacy}` : ' Legacy: not stated.'}` },
+      { heading: `3. ${CRITERIA[2].name}`, answer: `${schoolList(everyone, names)} working together.${c.collaboration ? ` ${c.collaboration}` : ''}` },
+      { heading: `4. ${CRITERIA[3].name}`, answer: c.outcome },
+    ],
+    needsLine: `Mutual needs: ${c.mutualNeeds.join('; ')}`,
+    hasNeeds: c.mutualNeeds.length > 0,
+    outcomesLine: `Funder outcomes: ${c.funderOutcomes.join('; ')}`,
+    hasOutcomes: c.funderOutcomes.length > 0,
+    schools,
+    signOffLine,
+    isOpen: p.lifecycle === 'open',
+    canSignOff: status === 'awaitingSignOff',
+    note,
+    hasNote: !!note,
+  };
+}
+
+export interface FormCardData {
+  readonly heading: string;
+  readonly verb: 'proposal.submit' | 'proposal.saveEdit';
+  readonly submitTitle: string;
+  readonly formId: string;
+  readonly proposalId: string;
+  readonly version: string;
+  readonly leadSchool: string;
+  readonly note: string;
+  readonly values: FormValues;
+  readonly errors: Record<string, string>;
+  readonly hasErrors: boolean;
+  readonly missing: { line: string }[];
+  readonly hasMissing: boolean;
+  readonly partnerChoices: { title: string; value: string }[];
+  readonly needChoices: { title: string; value: string }[];
+  readonly outcomeChoices: { title: string; value: string }[];
+  readonly hasOutcomeChoices: boolean;
+}
+
+export function formCardData(opts: {
+  mode: 'new' | 'edit';
+  formId?: string;
+  proposal?: { id: string; version: number; title: string };
+  leadSchool: { id: string; name: string };
+  schools: readonly { id: string; name: string }[];
+  needs: readonly Tag[];
+  outcomes: readonly Tag[];
+  values: FormValues;
+  errors?: FormErrors;
+  missing?: readonly Criterion[];
+}): FormCardData {
+  const errors = Object.fromEntries(FORM_FIELDS.map((f) => [f, opts.errors?.[f] ?? '']));
+  const missing = missingLines(opts.missing ?? []).map((line) => ({ line }));
+  return {
+    heading: opts.mode === 'new' ? 'Propose a project' : `Edit: ${opts.proposal?.title ?? 'proposal'}`,
+    verb: opts.mode === 'new' ? 'proposal.submit' : 'proposal.saveEdit',
+    submitTitle: opts.mode === 'new' ? 'Submit for approval' : 'Save and ask again for approval',
+    formId: opts.formId ?? '',
+    proposalId: opts.proposal?.id ?? '',
+    version: String(opts.proposal?.version ?? 0),
+    leadSchool: `Lead school: ${opts.leadSchool.name}`,
+    note:
+      opts.mode === 'new'
+        ? `Every project rests on the partner schools' mutual need and meets the four criteria: each school contributes; the widest impact in participants and legacy; collaboration across pupil or staff groups; a measurable outcome. ${PERSONAL_DATA_NOTE}`
+        : `Saving asks every partner school to approve again. ${PERSONAL_DATA_NOTE}`,
+    values: opts.values,
+    errors,
+    hasErrors: Object.values(errors).some((e) => !!e),
+    missing,
+    hasMissing: missing.length > 0,
+    partnerChoices: opts.schools.filter((s) => s.id !== opts.leadSchool.id).map((s) => ({ title: s.name, value: s.id })),
+    needChoices: opts.needs.map((t) => ({ title: t.label, value: t.id })),
+    outcomeChoices: opts.outcomes.map((t) => ({ title: t.label, value: t.id })),
+    hasOutcomeChoices: opts.outcomes.length > 0,
+  };
+}
+
+export interface ListCardData {
+  readonly heading: string;
+  readonly filterLine: string;
+  readonly hasFilter: boolean;
+  readonly sections: { title: string; items: { proposalId: string; title: string; line: string; tags: string; canEdit: boolean; canHistory: boolean }[] }[];
+  readonly hasSections: boolean;
+  readonly empty: string;
+  readonly need: string;
+  readonly outcome: string;
+  readonly needChoices: { title: string; value: string }[];
+  readonly outcomeChoices: { title: string; value: string }[];
+}
+
+export function listCardData(opts: {
+  partnership: string;
+  sections: readonly Section[];
+  names: Names;
+  now: Date;
+  filter: { need?: string; outcome?: string };
+  needs: readonly Tag[];
+  outcomes: readonly Tag[];
+  me: { aadObjectId: string; isCoordinator: boolean };
+}): ListCardData {
+  const filters = [opts.filter.need ? `mutual need '${opts.filter.need}'` : '', opts.filter.outcome ? `funder outcome '${opts.filter.outcome}'` : ''].filter(Boolean);
+  const sections = opts.sections.map((s) => ({
+    title: `${s.title} (${s.items.length})`,
+    items: s.items.slice(0, 15).map((i) => {
+      const open = i.status !== 'approved' && i.status !== 'withdrawn';
+      const progress = `${i.approved} of ${i.partnerSchoolIds.length} partner schools approved`;
+      const due = open ? `, decide by ${formatDay(decisionDue(i), opts.now)}` : '';
+      return {
+        proposalId: i.id,
+        title: i.title,
+        line: `${opts.names(i.leadSchoolId) || 'A school'} with ${schoolList(i.partnerSchoolIds, opts.names)}: ${progress}${due}.`,
+        tags: [...i.mutualNeeds, ...i.funderOutcomes].join(' · '),
+        canEdit: open && (i.proposerAad === opts.me.aadObjectId || opts.me.isCoordinator),
+        canHistory: opts.me.isCoordinator,
+      };
+    }),
+  }));
+  return {
+    heading: `Proposals in ${opts.partnership}`,
+    filterLine: filters.length > 0 ? `Showing proposals for ${filters.join(' and ')}.` : '',
+    hasFilter: filters.length > 0,
+    sections,
+    hasSections: sections.length > 0,
+    empty: filters.length > 0 ? 'No proposals match.' : 'No proposals yet. A rep proposes a project with `propose`.',
+    need: opts.filter.need ?? '',
+    outcome: opts.filter.outcome ?? '',
+    needChoices: opts.needs.map((t) => ({ title: t.label, value: t.label })),
+    outcomeChoices: opts.outcomes.map((t) => ({ title: t.label, value: t.label })),
+  };
+}
+
+export interface HistoryCardData {
+  readonly title: string;
+  readonly status: string;
+  readonly proposalId: string;
+  readonly entries: { when: string; text: string; comment: string; hasComment: boolean }[];
+  readonly versions: { line: string; detail: string }[];
+}
+
+export function auditText(e: AuditEntry, names: Names): string {
+  const school = e.schoolId ? ` for ${names(e.schoolId) || 'a school'}` : '';
+  return `${AUDIT_LABEL[e.kind]}${school} by ${e.by.name} (version ${e.version})`;
+}
+
+export function historyCardData(agg: Aggregate, history: History, names: Names, now: Date): HistoryCardData {
+  return {
+    title: agg.proposal.content.title,
+    status: STATUS_LABEL[statusOf(agg)],
+    proposalId: agg.proposal.id,
+    entries: history.entries.map((e) => ({ when: formatDayTime(e.at, now), text: auditText(e, names), comment: e.comment ? `“${e.comment}”` : '', hasComment: !!e.comment })),
+    versions: history.versions.map((v) => ({
+      line: `Version ${v.version}: ${v.content.title} (${v.by.name}, ${formatDayTime(v.at, now)})`,
+      detail: `With ${schoolList(v.content.partnerSchoolIds, names)}; ${participantsText(v.content)}; ${datesText(v.content, now)}; outcome: ${v.content.outcome}`,
+    })),
+  };
+}
+
+export interface NoticeCardData {
+  readonly heading: string;
+  readonly text: string;
+  readonly comment: string;
+  readonly hasComment: boolean;
+  readonly proposalId: string;
+  readonly canEdit: boolean;
+}
+
+export function noticeCardData(heading: string, text: string, proposalId: string, opts: { comment?: string; canEdit?: boolean } = {}): NoticeCardData {
+  return { heading, text, comment: opts.comment ? `“${opts.comment}”` : '', hasComment: !!opts.comment, proposalId, canEdit: opts.canEdit ?? false };
+}
+
+export interface TagsCardData {
+  readonly partnership: string;
+  readonly needs: { label: string }[];
+  readonly outcomes: { label: string }[];
+  readonly isCoordinator: boolean;
+}
+
+export function tagsCardData(partnership: string, needs: readonly Tag[], outcomes: readonly Tag[], isCoordinator: boolean): TagsCardData {
+  return { partnership, needs: needs.map((t) => ({ label: t.label })), outcomes: outcomes.map((t) => ({ label: t.label })), isCoordinator };
+}

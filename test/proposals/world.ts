@@ -1,0 +1,193 @@
+import assert from 'node:assert/strict';
+import { ManualClock } from '../../src/platform/clock';
+import { startTestBot, type TestBot } from '../support/bot';
+import { adaptiveCardsOf, cardText, findAction, invokeResponseCard } from '../support/cardActions';
+import { TeamsSimulator, type Sent, type SimConversation, type SimUser, type TurnResult } from '../support/simulator';
+
+/**
+ * Shared set-up for the proposal suites through the wire (not a test file itself): a simulator, a bot
+ * on a ManualClock, a coordinator, four schools with a rep each (and a second Riverside rep and a
+ * teacher), the reps' channel set up, and helpers that read what people were shown.
+ */
+
+export const START = '2026-11-25T10:00:00Z';
+
+export const FORM = {
+  title: 'STEM Week',
+  summary: 'A week of engineering challenges for Year 9, ending in a showcase.',
+  contributions: 'Oakfield hosts the showcase; Riverside runs outreach; Hillview lends its DT rooms.',
+  collaboration: 'Mixed-school teams of four.',
+  pupils: '120',
+  staff: '12',
+  legacy: 'A shared bank of challenge resources.',
+  outcome: 'Confidence in STEM surveyed before and after; 80% of teams finish a model.',
+  needs: 'stem,collaboration',
+  funderOutcomes: 'leadership-skills',
+  startDate: '2027-02-08',
+  endDate: '2027-02-12',
+  budget: '1250',
+  decisionBy: '2026-12-04',
+};
+
+export function said(result: TurnResult): string {
+  const invoke = invokeResponseCard(result.body);
+  const body = result.body as { value?: unknown } | undefined;
+  return [...result.sent.map(textOf), invoke ? cardText(invoke) : typeof body?.value === 'string' ? body.value : ''].join('\n');
+}
+
+/** What the invoke itself answered with (the card's text, or the plain message). */
+export function answered(result: TurnResult): string {
+  const invoke = invokeResponseCard(result.body);
+  if (invoke) return cardText(invoke);
+  const body = result.body as { value?: unknown } | undefined;
+  return typeof body?.value === 'string' ? body.value : '';
+}
+
+export function textOf(sent: Sent): string {
+  return [sent.activity?.text ?? '', ...adaptiveCardsOf(sent.activity).map((c) => cardText(c))].join('\n');
+}
+
+/** The partner-school rows of a proposal card: name → status, who and when, comment. */
+export function schoolRows(card: object): Record<string, { status: string; detail: string; comment: string }> {
+  const rows: Record<string, { status: string; detail: string; comment: string }> = {};
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) return value.forEach(visit);
+    if (typeof value !== 'object' || value === null) return;
+    const v = value as { type?: string; columns?: { items?: { text?: string; horizontalAlignment?: string }[] }[] };
+    if (v.type === 'ColumnSet' && v.columns?.length === 2 && v.columns[1]!.items?.[0]?.horizontalAlignment === 'Right') {
+      const [left, right] = v.columns;
+      rows[left!.items![0]!.text!] = { status: right!.items![0]!.text ?? '', detail: right!.items![1]?.text ?? '', comment: left!.items![1]?.text ?? '' };
+      return;
+    }
+    for (const child of Object.values(value)) visit(child);
+  };
+  visit(card);
+  return rows;
+}
+
+export function statusOfCard(rows: ReturnType<typeof schoolRows>): Record<string, string> {
+  return Object.fromEntries(Object.entries(rows).map(([name, r]) => [name, r.status]));
+}
+
+export function proposalIdOf(card: object): string {
+  const match = /"proposalId":"(pr[0-9a-f]{10})"/.exec(JSON.stringify(card));
+  assert.ok(match, 'the card carries its proposal id');
+  return match[1]!;
+}
+
+export class World {
+  sim!: TeamsSimulator;
+  bot!: TestBot;
+  readonly others: TestBot[] = [];
+  clock!: ManualClock;
+  cora!: SimUser;
+  ann!: SimUser;
+  ben!: SimUser;
+  bea!: SimUser;
+  cat!: SimUser;
+  dan!: SimUser;
+  tia!: SimUser;
+  reps!: SimConversation;
+  staffRoom!: SimConversation;
+  school: Record<'oak' | 'riv' | 'hill' | 'west', string> = { oak: '', riv: '', hill: '', west: '' };
+
+  static async start(opts: { repsChannel?: boolean } = {}): Promise<World> {
+    const w = new World();
+    w.sim = await TeamsSimulator.start();
+    w.clock = new ManualClock(START);
+    w.cora = w.sim.user('cora', 'Cora Whitfield');
+    w.ann = w.sim.user('ann', 'Ann Hughes');
+    w.ben = w.sim.user('ben', 'Ben Carter');
+    w.bea = w.sim.user('bea', 'Bea Lowe');
+    w.cat = w.sim.user('cat', 'Cat Nolan');
+    w.dan = w.sim.user('dan', 'Dan Ellis');
+    w.tia = w.sim.user('tia', 'Tia Grant');
+    w.reps = w.sim.channel('Riverside Schools Together', 'Reps');
+    w.staffRoom = w.sim.channel('Riverside Schools Together', 'Staff room');
+    w.bot = await startTestBot({ env: w.env, clock: w.clock });
+    w.sim.botEndpoint = w.bot.url;
+    for (const name of ['Oakfield Academy', 'Riverside Primary', 'Hillview High School', 'Westbrook School']) await w.sim.say(w.cora, w.staffRoom, `school add ${name}`);
+    const schools = await w.bot.together.directory.schools();
+    const id = (name: string) => schools.find((s) => s.name === name)!.id;
+    w.school = { oak: id('Oakfield Academy'), riv: id('Riverside Primary'), hill: id('Hillview High School'), west: id('Westbrook School') };
+    await w.makeRep(w.ann, 'Oakfield Academy');
+    await w.makeRep(w.ben, 'Riverside Primary');
+    await w.makeRep(w.bea, 'Riverside Primary');
+    await w.makeRep(w.cat, 'Hillview High School');
+    await w.makeRep(w.dan, 'Westbrook School');
+    await w.sim.say(w.tia, w.sim.personalChat(w.tia), 'my school Riverside Primary');
+    if (opts.repsChannel ?? true) assert.match(said(await w.sim.say(w.cora, w.reps, 'channel reps')), /reps' channel/);
+    return w;
+  }
+
+  get env(): Record<string, string> {
+    return { COORDINATORS: this.cora.aadObjectId };
+  }
+
+  /** A second instance on the same tables. */
+  async secondInstance(): Promise<TestBot> {
+    const other = await startTestBot({ tablePrefix: this.bot.tablePrefix, env: this.env, clock: this.clock });
+    this.others.push(other);
+    return other;
+  }
+
+  async stop(): Promise<void> {
+    for (const other of this.others) await other.stop();
+    await this.bot.stop();
+    await this.sim.stop();
+  }
+
+  async makeRep(user: SimUser, schoolName: string): Promise<void> {
+    const r = await this.sim.say(this.cora, this.staffRoom, `rep add <at>${user.name}</at> ${schoolName}`, { mentions: [user] });
+    assert.match(said(r), new RegExp(`is now a rep of ${schoolName}`));
+  }
+
+  chat(user: SimUser): SimConversation {
+    return this.sim.personalChat(user);
+  }
+
+  /** `by` types `propose` (in their personal chat unless told) and submits the form; returns what the submit answered. */
+  async propose(by: SimUser = this.ann, form: Partial<typeof FORM> & { partners?: string } = {}, where: SimConversation = this.chat(by)): Promise<TurnResult> {
+    const typed = await this.sim.say(by, where, 'propose');
+    const formSent = typed.sent.find((s) => adaptiveCardsOf(s.activity).length > 0);
+    assert.ok(formSent, `${by.name} got the form: ${said(typed)}`);
+    assert.match(textOf(formSent), /Propose a project/);
+    return this.sim.click(by, where, formSent, 'Submit for approval', { ...FORM, partners: `${this.school.riv},${this.school.hill}`, ...form });
+  }
+
+  /** The proposal cards posted (POST) in a conversation, in order. */
+  posted(conv: SimConversation): Sent[] {
+    return this.sim.sent.filter((s) => s.method === 'POST' && s.conversationId === conv.id && /Proposal: /.test(textOf(s)));
+  }
+
+  /** A shared card as people in the conversation see it now: its latest update, or as first posted. */
+  current(post: Sent): object {
+    const update = this.sim.sent.filter((s) => s.method === 'PUT' && s.activityId === post.activityId).at(-1);
+    return adaptiveCardsOf((update ?? post).activity)[0]!;
+  }
+
+  /** Personal messages delivered to `user` whose text matches `pattern`. */
+  messagesFor(user: SimUser, pattern: RegExp): Sent[] {
+    return this.sim.sent.filter((s) => s.method === 'POST' && s.conversationId === this.chat(user).id && pattern.test(textOf(s)));
+  }
+
+  /** Presses a button on the shared card in the reps' channel, as `user`. */
+  press(user: SimUser, post: Sent, title: string, inputs: Record<string, string> = {}, conv: SimConversation = this.reps): Promise<TurnResult> {
+    return this.sim.click(user, conv, post, title, inputs);
+  }
+
+  /** The same press on another instance (the simulator reads botEndpoint when the request starts). */
+  pressOn(bot: TestBot, user: SimUser, post: Sent, title: string, inputs: Record<string, string> = {}): Promise<TurnResult> {
+    const before = this.sim.botEndpoint;
+    this.sim.botEndpoint = bot.url;
+    try {
+      return this.press(user, post, title, inputs);
+    } finally {
+      this.sim.botEndpoint = before;
+    }
+  }
+
+  hasButton(card: object, title: string): boolean {
+    return !!findAction(card, title);
+  }
+}
