@@ -118,7 +118,12 @@ export interface EventCardData {
   readonly hasOrder: boolean;
   readonly slotChoices: { title: string; value: string }[];
   readonly firstSlot: string;
+  /** Teams ids of people signed up (at most 60, Teams' limit): their clients fetch their own view. */
+  readonly refreshUserIds: string[];
 }
+
+/** Teams refreshes a card automatically for at most 60 listed people. */
+const REFRESH_LIMIT = 60;
 
 export function eventCardData(agg: Aggregate, now: Date, schoolName: (id: string) => string, viewer?: string): EventCardData {
   const e = agg.event;
@@ -157,6 +162,11 @@ export function eventCardData(agg: Aggregate, now: Date, schoolName: (id: string
     hasOrder: order.length > 0,
     slotChoices: free.map((len) => ({ title: `${len} minutes (${c.slotsLeft[len]} left)`, value: String(len) })),
     firstSlot: free.length > 0 ? String(free[0]) : '',
+    refreshUserIds: [...agg.signUps.values()]
+      .filter((s) => s.status !== 'cancelled' && s.teamsId)
+      .sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime())
+      .slice(0, REFRESH_LIMIT)
+      .map((s) => s.teamsId),
   };
 }
 

@@ -47,13 +47,14 @@ function parserProblems(json: object): string[] {
 }
 
 /** Every action in a card, wherever it is (body, actions, selectAction, fallbacks, ShowCard cards). */
-function actionsIn(value: unknown, found: Json[] = []): Json[] {
+function actionsIn(value: unknown, found: Json[] = [], automatic = false): Json[] {
   if (Array.isArray(value)) {
-    for (const item of value) actionsIn(item, found);
+    for (const item of value) actionsIn(item, found, automatic);
   } else if (typeof value === 'object' && value !== null) {
     const v = value as Json;
-    if (typeof v.type === 'string' && v.type.startsWith('Action.')) found.push(v);
-    for (const [key, child] of Object.entries(v)) if (key !== 'data') actionsIn(child, found);
+    if (typeof v.type === 'string' && v.type.startsWith('Action.')) found.push(automatic ? { ...v, automatic: true } : v);
+    // A card's `refresh.action` is invoked by Teams itself (Universal Actions); no older client shows it as a button.
+    for (const [key, child] of Object.entries(v)) if (key !== 'data') actionsIn(child, found, automatic || key === 'refresh');
   }
   return found;
 }
@@ -78,6 +79,7 @@ function actionProblems(card: object, verbs: ReadonlySet<string>): string[] {
       const verb = action.verb;
       if (typeof verb !== 'string' || !verbs.has(verb)) problems.push(`"${title}": Action.Execute verb ${JSON.stringify(verb)} has no registered action`);
       const fallback = action.fallback as Json | undefined;
+      if (action.automatic === true) continue; // a refresh: its verb must exist, a fallback has no meaning
       if (fallback === undefined || fallback.type !== 'Action.Submit') {
         problems.push(`"${title}": Action.Execute has no Action.Submit fallback for older Teams clients`);
       } else {

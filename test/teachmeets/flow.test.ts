@@ -125,4 +125,28 @@ describe('TeachMeets through the wire', function () {
     const list = await sim.say(cora, staffRoom, 'teachmeets');
     assert.match(said(list), /No TeachMeets are coming up/);
   });
+
+  it('when someone attends from a card in their personal chat, then the update that follows still shows their place; in a channel the card asks Teams to refresh signed-up people\'s own views', async function () {
+    const mine = sim.personalChat(cora);
+    const form = await sim.say(cora, mine, 'teachmeet new');
+    const formSent = form.sent.find((s) => adaptiveCardsOf(s.activity).length > 0)!;
+    const created = await sim.click(cora, mine, formSent, 'Create and post', { ...FORM, host: schoolId });
+    const card = invokeResponseCard(created.body)!;
+    const attended = await sim.click(cora, mine, card, 'Attend', {}, { replyToId: formSent.activityId });
+    assert.match(said(attended), /You're attending/);
+    await bot.together.teachmeets.settle();
+    const update = sim.sent.filter((s) => s.method === 'PUT' && s.activityId === formSent.activityId).at(-1);
+    assert.ok(update, 'the card in the chat was updated');
+    const updated = adaptiveCardsOf(update.activity)[0]!;
+    assert.match(cardText(updated), /You're attending/, 'the update shows the reader their own place');
+    assert.match(cardText(updated), /1 of 2 left/);
+
+    const { card: channelCard, activityId } = await createEvent();
+    await sim.click(ann, staffRoom, channelCard, 'Attend', {}, { replyToId: activityId });
+    await bot.together.teachmeets.settle();
+    const shared = adaptiveCardsOf(sim.sent.filter((s) => s.method === 'PUT' && s.activityId === activityId).at(-1)!.activity)[0] as { refresh?: { userIds?: string[]; action?: { verb?: string } } };
+    assert.doesNotMatch(cardText(shared), /You're attending/, 'the channel copy is everyone\'s view');
+    assert.deepEqual(shared.refresh?.userIds, [ann.id], 'Teams refreshes Ann\'s own view');
+    assert.equal(shared.refresh?.action?.verb, 'teachmeet.show');
+  });
 });
