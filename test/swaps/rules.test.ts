@@ -1,0 +1,482 @@
+import assert from 'node:assert/strict';
+import { checkOfferForm, isTraineeName, OFFER_FIELDS, type OfferValues } from '../../src/swaps/form';
+import { DEFAULT_MATCH_POLICY, type Match, type MatchPolicy, type Offer, type PersonRef, type SwapRecord } from '../../src/swaps/model';
+import {
+  accept,
+  agree,
+  cancel,
+  checkAgree,
+  decline,
+  expiresAt,
+  fit,
+  formatDate,
+  formatSchoolDays,
+  hold,
+  isDueToExpire,
+  mayActFor,
+  overlapOf,
+  parseSubjects,
+  registryChanges,
+  pendingDecisions,
+  proposal,
+  rankCandidates,
+  release,
+  schoolDaysBetween,
+  subjectKey,
+  whyUnmatched,
+  withdraw,
+  type MatchContext,
+} from '../../src/swaps/rules';
+
+/*
+ * The placement swap rules, pure: offers and matches built in memory, decided at a given `now`.
+ * No I/O, no timers, no real clock.
+ */
+
+/** Thu 20 Nov 2025, 10:00 London. */
+const NOW = new Date('2025-11-20T10:00:00Z');
+const DAY = 86_400_000;
+const ANN: PersonRef = { aadObjectId: 'ann', teamsId: '29:ann', name: 'Ann Hughes' };
+const BEN: PersonRef = { aadObjectId: 'ben', teamsId: '29:ben', name: 'Ben Carter' };
+
+let seq = 0;
+/** An open offer: Oakfield sends secondary maths, hosts secondary maths, Mon 12 Jan – Fri 6 Feb 2026. */
+type OfferOver = Partial<Omit<Offer, 'sends' | 'hosts'>> & { sends?: Partial<Offer['sends']>; hosts?: Partial<Offer['hosts']> };
+function offer(over: OfferOver = {}): Offer {
+  seq += 1;
+  const { sends, hosts, ...rest } = over;
+  return {
+    id: `so${String(seq).padStart(4, '0')}`,
+    schoolId: 'oak',
+    schoolName: 'Oakfield Academy',
+    from: '2026-01-12',
+    to: '2026-02-06',
+    confirmBy: '2026-01-09',
+    notes: '',
+    status: 'open',
+    matchId: '',
+    createdAt: new Date(NOW.getTime() - 10 * DAY),
+    updatedAt: NOW,
+    by: ANN,
+    ...rest,
+    sends: { phase: 'secondary', subject: 'maths', count: 1, trainee: '', ...sends },
+    hosts: { phase: 'secondary', subjects: ['maths'], ...hosts },
+  };
+}
+
+const hill = (over: Parameters<typeof offer>[0] = {}) => offer({ schoolId: 'hill', schoolName: 'Hillside High', by: BEN, ...over });
+const ctx = (over: Partial<MatchContext> = {}): MatchContext => ({ now: NOW, policy: DEFAULT_MATCH_POLICY, history: [], paired: new Set(), ...over });
+
+describe('swaps: rules', function () {
+  describe('school days and overlaps', function () {
+    const cases: [string, string, string, number][] = [
+      ['a Monday to the Friday four weeks on', '2026-01-12', '2026-02-06', 20],
+      ['one working week', '2026-01-12', '2026-01-16', 5],
+      ['a weekend only', '2026-01-17', '2026-01-18', 0],
+      ['reversed dates', '2026-02-06', '2026-01-12', 0],
+      ['not a date', '2026-02-30', '2026-03-06', 0],
+    ];
+    for (const [what, from, to, days] of cases) {
+      it(`when the range is ${what}, then it has ${days} school days`, function () {
+        assert.equal(schoolDaysBetween(from, to), days);
+      });
+    }
+
+    it('when two ranges overlap over a weekend edge, then the overlap is trimmed to school days', function () {
+      assert.deepEqual(overlapOf({ from: '2026-01-10', to: '2026-01-25' }, { from: '2026-01-03', to: '2026-02-01' }), { from: '2026-01-12', to: '2026-01-23', schoolDays: 10 });
+      assert.equal(overlapOf({ from: '2026-01-12', to: '2026-01-16' }, { from: '2026-01-17', to: '2026-01-30' }), undefined);
+      assert.equal(overlapOf({ from: '2026-01-17', to: '2026-01-18' }, { from: '2026-01-17', to: '2026-01-18' }), undefined, 'a shared weekend is no overlap');
+    });
+
+    it('when a confirm-by date is in summer or winter, then the offer expires at the end of that London day', function () {
+      assert.equal(expiresAt('2026-01-09').toISOString(), '2026-01-10T00:00:00.000Z');
+      assert.equal(expiresAt('2026-06-12').toISOString(), '2026-06-12T23:00:00.000Z');
+    });
+
+    it('when dates are shown, then they read "12 Jan", with the year only when it is not the obvious one', function () {
+      assert.equal(formatDate('2026-01-12', NOW), '12 Jan');
+      assert.equal(formatDate('2026-01-09', NOW, true), 'Fri 9 Jan');
+      assert.equal(formatDate('2026-11-02', NOW), '2 Nov 2026');
+      assert.equal(formatDate('2025-01-02', NOW), '2 Jan 2025');
+      assert.deepEqual([3, 5, 7, 15].map(formatSchoolDays), ['3 days', '1 school week', '1 school week and 2 days', '3 school weeks']);
+    });
+  });
+
+  describe('subjects', function () {
+    const same: [string, string][] = [
+      ['Maths', 'maths'],
+      ['MATHS', 'Mathematics'],
+      ['  modern   foreign languages ', 'MFL'],
+      ['Design & Technology', 'design and technology'],
+      ['D&T', 'Design and technology'],
+      ['P.E.', 'physical education'],
+    ];
+    for (const [a, b] of same) {
+      it(`when subjects "${a}" and "${b}" are compared, then they are the same subject`, function () {
+        assert.equal(subjectKey(a), subjectKey(b));
+      });
+    }
+    it('when different subjects are compared, then they differ', function () {
+      assert.notEqual(subjectKey('Physics'), subjectKey('Chemistry'));
+      assert.notEqual(subjectKey('English'), subjectKey('English language and literature'));
+    });
+    it('when a list of subjects is typed, then it is split on commas, semicolons and slashes without duplicates', function () {
+      assert.deepEqual(parseSubjects('Maths, physics; chemistry / maths ,, '), ['Maths', 'physics', 'chemistry']);
+    });
+  });
+
+  describe('reciprocal matching: which pairs fit', function () {
+    const min3: MatchPolicy = { ...DEFAULT_MATCH_POLICY, minOverlapWeeks: 3 };
+    const cases: { name: string; a: () => Offer; b: (a: Offer) => Offer; policy?: MatchPolicy; fits: boolean; why?: string }[] = [
+      { name: 'two schools each hosting what the other sends, 4 weeks together', a: () => offer(), b: () => hill(), fits: true },
+      { name: 'the same offer', a: () => offer(), b: (a) => a, fits: false, why: 'same offer' },
+      { name: 'two offers from the same school (no self-match)', a: () => offer(), b: () => offer(), fits: false, why: 'same school' },
+      { name: 'phases that differ (primary sent, secondary hosted)', a: () => offer(), b: () => hill({ sends: { phase: 'primary', subject: 'maths' } }), fits: false, why: 'you cannot host theirs' },
+      { name: 'a host of the subject in another phase', a: () => offer(), b: () => hill({ hosts: { phase: 'post-16', subjects: ['maths'] } }), fits: false, why: 'they cannot host yours' },
+      { name: 'subjects in other cases and spellings', a: () => offer({ sends: { subject: 'MATHS' }, hosts: { subjects: ['Physics', 'mathematics'] } }), b: () => hill({ sends: { subject: 'Physics' }, hosts: { subjects: ['Maths'] } }), fits: true },
+      { name: 'a subject nobody hosts', a: () => offer({ sends: { subject: 'Music' } }), b: () => hill(), fits: false, why: 'they cannot host yours' },
+      { name: 'exactly 2 school weeks in common', a: () => offer(), b: () => hill({ from: '2026-01-26', to: '2026-03-06' }), fits: true },
+      { name: '9 school days in common', a: () => offer(), b: () => hill({ from: '2026-01-27', to: '2026-03-06' }), fits: false, why: 'weeks' },
+      { name: 'no weeks in common', a: () => offer(), b: () => hill({ from: '2026-03-02', to: '2026-03-27' }), fits: false, why: 'weeks' },
+      { name: '2 school weeks in common when the minimum is 3', a: () => offer(), b: () => hill({ from: '2026-01-26', to: '2026-03-06' }), policy: min3, fits: false, why: 'weeks' },
+      { name: '3 school weeks in common when the minimum is 3', a: () => offer(), b: () => hill({ from: '2026-01-19', to: '2026-03-06' }), policy: min3, fits: true },
+    ];
+    for (const c of cases) {
+      it(`when ${c.name}, then they ${c.fits ? 'fit' : `do not fit (${c.why})`}`, function () {
+        const a = c.a();
+        const b = c.b(a);
+        const result = fit(a, b, c.policy ?? DEFAULT_MATCH_POLICY);
+        assert.equal(result.ok, c.fits);
+        if (!result.ok) assert.equal(result.why, c.why);
+        if (c.fits) assert.equal(fit(b, a, c.policy ?? DEFAULT_MATCH_POLICY).ok, true, 'fitting is symmetric');
+        assert.equal(rankCandidates(a, [b], ctx({ policy: c.policy ?? DEFAULT_MATCH_POLICY })).length, c.fits ? 1 : 0);
+      });
+    }
+
+    const excluded: { name: string; b: () => Offer; context?: Partial<MatchContext> }[] = [
+      { name: 'already in another proposal', b: () => hill({ status: 'proposed', matchId: 'smx' }) },
+      { name: 'withdrawn', b: () => hill({ status: 'withdrawn' }) },
+      { name: 'agreed elsewhere', b: () => hill({ status: 'agreed' }) },
+      { name: 'past its confirm-by date though not yet marked expired', b: () => hill({ confirmBy: '2025-11-19' }) },
+    ];
+    for (const c of excluded) {
+      it(`when the other offer is ${c.name}, then it is not a candidate`, function () {
+        assert.deepEqual(rankCandidates(offer(), [c.b()], ctx(c.context)), []);
+      });
+    }
+    it('when the pair was proposed before (and declined), then it is never a candidate again', function () {
+      const b = hill();
+      assert.deepEqual(rankCandidates(offer(), [b], ctx({ paired: new Set([b.id]) })), []);
+    });
+    it('when the offer itself is not open, then it has no candidates', function () {
+      assert.deepEqual(rankCandidates(offer({ status: 'proposed' }), [hill()], ctx()), []);
+    });
+  });
+
+  describe('reciprocal matching: ranking', function () {
+    const school = (id: string, name: string, over: Parameters<typeof offer>[0] = {}) => offer({ schoolId: id, schoolName: name, ...over });
+    const swapped = (school: string, daysAgo: number, cancelled = false): SwapRecord => ({ schoolIds: ['oak', school], agreedAt: new Date(NOW.getTime() - daysAgo * DAY), matchId: `m-${school}-${daysAgo}`, cancelled });
+    const cases: { name: string; candidates: () => Offer[]; history?: SwapRecord[]; order: string[] }[] = [
+      {
+        name: 'overlaps differ',
+        candidates: () => [school('s3w', '3 weeks', { from: '2026-01-19' }), school('s4w', '4 weeks'), school('s2w', '2 weeks', { from: '2026-01-26' })],
+        order: ['s4w', 's3w', 's2w'],
+      },
+      {
+        name: 'overlaps tie and one school swapped with us last term',
+        candidates: () => [school('recent', 'Recent'), school('never', 'Never')],
+        history: [swapped('recent', 100)],
+        order: ['never', 'recent'],
+      },
+      {
+        name: 'overlaps tie and both swapped recently',
+        candidates: () => [school('newer', 'Newer'), school('older', 'Older')],
+        history: [swapped('newer', 30), swapped('older', 200)],
+        order: ['older', 'newer'],
+      },
+      {
+        name: 'one swap was long ago and the other was cancelled',
+        candidates: () => [school('long', 'Long ago', { createdAt: new Date(NOW.getTime() - 2 * DAY) }), school('cancelled', 'Cancelled', { createdAt: new Date(NOW.getTime() - 3 * DAY) })],
+        history: [swapped('long', 800), swapped('cancelled', 10, true)],
+        order: ['cancelled', 'long'],
+      },
+      {
+        name: 'a longer overlap with a recent partner against a shorter one with a new partner',
+        candidates: () => [school('recent', 'Recent'), school('new', 'New', { from: '2026-01-19' })],
+        history: [swapped('recent', 10)],
+        order: ['recent', 'new'],
+      },
+      {
+        name: 'overlaps and history tie',
+        candidates: () => [school('young', 'Young offer', { createdAt: new Date(NOW.getTime() - DAY) }), school('old', 'Old offer', { createdAt: new Date(NOW.getTime() - 5 * DAY) })],
+        order: ['old', 'young'],
+      },
+    ];
+    for (const c of cases) {
+      it(`when ${c.name}, then the candidates rank ${c.order.join(', ')}`, function () {
+        const ranked = rankCandidates(offer(), c.candidates(), ctx({ history: c.history ?? [] }));
+        assert.deepEqual(ranked.map((r) => r.offer.schoolId), c.order);
+      });
+    }
+
+    it('when everything ties, then the offer id decides, whatever order the offers come in', function () {
+      const createdAt = new Date(NOW.getTime() - DAY);
+      const tied = ['soc', 'soa', 'sob'].map((id, i) => ({ ...offer({ schoolId: `s${i}`, schoolName: `School ${i}`, createdAt }), id }));
+      const orders = [tied, [...tied].reverse(), [tied[1]!, tied[2]!, tied[0]!]];
+      for (const input of orders) assert.deepEqual(rankCandidates(offer(), input, ctx()).map((r) => r.offer.id), ['soa', 'sob', 'soc']);
+    });
+  });
+
+  describe('unmatched is told why', function () {
+    const cases: { name: string; others: () => Offer[]; paired?: (others: Offer[]) => string[]; expected: RegExp }[] = [
+      { name: 'there are no other offers', others: () => [], expected: /^No school offers to host secondary maths in weeks 12 Jan – 6 Feb\.$/ },
+      { name: 'only our own school offers', others: () => [offer()], expected: /^No school offers to host secondary maths in weeks 12 Jan – 6 Feb\.$/ },
+      { name: 'the only host is in another phase', others: () => [hill({ hosts: { phase: 'primary', subjects: ['maths'] } })], expected: /^No school offers to host secondary maths in weeks 12 Jan – 6 Feb\.$/ },
+      {
+        name: 'a school hosts it, in other weeks',
+        others: () => [hill({ from: '2026-03-02', to: '2026-03-27' })],
+        expected: /^No school offers to host secondary maths in weeks 12 Jan – 6 Feb\. Hillside High \(2 Mar – 27 Mar\) can host secondary maths, but not for 2 school weeks of yours\.$/,
+      },
+      {
+        name: 'a school hosts it in our weeks, but sends what we cannot host',
+        others: () => [hill({ sends: { phase: 'primary', subject: 'General' } })],
+        expected: /^Hillside High can host secondary maths in your weeks, but it wants to send primary General, and you host secondary maths\.$/,
+      },
+      { name: 'the only fitting offer was proposed to us before', others: () => [hill()], paired: (o) => [o[0]!.id], expected: /^The only offer that fits yours \(from Hillside High\) was proposed to you before, so I won't propose it again\.$/ },
+      { name: 'the only fitting offer is in another proposal', others: () => [hill({ status: 'proposed', matchId: 'smx' })], expected: /^Hillside High has an offer that fits, but it is waiting on another proposal\.$/ },
+    ];
+    for (const c of cases) {
+      it(`when ${c.name}, then the rep reads why in plain words`, function () {
+        const others = c.others();
+        assert.match(whyUnmatched(offer(), others, ctx({ paired: new Set(c.paired?.(others) ?? []) })), c.expected);
+      });
+    }
+    it('when there is a candidate, then there is nothing to explain', function () {
+      assert.equal(whyUnmatched(offer(), [hill()], ctx()), '');
+    });
+  });
+
+  describe('proposals, answers and their ends', function () {
+    function proposed(): { match: Match; a: Offer; b: Offer } {
+      const a = offer();
+      const b = hill({ confirmBy: '2026-01-05' });
+      const overlap = overlapOf(a, b)!;
+      const match = proposal('sm1', a, b, overlap, NOW);
+      hold(match, a, b, NOW);
+      return { match, a, b };
+    }
+
+    it('when a pair is proposed, then side 0 is the smaller offer id, both offers are held, and answers are due when the earlier offer expires', function () {
+      const { match, a, b } = proposed();
+      assert.deepEqual(match.offerIds, [a.id, b.id]);
+      assert.equal(match.answerBy.toISOString(), expiresAt('2026-01-05').toISOString());
+      assert.deepEqual([a.status, b.status, a.matchId, b.matchId], ['proposed', 'proposed', 'sm1', 'sm1']);
+    });
+
+    it('when one school accepts, twice, then its yes is recorded once; when the other accepts, the swap can be agreed', function () {
+      const { match } = proposed();
+      const first = accept(match, 0, ANN, NOW);
+      assert.equal(first.kind, 'recorded');
+      const again = accept((first as { match: Match }).match, 0, ANN, NOW);
+      assert.equal(again.kind, 'unchanged');
+      assert.match((again as { message: string }).message, /already accepted \(Ann Hughes\)\. Waiting for Hillside High/);
+      const both = accept((first as { match: Match }).match, 1, BEN, NOW);
+      assert.equal(both.kind, 'agree');
+      assert.equal(match.answers[0], undefined, 'the rules change a copy, not the match they were given');
+    });
+
+    it('when both accept and both offers are held, then the swap is agreed and a history record is made', function () {
+      const { match, a, b } = proposed();
+      assert.deepEqual(checkAgree(match, [a, b], NOW), { ok: true });
+      const record = agree(match, a, b, NOW);
+      assert.deepEqual([match.status, a.status, b.status], ['agreed', 'agreed', 'agreed']);
+      assert.deepEqual(record.schoolIds, ['oak', 'hill']);
+      assert.equal(accept(match, 0, ANN, NOW).kind, 'unchanged');
+    });
+
+    const unavailable: [string, (o: Offer) => void, RegExp][] = [
+      ['agreed in another swap', (o) => (o.status = 'agreed'), /Hillside High's offer has been agreed in another swap/],
+      ['withdrawn', (o) => (o.status = 'withdrawn'), /Hillside High withdrew its offer/],
+      ['expired', (o) => (o.status = 'expired'), /Hillside High's offer has expired/],
+    ];
+    for (const [what, change, reason] of unavailable) {
+      it(`when both accept but one offer was ${what}, then the swap cannot be agreed`, function () {
+        const { match, a, b } = proposed();
+        change(b);
+        const check = checkAgree(match, [a, b], NOW);
+        assert.equal(check.ok, false);
+        if (!check.ok) {
+          assert.match(check.reason, reason);
+          assert.deepEqual(check.unavailable, [b.id]);
+        }
+      });
+    }
+
+    it('when an answer comes after the proposal lapsed, then nothing changes', function () {
+      const { match } = proposed();
+      const late = accept(match, 0, ANN, new Date(match.answerBy.getTime() + 1));
+      assert.equal(late.kind, 'unchanged');
+      assert.match((late as { message: string }).message, /lapsed/);
+    });
+
+    it('when a school declines, then the match closes with its reason, both offers can be released once, and a repeat changes nothing', function () {
+      const { match, a, b } = proposed();
+      const d = decline(match, 1, BEN, 'No mentor free that term', NOW);
+      assert.equal(d.kind, 'declined');
+      const declined = (d as { match: Match }).match;
+      assert.deepEqual([declined.status, declined.reason, declined.reasonBy, declined.reasonSchoolId], ['declined', 'No mentor free that term', 'Ben Carter', 'hill']);
+      assert.equal(release(a, match.id, NOW), true);
+      assert.equal(release(a, match.id, NOW), false, 'an offer is released once');
+      assert.equal(release(b, 'another-match', NOW), false, 'only the match holding it releases it');
+      assert.equal(decline(declined, 1, BEN, 'again', NOW).kind, 'unchanged');
+      assert.equal(accept(declined, 0, ANN, NOW).kind, 'unchanged');
+    });
+
+    it('when offers are withdrawn, then open and proposed ones go (a proposal it was in lapses) and closed ones say why not', function () {
+      const open = withdraw(offer(), NOW);
+      assert.deepEqual([open.kind, (open as { matchId: string }).matchId], ['withdrawn', '']);
+      const inProposal = withdraw(offer({ status: 'proposed', matchId: 'sm9' }), NOW);
+      assert.deepEqual([inProposal.kind, (inProposal as { matchId: string }).matchId], ['withdrawn', 'sm9']);
+      assert.match((withdraw(offer({ status: 'agreed' }), NOW) as { message: string }).message, /part of an agreed swap/);
+      assert.equal(withdraw(offer({ status: 'withdrawn' }), NOW).kind, 'unchanged');
+    });
+
+    it('when an agreed swap is cancelled, then it records who and why; a proposal cannot be cancelled', function () {
+      const { match, a, b } = proposed();
+      assert.equal(cancel(match, 0, ANN, 'x', NOW).kind, 'unchanged');
+      agree(match, a, b, NOW);
+      const c = cancel(match, 0, ANN, 'Our trainee has withdrawn from the course', NOW);
+      assert.equal(c.kind, 'cancelled');
+      assert.equal((c as { match: Match }).match.reasonSchoolId, 'oak');
+    });
+
+    it('when an offer reaches the end of its confirm-by day, then it is due to expire, unless it is closed', function () {
+      const o = offer({ confirmBy: '2026-01-09' });
+      assert.equal(isDueToExpire(o, new Date('2026-01-09T23:59:00Z')), false);
+      assert.equal(isDueToExpire(o, new Date('2026-01-10T00:00:00Z')), true);
+      assert.equal(isDueToExpire(offer({ confirmBy: '2026-01-09', status: 'agreed' }), new Date('2026-02-01T00:00:00Z')), false);
+    });
+  });
+
+  describe('roles', function () {
+    const person = (over: { isRep?: boolean; isCoordinator?: boolean; schoolId?: string }) => ({ aadObjectId: 'p', name: 'P', isRep: false, isCoordinator: false, coordinatorFromConfig: false, ...over });
+    const cases: [string, ReturnType<typeof person>, boolean][] = [
+      ['a rep of the school', person({ isRep: true, schoolId: 'oak' }), true],
+      ['a rep of another school', person({ isRep: true, schoolId: 'hill' }), false],
+      ['a rep with no school', person({ isRep: true }), false],
+      ['a teacher at the school', person({ schoolId: 'oak' }), false],
+      ['a coordinator', person({ isCoordinator: true }), true],
+    ];
+    for (const [who, p, may] of cases) {
+      it(`when ${who} acts for Oakfield, then they ${may ? 'may' : 'may not'}`, function () {
+        assert.equal(mayActFor(p, 'oak'), may);
+      });
+    }
+  });
+
+  describe('deadlines for nudges', function () {
+    it('when a proposal waits on one school and an offer is open, then both are listed, soonest first, with what to do', function () {
+      const a = offer();
+      const b = hill({ confirmBy: '2026-01-05' });
+      const match = proposal('sm1', a, b, overlapOf(a, b)!, NOW);
+      hold(match, a, b, NOW);
+      match.answers[0] = { by: 'Ann Hughes', aadObjectId: 'ann', at: NOW };
+      const open = offer({ schoolId: 'river', schoolName: 'Riverside Primary', confirmBy: '2025-12-12', sends: { phase: 'primary', subject: 'General' } });
+      const list = pendingDecisions([a, b, open], [match], NOW);
+      assert.deepEqual(
+        list.map((d) => [d.kind, d.schoolId, d.dueAt.toISOString(), d.what]),
+        [
+          ['swap.confirmBy', 'river', '2025-12-13T00:00:00.000Z', 'Your placement swap offer (primary General, 12 Jan – 6 Feb) has no match yet and expires at the end of Fri 12 Dec'],
+          ['swap.answer', 'hill', '2026-01-06T00:00:00.000Z', 'Answer the placement swap proposal with Oakfield Academy by Mon 5 Jan'],
+        ],
+      );
+      assert.deepEqual(list[1]!.action, { verb: 'swap.show', data: { matchId: 'sm1', schoolId: 'hill' } });
+      assert.deepEqual(pendingDecisions([a, b, open], [match], new Date('2026-01-07T00:00:00Z')), [], 'nothing is pending once it has lapsed');
+    });
+  });
+
+  describe('the deadline registry', function () {
+    it('when offers and matches change, then open offers are reminders, unanswered proposals are essential deadlines, and the rest are completed or cancelled', function () {
+      const a = offer();
+      const b = hill();
+      const open = offer({ schoolId: 'river', schoolName: 'Riverside Primary' });
+      const withdrawn = offer({ status: 'withdrawn' });
+      const match = proposal('sm1', a, b, overlapOf(a, b)!, NOW);
+      hold(match, a, b, NOW);
+      match.answers[0] = { by: 'Ann Hughes', aadObjectId: 'ann', at: NOW };
+      const declined: Match = { ...proposal('sm2', a, open, overlapOf(a, open)!, NOW), status: 'declined', reasonSchoolId: 'oak', reason: 'x', reasonBy: 'Ann Hughes' };
+      const changes = registryChanges([a, b, open, withdrawn], [match, declined], NOW);
+      assert.deepEqual(
+        changes.register.map((d) => [d.id, d.kind, d.essential, d.who, d.dueAt.toISOString()]),
+        [
+          [`swap:offer:${open.id}`, 'reminder', false, { kind: 'schoolReps', schoolId: 'river' }, '2026-01-09T09:00:00.000Z'],
+          ['swap:answer:sm1:hill', 'deadline', true, { kind: 'schoolReps', schoolId: 'hill' }, '2026-01-10T00:00:00.000Z'],
+        ],
+      );
+      assert.equal(changes.register[1]!.what, 'Answer the placement swap proposal with Oakfield Academy');
+      assert.equal(changes.register[1]!.detail, 'Overlapping weeks 12 Jan – 6 Feb. Oakfield Academy has accepted.');
+      assert.deepEqual(changes.complete.sort(), [`swap:offer:${a.id}`, `swap:offer:${b.id}`, 'swap:answer:sm1:oak', 'swap:answer:sm2:oak'].sort());
+      assert.deepEqual(changes.cancel.sort(), [`swap:offer:${withdrawn.id}`, 'swap:answer:sm2:river'].sort());
+    });
+  });
+
+  describe('the offer form', function () {
+    const schools = [
+      { id: 'oak', name: 'Oakfield Academy' },
+      { id: 'hill', name: 'Hillside High' },
+    ];
+    const good: OfferValues = { ...(Object.fromEntries(OFFER_FIELDS.map((f) => [f, ''])) as OfferValues), sendPhase: 'secondary', sendSubject: 'Maths', sendCount: '1', trainee: 'Sam P.', hostPhase: 'secondary', hostSubjects: 'Maths, Physics', from: '2026-01-12', to: '2026-02-06', confirmBy: '2026-01-09', notes: 'Year 9 classes' };
+    const check = (over: Partial<OfferValues>, fixed: string | null = 'oak') => checkOfferForm({ ...good, ...over }, { schools, fixedSchoolId: fixed ?? undefined, now: NOW, policy: DEFAULT_MATCH_POLICY });
+
+    it('when the form is complete, then a draft for the rep\'s school comes out', function () {
+      const c = check({});
+      assert.ok(c.ok);
+      if (c.ok) {
+        assert.equal(c.draft.schoolName, 'Oakfield Academy');
+        assert.deepEqual(c.draft.hosts.subjects, ['Maths', 'Physics']);
+        assert.equal(c.draft.sends.count, 1);
+      }
+    });
+
+    const bad: [string, Partial<OfferValues>, string | null, keyof OfferValues, RegExp][] = [
+      ['the dates are reversed', { from: '2026-02-06', to: '2026-01-12' }, 'oak', 'to', /before the first date/],
+      ['the first date is past', { from: '2025-11-10', confirmBy: '2025-11-20' }, 'oak', 'from', /in the past/],
+      ['the confirm-by date is past', { confirmBy: '2025-11-19' }, 'oak', 'confirmBy', /in the past/],
+      ['the confirm-by date is after the placement starts', { confirmBy: '2026-01-13' }, 'oak', 'confirmBy', /by the first date/],
+      ['the weeks are shorter than a swap can be', { to: '2026-01-22' }, 'oak', 'to', /at least 2 school weeks/],
+      ['there is no subject', { sendSubject: '' }, 'oak', 'sendSubject', /which subject/],
+      ['there are no hosted subjects', { hostSubjects: ' , ' }, 'oak', 'hostSubjects', /which subjects you can host/],
+      ['zero trainees', { sendCount: '0' }, 'oak', 'sendCount', /at least one trainee/],
+      ['the trainee count is not a number', { sendCount: 'two' }, 'oak', 'sendCount', /whole number/],
+      ['the trainee is named in full', { trainee: 'Sam Patel' }, 'oak', 'trainee', /first name and initial at most/],
+      ['the phase is made up', { sendPhase: 'nursery' }, 'oak', 'sendPhase', /phase/],
+      ['a coordinator chose no school', { school: '' }, null, 'school', /Choose the school/],
+      ['a coordinator chose an unknown school', { school: 'nope' }, null, 'school', /Choose the school/],
+      ['the date is not a real date', { from: '2026-02-30' }, 'oak', 'from', /Choose the first date/],
+    ];
+    for (const [what, over, fixed, field, message] of bad) {
+      it(`when ${what}, then the form says so next to ${field} and nothing is drafted`, function () {
+        const c = check(over, fixed);
+        assert.equal(c.ok, false);
+        if (!c.ok) assert.match(c.errors[field] ?? '', message, JSON.stringify(c.errors));
+      });
+    }
+
+    const names: [string, boolean][] = [
+      ['Sam', true],
+      ['Sam P', true],
+      ['Sam P.', true],
+      ['Anne-Marie O.', true],
+      ['Zoë K.', true],
+      ['Sam Patel', false],
+      ['Sam P. Jones', false],
+      ['S@m', false],
+      ['', false],
+    ];
+    for (const [name, ok] of names) {
+      it(`when the trainee is given as "${name}", then it is ${ok ? 'accepted' : 'refused'}`, function () {
+        assert.equal(isTraineeName(name), ok);
+      });
+    }
+  });
+});
