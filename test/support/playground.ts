@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { answers200, repositoryRoot, startPlayground, terminateOnExit, type Playground, type PlaygroundOptions } from '../../scripts/playground';
 
 /**
@@ -196,4 +196,164 @@ export async function launchChromium(): Promise<HeadlessBrowser> {
 /** Playwright's text matchers take a RegExp; this one matches `text` exactly, ignoring surrounding whitespace. */
 export function exactly(text: string): RegExp {
   return new RegExp(`^\\s*${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
+}
+
+/**
+ * What reached the Playground page for cards, in the order the page received it, each stamped with the
+ * page's clock: a message created or updated in the conversation (the bot's sends and updateActivity
+ * calls, pushed over the Playground's conversation WebSocket) and the answer to an Action.Execute click
+ * (the invoke the page posts, with the card the bot returned). The Playground shows a message's latest
+ * delivery, so this tells which card a person is left looking at, however close together they arrive.
+ */
+export interface CardDelivery {
+  readonly kind: 'create' | 'update' | 'invoke';
+  /** Date.now() in the page when it arrived. */
+  readonly at: number;
+  /** create/update: the message; invoke: the message whose card was clicked (replyToId). */
+  readonly messageId: string;
+  /** invoke only: the Action.Execute verb and the HTTP status of the answer. */
+  readonly verb?: string;
+  readonly status?: number;
+  /** The card payload as JSON text (attachments for create/update, the invoke response body). */
+  readonly json: string;
+}
+
+/**
+ * Starts recording card deliveries in every page of `context` (a script that runs before the Playground's
+ * own code, wrapping WebSocket and XMLHttpRequest to listen in; nothing is changed). Call before the first
+ * `page.goto`; each navigation starts a fresh record. Read it with `cardDeliveries`, wait with `waitForCardDelivery`.
+ */
+export async function recordCardDeliveries(context: BrowserContext): Promise<void> {
+  await context.addInitScript(() => {
+    // Runs in the browser. lib has no DOM types here, hence `any`.
+    const w = globalThis as any;
+    if (w.__togetherCardDeliveries) return;
+    const record: unknown[] = (w.__togetherCardDeliveries = []);
+    const NativeWebSocket = w.WebSocket as new (url: string, protocols?: string | string[]) => any;
+    w.WebSocket = class extends NativeWebSocket {
+      constructor(url: string, protocols?: string | string[]) {
+        super(url, protocols);
+        if (!String(url).includes('/_ws_conversation/')) return;
+        // Added before the Playground sets its own handler, so this runs first for every frame.
+        this.addEventListener('message', (event: { data: unknown }) => {
+          const at = Date.now();
+          let data: any;
+          try {
+            data = JSON.parse(String(event.data));
+          } catch {
+            return;
+          }
+          if ((data?.action === 'createMessage' || data?.action === 'updateMessage') && data.message) {
+            record.push({ kind: data.action === 'createMessage' ? 'create' : 'update', at, messageId: String(data.message.messageId), json: JSON.stringify(data.message.attachments ?? []) });
+          }
+        });
+      }
+    };
+    const xhr = w.XMLHttpRequest.prototype;
+    const open = xhr.open;
+    const send = xhr.send;
+    xhr.open = function (this: any, method: string, url: string, ...rest: unknown[]) {
+      this.__togetherUrl = String(url);
+      return open.call(this, method, url, ...rest);
+    };
+    xhr.send = function (this: any, body?: unknown) {
+      if (String(this.__togetherUrl ?? '').includes('/_conversation/v1/invoke')) {
+        let request: any = {};
+        try {
+          request = JSON.parse(String(body));
+        } catch {
+          request = {};
+        }
+        this.addEventListener('readystatechange', () => {
+          if (this.readyState !== 4) return;
+          record.push({ kind: 'invoke', at: Date.now(), messageId: String(request?.replyToId ?? ''), verb: String(request?.value?.action?.verb ?? ''), status: this.status, json: String(this.responseText ?? '') });
+        });
+      }
+      return send.call(this, body);
+    };
+  });
+}
+
+export async function cardDeliveries(page: Page): Promise<CardDelivery[]> {
+  return page.evaluate(() => ((globalThis as any).__togetherCardDeliveries ?? []) as CardDelivery[]);
+}
+
+export interface CardDeliveryQuery {
+  readonly kind: CardDelivery['kind'];
+  /** Only deliveries that arrived at or after this page time (Date.now() in the page). */
+  readonly since?: number;
+  readonly messageId?: string;
+  readonly verb?: string;
+  /** Text the card JSON must contain. */
+  readonly includes?: string;
+}
+
+/** The first delivery matching `query`, waiting up to `timeoutMs` for it; the error says what was seen instead. */
+export async function waitForCardDelivery(page: Page, query: CardDeliveryQuery, timeoutMs: number): Promise<CardDelivery> {
+  try {
+    const handle = await page.waitForFunction(
+      (q: CardDeliveryQuery) =>
+        (((globalThis as any).__togetherCardDeliveries ?? []) as CardDelivery[]).find(
+          (d) =>
+            d.kind === q.kind &&
+            d.at >= (q.since ?? 0) &&
+            (q.messageId === undefined || d.messageId === q.messageId) &&
+            (q.verb === undefined || d.verb === q.verb) &&
+            (q.includes === undefined || d.json.includes(q.includes)),
+        ) ?? false,
+      query,
+      { timeout: timeoutMs },
+    );
+    return (await handle.jsonValue()) as CardDelivery;
+  } catch (err) {
+    const seen = await cardDeliveries(page).catch(() => []);
+    throw new Error(`no card delivery ${JSON.stringify(query)} within ${timeoutMs} ms (${(err as Error).message.split('\n')[0]}).\n${describeCardDeliveries(seen)}`);
+  }
+}
+
+/** One line per delivery, for error messages. */
+export function describeCardDeliveries(deliveries: readonly CardDelivery[]): string {
+  if (deliveries.length === 0) return 'Card deliveries seen by the page: none.';
+  const t0 = deliveries[0]!.at;
+  const lines = deliveries.map((d) => {
+    const title = /"text":"([^"]{1,80})"/.exec(d.json)?.[1] ?? '';
+    return `  +${d.at - t0} ms ${d.kind}${d.verb ? ` ${d.verb} (${d.status})` : ''} message ${d.messageId}: ${title}`;
+  });
+  return `Card deliveries seen by the page:\n${lines.join('\n')}`;
+}
+
+/*
+ * How the Playground (0.2.x) renders Adaptive Card inputs: Fluent UI v9 controls, not native HTML inputs.
+ * Input.ChoiceSet (compact) is a combobox with a listbox of options; Input.Date is a DatePicker that also
+ * takes typed text (parsed with the browser's Date.parse, shown as "December 7, 2026"); Input.Time is a
+ * TimePicker listing every half hour as "4:00 PM". Each control's accessible name starts with its label.
+ */
+
+/** Opens a compact Input.ChoiceSet and picks the option titled `title`. */
+export async function chooseOption(page: Page, combobox: Locator, title: string): Promise<void> {
+  await combobox.click();
+  await page.getByRole('option', { name: title, exact: true }).click();
+  const shown = await combobox.inputValue();
+  if (shown !== title) throw new Error(`the choice set shows "${shown}" after choosing "${title}"`);
+}
+
+/** Types `isoDate` (YYYY-MM-DD) into an Input.Date the way a person would, in the picker's own format, and leaves the field. */
+export async function typeDate(page: Page, input: Locator, isoDate: string): Promise<void> {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(isoDate);
+  if (!match) throw new Error(`not a YYYY-MM-DD date: ${isoDate}`);
+  // Month name, day, year: unambiguous, and Date.parse reads it as that calendar day in the browser's own time zone.
+  const text = new Intl.DateTimeFormat('en-US', { month: 'long', day: 'numeric', year: 'numeric', timeZone: 'UTC' }).format(new Date(`${isoDate}T00:00:00Z`));
+  await input.fill(text);
+  await page.keyboard.press('Tab');
+  const shown = await input.inputValue();
+  if (shown !== text) throw new Error(`the date field shows "${shown}" after typing "${text}"`);
+}
+
+/** Picks `hhmm` (24-hour "16:00"; on the hour or half hour) from an Input.Time's list. */
+export async function chooseTime(page: Page, combobox: Locator, hhmm: string): Promise<void> {
+  const match = /^(\d{2}):(00|30)$/.exec(hhmm);
+  if (!match) throw new Error(`the Playground's time list has only whole and half hours: ${hhmm}`);
+  const hour = Number(match[1]);
+  const label = `${hour % 12 === 0 ? 12 : hour % 12}:${match[2]} ${hour < 12 ? 'AM' : 'PM'}`;
+  await chooseOption(page, combobox, label);
 }
