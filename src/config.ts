@@ -48,6 +48,26 @@ const EnvSchema = z
     LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
     PUBLIC_URL: z.preprocess(emptyToUndefined, z.string().trim().url('must be the bot\'s public base URL, e.g. https://together.example.org').optional()),
     LINK_SIGNING_KEY: z.preprocess(emptyToUndefined, z.string().min(32, 'must be at least 32 characters').optional()),
+    SCHEDULER_INTERVAL_SECONDS: z.preprocess(
+      emptyToUndefined,
+      z
+        .string()
+        .trim()
+        .regex(/^\d{1,4}$/, 'must be a whole number of seconds from 5 to 3600')
+        .transform(Number)
+        .pipe(z.number().min(5, 'must be a whole number of seconds from 5 to 3600').max(3600, 'must be a whole number of seconds from 5 to 3600'))
+        .default('60'),
+    ),
+    TEAMS_SEND_RATE: z.preprocess(
+      emptyToUndefined,
+      z
+        .string()
+        .trim()
+        .regex(/^\d{1,4}(\.\d+)?$/, 'must be a number of requests per second, e.g. 50')
+        .transform(Number)
+        .pipe(z.number().min(1, 'must be at least 1 request per second').max(1000, 'must be at most 1000 requests per second'))
+        .default('50'),
+    ),
   });
 
 /**
@@ -105,6 +125,10 @@ export interface Config {
   readonly publicUrl?: string;
   /** Secret for short-lived download links; a random one per process when unset (fine for one instance). */
   readonly linkSigningKey?: string;
+  /** Requests per second the bot may make to Teams, shared by all its instances (announcement fan-out). */
+  readonly sendRatePerSecond: number;
+  /** How often the scheduler ticks in each instance (timers, the nudge round). */
+  readonly schedulerIntervalMs: number;
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -137,6 +161,8 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
     logLevel: e.LOG_LEVEL,
     publicUrl: e.PUBLIC_URL,
     linkSigningKey: e.LINK_SIGNING_KEY,
+    sendRatePerSecond: e.TEAMS_SEND_RATE,
+    schedulerIntervalMs: e.SCHEDULER_INTERVAL_SECONDS * 1000,
   };
   return { ok: true, config: Object.freeze(config) };
 }

@@ -1,4 +1,5 @@
-import { TurnContext, type Activity, type CloudAdapter, type ConversationReference } from 'botbuilder';
+import { TeamsInfo, TurnContext, type Activity, type CloudAdapter, type ConversationReference } from 'botbuilder';
+import type { ConnectorClient } from 'botframework-connector';
 import type { ConversationStore } from './conversations/store';
 import type { Logger } from './logging';
 
@@ -9,6 +10,9 @@ import type { Logger } from './logging';
  * Bulk fan-out with durable queues and rate limits belongs to the announcements capability.
  */
 
+/** What signs a request to the Bot Connector (sets its Authorization header). */
+export type ServiceClientCredentials = ConnectorClient['credentials'];
+
 export interface PersonAddress {
   readonly aadObjectId: string;
   /** The person's Teams id ('29:...'), needed to open a 1:1 the first time. */
@@ -17,6 +21,8 @@ export interface PersonAddress {
 }
 
 export class Proactive {
+  private readonly credentialsByUrl = new Map<string, Promise<ServiceClientCredentials>>();
+
   constructor(
     private readonly adapter: CloudAdapter,
     private readonly botAppId: string,
@@ -33,11 +39,52 @@ export class Proactive {
     return id;
   }
 
+  /**
+   * The credentials the adapter signs its outbound calls to `serviceUrl` with (a bearer token from the
+   * bot's app registration when BOT_ID is set; nothing in local mode), for a sender that makes its own
+   * HTTP calls (the announcements fan-out, which must see every 429 itself rather than have the
+   * connector client retry it). Kept per service URL: the credentials cache and refresh their token.
+   */
+  async credentials(serviceUrl: string): Promise<ServiceClientCredentials> {
+    let cached = this.credentialsByUrl.get(serviceUrl);
+    if (!cached) {
+      cached = (async () => {
+        let found: ServiceClientCredentials | undefined;
+        await this.adapter.continueConversationAsync(this.botAppId, { serviceUrl, channelId: 'msteams', conversation: { id: 'credentials', isGroup: false, conversationType: 'personal', name: '' } }, async (context: TurnContext) => {
+          found = context.turnState.get<ConnectorClient>(context.adapter.ConnectorClientKey)?.credentials;
+        });
+        if (!found) throw new Error('the adapter gave no connector credentials');
+        return found;
+      })();
+      cached.catch(() => this.credentialsByUrl.delete(serviceUrl));
+      this.credentialsByUrl.set(serviceUrl, cached);
+    }
+    return cached;
+  }
+
   /** Replaces an activity sent earlier (a shared card's new state). */
   async update(reference: Partial<ConversationReference>, activityId: string, activity: Partial<Activity>): Promise<void> {
     await this.adapter.continueConversationAsync(this.botAppId, reference, async (context: TurnContext) => {
       await context.updateActivity({ ...activity, id: activityId, type: 'message', conversation: context.activity.conversation });
     });
+  }
+
+  /**
+   * Finds a person's Teams id from their Entra object id among the members of a conversation the bot
+   * is in (a team channel), so a 1:1 can be opened with someone who never wrote to the bot. Undefined
+   * when they are not a member or the look-up fails (logged).
+   */
+  async member(via: Partial<ConversationReference>, aadObjectId: string): Promise<PersonAddress | undefined> {
+    let found: PersonAddress | undefined;
+    try {
+      await this.adapter.continueConversationAsync(this.botAppId, via, async (context: TurnContext) => {
+        const member = await TeamsInfo.getMember(context, aadObjectId);
+        if (member?.id) found = { aadObjectId: aadObjectId.toLowerCase(), teamsId: member.id, name: member.name };
+      });
+    } catch (err) {
+      this.logger.warn({ err: { message: (err as Error).message, status: (err as { statusCode?: number }).statusCode } }, 'member look-up failed');
+    }
+    return found;
   }
 
   /**

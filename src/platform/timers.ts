@@ -91,6 +91,9 @@ export class Timers {
   }
 }
 
+/** Work a capability does on every tick (e.g. the nudge round); it claims what it does itself. */
+export type TickJob = (now: Date) => Promise<unknown>;
+
 /** Ticks in every running instance; nothing lives in memory across ticks. */
 export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
@@ -102,6 +105,7 @@ export class Scheduler {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly intervalMs: number,
+    private readonly jobs: readonly TickJob[] = [],
   ) {}
 
   start(): void {
@@ -112,8 +116,25 @@ export class Scheduler {
     this.timer.unref();
   }
 
+  /** Runs the due timers, then each job; a failure in one does not stop the others (the first is rethrown). */
   async tick(): Promise<number> {
-    return this.timers.runDue(this.clock.now(), this.handlers);
+    const now = this.clock.now();
+    let failure: unknown;
+    let ran = 0;
+    try {
+      ran = await this.timers.runDue(now, this.handlers);
+    } catch (err) {
+      failure = err;
+    }
+    for (const job of this.jobs) {
+      try {
+        await job(now);
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+    if (failure !== undefined) throw failure;
+    return ran;
   }
 
   async stop(): Promise<void> {

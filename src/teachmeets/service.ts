@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MessageFactory, type ConversationReference } from 'botbuilder';
 import { cardAttachment, renderCard } from '../platform/cards';
 import type { Clock } from '../platform/clock';
+import type { DeadlineRegistry } from '../platform/deadlines/types';
 import type { DirectoryStore } from '../platform/directory/store';
 import type { Logger } from '../platform/logging';
 import type { Proactive } from '../platform/proactive';
 import type { Timers } from '../platform/timers';
-import { eventCardData, noticeCardData, offerCardData } from './cards';
+import { eventCardData, noticeCardData, offerCardData, whenText, whereText } from './cards';
 import type { Aggregate, OfferPolicy, TeachMeet } from './model';
 import type { Applied, Notice } from './rules';
 import { TeachMeetQueue } from './queue';
@@ -19,6 +22,17 @@ import type { Post, TeachMeetStore } from './store';
  */
 
 export const SWEEP_TIMER = 'teachmeet.sweep';
+/**
+ * A shared card is updated at most this often (always ending with the latest state): Teams allows about
+ * 7 messages a second per conversation, and a rush otherwise sends one update per commit.
+ */
+const CARD_UPDATE_GAP_MS = 250;
+/**
+ * The instance that commits an offer sends it straight away; the timer written before that commit only
+ * follows up if it did not (a crash), so it is due a little later, when the send has long finished:
+ * due at once, any instance's scheduler could send the same offer while it is still on its way.
+ */
+export const OFFER_FOLLOW_UP_MS = 2 * 60_000;
 
 export interface ServiceDeps {
   readonly store: TeachMeetStore;
@@ -28,12 +42,20 @@ export interface ServiceDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly policy: OfferPolicy;
+  /** Where the reminders the day before go (each confirmed attendee and presenter). */
+  readonly deadlines?: DeadlineRegistry;
 }
 
 export class TeachMeetService {
   readonly queue: TeachMeetQueue;
   private readonly refreshing = new Map<string, { latest: { agg: Aggregate; posts: readonly Post[] } | undefined; running: boolean }>();
   private readonly background = new Set<Promise<unknown>>();
+  /** When each event's shared card was last sent (kept briefly past its refresh, so the next one waits too). */
+  private readonly lastCardUpdate = new Map<string, number>();
+  /** Offer sending in progress per event: one at a time, so two callers cannot both find an offer unsent. */
+  private readonly offering = new Map<string, Promise<void>>();
+  /** Reminder registrations in progress per event, one commit after another. */
+  private readonly reminding = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: ServiceDeps) {
     this.queue = new TeachMeetQueue(
@@ -43,13 +65,14 @@ export class TeachMeetService {
       {
         beforeOffers: async (eventId, applied) => {
           // Written before the commit that makes the offers: after a crash the timer finds them unsent.
-          await deps.timers.schedule(SWEEP_TIMER, eventId, deps.clock.now());
+          await deps.timers.schedule(SWEEP_TIMER, eventId, new Date(deps.clock.now().getTime() + OFFER_FOLLOW_UP_MS));
           const expiries = new Set(applied.notices.filter((n) => n.kind === 'offer').map((n) => (n as { expiresAt: Date }).expiresAt.getTime()));
           for (const at of expiries) await deps.timers.schedule(SWEEP_TIMER, eventId, new Date(at));
         },
-        afterCommit: (eventId, applied, agg, posts) => {
+        afterCommit: (eventId, applied, agg, posts, before) => {
           this.refreshCards(eventId, agg, posts);
           this.track(this.sendNotices(agg, posts, applied.notices));
+          if (deps.deadlines) this.track(this.syncReminders(deps.deadlines, agg, applied, before));
           if (applied.notices.some((n) => n.kind === 'offer')) this.track(this.sendOffers(eventId));
         },
       },
@@ -77,7 +100,12 @@ export class TeachMeetService {
     return (id: string) => schools.find((s) => s.id === id)?.name ?? '';
   }
 
-  /** Updates every posted copy of the shared card; coalesced, so a rush sends the latest state, not every step. */
+  /**
+   * Updates every posted copy of the shared card; coalesced, so a rush sends the latest state, not every
+   * step. Another instance may commit and update the card while this one is still sending an older
+   * state, so after sending, the stored version is checked and, if it moved on, the card is sent again
+   * from what is stored: the last update to reach Teams is always the latest state.
+   */
   refreshCards(eventId: string, agg: Aggregate, posts: readonly Post[]): void {
     let state = this.refreshing.get(eventId);
     if (!state) {
@@ -91,20 +119,45 @@ export class TeachMeetService {
     this.track(
       (async () => {
         try {
-          while (s.latest) {
-            const { agg: a, posts: p } = s.latest;
-            s.latest = undefined;
-            const names = await this.schoolNames();
-            const card = renderCard('teachmeetEvent', eventCardData(a, this.deps.clock.now(), names));
-            for (const post of p) {
-              const reference = parseReference(post.reference);
-              if (!reference) continue;
-              await this.deps.proactive.update(reference, post.activityId, MessageFactory.attachment(cardAttachment(card))).catch((err) => this.deps.logger.warn({ err: { message: (err as Error).message } }, 'could not update a TeachMeet card'));
+          let sent = 0;
+          for (;;) {
+            while (s.latest) {
+              const wait = (this.lastCardUpdate.get(eventId) ?? -Infinity) + CARD_UPDATE_GAP_MS - performance.now();
+              if (wait > 0) await sleep(wait); // changes meanwhile only replace s.latest: the next update carries them all
+              const { agg: a, posts: p } = s.latest;
+              s.latest = undefined;
+              if (a.event.version < sent) continue; // a newer state is already on the card
+              const names = await this.schoolNames();
+              const now = this.deps.clock.now();
+              const shared = renderCard('teachmeetEvent', eventCardData(a, now, names));
+              for (const post of p) {
+                const reference = parseReference(post.reference);
+                if (!reference) continue;
+                // A copy in a personal chat has one reader: show them their own place, not everyone's view
+                // (which would replace the answer to the button they just pressed). Channel copies carry
+                // `refresh` so Teams fetches each signed-up person's own view.
+                const reader = reference.conversation?.conversationType === 'personal' ? reference.user?.aadObjectId?.toLowerCase() : undefined;
+                const card = reader ? renderCard('teachmeetEvent', eventCardData(a, now, names, reader)) : shared;
+                await this.deps.proactive.update(reference, post.activityId, MessageFactory.attachment(cardAttachment(card))).catch((err) => this.deps.logger.warn({ err: { message: (err as Error).message } }, 'could not update a TeachMeet card'));
+              }
+              sent = Math.max(sent, a.event.version);
+              this.lastCardUpdate.set(eventId, performance.now());
             }
+            const stored = await this.deps.store.version(eventId);
+            if (s.latest) continue;
+            if (stored === undefined || stored <= sent) break;
+            const fresh = await this.queue.read(eventId);
+            if (s.latest) continue;
+            if (!fresh || fresh.agg.event.version <= sent) break;
+            s.latest = { agg: fresh.agg, posts: fresh.posts };
           }
         } finally {
           s.running = false;
           this.refreshing.delete(eventId);
+          const at = this.lastCardUpdate.get(eventId);
+          setTimeout(() => {
+            if (!this.refreshing.has(eventId) && this.lastCardUpdate.get(eventId) === at) this.lastCardUpdate.delete(eventId);
+          }, CARD_UPDATE_GAP_MS).unref();
         }
       })(),
     );
@@ -140,8 +193,18 @@ export class TeachMeetService {
     }
   }
 
-  /** Sends every offer not yet sent, marking each sent once it has gone. */
-  async sendOffers(eventId: string): Promise<void> {
+  /** Sends every offer not yet sent, marking each sent once it has gone; calls for one event run one after another. */
+  sendOffers(eventId: string): Promise<void> {
+    const next = (this.offering.get(eventId) ?? Promise.resolve()).catch(() => undefined).then(() => this.sendUnsentOffers(eventId));
+    this.offering.set(eventId, next);
+    const forget = () => {
+      if (this.offering.get(eventId) === next) this.offering.delete(eventId);
+    };
+    next.then(forget, forget);
+    return next;
+  }
+
+  private async sendUnsentOffers(eventId: string): Promise<void> {
     const loaded = await this.queue.read(eventId);
     if (!loaded) return;
     const now = this.deps.clock.now();
@@ -151,6 +214,57 @@ export class TeachMeetService {
       const card = renderCard('teachmeetOffer', offerCardData(loaded.agg.event, s.offerExpiresAt, now));
       const sent = await this.deps.proactive.toPerson({ aadObjectId: s.aadObjectId, teamsId: s.teamsId, name: s.name }, via, MessageFactory.attachment(cardAttachment(card)));
       if (sent) await this.queue.submit(eventId, { kind: 'markOfferSent', aadObjectId: s.aadObjectId, expiresAt: s.offerExpiresAt.toISOString() });
+    }
+  }
+
+  /**
+   * Keeps the reminder the school day before the TeachMeet in step with each sign-up: registered for
+   * everyone confirmed, cancelled for anyone who is not (or when the event is cancelled). Registering
+   * the same reminder again changes nothing, so an edit re-registers everyone cheaply.
+   */
+  private syncReminders(deadlines: DeadlineRegistry, agg: Aggregate, applied: Applied, before?: Aggregate): Promise<void> {
+    // One event's commits are synced in commit order (an attend then a cancel must not land the other way round).
+    const eventId = agg.event.id;
+    const run = (this.reminding.get(eventId) ?? Promise.resolve()).catch(() => undefined).then(() => this.registerReminders(deadlines, agg, applied, before));
+    this.reminding.set(eventId, run);
+    const done = () => {
+      if (this.reminding.get(eventId) === run) this.reminding.delete(eventId);
+    };
+    run.then(done, done);
+    return run;
+  }
+
+  private async registerReminders(deadlines: DeadlineRegistry, agg: Aggregate, applied: Applied, before?: Aggregate): Promise<void> {
+    const e = agg.event;
+    const ids = applied.eventChanged ? [...agg.signUps.keys()] : [...applied.changed];
+    const now = this.deps.clock.now();
+    for (const aad of ids) {
+      const s = agg.signUps.get(aad);
+      if (!s) continue;
+      const id = `teachmeet:${e.id}:reminder:${aad}`;
+      if (s.status !== 'confirmed' || e.status === 'cancelled') {
+        // Only someone confirmed before this change can have a reminder to cancel: in a rush everyone
+        // joining the waitlist would otherwise cost a read of a row that does not exist.
+        const hadReminder = applied.eventChanged || e.status === 'cancelled' || before?.signUps.get(aad)?.status === 'confirmed';
+        if (hadReminder) await deadlines.cancel(id);
+        continue;
+      }
+      const talk = s.role === 'presenter' ? s.talk : undefined;
+      await deadlines.register({
+        id,
+        capability: 'teachmeets',
+        who: { kind: 'person', aadObjectId: s.aadObjectId, teamsId: s.teamsId, name: s.name },
+        what: talk ? `You're presenting '${talk.title}' (${talk.slot} min) at ${e.title}` : `You're attending ${e.title}`,
+        detail: `${whenText(e, now)} · ${whereText(e)}`,
+        link: e.link.startsWith('https://') ? { title: 'Join online', url: e.link } : undefined,
+        dueAt: e.startsAt,
+        kind: 'reminder',
+        essential: false,
+        actions: [
+          { title: 'Show the TeachMeet', verb: 'teachmeet.show', data: { eventId: e.id } },
+          { title: 'Cancel my place', verb: 'teachmeet.cancel', data: { eventId: e.id } },
+        ],
+      });
     }
   }
 

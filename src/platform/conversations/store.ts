@@ -96,6 +96,19 @@ export class ConversationStore {
     return this.read('chat', encodeKey(conversationId));
   }
 
+  /**
+   * Every stored conversation (for an announcement to everyone who has installed Together): personal
+   * chats with the person's Entra object id, group chats and channels. Rows that do not parse are skipped.
+   */
+  async all(): Promise<{ aadObjectId?: string; conversation: StoredConversation }[]> {
+    const out: { aadObjectId?: string; conversation: StoredConversation }[] = [];
+    for await (const entity of this.table.listEntities<Record<string, unknown>>()) {
+      const conversation = this.toStored(entity);
+      if (conversation) out.push({ aadObjectId: entity.partitionKey === 'personal' ? entity.rowKey : undefined, conversation });
+    }
+    return out;
+  }
+
   private async read(partitionKey: string, rowKey: string): Promise<StoredConversation | undefined> {
     try {
       const entity = await this.table.getEntity<Record<string, unknown>>(partitionKey, rowKey);

@@ -35,6 +35,10 @@ export interface Deadline {
    * 'reminder': one reminder the school day before dueAt (e.g. a TeachMeet tomorrow), never escalated.
    */
   readonly kind?: 'deadline' | 'reminder';
+  /** Optional second line on the nudge card, e.g. a TeachMeet's time and place. */
+  readonly detail?: string;
+  /** Optional link back to the thing (https), shown as a button that opens it, e.g. a TeachMeet's online link. */
+  readonly link?: { readonly title: string; readonly url: string };
 }
 
 export interface DeadlineRegistry {
