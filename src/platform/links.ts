@@ -8,7 +8,7 @@ export class SignedLinks {
   private readonly secret: Buffer;
 
   constructor(
-    private readonly baseUrl: string,
+    private readonly baseUrl: () => string,
     secret: string | undefined,
   ) {
     this.secret = secret ? Buffer.from(secret, 'utf8') : randomBytes(32);
@@ -16,7 +16,7 @@ export class SignedLinks {
 
   make(path: string, expiresAt: Date): string {
     const exp = String(Math.floor(expiresAt.getTime() / 1000));
-    return `${this.baseUrl.replace(/\/$/, '')}${path}?exp=${exp}&sig=${this.sign(path, exp)}`;
+    return `${this.baseUrl().replace(/\/$/, '')}${path}?exp=${exp}&sig=${this.sign(path, exp)}`;
   }
 
   verify(path: string, exp: string | undefined, sig: string | undefined, now: Date): boolean {

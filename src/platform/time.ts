@@ -15,7 +15,8 @@ const parts = new Intl.DateTimeFormat('en-GB', {
 
 /** The London wall-clock fields of an instant. */
 export function londonFields(at: Date): { year: number; month: number; day: number; hour: number; minute: number; second: number } {
-  const get = (type: string) => Number(parts.formatToParts(at).find((p) => p.type === type)?.value);
+  const all = parts.formatToParts(at);
+  const get = (type: string) => Number(all.find((p) => p.type === type)?.value);
   return { year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute'), second: get('second') };
 }
 

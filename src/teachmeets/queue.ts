@@ -28,7 +28,7 @@ export interface CommitHooks {
   /** Before a batch that makes offers is committed: make sure the offers are followed up even after a crash. */
   beforeOffers(eventId: string, applied: Applied, agg: Aggregate): Promise<void>;
   /** After each commit: update cards, send notices. Must not throw. */
-  afterCommit(eventId: string, applied: Applied, agg: Aggregate, posts: readonly Post[]): void;
+  afterCommit(eventId: string, applied: Applied, agg: Aggregate, posts: readonly Post[], before: Aggregate): void;
 }
 
 interface Waiting {
@@ -50,10 +50,19 @@ const MAX_ROWS = 99;
  */
 const RETRY_FOR_MS = 10_000;
 const MAX_BACKOFF_MS = 40;
+/**
+ * During a rush an event is committed at most this often, so each commit carries everything that
+ * arrived meanwhile (through HTTP, sign-ups trickle in over a second or more, and committing as soon as
+ * the last commit is back takes ~2 rows a time: hundreds of transactions). The first change after a
+ * quiet spell is committed at once; a full batch (99 rows) never waits.
+ */
+const COMMIT_GAP_MS = 100;
 
 export class TeachMeetQueue {
   private readonly lines = new Map<string, EventLine>();
   private readonly cache = new Map<string, Loaded>();
+  /** When each event's last commit started (kept past its line, so the next arrival in a rush waits too). */
+  private readonly lastCommit = new Map<string, number>();
   /** For benchmarks: ETag conflicts seen. */
   conflicts = 0;
 
@@ -93,13 +102,21 @@ export class TeachMeetQueue {
     line.running = true;
     try {
       while (line.waiting.length > 0) {
+        const wait = (this.lastCommit.get(eventId) ?? -Infinity) + COMMIT_GAP_MS - performance.now();
+        if (wait > 0 && line.waiting.length < MAX_ROWS) await sleep(wait);
         const batch = line.waiting.splice(0, MAX_ROWS);
+        this.lastCommit.set(eventId, performance.now());
         await this.commitBatch(eventId, batch, line);
       }
     } finally {
       line.running = false;
-      if (line.waiting.length === 0) this.lines.delete(eventId);
-      else void this.drain(eventId, line);
+      if (line.waiting.length === 0) {
+        this.lines.delete(eventId);
+        const at = this.lastCommit.get(eventId);
+        setTimeout(() => {
+          if (!this.lines.has(eventId) && this.lastCommit.get(eventId) === at) this.lastCommit.delete(eventId);
+        }, COMMIT_GAP_MS).unref();
+      } else void this.drain(eventId, line);
     }
   }
 
@@ -145,7 +162,7 @@ export class TeachMeetQueue {
           const committed: Loaded = { agg: working, etag, posts: base.posts };
           this.cache.set(eventId, committed);
           batch.forEach((w, i) => w.resolve({ outcome: applied.outcomes[i]!, agg: working, posts: base.posts }));
-          this.hooks.afterCommit(eventId, applied, working, base.posts);
+          this.hooks.afterCommit(eventId, applied, working, base.posts, base.agg);
           return;
         } catch (err) {
           const status = statusOf(err);

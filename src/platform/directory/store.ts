@@ -54,7 +54,9 @@ export class DirectoryStore {
   private readonly table: TableClient;
   /** Short-lived copies for high-volume, low-privilege turns (a sign-up rush); cleared by any write here. */
   private readonly people = new Map<string, { at: number; person: Person }>();
-  private schoolList: { at: number; schools: School[] } | undefined;
+  private schoolList: { at: number; schools: Promise<School[]> } | undefined;
+  /** Every person row, read in one query and shared by the high-volume turns for up to their maxAgeMs. */
+  private peopleList: { at: number; rows: Promise<Map<string, StoredPerson>> } | undefined;
 
   constructor(
     tables: Tables,
@@ -67,15 +69,31 @@ export class DirectoryStore {
   /** The schools, read fresh unless `maxAgeMs` allows a copy this instance read recently. */
   async schools(maxAgeMs = 0): Promise<School[]> {
     if (maxAgeMs > 0 && this.schoolList && Date.now() - this.schoolList.at <= maxAgeMs) return this.schoolList.schools;
-    const schools = await this.readSchools();
-    this.schoolList = { at: Date.now(), schools };
-    return schools;
+    // Callers arriving while the read is in flight share it (a rush on a fresh instance reads once, not once per click).
+    const list = { at: Date.now(), schools: this.readSchools() };
+    this.schoolList = list;
+    list.schools.catch(() => {
+      if (this.schoolList === list) this.schoolList = undefined;
+    });
+    return list.schools;
+  }
+
+  /** Every stored person, from one query shared by callers for up to `maxAgeMs`. */
+  private async everyone(maxAgeMs: number): Promise<Map<string, StoredPerson>> {
+    if (this.peopleList && Date.now() - this.peopleList.at <= maxAgeMs) return this.peopleList.rows;
+    const list = { at: Date.now(), rows: this.allPeople().then((people) => new Map(people.map((p) => [p.aadObjectId, p]))) };
+    this.peopleList = list;
+    list.rows.catch(() => {
+      if (this.peopleList === list) this.peopleList = undefined;
+    });
+    return list.rows;
   }
 
   /** Forgets the short-lived copies (after any change to the directory made through this instance). */
   invalidate(): void {
     this.people.clear();
     this.schoolList = undefined;
+    this.peopleList = undefined;
   }
 
   private async readSchools(): Promise<School[]> {
@@ -97,6 +115,24 @@ export class DirectoryStore {
     const aad = aadObjectId.toLowerCase();
     const copy = this.people.get(aad);
     if (maxAgeMs > 0 && copy && Date.now() - copy.at <= maxAgeMs && (copy.person.name === name || !name)) return copy.person;
+    if (maxAgeMs > 0) {
+      // A rush of new people: one query for the whole directory, not one read per person. Only when
+      // nothing would be written (name unchanged, not a configured coordinator missing a row).
+      const stored = (await this.everyone(maxAgeMs)).get(aad);
+      const fromConfig = this.configCoordinators.includes(aad);
+      if ((stored ? stored.name === name || !name : !fromConfig)) {
+        const person: Person = {
+          aadObjectId: aad,
+          name: name || stored?.name || '',
+          schoolId: stored?.schoolId,
+          isRep: stored?.isRep ?? false,
+          isCoordinator: (stored?.isCoordinator ?? false) || fromConfig,
+          coordinatorFromConfig: fromConfig,
+        };
+        this.people.set(aad, { at: Date.now(), person });
+        return person;
+      }
+    }
     const person = await this.resolveFresh(aad, name);
     this.people.set(aad, { at: Date.now(), person });
     return person;
@@ -135,6 +171,12 @@ export class DirectoryStore {
       }
     }
     return people.sort((a, b) => a.name.localeCompare(b.name, 'en-GB'));
+  }
+
+  /** Everyone the directory knows (reps, coordinators, people who chose their school), for attributing people to schools. */
+  async allPeople(): Promise<StoredPerson[]> {
+    const rows = await this.query(odata`PartitionKey eq ${PK} and RowKey ge 'person|' and RowKey lt 'person}'`);
+    return rows.map((row) => parseRow(PersonRow, row, this.logger, DIRECTORY_TABLE)).filter((r) => r !== undefined).map(toPerson);
   }
 
   async coordinators(): Promise<StoredPerson[]> {
