@@ -29,20 +29,29 @@ const FIXTURE = {
   BOT_DOMAIN: 'together-bot.example.net',
 };
 
-/** Every command the bot understands, in the order the manifest lists them. */
+/** The commands the menus may offer (the rest are in `help`), in the order the manifest lists them. */
 const COMMANDS: ReadonlyArray<readonly [title: string, description: string]> = [
-  ['help', 'Show what you can do with Together'],
-  ['whoami', 'Show your role and your school'],
-  ['my school', 'Set your school: my school Oakfield Academy'],
-  ['directory', "List the partnership's schools, reps and coordinators"],
-  ['school add', 'Coordinators: add a school: school add Oakfield Academy'],
-  ['school rename', 'Coordinators: school rename Oakfield to Oakfield Academy'],
-  ['school remove', 'Coordinators: remove a school'],
-  ['rep add', 'Coordinators: rep add @name Oakfield Academy'],
-  ['rep remove', 'Coordinators: rep remove @name'],
-  ['coordinator add', 'Coordinators: coordinator add @name'],
-  ['coordinator remove', 'Coordinators: coordinator remove @name'],
-  ['channel', 'Coordinators: mark this channel for announcements, reps or a school'],
+  ["help", "Show what you can do with Together"],
+  ["whoami", "Show your role and your school"],
+  ["my school", "Set your school: my school Oakfield Academy"],
+  ["directory", "List the partnership's schools, reps and coordinators"],
+  ["teachmeets", "List upcoming TeachMeets"],
+  ["my teachmeets", "The TeachMeets you attended or presented at"],
+  ["teachmeet new", "Reps and coordinators: create a TeachMeet and post its sign-up card"],
+  ["swaps", "Open, proposed and agreed trainee placement swaps"],
+  ["swap offer", "Reps: offer a trainee placement swap for your school"],
+  ["propose", "Reps: propose a cross-school project to the partner schools"],
+  ["proposals", "Proposals by status, with what waits on your school first"],
+  ["announce", "Coordinators: compose an announcement to the partnership"],
+  ["deadlines", "Coordinators: upcoming and overdue deadlines, by school"],
+  ["school add", "Coordinators: add a school: school add Oakfield Academy"],
+  ["school rename", "Coordinators: school rename Oakfield to Oakfield Academy"],
+  ["school remove", "Coordinators: remove a school"],
+  ["rep add", "Coordinators: rep add @name Oakfield Academy"],
+  ["rep remove", "Coordinators: rep remove @name"],
+  ["coordinator add", "Coordinators: coordinator add @name"],
+  ["coordinator remove", "Coordinators: coordinator remove @name"],
+  ["channel", "Coordinators: mark this channel for announcements, reps or a school"],
 ];
 const TITLES = COMMANDS.map(([t]) => t);
 
@@ -174,7 +183,7 @@ describe('Teams app package', () => {
         }
         assert.deepEqual(titles, TITLES.filter((t) => titles.includes(t)), `${list.scopes[0]} commands are out of order`);
         assert.equal(new Set(titles).size, titles.length, 'duplicate titles');
-        for (const core of ['help', 'whoami', 'my school', 'directory']) assert.ok(titles.includes(core), `${list.scopes[0]} lacks ${core}`);
+        for (const core of ['help', 'whoami', 'teachmeets']) assert.ok(titles.includes(core), `${list.scopes[0]} lacks ${core}`);
       }
       const byScope = Object.fromEntries(lists.map((l) => [l.scopes[0], l.commands.map((c) => c.title)]));
       assert.ok(byScope['team']!.includes('channel'), 'team scope must offer "channel"');
