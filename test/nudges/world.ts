@@ -8,8 +8,10 @@ import type { Deadline } from '../../src/platform/deadlines/types';
 import { createLogger } from '../../src/platform/logging';
 import { Proactive } from '../../src/platform/proactive';
 import { startTestBot, testConfig, type TestBot } from '../support/bot';
-import { adaptiveCardsOf, cardText, invokeResponseCard } from '../support/cardActions';
-import { TeamsSimulator, type Sent, type SimConversation, type SimUser, type TurnResult } from '../support/simulator';
+import { cardText } from '../support/cardActions';
+import { TeamsSimulator, type Sent, type SimConversation, type SimUser } from '../support/simulator';
+import { said, textOf } from '../support/said';
+export { said, textOf } from '../support/said';
 
 /**
  * Shared set-up for the nudge suites through the wire (not a test file itself): a simulator, a bot on a
@@ -21,16 +23,6 @@ import { TeamsSimulator, type Sent, type SimConversation, type SimUser, type Tur
 export const START = '2026-11-23T10:00:00Z';
 /** Fri 4 Dec 2026, 17:00 London. */
 export const FRIDAY_DUE = new Date('2026-12-04T17:00:00Z');
-
-export function said(result: TurnResult): string {
-  const invoke = invokeResponseCard(result.body);
-  const body = result.body as { value?: unknown } | undefined;
-  return [...result.sent.map(textOf), invoke ? cardText(invoke) : typeof body?.value === 'string' ? body.value : ''].join('\n');
-}
-
-export function textOf(sent: Sent): string {
-  return [sent.activity?.text ?? '', ...adaptiveCardsOf(sent.activity).map((c) => cardText(c))].join('\n');
-}
 
 const DIGEST = /reminders? from Together|Overdue in the partnership/;
 

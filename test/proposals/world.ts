@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/platform/clock';
 import { startTestBot, type TestBot } from '../support/bot';
-import { adaptiveCardsOf, cardText, findAction, invokeResponseCard } from '../support/cardActions';
+import { adaptiveCardsOf, findAction } from '../support/cardActions';
 import { TeamsSimulator, type Sent, type SimConversation, type SimUser, type TurnResult } from '../support/simulator';
+import { said, textOf } from '../support/said';
+export { answered, said, textOf } from '../support/said';
 
 /**
  * Shared set-up for the proposal suites through the wire (not a test file itself): a simulator, a bot
@@ -28,24 +30,6 @@ export const FORM = {
   budget: '1250',
   decisionBy: '2026-12-04',
 };
-
-export function said(result: TurnResult): string {
-  const invoke = invokeResponseCard(result.body);
-  const body = result.body as { value?: unknown } | undefined;
-  return [...result.sent.map(textOf), invoke ? cardText(invoke) : typeof body?.value === 'string' ? body.value : ''].join('\n');
-}
-
-/** What the invoke itself answered with (the card's text, or the plain message). */
-export function answered(result: TurnResult): string {
-  const invoke = invokeResponseCard(result.body);
-  if (invoke) return cardText(invoke);
-  const body = result.body as { value?: unknown } | undefined;
-  return typeof body?.value === 'string' ? body.value : '';
-}
-
-export function textOf(sent: Sent): string {
-  return [sent.activity?.text ?? '', ...adaptiveCardsOf(sent.activity).map((c) => cardText(c))].join('\n');
-}
 
 /** The partner-school rows of a proposal card: name → status, who and when, comment. */
 export function schoolRows(card: object): Record<string, { status: string; detail: string; comment: string }> {

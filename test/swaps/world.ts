@@ -4,8 +4,10 @@ import { ManualClock } from '../../src/platform/clock';
 import { createLogger } from '../../src/platform/logging';
 import { SwapStore } from '../../src/swaps/store';
 import { startTestBot, type TestBot } from '../support/bot';
-import { adaptiveCardsOf, cardText, invokeResponseCard } from '../support/cardActions';
+import { adaptiveCardsOf, cardText } from '../support/cardActions';
 import { TeamsSimulator, type Sent, type SimConversation, type SimUser, type TurnResult } from '../support/simulator';
+import { said } from '../support/said';
+export { said } from '../support/said';
 
 /**
  * A partnership for placement swap tests: a coordinator (Cora), reps of three schools (Ann at
@@ -77,16 +79,6 @@ export async function startWorld(): Promise<World> {
       await sim.stop();
     },
   };
-}
-
-/** What the bot said in a turn, as a person reads it: message texts, card texts, and the invoke answer. */
-export function said(result: TurnResult): string {
-  const invoke = invokeResponseCard(result.body);
-  const body = result.body as { value?: unknown } | undefined;
-  return [
-    ...result.sent.map((s) => [s.activity?.text ?? '', ...adaptiveCardsOf(s.activity).map((c) => cardText(c))].join('\n')),
-    invoke ? cardText(invoke) : typeof body?.value === 'string' ? body.value : '',
-  ].join('\n');
 }
 
 /** The text of every message a conversation received, in order. */

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/platform/clock';
 import { startTestBot, type TestBot } from '../support/bot';
 import { adaptiveCardsOf, cardText, invokeResponseCard } from '../support/cardActions';
-import { TeamsSimulator, type SimConversation, type SimUser, type TurnResult } from '../support/simulator';
+import { TeamsSimulator, type SimConversation, type SimUser } from '../support/simulator';
+import { said } from '../support/said';
 
 /** The TeachMeet flow through the wire: a coordinator creates, teachers sign up from the shared card. */
 
@@ -21,15 +22,6 @@ const FORM = {
   deadlineTime: '17:00',
   theme: 'Retrieval practice',
 };
-
-function said(result: TurnResult): string {
-  const invoke = invokeResponseCard(result.body);
-  const body = result.body as { value?: unknown } | undefined;
-  return [
-    ...result.sent.map((s) => [s.activity?.text ?? '', ...adaptiveCardsOf(s.activity).map((c) => cardText(c))].join('\n')),
-    invoke ? cardText(invoke) : typeof body?.value === 'string' ? body.value : '',
-  ].join('\n');
-}
 
 describe('TeachMeets through the wire', function () {
   let sim: TeamsSimulator;

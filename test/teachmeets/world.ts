@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/platform/clock';
 import { startTestBot, type TestBot } from '../support/bot';
 import { actionTitles, adaptiveCardsOf, cardText, invokeResponseCard } from '../support/cardActions';
-import { TeamsSimulator, type Sent, type SimConversation, type SimUser, type TurnResult } from '../support/simulator';
+import { TeamsSimulator, type Sent, type SimConversation, type SimUser } from '../support/simulator';
+import { said, textOf } from '../support/said';
+export { answered, said, textOf, via } from '../support/said';
 
 /**
  * Shared set-up for the TeachMeet through-the-wire suites (not a test file itself): a simulator, a
@@ -26,42 +28,6 @@ export const FORM = {
   deadlineTime: '17:00',
   theme: 'Retrieval practice',
 };
-
-/** Everything a person was shown by one request: messages sent meanwhile, and the card or text the invoke answered with. */
-export function said(result: TurnResult): string {
-  const invoke = invokeResponseCard(result.body);
-  const body = result.body as { value?: unknown } | undefined;
-  return [
-    ...result.sent.map((s) => [s.activity?.text ?? '', ...adaptiveCardsOf(s.activity).map((c) => cardText(c))].join('\n')),
-    invoke ? cardText(invoke) : typeof body?.value === 'string' ? body.value : '',
-  ].join('\n');
-}
-
-/** What the invoke itself answered with (the card's text, or the plain message). */
-export function answered(result: TurnResult): string {
-  const invoke = invokeResponseCard(result.body);
-  if (invoke) return cardText(invoke);
-  const body = result.body as { value?: unknown } | undefined;
-  return typeof body?.value === 'string' ? body.value : '';
-}
-
-export function textOf(sent: Sent): string {
-  return [sent.activity?.text ?? '', ...adaptiveCardsOf(sent.activity).map((c) => cardText(c))].join('\n');
-}
-
-/**
- * Sends through `send` to another bot instance: the simulator reads `botEndpoint` synchronously when
- * a click or say starts its request, so setting it just for the call routes that one request only.
- */
-export function via<T>(sim: TeamsSimulator, endpoint: string, send: () => Promise<T>): Promise<T> {
-  const before = sim.botEndpoint;
-  sim.botEndpoint = endpoint;
-  try {
-    return send();
-  } finally {
-    sim.botEndpoint = before;
-  }
-}
 
 export class World {
   sim!: TeamsSimulator;
