@@ -1,9 +1,11 @@
+import { createHmac } from 'node:crypto';
 import type { Config } from './config';
 import type { ActionSpec } from './platform/actions';
 import { createAdapter, createBot } from './platform/bot';
 import { systemClock, type Clock } from './platform/clock';
 import type { CommandSpec } from './platform/commands';
 import { CONVERSATIONS_TABLE, ConversationStore } from './platform/conversations/store';
+import { DEADLINES_TABLE, DeadlineStore } from './platform/deadlines/store';
 import { directoryRoutes } from './platform/directory/routes';
 import { DIRECTORY_TABLE, DirectoryStore } from './platform/directory/store';
 import { helpRoutes } from './platform/help';
@@ -12,13 +14,25 @@ import type { Logger } from './platform/logging';
 import { Proactive } from './platform/proactive';
 import { startServer, type Download } from './platform/server';
 import { Tables, type TableTarget } from './platform/storage/tables';
-import { Scheduler, TIMERS_TABLE, Timers, type TimerHandler } from './platform/timers';
+import { Queues } from './platform/storage/queues';
+import { announcementRoutes, type AnnouncementRoutes } from './announcements/routes';
+import type { AnnouncementService } from './announcements/service';
+import { ANNOUNCEMENTS_TABLE } from './announcements/store';
+import type { FanoutTuning } from './announcements/worker';
+import { Scheduler, TIMERS_TABLE, Timers, type TickJob, type TimerHandler } from './platform/timers';
+import { nudgeRoutes } from './nudges/routes';
+import { NudgeService } from './nudges/service';
+import { NUDGES_TABLE, NudgeStore } from './nudges/store';
 import type { Turn } from './platform/turn';
 import { attendeeRows, attendeesCsv } from './teachmeets/cards';
 import { DEFAULT_OFFER_POLICY, type OfferPolicy } from './teachmeets/model';
 import { teachMeetRoutes } from './teachmeets/routes';
 import { SWEEP_TIMER, TeachMeetService } from './teachmeets/service';
 import { TEACHMEETS_TABLE, TeachMeetStore } from './teachmeets/store';
+import { swapRoutes } from './swaps/routes';
+import { SWAPS_TABLE } from './swaps/store';
+import { proposalRoutes } from './proposals/routes';
+import { PROPOSALS_TABLE } from './proposals/store';
 
 /**
  * The composition root: builds the storage clients, wires every capability into the bot, starts the
@@ -36,9 +50,11 @@ export interface TogetherOptions {
   /** Port to listen on; defaults to config.port (0 picks a free one). */
   readonly port?: number;
   readonly host?: string;
-  /** How often the scheduler ticks; 0 turns the timer off (tests tick by hand). Default 60 s. */
+  /** How often the scheduler ticks; 0 turns the timer off (tests tick by hand). Default: config.schedulerIntervalMs (60 s). */
   readonly schedulerIntervalMs?: number;
   readonly offerPolicy?: OfferPolicy;
+  /** Announcement fan-out timing and limits (tests and benchmarks make them fast); the rate comes from config. */
+  readonly announcements?: Partial<FanoutTuning>;
 }
 
 export interface Together {
@@ -47,18 +63,24 @@ export interface Together {
   readonly tables: Tables;
   readonly directory: DirectoryStore;
   readonly conversations: ConversationStore;
+  /** The deadline registry every capability registers with (and the nudges read). */
+  readonly deadlines: DeadlineStore;
   readonly scheduler: Scheduler;
   readonly teachmeets: TeachMeetService;
+  readonly nudges: NudgeService;
+  readonly announcements: AnnouncementService;
   close(): Promise<void>;
 }
 
-export const TABLES = [DIRECTORY_TABLE, CONVERSATIONS_TABLE, TIMERS_TABLE, TEACHMEETS_TABLE] as const;
+export const TABLES = [DIRECTORY_TABLE, CONVERSATIONS_TABLE, TIMERS_TABLE, TEACHMEETS_TABLE, SWAPS_TABLE, DEADLINES_TABLE, NUDGES_TABLE, PROPOSALS_TABLE, ANNOUNCEMENTS_TABLE] as const;
 
 export interface Capabilities {
   readonly commands: readonly CommandSpec[];
   readonly actions: readonly ActionSpec[];
   readonly timers: ReadonlyMap<string, TimerHandler>;
   readonly downloads: readonly Download[];
+  /** Work done on every scheduler tick (the nudge round). */
+  readonly jobs: readonly TickJob[];
   help(turn: Turn, unknown?: string): Promise<void>;
   welcome(turn: Turn): Promise<void>;
 }
@@ -74,15 +96,20 @@ export interface CapabilityDeps {
   readonly timers: Timers;
   readonly links: SignedLinks;
   readonly offerPolicy: OfferPolicy;
+  /** The deadline registry (a DeadlineRegistry; the nudges capability also reads what is due from it). */
+  readonly deadlines: DeadlineStore;
+  /** Storage Queues for the announcement fan-out (absent when only inspecting). */
+  readonly queues?: Queues;
+  readonly fanout?: Partial<FanoutTuning>;
 }
 
 /** Every capability's commands, card actions, timers and downloads, in the order help lists them. */
-export function wireCapabilities(deps: CapabilityDeps): Capabilities & { teachmeets: TeachMeetService } {
+export function wireCapabilities(deps: CapabilityDeps): Capabilities & { teachmeets: TeachMeetService; nudges: NudgeService; announcements: AnnouncementRoutes } {
   const { config, logger, directory } = deps;
   const directoryPart = directoryRoutes({ directory, logger, partnershipName: config.partnershipName, localMode: config.localMode });
 
   const teachMeetStore = new TeachMeetStore(deps.tables, logger);
-  const teachmeets = new TeachMeetService({ store: teachMeetStore, directory, proactive: deps.proactive, timers: deps.timers, clock: deps.clock, logger, policy: deps.offerPolicy });
+  const teachmeets = new TeachMeetService({ store: teachMeetStore, directory, proactive: deps.proactive, timers: deps.timers, clock: deps.clock, logger, policy: deps.offerPolicy, deadlines: deps.deadlines });
   const csvPath = (eventId: string) => `/api/teachmeets/${eventId}/attendees.csv`;
   const teachMeetPart = teachMeetRoutes({
     service: teachmeets,
@@ -108,12 +135,23 @@ export function wireCapabilities(deps: CapabilityDeps): Capabilities & { teachme
     },
   ];
 
+  const nudgeStore = new NudgeStore(deps.tables, logger);
+  const nudges = new NudgeService({ deadlines: deps.deadlines, store: nudgeStore, directory, conversations: deps.conversations, proactive: deps.proactive, clock: deps.clock, logger, partnershipName: config.partnershipName });
+  const nudgePart = nudgeRoutes({ service: nudges, store: nudgeStore, deadlines: deps.deadlines, directory, partnershipName: config.partnershipName });
+
   let commands: CommandSpec[] = [];
   const help = helpRoutes(config.partnershipName, () => commands);
-  commands = [help.command, ...directoryPart.commands, ...teachMeetPart.commands];
-  const actions = [...help.actions, ...directoryPart.actions, ...teachMeetPart.actions];
-  const timers = new Map<string, TimerHandler>([[SWEEP_TIMER, (key) => teachmeets.sweep(key)]]);
-  return { commands, actions, timers, downloads, help: help.help, welcome: help.welcome, teachmeets };
+  const swapPart = swapRoutes({ tables: deps.tables, directory, proactive: deps.proactive, conversations: deps.conversations, timers: deps.timers, clock: deps.clock, logger, partnershipName: config.partnershipName, deadlines: deps.deadlines });
+  const proposalPart = proposalRoutes({ tables: deps.tables, directory, conversations: deps.conversations, proactive: deps.proactive, deadlines: deps.deadlines, clock: deps.clock, logger, partnershipName: config.partnershipName });
+  commands = [help.command, ...directoryPart.commands, ...teachMeetPart.commands, ...swapPart.commands, ...proposalPart.commands, ...nudgePart.commands];
+  const actions = [...help.actions, ...directoryPart.actions, ...teachMeetPart.actions, ...swapPart.actions, ...proposalPart.actions, ...nudgePart.actions];
+  const timers = new Map<string, TimerHandler>([[SWEEP_TIMER, (key) => teachmeets.sweep(key)], ...swapPart.timers]);
+  const announcePart = announcementRoutes({ tables: deps.tables, queues: deps.queues, directory, conversations: deps.conversations, proactive: deps.proactive, timers: deps.timers, links: deps.links, clock: deps.clock, logger, partnershipName: config.partnershipName, ratePerSecond: config.sendRatePerSecond, tuning: deps.fanout });
+  commands.push(...announcePart.commands);
+  actions.push(...announcePart.actions);
+  for (const [kind, handler] of announcePart.timers) timers.set(kind, handler);
+  downloads.push(...announcePart.downloads);
+  return { commands, actions, timers, downloads, help: help.help, welcome: help.welcome, teachmeets, jobs: [(now: Date) => nudges.tick(now)], nudges, announcements: announcePart };
 }
 
 /**
@@ -134,8 +172,9 @@ export function inspectCapabilities(deps: { config: Config; logger: Logger; tabl
     conversations,
     proactive,
     timers: new Timers(tables, logger),
-    links: new SignedLinks('http://localhost', undefined),
+    links: new SignedLinks(() => 'http://localhost', undefined),
     offerPolicy: DEFAULT_OFFER_POLICY,
+    deadlines: new DeadlineStore(tables, deps.clock ?? systemClock, logger),
   });
 }
 
@@ -150,10 +189,14 @@ export async function startTogether(options: TogetherOptions): Promise<Together>
   const adapter = createAdapter(config);
   const proactive = new Proactive(adapter, config.bot?.id ?? '', conversations, logger);
   const timers = new Timers(tables, logger);
-  const publicUrl = config.publicUrl ?? `http://localhost:${options.port ?? config.port}`;
-  const links = new SignedLinks(publicUrl, config.linkSigningKey);
+  // Until the server listens the port may be 0 ("any"); links are made later, from the real one.
+  let listeningPort = options.port ?? config.port;
+  // Every instance must sign links alike: the configured key, else one derived from the bot's secret.
+  const linkKey = config.linkSigningKey ?? (config.bot?.password ? createHmac('sha256', config.bot.password).update('together/links').digest('base64') : undefined);
+  const links = new SignedLinks(() => config.publicUrl ?? `http://localhost:${listeningPort}`, linkKey);
+  const deadlines = new DeadlineStore(tables, clock, logger);
 
-  const capabilities = wireCapabilities({ config, logger, clock, tables, directory, conversations, proactive, timers, links, offerPolicy: options.offerPolicy ?? DEFAULT_OFFER_POLICY });
+  const capabilities = wireCapabilities({ config, logger, clock, tables, directory, conversations, proactive, timers, links, offerPolicy: options.offerPolicy ?? DEFAULT_OFFER_POLICY, deadlines, queues: new Queues(options.storage, options.tablePrefix ?? ''), fanout: options.announcements });
   const bot = createBot({ config, logger, clock, directory, conversations, adapter, ...capabilities });
 
   const server = await startServer(
@@ -174,9 +217,11 @@ export async function startTogether(options: TogetherOptions): Promise<Together>
     options.port ?? config.port,
     options.host,
   );
+  listeningPort = server.port;
 
-  const scheduler = new Scheduler(timers, capabilities.timers, clock, logger, options.schedulerIntervalMs ?? 60_000);
+  const scheduler = new Scheduler(timers, capabilities.timers, clock, logger, options.schedulerIntervalMs ?? config.schedulerIntervalMs, capabilities.jobs);
   scheduler.start();
+  capabilities.announcements.start();
 
   return {
     url: server.url,
@@ -184,11 +229,15 @@ export async function startTogether(options: TogetherOptions): Promise<Together>
     tables,
     directory,
     conversations,
+    deadlines,
     scheduler,
     teachmeets: capabilities.teachmeets,
+    nudges: capabilities.nudges,
+    announcements: capabilities.announcements.service,
     async close() {
       await server.close();
       await scheduler.stop();
+      await capabilities.announcements.stop();
       await capabilities.teachmeets.settle();
     },
   };

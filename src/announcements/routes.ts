@@ -1,0 +1,435 @@
+import { TurnContext } from 'botbuilder';
+import { z } from 'zod';
+import { cardId, defineAction, type ActionResult, type ActionSpec } from '../platform/actions';
+import { renderCard, type AdaptiveCard } from '../platform/cards';
+import type { Clock } from '../platform/clock';
+import type { CommandSpec } from '../platform/commands';
+import type { ConversationStore } from '../platform/conversations/store';
+import type { School } from '../platform/directory/rules';
+import type { DirectoryStore } from '../platform/directory/store';
+import type { SignedLinks } from '../platform/links';
+import type { Logger } from '../platform/logging';
+import type { Proactive } from '../platform/proactive';
+import type { Download } from '../platform/server';
+import { Queues } from '../platform/storage/queues';
+import type { Tables } from '../platform/storage/tables';
+import { formatDayTime } from '../platform/time';
+import type { TimerHandler, Timers } from '../platform/timers';
+import type { Turn } from '../platform/turn';
+import { composeCardData, listItem, previewCardData, valuesOf, type FailuresCardData } from './cards';
+import { BotConnector, type Connector } from './connector';
+import type { Announcement, Endpoint } from './model';
+import { checkDraft, failuresCsv, FORM_FIELDS, kindLabel, mayAnnounce, MAX_TEXT_CHARS, parseShortForm, recipientCounts, sizeProblem, type FormValues } from './rules';
+import { AnnouncementService, DISPATCH_TIMER } from './service';
+import { ANNOUNCEMENTS_TABLE, AnnouncementStore } from './store';
+import { DEFAULT_TUNING, type FanoutTuning } from './worker';
+
+/**
+ * Announcements by command: `announce` (a compose card, or the short form `announce reps: …`), a
+ * preview that is exactly the recipients' card with the recipients per school, Send / Edit /
+ * Cancel (a second confirmation for everyone), scheduling, `announcements` (scheduled and recent),
+ * cancel, the coordinator's live report with "Got it" counts, and failures as CSV.
+ */
+
+export interface AnnouncementRouteDeps {
+  readonly tables: Tables;
+  /** Storage Queues; absent only when the routes are built for inspection and never started. */
+  readonly queues?: Queues;
+  readonly directory: DirectoryStore;
+  readonly conversations: ConversationStore;
+  readonly proactive: Proactive;
+  readonly timers: Timers;
+  readonly links: SignedLinks;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly partnershipName: string;
+  /** App-wide send rate (requests/s), from TEAMS_SEND_RATE. */
+  readonly ratePerSecond?: number;
+  /** Timing and limits; tests make them fast. */
+  readonly tuning?: Partial<FanoutTuning>;
+  /** Tests and benchmarks may give their own connector; by default the bot's, authenticated as the adapter is. */
+  readonly connector?: Connector;
+}
+
+export interface AnnouncementRoutes {
+  readonly commands: CommandSpec[];
+  readonly actions: ActionSpec[];
+  readonly timers: [string, TimerHandler][];
+  readonly tables: string[];
+  readonly downloads: Download[];
+  readonly service: AnnouncementService;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+const Ref = z.object({ announcementId: cardId }).strip();
+const field = (max: number) => z.string().max(max).optional().default('');
+const PreviewInput = z
+  .object({
+    draftId: z.union([cardId, z.literal('')]).optional().default(''),
+    title: field(500),
+    text: field(MAX_TEXT_CHARS * 3),
+    link: field(2000),
+    audience: field(200),
+    importance: field(40),
+    ack: field(10),
+    sendDate: field(20),
+    sendTime: field(20),
+  })
+  .strip();
+
+export function announcementRoutes(deps: AnnouncementRouteDeps): AnnouncementRoutes {
+  const tuning: FanoutTuning = { ...DEFAULT_TUNING, ...(deps.ratePerSecond ? { ratePerSecond: deps.ratePerSecond } : {}), ...(deps.tuning ?? {}) };
+  const store = new AnnouncementStore(deps.tables, deps.logger);
+  // For inspection only (never started): a client that is never used.
+  const queues = deps.queues ?? new Queues({ connectionString: 'UseDevelopmentStorage=true' }, 'inspection');
+  const connector = deps.connector ?? new BotConnector((serviceUrl) => deps.proactive.credentials(serviceUrl), tuning.requestTimeoutMs);
+  const service = new AnnouncementService({ store, directory: deps.directory, conversations: deps.conversations, timers: deps.timers, queues, connector, clock: deps.clock, logger: deps.logger, tuning, partnershipName: deps.partnershipName });
+  const { directory } = deps;
+  const csvPath = (id: string) => `/api/announcements/${id}/failures.csv`;
+
+  const schoolNamer = (schools: readonly School[]) => (id: string) => schools.find((s) => s.id === id)?.name ?? '';
+  const mayManage = (turn: Turn, a: Announcement) => turn.person.isCoordinator || a.author.aadObjectId === turn.actor.aadObjectId;
+
+  const viaOf = (turn: Turn): Endpoint | undefined => {
+    const activity = turn.context.activity;
+    const tenantId = turn.conversation.tenantId ?? '';
+    return activity.serviceUrl && activity.recipient?.id ? { serviceUrl: activity.serviceUrl, tenantId, botId: activity.recipient.id } : undefined;
+  };
+
+  async function composeCard(turn: Turn, opts: { values?: Partial<FormValues>; errors?: Partial<Record<string, string>>; draftId?: string; problem?: string } = {}): Promise<AdaptiveCard> {
+    const schools = await directory.schools();
+    return renderCard('announceCompose', composeCardData({ person: turn.person, schools, ...opts }));
+  }
+
+  async function previewCard(turn: Turn, a: Announcement, confirmEveryone = false): Promise<AdaptiveCard> {
+    const schools = await directory.schools();
+    const resolution = await service.resolve(a.audience, a.via);
+    const message = service.messageCard(a) as { body?: unknown[]; actions?: unknown[] };
+    return renderCard('announcePreview', previewCardData(a, message, recipientCounts(resolution.recipients, schools), resolution.unreachable, turn.now, confirmEveryone, schoolNamer(schools)));
+  }
+
+  /** Checks the form, stores the draft (new, or the one being edited) and shows the preview. Nothing is queued. */
+  async function preview(turn: Turn, values: Partial<FormValues>, draftId: string): Promise<ActionResult> {
+    const schools = await directory.schools();
+    const repsMayAnnounce = turn.person.isCoordinator ? true : await store.repsMayAnnounce();
+    const allowed = mayAnnounce(turn.person, undefined, repsMayAnnounce);
+    if (!allowed.ok) {
+      turn.record.outcome = 'refused';
+      return { message: allowed.message };
+    }
+    let existing: { announcement: Announcement; etag: string } | undefined;
+    if (draftId) {
+      existing = await store.get(draftId);
+      if (!existing || !mayManage(turn, existing.announcement)) {
+        turn.record.outcome = 'invalid';
+        return { message: "I can't find that draft announcement, so nothing was changed. Type `announce` to start again." };
+      }
+      if (existing.announcement.status !== 'draft') {
+        turn.record.outcome = 'invalid';
+        return { message: 'That announcement has already been sent or scheduled, so it cannot be edited. Type `announcements` to see it.' };
+      }
+    }
+    const checked = checkDraft(values, { schools, person: turn.person, repsMayAnnounce, now: turn.now });
+    if (!checked.ok) {
+      turn.record.outcome = 'invalid';
+      return { card: await composeCard(turn, { values, errors: checked.errors, draftId }) };
+    }
+    const d = checked.draft;
+    const base = existing?.announcement;
+    const a: Announcement = {
+      id: base?.id ?? AnnouncementService.newId(),
+      version: (base?.version ?? 0) + 1,
+      status: 'draft',
+      title: d.title,
+      text: d.text,
+      link: d.link,
+      audience: d.audience,
+      importance: d.importance,
+      askAck: d.askAck,
+      sendAt: d.sendAt,
+      author: base?.author ?? { aadObjectId: turn.actor.aadObjectId, name: turn.actor.name, role: turn.person.isCoordinator ? 'coordinator' : 'rep' },
+      createdAt: base?.createdAt ?? turn.now,
+      recipients: 0,
+      recipientsWritten: false,
+      dispatched: false,
+      via: viaOf(turn),
+    };
+    const tooBig = sizeProblem(Buffer.byteLength(JSON.stringify(service.messageActivity(a)), 'utf8'));
+    if (tooBig) {
+      turn.record.outcome = 'invalid';
+      return { card: await composeCard(turn, { values, errors: { text: tooBig }, draftId }) };
+    }
+    if (existing) {
+      const saved = await store.save(a, existing.etag);
+      if (!saved.ok) return { message: 'Someone changed that draft at the same moment; nothing was saved. Please try again.' };
+    } else {
+      await store.create(a);
+    }
+    return { card: await previewCard(turn, a) };
+  }
+
+  /** Loads an announcement the person may manage, or says why not. */
+  async function loadManaged(turn: Turn, id: string): Promise<{ announcement: Announcement; etag: string } | ActionResult> {
+    const loaded = await store.get(id);
+    if (!loaded) {
+      turn.record.outcome = 'invalid';
+      return { message: "I can't find that announcement." };
+    }
+    if (!mayManage(turn, loaded.announcement)) {
+      turn.record.outcome = 'refused';
+      return { message: `Only ${loaded.announcement.author.name || 'its author'} or a coordinator can do that.` };
+    }
+    return loaded;
+  }
+
+  const commands: CommandSpec[] = [
+    {
+      name: 'announce',
+      usage: 'announce  or  announce reps: <text>',
+      summary: 'Post an announcement: a form, or the short form `announce reps: …` (schools, announcements, everyone or a school name)',
+      audience: 'rep',
+      async run(turn, input) {
+        const repsMayAnnounce = turn.person.isCoordinator ? true : await store.repsMayAnnounce();
+        const allowed = mayAnnounce(turn.person, undefined, repsMayAnnounce);
+        if (!allowed.ok) {
+          await turn.refuse(allowed.message);
+          return;
+        }
+        if (!input.text) {
+          await turn.replyCard(await composeCard(turn));
+          return;
+        }
+        const schools = await directory.schools();
+        const short = parseShortForm(input.text, schools);
+        if (!short.ok) {
+          turn.record.outcome = 'invalid';
+          await turn.replyCard(await composeCard(turn, { values: { text: short.text }, problem: short.message }));
+          return;
+        }
+        const values: Partial<FormValues> = { text: short.text, audience: short.audience.kind === 'school' ? `school:${short.audience.schoolId}` : short.audience.kind, importance: 'normal', ack: 'false' };
+        const result = await preview(turn, values, '');
+        if ('card' in result) await turn.replyCard(result.card);
+        else await turn.reply(result.message);
+      },
+    },
+    {
+      name: 'announcements',
+      usage: 'announcements',
+      summary: 'Scheduled and recent announcements, with their delivery reports',
+      audience: 'rep',
+      async run(turn) {
+        const ids = await store.recent(60);
+        const loaded = (await Promise.all(ids.map((id) => store.get(id)))).filter((l) => l !== undefined).map((l) => l.announcement);
+        const visible = loaded.filter((a) => a.status !== 'draft' && !(a.status === 'cancelled' && !a.sentAt && !a.copy)).filter((a) => turn.person.isCoordinator || a.author.aadObjectId === turn.actor.aadObjectId);
+        const scheduled = visible.filter((a) => a.status === 'scheduled').sort((a, b) => (a.sendAt?.getTime() ?? 0) - (b.sendAt?.getTime() ?? 0));
+        const recent = visible.filter((a) => a.status !== 'scheduled').slice(0, 10);
+        const schools = await directory.schools();
+        const items = await Promise.all(
+          [...scheduled, ...recent].map(async (a) => {
+            const r = a.status === 'sending' || a.status === 'done' ? await service.reportOf(a) : undefined;
+            return listItem(a, turn.now, schoolNamer(schools), r ? { sent: r.total.sent, failed: r.total.failed } : undefined);
+          }),
+        );
+        await turn.replyCard(renderCard('announceList', { items, hasItems: items.length > 0 }));
+      },
+    },
+    {
+      name: 'rep announcements',
+      usage: 'rep announcements on|off',
+      summary: 'Allow (or stop) school reps announcing to their own school',
+      audience: 'coordinator',
+      async run(turn, input) {
+        const word = input.text.trim().toLowerCase();
+        if (word !== 'on' && word !== 'off') {
+          turn.record.outcome = 'invalid';
+          const now = await store.repsMayAnnounce();
+          await turn.reply(`Say \`rep announcements on\` or \`rep announcements off\`. At the moment reps ${now ? 'may' : 'may not'} announce to their own school.`);
+          return;
+        }
+        await store.setRepsMayAnnounce(word === 'on', turn.actor.aadObjectId);
+        await turn.reply(word === 'on' ? 'Done: school reps may now announce to their own school (its channel and its reps), with `announce`.' : 'Done: only coordinators may post announcements now.');
+      },
+    },
+  ];
+
+  const actions: ActionSpec[] = [
+    defineAction({
+      verb: 'announce.preview',
+      data: PreviewInput,
+      audience: 'rep',
+      async run(turn, data) {
+        const values = Object.fromEntries(FORM_FIELDS.map((f) => [f, data[f]])) as FormValues;
+        return preview(turn, values, data.draftId);
+      },
+    }),
+    defineAction({
+      verb: 'announce.send',
+      data: Ref.extend({ version: z.union([z.string().regex(/^\d{1,6}$/), z.number().int()]).transform(Number), confirm: z.enum(['everyone']).optional() }),
+      audience: 'rep',
+      async run(turn, data) {
+        const loaded = await loadManaged(turn, data.announcementId);
+        if (!('announcement' in loaded)) return loaded;
+        const a = loaded.announcement;
+        if (a.status !== 'draft') {
+          // Pressed twice, or Teams delivered the press twice: show where it is, send nothing again.
+          return { card: (await service.currentReport(a.id))?.card ?? (await service.reportCard(a)) };
+        }
+        if (a.version !== data.version) {
+          turn.record.outcome = 'invalid';
+          return { card: await previewCard(turn, a), };
+        }
+        const repsMayAnnounce = turn.person.isCoordinator ? true : await store.repsMayAnnounce();
+        const allowed = mayAnnounce(turn.person, a.audience, repsMayAnnounce);
+        if (!allowed.ok) {
+          turn.record.outcome = 'refused';
+          return { message: `${allowed.message} Nothing was sent.` };
+        }
+        if (a.audience.kind === 'everyone' && data.confirm !== 'everyone') return { card: await previewCard(turn, a, true) };
+        const replyTo = turn.context.activity.type === 'invoke' ? turn.context.activity.replyToId : undefined;
+        let copy: Announcement['copy'];
+        if (replyTo) {
+          const here = TurnContext.getConversationReference(turn.context.activity);
+          delete here.activityId;
+          copy = { reference: JSON.stringify(here), activityId: replyTo };
+        }
+        const sent = await service.send(a.id, data.version, copy);
+        if (!sent.ok) {
+          if (sent.reason === 'missing') return { message: "I can't find that announcement." };
+          if (sent.reason === 'stale' && sent.announcement) return { card: await previewCard(turn, sent.announcement) };
+          return { card: await service.reportCard(sent.announcement!) };
+        }
+        return { card: await service.reportCard(sent.announcement) };
+      },
+    }),
+    defineAction({
+      verb: 'announce.edit',
+      data: Ref,
+      audience: 'rep',
+      async run(turn, data) {
+        const loaded = await loadManaged(turn, data.announcementId);
+        if (!('announcement' in loaded)) return loaded;
+        if (loaded.announcement.status !== 'draft') return { message: 'That announcement has already been sent or scheduled, so it cannot be edited. Cancel it and write a new one if need be.' };
+        return { card: await composeCard(turn, { values: valuesOf(loaded.announcement), draftId: loaded.announcement.id }) };
+      },
+    }),
+    defineAction({
+      verb: 'announce.discard',
+      data: Ref,
+      audience: 'rep',
+      async run(turn, data) {
+        const loaded = await loadManaged(turn, data.announcementId);
+        if (!('announcement' in loaded)) return loaded;
+        const a = loaded.announcement;
+        if (a.status !== 'draft') return { card: await service.reportCard(a) };
+        await store.save({ ...a, status: 'cancelled', cancelledAt: turn.now, cancelledBy: turn.actor.name }, loaded.etag);
+        return { message: 'Cancelled: nothing was sent.' };
+      },
+    }),
+    defineAction({
+      verb: 'announce.cancel',
+      data: Ref,
+      audience: 'rep',
+      async run(turn, data) {
+        const loaded = await loadManaged(turn, data.announcementId);
+        if (!('announcement' in loaded)) return loaded;
+        const cancelled = await service.cancel(data.announcementId, turn.actor.name);
+        if (!cancelled) return { message: 'That announcement kept changing; please press Cancel sending again.' };
+        return { card: await service.reportCard(cancelled) };
+      },
+    }),
+    defineAction({
+      verb: 'announce.report',
+      data: Ref,
+      audience: 'rep',
+      async run(turn, data) {
+        const loaded = await loadManaged(turn, data.announcementId);
+        if (!('announcement' in loaded)) return loaded;
+        if (loaded.announcement.status === 'draft') return { card: await previewCard(turn, loaded.announcement) };
+        const current = await service.currentReport(data.announcementId);
+        return current ? { card: current.card } : { message: "I can't find that announcement." };
+      },
+    }),
+    defineAction({
+      verb: 'announce.failures',
+      data: Ref,
+      audience: 'rep',
+      async run(turn, data) {
+        const loaded = await loadManaged(turn, data.announcementId);
+        if (!('announcement' in loaded)) return loaded;
+        const a = loaded.announcement;
+        const schools = await directory.schools();
+        const name = schoolNamer(schools);
+        const failed = (await store.recipients(a.id)).filter((r) => r.state === 'failed');
+        const link = deps.links.make(csvPath(a.id), new Date(turn.now.getTime() + 15 * 60_000));
+        const data2: FailuresCardData = {
+          heading: `Could not be reached: ${a.title || 'your announcement'}`,
+          rows: failed.slice(0, 20).map((r) => ({ school: name(r.schoolId) || 'No school', recipient: r.label, reason: r.reason })),
+          hasRows: failed.length > 0,
+          more: `and ${failed.length - 20} more in the CSV`,
+          hasMore: failed.length > 20,
+          csvUrl: link,
+          validFor: 'for 15 minutes',
+        };
+        return { card: renderCard('announceFailures', data2) };
+      },
+    }),
+    defineAction({
+      verb: 'announce.ack',
+      data: Ref,
+      audience: 'everyone',
+      recentIdentityIsEnough: true,
+      async run(turn, data) {
+        const content = await service.content(data.announcementId);
+        if (!content) return { message: "I can't find that announcement." };
+        const a = content.announcement;
+        if (a.status === 'draft') return { message: 'This is the preview: recipients get this button, and their presses are counted per school.' };
+        if (!a.askAck) return { message: 'No acknowledgement was asked for on this announcement.' };
+        const added = await store.addAck(a.id, { aadObjectId: turn.actor.aadObjectId, name: turn.actor.name, schoolId: turn.person.schoolId ?? '', at: turn.now.toISOString() });
+        if (added) service.markDirty(a.id);
+        const first = turn.actor.name.split(' ')[0] || 'there';
+        return { card: service.messageCard(a, added ? `Thanks, ${first}: noted that you got it.` : `You already said you got it, ${first}. Thanks.`) };
+      },
+    }),
+  ];
+
+  const downloads: Download[] = [
+    {
+      path: '/api/announcements/:announcementId/failures.csv',
+      async handle(params, query) {
+        const id = String(params.announcementId ?? '');
+        if (!/^an[0-9a-f]{10}$/.test(id) || !deps.links.verify(csvPath(id), query.exp, query.sig, deps.clock.now())) {
+          return { status: 403, contentType: 'text/plain; charset=utf-8', body: 'This link has expired or is not valid. Ask for a new one from the announcement report (Failures).' };
+        }
+        const loaded = await store.get(id);
+        if (!loaded) return { status: 404, contentType: 'text/plain; charset=utf-8', body: 'That announcement no longer exists.' };
+        const schools = await directory.schools();
+        const name = schoolNamer(schools);
+        const failed = (await store.recipients(id)).filter((r) => r.state === 'failed');
+        const csv = failuresCsv(
+          failed.map((r) => ({
+            school: name(r.schoolId) || 'No school',
+            recipient: r.label,
+            kind: kindLabel(r.target),
+            status: r.lastStatus ? String(r.lastStatus) : '',
+            reason: r.reason,
+            attempts: r.attempts,
+            when: r.doneAt ? formatDayTime(new Date(r.doneAt)) : '',
+          })),
+        );
+        return { status: 200, contentType: 'text/csv; charset=utf-8', body: csv, filename: `announcement-${id}-failures.csv` };
+      },
+    },
+  ];
+
+  return {
+    commands,
+    actions,
+    timers: [[DISPATCH_TIMER, (key) => service.dispatch(key)]],
+    tables: [ANNOUNCEMENTS_TABLE],
+    downloads,
+    service,
+    start: () => service.start(),
+    stop: () => service.stop(),
+  };
+}

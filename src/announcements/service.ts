@@ -1,0 +1,433 @@
+import { randomBytes } from 'node:crypto';
+import type { ConversationReference } from 'botbuilder';
+import { cardAttachment, renderCard, type AdaptiveCard } from '../platform/cards';
+import type { Clock } from '../platform/clock';
+import type { ConversationStore, StoredConversation } from '../platform/conversations/store';
+import type { School } from '../platform/directory/rules';
+import type { DirectoryStore } from '../platform/directory/store';
+import type { Logger } from '../platform/logging';
+import type { Queues } from '../platform/storage/queues';
+import type { Timers } from '../platform/timers';
+import { messageCardData, reportCardData } from './cards';
+import type { Activity, Connector } from './connector';
+import { classify } from './delivery';
+import type { Announcement, Audience, Endpoint, Status } from './model';
+import { report, resolveAudience, type AudienceSnapshot, type Report, type Resolution, type StoredRef } from './rules';
+import type { AnnouncementStore } from './store';
+import { FanoutWorker, POISON_QUEUE, WORK_QUEUE, workItem, type FanoutTuning } from './worker';
+
+/**
+ * What happens once an announcement is sent: its recipients are worked out and written, one work
+ * item per recipient goes on the queue (the worker in every instance sends them), and the
+ * coordinator's copy is refreshed in place with the delivery report while sending.
+ *
+ * Dispatch is durable: before an announcement becomes `sending`, a timer is written (at its send
+ * time when scheduled, or a couple of minutes ahead when sent at once, as a follow-up). Dispatch is
+ * idempotent (rows are only added where missing, a duplicate work item is harmless), so the timer
+ * finishes a dispatch that a crash interrupted and otherwise finds nothing to do.
+ */
+
+export const DISPATCH_TIMER = 'announce.dispatch';
+/** When sent at once, the follow-up that finishes a dispatch a crash interrupted. */
+export const FOLLOW_UP_MS = 2 * 60_000;
+
+export interface ServiceDeps {
+  readonly store: AnnouncementStore;
+  readonly directory: DirectoryStore;
+  readonly conversations: ConversationStore;
+  readonly timers: Timers;
+  readonly queues: Queues;
+  readonly connector: Connector;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly tuning: FanoutTuning;
+  readonly partnershipName: string;
+}
+
+interface Content {
+  readonly announcement: Announcement;
+  readonly status: Status;
+  readonly activity: Activity;
+}
+
+export class AnnouncementService {
+  readonly worker: FanoutWorker;
+  private readonly cache = new Map<string, { at: number; value: Promise<Content | undefined> }>();
+  private readonly background = new Set<Promise<unknown>>();
+  private readonly dirty = new Set<string>();
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> | undefined;
+  private lastRefresh = 0;
+  /** Recipients of the largest announcement this instance is reporting on. */
+  private largest = 0;
+  private stopped = false;
+
+  constructor(private readonly deps: ServiceDeps) {
+    this.worker = new FanoutWorker({
+      queues: deps.queues,
+      store: deps.store,
+      connector: deps.connector,
+      logger: deps.logger,
+      tuning: deps.tuning,
+      content: (id) => this.content(id),
+      progressed: (id) => this.markDirty(id),
+      openedChat: async (target, result) => {
+        if (!result.conversationId) return;
+        const reference: Partial<ConversationReference> = {
+          channelId: 'msteams',
+          serviceUrl: target.serviceUrl,
+          conversation: { id: result.conversationId, conversationType: 'personal', tenantId: target.tenantId, isGroup: false, name: '' },
+          bot: { id: target.botId, name: '' },
+          user: { id: target.aadObjectId, name: target.name, aadObjectId: target.aadObjectId },
+        };
+        await deps.conversations.rememberPersonal(target.aadObjectId, reference, target.name);
+      },
+    });
+  }
+
+  static newId(): string {
+    return `an${randomBytes(5).toString('hex')}`;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.worker.start();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = undefined;
+    await this.settleBackground();
+    await this.worker.stop();
+    await this.refreshing;
+  }
+
+  /** Tests: as if the process had died (see FanoutWorker.halt). */
+  halt(): void {
+    this.stopped = true;
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = undefined;
+    this.worker.halt();
+  }
+
+  private async settleBackground(): Promise<void> {
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+  }
+
+  track(p: Promise<unknown>): void {
+    const wrapped = p.catch((err) => this.deps.logger.error({ err: { message: (err as Error).message } }, 'announcement follow-up failed'));
+    this.background.add(wrapped);
+    void wrapped.finally(() => this.background.delete(wrapped));
+  }
+
+  async schools(): Promise<School[]> {
+    return this.deps.directory.schools(30_000);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The message recipients get
+
+  messageCard(a: Announcement, mine = ''): AdaptiveCard {
+    return renderCard('announceMessage', messageCardData(a, this.deps.partnershipName, mine));
+  }
+
+  /** The activity every recipient is sent. */
+  messageActivity(a: Announcement): Activity {
+    const summary = (a.title || a.text).replace(/\s+/g, ' ').slice(0, 100);
+    const activity: Activity = { type: 'message', summary, importance: a.importance === 'normal' ? 'normal' : 'high', attachments: [cardAttachment(this.messageCard(a))] };
+    if (a.importance === 'urgent') activity.channelData = { notification: { alert: true } };
+    return activity;
+  }
+
+  /** Status and message for the worker, cached for statusTtlMs (a cancel on another instance is seen within it). */
+  content(id: string): Promise<Content | undefined> {
+    const now = this.deps.tuning.timing.now();
+    const hit = this.cache.get(id);
+    if (hit && now - hit.at <= this.deps.tuning.statusTtlMs) return hit.value;
+    const value = this.deps.store.get(id).then((loaded) => (loaded ? { announcement: loaded.announcement, status: loaded.announcement.status, activity: this.messageActivity(loaded.announcement) } : undefined));
+    value.catch(() => this.cache.delete(id));
+    this.cache.set(id, { at: now, value });
+    if (this.cache.size > 200) for (const key of [...this.cache.keys()].slice(0, 100)) this.cache.delete(key);
+    return value;
+  }
+
+  forget(id: string): void {
+    this.cache.delete(id);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Who it goes to
+
+  /** Reads what the audience needs from the directory and the stored conversations. */
+  async snapshot(audience: Audience, via: Endpoint | undefined): Promise<AudienceSnapshot> {
+    const { directory, conversations } = this.deps;
+    const [schools, staff, channels] = await Promise.all([directory.schools(), directory.staff(), directory.channels()]);
+    const reps = staff.filter((p) => p.isRep).map((p) => ({ aadObjectId: p.aadObjectId, name: p.name, schoolId: p.schoolId }));
+    const chats = new Map<string, StoredRef>();
+    const personal = new Map<string, StoredRef>();
+    const schoolOf = new Map<string, string>();
+    if (audience.kind === 'everyone') {
+      const [all, people] = await Promise.all([conversations.all(), directory.allPeople()]);
+      for (const { aadObjectId, conversation } of all) {
+        const ref = storedRef(conversation);
+        if (!ref) continue;
+        if (aadObjectId) personal.set(aadObjectId, ref);
+        else chats.set(ref.conversationId, ref);
+      }
+      for (const p of people) if (p.schoolId) schoolOf.set(p.aadObjectId, p.schoolId);
+    } else {
+      const wanted = channels.filter((c) =>
+        audience.kind === 'announcements' ? c.role.kind === 'announcements' : audience.kind === 'schools' ? c.role.kind === 'school' : audience.kind === 'school' ? c.role.kind === 'school' && c.role.schoolId === audience.schoolId : false,
+      );
+      for (const c of wanted) {
+        const ref = storedRef(await conversations.conversation(c.conversationId));
+        if (ref) chats.set(c.conversationId, ref);
+      }
+      const wantedReps = audience.kind === 'reps' ? reps : audience.kind === 'school' ? reps.filter((r) => r.schoolId === audience.schoolId) : [];
+      await Promise.all(
+        wantedReps.map(async (r) => {
+          const ref = storedRef(await conversations.personal(r.aadObjectId));
+          if (ref) personal.set(r.aadObjectId.toLowerCase(), ref);
+        }),
+      );
+    }
+    return { schools, reps, channels, chats, personal, schoolOf, via };
+  }
+
+  async resolve(audience: Audience, via: Endpoint | undefined): Promise<Resolution> {
+    return resolveAudience(audience, await this.snapshot(audience, via));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Sending
+
+  /**
+   * Starts sending (or scheduling) a draft the person confirmed. The dispatch timer is written first,
+   * so a crash right after still sends. Returns the announcement as stored, or why not.
+   */
+  async send(id: string, expectVersion: number, copy: Announcement['copy']): Promise<{ ok: true; announcement: Announcement } | { ok: false; reason: 'missing' | 'stale' | 'notDraft'; announcement?: Announcement }> {
+    const { store, timers, clock } = this.deps;
+    for (let tries = 0; tries < 5; tries += 1) {
+      const loaded = await store.get(id);
+      if (!loaded) return { ok: false, reason: 'missing' };
+      const a = loaded.announcement;
+      if (a.status !== 'draft') return { ok: false, reason: 'notDraft', announcement: a };
+      if (a.version !== expectVersion) return { ok: false, reason: 'stale', announcement: a };
+      const now = clock.now();
+      const scheduled = !!a.sendAt && a.sendAt.getTime() > now.getTime();
+      await timers.schedule(DISPATCH_TIMER, id, scheduled ? a.sendAt! : new Date(now.getTime() + FOLLOW_UP_MS));
+      const next: Announcement = scheduled ? { ...a, status: 'scheduled', copy: copy ?? a.copy } : { ...a, status: 'sending', sentAt: now, sendAt: undefined, copy: copy ?? a.copy };
+      const saved = await store.save(next, loaded.etag);
+      if (!saved.ok) continue;
+      this.forget(id);
+      if (!scheduled) this.track(this.dispatch(id));
+      return { ok: true, announcement: next };
+    }
+    throw new Error('announcement kept changing while being sent');
+  }
+
+  /** Timer (and straight after Send): a due scheduled announcement starts sending; an interrupted dispatch is finished. */
+  async dispatch(id: string): Promise<void> {
+    const { store, queues, clock, logger } = this.deps;
+    for (let tries = 0; tries < 8; tries += 1) {
+      const loaded = await store.get(id);
+      if (!loaded) return;
+      let { announcement: a, etag } = loaded;
+      const now = clock.now();
+      if (a.status === 'scheduled') {
+        if (a.sendAt && a.sendAt.getTime() > now.getTime()) return; // an old timer for a time since moved
+        const saved = await store.save((a = { ...a, status: 'sending', sentAt: now }), etag);
+        if (!saved.ok) continue;
+        etag = saved.etag;
+        this.forget(id);
+        await this.deps.timers.schedule(DISPATCH_TIMER, id, new Date(now.getTime() + FOLLOW_UP_MS));
+      }
+      if (a.status !== 'sending' || a.dispatched) return;
+      if (!a.recipientsWritten) {
+        const resolution = await this.resolve(a.audience, a.via);
+        await store.addRecipients(id, resolution.recipients);
+        const saved = await store.save((a = { ...a, recipientsWritten: true, recipients: resolution.recipients.length }), etag);
+        if (!saved.ok) continue;
+        etag = saved.etag;
+      }
+      const rows = await store.recipients(id);
+      const pending = rows.filter((r) => r.state === 'pending');
+      // Rows as just read: the items carry their ETag and target, so a first attempt need not read them again.
+      await queues.ensure([WORK_QUEUE, POISON_QUEUE]);
+      const work = queues.client(WORK_QUEUE);
+      let next = 0;
+      const enqueue = async () => {
+        while (next < pending.length) {
+          const row = pending[next++]!;
+          await work.sendMessage(workItem(id, row.key, row.claimBy ? undefined : { etag: row.etag, target: row.target }), { messageTimeToLive: -1 });
+          if (next === 1 || next % 64 === 0) this.worker.kick();
+        }
+      };
+      // A few at a time: the workers (here too) start sending as soon as the first are queued, and must not be starved.
+      await Promise.all(Array.from({ length: Math.min(8, pending.length) }, enqueue));
+      this.worker.kick();
+      const saved = await store.save({ ...a, recipients: rows.length, dispatched: true }, etag);
+      if (!saved.ok) continue; // someone else changed it meanwhile (a cancel): look again; the items are queued either way
+      this.forget(id);
+      logger.info({ announcement: id, recipients: rows.length, queued: pending.length }, 'announcement dispatched');
+      this.markDirty(id);
+      return;
+    }
+  }
+
+  /** Stops a scheduled or sending announcement (what was sent stays sent). */
+  async cancel(id: string, by: string): Promise<Announcement | undefined> {
+    const { store, clock } = this.deps;
+    for (let tries = 0; tries < 8; tries += 1) {
+      const loaded = await store.get(id);
+      if (!loaded) return undefined;
+      const a = loaded.announcement;
+      if (a.status === 'done' || a.status === 'cancelled') return a;
+      const next: Announcement = { ...a, status: 'cancelled', cancelledAt: clock.now(), cancelledBy: by };
+      const saved = await store.save(next, loaded.etag);
+      if (!saved.ok) continue;
+      this.forget(id);
+      this.markDirty(id);
+      return next;
+    }
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The report
+
+  async reportOf(a: Announcement): Promise<Report | undefined> {
+    if (a.status === 'draft' || a.status === 'scheduled') return undefined;
+    const [states, acks, schools] = await Promise.all([this.deps.store.states(a.id), this.deps.store.acks(a.id), this.schools()]);
+    return report(states, acks, schools, a.status);
+  }
+
+  async reportCard(a: Announcement, r?: Report): Promise<AdaptiveCard> {
+    const schools = await this.schools();
+    const name = (id: string) => schools.find((s) => s.id === id)?.name ?? '';
+    const message = this.messageCard(a) as { body?: unknown[] };
+    return renderCard('announceReport', reportCardData(a, message, r ?? (await this.reportOf(a)), this.deps.clock.now(), name));
+  }
+
+  /** Marks an announcement complete when nobody is pending any more. Returns it as stored. */
+  private async completeIfFinished(a: Announcement, etag: string, r: Report | undefined): Promise<Announcement> {
+    if (a.status !== 'sending' || !a.dispatched || !r?.finished) return a;
+    const next: Announcement = { ...a, status: 'done', completedAt: this.deps.clock.now() };
+    const saved = await this.deps.store.save(next, etag);
+    if (saved.ok) {
+      this.forget(a.id);
+      this.deps.logger.info({ announcement: a.id, sent: r.total.sent, failed: r.total.failed }, 'announcement finished');
+      return next;
+    }
+    return a;
+  }
+
+  /** The current report, completing the announcement if it is finished (for the Refresh button). */
+  async currentReport(id: string): Promise<{ announcement: Announcement; card: AdaptiveCard } | undefined> {
+    const loaded = await this.deps.store.get(id);
+    if (!loaded) return undefined;
+    const r = await this.reportOf(loaded.announcement);
+    const a = await this.completeIfFinished(loaded.announcement, loaded.etag, r);
+    return { announcement: a, card: await this.reportCard(a, r) };
+  }
+
+  /** Something changed for this announcement: refresh the coordinator's copy soon (coalesced, at most every reportIntervalMs). */
+  markDirty(id: string): void {
+    if (this.stopped) return;
+    this.dirty.add(id);
+    if (this.refreshTimer || this.refreshing) return;
+    // A big send is re-counted less often (each count reads every recipient's row): at most every reportIntervalMs, or 1 ms per recipient.
+    const interval = Math.max(this.deps.tuning.reportIntervalMs, this.largest);
+    const wait = Math.max(0, this.lastRefresh + interval - Date.now());
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = undefined;
+      this.refreshing = this.refreshDirty().finally(() => {
+        this.refreshing = undefined;
+        this.lastRefresh = Date.now();
+        if (this.dirty.size > 0 && !this.stopped) this.markDirty([...this.dirty][0]!);
+      });
+    }, wait);
+    this.refreshTimer.unref();
+  }
+
+  private async refreshDirty(): Promise<void> {
+    const ids = [...this.dirty];
+    this.dirty.clear();
+    for (const id of ids) {
+      await this.refreshCopy(id).catch((err) => {
+        this.deps.logger.warn({ err: { message: (err as Error).message }, announcement: id }, 'could not refresh an announcement report');
+        this.dirty.add(id);
+      });
+    }
+  }
+
+  /**
+   * Replaces the coordinator's copy with the current report, through the same pacing as the
+   * fan-out. Another instance may be refreshing the same copy with an older reading; so after a
+   * refresh that was not final, the status is read again, and if it became final meanwhile the
+   * copy is refreshed once more: the last update to reach Teams is the final state.
+   */
+  private async refreshCopy(id: string): Promise<void> {
+    const loaded = await this.deps.store.get(id);
+    if (!loaded?.announcement.copy) return;
+    this.largest = Math.max(this.largest, loaded.announcement.recipients);
+    const r = await this.reportOf(loaded.announcement);
+    const a = await this.completeIfFinished(loaded.announcement, loaded.etag, r);
+    if (a.status === 'done' || a.status === 'cancelled') this.largest = 0;
+    const place = placeOf(a.copy!.reference);
+    if (!place) return;
+    const card = await this.reportCard(a, r);
+    const result = await this.deps.connector.update(place, a.copy!.activityId, { type: 'message', attachments: [cardAttachment(card)] }, () => this.worker.pace(place.conversationId));
+    if (classify(result.status) === 'retry') {
+      this.dirty.add(id);
+      return;
+    }
+    const final = a.status === 'done' || a.status === 'cancelled';
+    if (!final) {
+      const after = await this.deps.store.get(id);
+      if (after && (after.announcement.status === 'done' || after.announcement.status === 'cancelled' || (after.announcement.status === 'sending' && r?.finished))) this.dirty.add(id);
+    }
+  }
+
+  /** Waits for dispatches, held items and report refreshes started so far (tests, shutdown). */
+  async settle(): Promise<void> {
+    await this.settleBackground();
+    while (this.refreshTimer || this.refreshing) {
+      if (this.refreshTimer) {
+        clearTimeout(this.refreshTimer);
+        this.refreshTimer = undefined;
+        this.refreshing = this.refreshDirty().finally(() => {
+          this.refreshing = undefined;
+          this.lastRefresh = Date.now();
+        });
+      }
+      await this.refreshing;
+    }
+  }
+}
+
+/** A stored conversation as the rules see it; undefined when the reference lacks what sending needs. */
+export function storedRef(c: StoredConversation | undefined): StoredRef | undefined {
+  const r = c?.reference;
+  const conversationId = r?.conversation?.id;
+  if (!c || !r?.serviceUrl || !conversationId) return undefined;
+  return {
+    conversationId,
+    conversationKind: c.kind,
+    serviceUrl: r.serviceUrl,
+    tenantId: r.conversation?.tenantId ?? '',
+    botId: r.bot?.id ?? '',
+    label: c.label,
+    teamId: c.teamId,
+  };
+}
+
+function placeOf(referenceJson: string): { serviceUrl: string; conversationId: string } | undefined {
+  try {
+    const r = JSON.parse(referenceJson) as Partial<ConversationReference>;
+    return r.serviceUrl && r.conversation?.id ? { serviceUrl: r.serviceUrl, conversationId: r.conversation.id } : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,409 @@
+import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
+import { z } from 'zod';
+import type { Logger } from '../platform/logging';
+import { parseRow, statusOf, type Tables } from '../platform/storage/tables';
+import type { Ack, Announcement, Audience, Endpoint, Recipient, RecipientRow, RecipientState, Status, Target } from './model';
+
+/**
+ * Announcements in Table Storage. One partition per announcement (PartitionKey = its id) holds its
+ * row, one row per recipient (its delivery state, claimed under the row's ETag before each send) and
+ * one row per acknowledgement (keyed by person, so each person counts once). Beside them: an index
+ * partition ordered newest first for `announcements`, the partnership's setting, and the workers'
+ * heartbeats that share the app's send rate between instances.
+ */
+
+export const ANNOUNCEMENTS_TABLE = 'Announcements';
+
+const MAIN = 'announcement';
+const INDEX = 'index';
+const SETTINGS = 'settings';
+const WORKERS = 'workers';
+
+const iso = z.string().default('');
+const MainRow = z.object({
+  partitionKey: z.string().regex(/^an[0-9a-f]{10}$/),
+  rowKey: z.literal(MAIN),
+  version: z.number().int(),
+  status: z.enum(['draft', 'scheduled', 'sending', 'done', 'cancelled']),
+  title: z.string().default(''),
+  text: z.string(),
+  link: z.string().default(''),
+  audience: z.string(),
+  importance: z.enum(['normal', 'important', 'urgent']).default('normal'),
+  askAck: z.boolean().default(false),
+  sendAt: iso,
+  authorAad: z.string(),
+  authorName: z.string().default(''),
+  authorRole: z.enum(['coordinator', 'rep']).default('coordinator'),
+  createdAt: z.string(),
+  sentAt: iso,
+  completedAt: iso,
+  cancelledAt: iso,
+  cancelledBy: iso,
+  recipients: z.number().int().default(0),
+  recipientsWritten: z.boolean().default(false),
+  dispatched: z.boolean().default(false),
+  copyReference: iso,
+  copyActivityId: iso,
+  via: iso,
+  etag: z.string(),
+});
+
+const EndpointShape = z.object({ serviceUrl: z.string().url(), tenantId: z.string(), botId: z.string() });
+const TargetShape = z.union([
+  EndpointShape.extend({ kind: z.literal('conversation'), conversationId: z.string().min(1), conversationKind: z.enum(['personal', 'groupChat', 'channel']) }),
+  EndpointShape.extend({ kind: z.literal('person'), aadObjectId: z.string().min(1), name: z.string() }),
+]);
+
+const RecipientEntity = z.object({
+  rowKey: z.string().startsWith('r|'),
+  label: z.string().default(''),
+  schoolId: z.string().default(''),
+  target: z.string(),
+  state: z.enum(['pending', 'sent', 'failed', 'cancelled']),
+  attempts: z.number().int().default(0),
+  lastStatus: z.number().int().default(0),
+  reason: z.string().default(''),
+  activityId: z.string().default(''),
+  doneAt: z.string().default(''),
+  claimBy: z.string().default(''),
+  claimUntil: z.number().default(0),
+  etag: z.string(),
+});
+
+const AckEntity = z.object({ rowKey: z.string().startsWith('ack|'), name: z.string().default(''), schoolId: z.string().default(''), at: z.string().default('') });
+
+function audienceToString(a: Audience): string {
+  return a.kind === 'school' ? `school:${a.schoolId}` : a.kind;
+}
+
+function audienceFromString(v: string): Audience | undefined {
+  if (v === 'schools' || v === 'announcements' || v === 'reps' || v === 'everyone') return { kind: v };
+  if (v.startsWith('school:') && v.length > 'school:'.length) return { kind: 'school', schoolId: v.slice('school:'.length) };
+  return undefined;
+}
+
+const date = (v: string) => (v ? new Date(v) : undefined);
+
+function toAnnouncement(row: z.infer<typeof MainRow>, logger: Logger): Announcement | undefined {
+  const audience = audienceFromString(row.audience);
+  if (!audience) {
+    logger.warn({ table: ANNOUNCEMENTS_TABLE, partitionKey: row.partitionKey }, 'skipped an announcement with an unknown audience');
+    return undefined;
+  }
+  let via: Endpoint | undefined;
+  if (row.via) {
+    const parsed = EndpointShape.safeParse(safeJson(row.via));
+    via = parsed.success ? parsed.data : undefined;
+  }
+  return {
+    id: row.partitionKey,
+    version: row.version,
+    status: row.status,
+    title: row.title,
+    text: row.text,
+    link: row.link,
+    audience,
+    importance: row.importance,
+    askAck: row.askAck,
+    sendAt: date(row.sendAt),
+    author: { aadObjectId: row.authorAad, name: row.authorName, role: row.authorRole },
+    createdAt: new Date(row.createdAt),
+    sentAt: date(row.sentAt),
+    completedAt: date(row.completedAt),
+    cancelledAt: date(row.cancelledAt),
+    cancelledBy: row.cancelledBy || undefined,
+    recipients: row.recipients,
+    recipientsWritten: row.recipientsWritten,
+    dispatched: row.dispatched,
+    copy: row.copyReference && row.copyActivityId ? { reference: row.copyReference, activityId: row.copyActivityId } : undefined,
+    via,
+  };
+}
+
+function toEntity(a: Announcement) {
+  return {
+    partitionKey: a.id,
+    rowKey: MAIN,
+    version: a.version,
+    status: a.status,
+    title: a.title,
+    text: a.text,
+    link: a.link,
+    audience: audienceToString(a.audience),
+    importance: a.importance,
+    askAck: a.askAck,
+    sendAt: a.sendAt?.toISOString() ?? '',
+    authorAad: a.author.aadObjectId,
+    authorName: a.author.name,
+    authorRole: a.author.role,
+    createdAt: a.createdAt.toISOString(),
+    sentAt: a.sentAt?.toISOString() ?? '',
+    completedAt: a.completedAt?.toISOString() ?? '',
+    cancelledAt: a.cancelledAt?.toISOString() ?? '',
+    cancelledBy: a.cancelledBy ?? '',
+    recipients: a.recipients,
+    recipientsWritten: a.recipientsWritten,
+    dispatched: a.dispatched,
+    copyReference: a.copy?.reference ?? '',
+    copyActivityId: a.copy?.activityId ?? '',
+    via: a.via ? JSON.stringify(a.via) : '',
+  };
+}
+
+function toRecipientRow(row: z.infer<typeof RecipientEntity>, logger: Logger): RecipientRow | undefined {
+  const target = TargetShape.safeParse(safeJson(row.target));
+  if (!target.success) {
+    logger.warn({ table: ANNOUNCEMENTS_TABLE, rowKey: row.rowKey }, 'skipped a recipient whose target does not parse');
+    return undefined;
+  }
+  return {
+    key: row.rowKey,
+    label: row.label,
+    schoolId: row.schoolId,
+    target: target.data as Target,
+    state: row.state,
+    attempts: row.attempts,
+    lastStatus: row.lastStatus,
+    reason: row.reason,
+    activityId: row.activityId,
+    doneAt: row.doneAt,
+    claimBy: row.claimBy,
+    claimUntil: row.claimUntil,
+    etag: row.etag,
+  };
+}
+
+export type Saved = { ok: true; etag: string } | { ok: false; reason: 'conflict' | 'missing' };
+
+export class AnnouncementStore {
+  private readonly table: TableClient;
+
+  constructor(
+    tables: Tables,
+    private readonly logger: Logger,
+  ) {
+    this.table = tables.client(ANNOUNCEMENTS_TABLE);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Announcements
+
+  /** Stores a new draft and its index row (newest first). */
+  async create(a: Announcement): Promise<string> {
+    const created = await this.table.createEntity(toEntity(a));
+    const inverted = String(9_000_000_000_000_000 - a.createdAt.getTime()).padStart(16, '0');
+    await this.table.upsertEntity({ partitionKey: INDEX, rowKey: `${inverted}|${a.id}`, id: a.id, authorAad: a.author.aadObjectId }, 'Replace');
+    return created.etag ?? '';
+  }
+
+  async get(id: string): Promise<{ announcement: Announcement; etag: string } | undefined> {
+    if (!/^an[0-9a-f]{10}$/.test(id)) return undefined;
+    try {
+      const entity = await this.table.getEntity<Record<string, unknown>>(id, MAIN);
+      const row = parseRow(MainRow, entity, this.logger, ANNOUNCEMENTS_TABLE);
+      const announcement = row ? toAnnouncement(row, this.logger) : undefined;
+      return announcement ? { announcement, etag: entity.etag } : undefined;
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** Replaces the announcement's row if nobody changed it since `etag`. */
+  async save(a: Announcement, etag: string): Promise<Saved> {
+    try {
+      const saved = await this.table.updateEntity(toEntity(a), 'Replace', { etag });
+      return { ok: true, etag: saved.etag ?? '' };
+    } catch (err) {
+      const status = statusOf(err);
+      if (status === 412) return { ok: false, reason: 'conflict' };
+      if (status === 404) return { ok: false, reason: 'missing' };
+      throw err;
+    }
+  }
+
+  /** Newest first, up to `limit` (drafts included; callers filter). */
+  async recent(limit: number): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const row of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${INDEX}`, select: ['id'] } })) {
+      if (typeof row.id === 'string') ids.push(row.id);
+      if (ids.length >= limit) break;
+    }
+    return ids;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Recipients
+
+  /**
+   * Writes pending rows for recipients that have none; an existing row (from an earlier, interrupted
+   * dispatch) is left as it is, so nothing already sent becomes pending again.
+   */
+  async addRecipients(id: string, recipients: readonly Recipient[]): Promise<void> {
+    const entity = (r: Recipient) => ({
+      partitionKey: id,
+      rowKey: r.key,
+      label: r.label.slice(0, 200),
+      schoolId: r.schoolId,
+      target: JSON.stringify(r.target),
+      state: 'pending' satisfies RecipientState,
+      attempts: 0,
+      lastStatus: 0,
+      reason: '',
+      activityId: '',
+      doneAt: '',
+      claimBy: '',
+      claimUntil: 0,
+    });
+    for (let start = 0; start < recipients.length; start += 100) {
+      const chunk = recipients.slice(start, start + 100);
+      try {
+        await this.table.submitTransaction(chunk.map((r): TransactionAction => ['create', entity(r)]));
+      } catch (err) {
+        if (statusOf(err) !== 409) throw err;
+        for (const r of chunk) {
+          await this.table.createEntity(entity(r)).catch((e: unknown) => {
+            if (statusOf(e) !== 409) throw e;
+          });
+        }
+      }
+    }
+  }
+
+  async recipient(id: string, key: string): Promise<RecipientRow | undefined> {
+    try {
+      const entity = await this.table.getEntity<Record<string, unknown>>(id, key);
+      const row = parseRow(RecipientEntity, entity, this.logger, ANNOUNCEMENTS_TABLE);
+      return row ? toRecipientRow(row, this.logger) : undefined;
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async recipients(id: string): Promise<RecipientRow[]> {
+    const out: RecipientRow[] = [];
+    for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${id} and RowKey ge 'r|' and RowKey lt 'r}'` } })) {
+      const row = parseRow(RecipientEntity, entity, this.logger, ANNOUNCEMENTS_TABLE);
+      const parsed = row ? toRecipientRow(row, this.logger) : undefined;
+      if (parsed) out.push(parsed);
+    }
+    return out;
+  }
+
+  /** Just what the report counts (cheaper than whole rows for a big send). */
+  async states(id: string): Promise<{ schoolId: string; state: RecipientState }[]> {
+    const out: { schoolId: string; state: RecipientState }[] = [];
+    const known = new Set<string>(['pending', 'sent', 'failed', 'cancelled']);
+    for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${id} and RowKey ge 'r|' and RowKey lt 'r}'`, select: ['schoolId', 'state'] } })) {
+      // Thousands of rows for a big send: a plain check rather than a schema per row.
+      if (typeof entity.state === 'string' && known.has(entity.state)) out.push({ schoolId: typeof entity.schoolId === 'string' ? entity.schoolId : '', state: entity.state as RecipientState });
+    }
+    return out;
+  }
+
+  /**
+   * Claims a recipient: under the row's ETag, so of two workers holding a copy of the same work item
+   * only one sends. Returns the new ETag, or undefined if the row changed first.
+   */
+  async claim(id: string, row: RecipientRow, claimBy: string, claimUntil: number): Promise<string | undefined> {
+    try {
+      const saved = await this.table.updateEntity({ partitionKey: id, rowKey: row.key, claimBy, claimUntil }, 'Merge', { etag: row.etag });
+      return saved.etag ?? '';
+    } catch (err) {
+      const status = statusOf(err);
+      if (status === 412 || status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** Extends one's own claim (under the ETag it left): the new ETag, or undefined if someone else has the row now. */
+  async renew(id: string, row: RecipientRow, claimBy: string, claimUntil: number): Promise<string | undefined> {
+    try {
+      const saved = await this.table.updateEntity({ partitionKey: id, rowKey: row.key, claimBy, claimUntil }, 'Merge', { etag: row.etag });
+      return saved.etag ?? '';
+    } catch (err) {
+      const status = statusOf(err);
+      if (status === 412 || status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** Records what happened (unconditionally: a send that happened must be recorded whatever else changed). */
+  async record(id: string, key: string, change: Partial<Pick<RecipientRow, 'state' | 'attempts' | 'lastStatus' | 'reason' | 'activityId' | 'doneAt' | 'claimBy' | 'claimUntil'>>): Promise<string> {
+    const saved = await this.table.updateEntity({ partitionKey: id, rowKey: key, ...change }, 'Merge');
+    return saved.etag ?? '';
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Acknowledgements
+
+  /** Counts a person's "Got it" once: false when they had already said so. */
+  async addAck(id: string, ack: Ack): Promise<boolean> {
+    try {
+      await this.table.createEntity({ partitionKey: id, rowKey: `ack|${ack.aadObjectId.toLowerCase()}`, name: ack.name.slice(0, 200), schoolId: ack.schoolId, at: ack.at });
+      return true;
+    } catch (err) {
+      if (statusOf(err) === 409) return false;
+      throw err;
+    }
+  }
+
+  async acks(id: string): Promise<Ack[]> {
+    const out: Ack[] = [];
+    for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${id} and RowKey ge 'ack|' and RowKey lt 'ack}'` } })) {
+      const row = parseRow(AckEntity, entity, this.logger, ANNOUNCEMENTS_TABLE);
+      if (row) out.push({ aadObjectId: row.rowKey.slice('ack|'.length), name: row.name, schoolId: row.schoolId, at: row.at });
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The partnership's setting
+
+  async repsMayAnnounce(): Promise<boolean> {
+    try {
+      const entity = await this.table.getEntity<Record<string, unknown>>(SETTINGS, 'partnership');
+      return entity.repsMayAnnounce === true;
+    } catch (err) {
+      if (statusOf(err) === 404) return false;
+      throw err;
+    }
+  }
+
+  async setRepsMayAnnounce(allowed: boolean, by: string): Promise<void> {
+    await this.table.upsertEntity({ partitionKey: SETTINGS, rowKey: 'partnership', repsMayAnnounce: allowed, changedBy: by }, 'Merge');
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Workers sharing the send rate
+
+  async heartbeat(instanceId: string, busyUntil: number): Promise<void> {
+    await this.table.upsertEntity({ partitionKey: WORKERS, rowKey: instanceId, busyUntil }, 'Replace');
+  }
+
+  async activeWorkers(nowMs: number): Promise<number> {
+    let n = 0;
+    for await (const row of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${WORKERS}`, select: ['busyUntil'] } })) {
+      if (typeof row.busyUntil === 'number' && row.busyUntil > nowMs) n += 1;
+    }
+    return n;
+  }
+
+  async removeWorker(instanceId: string): Promise<void> {
+    await this.table.deleteEntity(WORKERS, instanceId).catch((err) => {
+      if (statusOf(err) !== 404) throw err;
+    });
+  }
+}
+
+export function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+export type { Status };

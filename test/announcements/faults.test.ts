@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { AnnouncementStore } from '../../src/announcements/store';
+import { POISON_QUEUE } from '../../src/announcements/worker';
+import { createLogger } from '../../src/platform/logging';
+import { actionTitles, adaptiveCardsOf, cardText, invokeResponseCard, locateAction } from '../support/cardActions';
+import type { ConnectorRequest, SimConversation } from '../support/simulator';
+import { eventually, said, World } from './world';
+
+/**
+ * Teams answering sends with 429 (with and without Retry-After), 502, 403 and a 502 that never
+ * stops: retried with backoff (Retry-After honoured), recorded as permanent failures without retry,
+ * or moved to the poison queue after the last attempt; the report and the failures CSV say so.
+ */
+
+describe('announcements when Teams refuses some sends', function () {
+  this.timeout(30_000);
+  let w: World;
+  const names = ['Ash School', 'Beech School', 'Cedar School', 'Damson School', 'Elm School'];
+  let channels: Record<string, SimConversation>;
+
+  beforeEach(async function () {
+    w = await World.start();
+    channels = {};
+    for (const name of names) channels[name] = (await w.addSchool(name)).channel;
+  });
+
+  afterEach(async function () {
+    await w.stop();
+  });
+
+  const postsTo = (conv: SimConversation) => (req: ConnectorRequest) => req.method === 'POST' && req.conversationId === conv.id && req.path.endsWith('/activities');
+
+  it('when sends get 429 (with and without Retry-After), 502, 403 and endless 502s, then they are retried, recorded or poisoned as the rules say, and the failures download as CSV', async function () {
+    w.sim.failNext(postsTo(channels['Ash School']!), 429, { 'Retry-After': '1' });
+    w.sim.failNext(postsTo(channels['Beech School']!), 429);
+    w.sim.failNext(postsTo(channels['Cedar School']!), 502, {}, 2);
+    w.sim.failNext(postsTo(channels['Damson School']!), 403);
+    w.sim.failNext(postsTo(channels['Elm School']!), 502, {}, 100);
+
+    const me = w.sim.personalChat(w.cora);
+    const typed = await w.sim.say(w.cora, me, 'announce schools: Fault drill');
+    const preview = typed.sent.find((s) => adaptiveCardsOf(s.activity).length > 0)!;
+    const sent = await w.sim.click(w.cora, me, preview, 'Send');
+    assert.equal(sent.status, 200);
+
+    const report = await eventually('the report is final', () => {
+      const text = w.latest(me, preview.activityId);
+      return /could not be reached/.test(text) ? text : undefined;
+    });
+    await w.settle();
+    assert.match(report, /Sent to 3 of 5; 2 could not be reached/);
+
+    const delivered = (name: string) => w.sim.messagesTo(channels[name]!).filter((s) => s.method === 'POST' && cardText(adaptiveCardsOf(s.activity)[0] ?? {}).includes('Fault drill')).length;
+    const requests = (name: string) => w.sim.requests.filter((r) => postsTo(channels[name]!)(r)).length;
+    assert.equal(delivered('Ash School'), 1, '429 with Retry-After: retried, delivered once');
+    assert.equal(delivered('Beech School'), 1, '429 without Retry-After: retried, delivered once');
+    assert.equal(delivered('Cedar School'), 1, '502 twice: retried, delivered once');
+    assert.equal(delivered('Damson School'), 0, '403: not delivered');
+    assert.equal(requests('Damson School'), 1, '403 is permanent: not retried');
+    assert.equal(delivered('Elm School'), 0);
+    assert.equal(requests('Elm School'), 4, 'endless 502: tried maxAttempts (4) times');
+
+    // Backoffs: Retry-After honoured (at least 1 s, at most 20 % jitter on top); the others exponential from 50 ms.
+    const waits = w.backoffs.map((b) => b.ms).sort((a, b) => a - b);
+    assert.equal(waits.length, 1 + 1 + 2 + 3, `backoffs: ${waits.join(', ')}`);
+    assert.ok(waits.some((ms) => ms >= 1000 && ms <= 1200), `a wait of 1-1.2 s for Retry-After: 1 (${waits.join(', ')})`);
+    assert.ok(waits.filter((ms) => ms < 1000).every((ms) => ms >= 25 && ms <= 400), `exponential waits within [base/2, cap] (${waits.join(', ')})`);
+
+    // Outcomes recorded per recipient.
+    const store = new AnnouncementStore(w.tables(), createLogger('silent'));
+    const id = (await store.recent(5))[0]!;
+    const rows = await store.recipients(id);
+    const byLabel = (name: string) => rows.find((r) => r.label.includes(name))!;
+    assert.equal(byLabel('Ash School').state, 'sent');
+    assert.equal(byLabel('Ash School').attempts, 2);
+    assert.equal(byLabel('Damson School').state, 'failed');
+    assert.equal(byLabel('Damson School').lastStatus, 403);
+    assert.equal(byLabel('Elm School').state, 'failed');
+    assert.match(byLabel('Elm School').reason, /poison queue/);
+
+    const poison = await w.queues().client(POISON_QUEUE).peekMessages({ numberOfMessages: 32 });
+    assert.equal(poison.peekedMessageItems.length, 1, 'one item in the poison queue');
+    assert.match(poison.peekedMessageItems[0]!.messageText, /Elm School/);
+
+    // Failures (CSV) from the report.
+    const reportCard = adaptiveCardsOf(w.sim.transcript(me).find((t) => t.id === preview.activityId)!.activity)[0]!;
+    assert.ok(actionTitles(reportCard).includes('Failures (CSV)'), `buttons: ${actionTitles(reportCard).join(', ')}`);
+    const failures = await w.press(w.cora, me, reportCard, 'Failures (CSV)', preview.activityId);
+    const failuresCard = invokeResponseCard(failures.body)!;
+    assert.match(cardText(failuresCard), /Damson School/);
+    const link = new URL(String(locateAction(failuresCard, 'Download CSV (link valid for 15 minutes)')!.action.url));
+    const url = new URL(`${link.pathname}${link.search}`, w.together.url).toString();
+    const csv = await (await fetch(url)).text();
+    assert.match(csv, /^School,Recipient,Kind,HTTP status,Reason,Attempts,Last tried \(UK time\)\r\n/);
+    assert.match(csv, /Damson School,.*,channel,403,/);
+    assert.match(csv, /Elm School,.*,channel,502,.*poison queue.*,4,/);
+    const tampered = await fetch(url.replace(/sig=[^&]+/, 'sig=forged'));
+    assert.equal(tampered.status, 403);
+
+    // A teacher cannot see the failures.
+    const tia = w.sim.user('tia', 'Tia Brown');
+    const refused = await w.sim.click(tia, me, reportCard, 'Failures (CSV)', {}, { replyToId: preview.activityId });
+    assert.equal(refused.status, 200);
+    assert.match(said(refused), /Only school reps and coordinators/);
+  });
+});
