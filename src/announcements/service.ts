@@ -265,7 +265,7 @@ export class AnnouncementService {
         }
       };
       // A few at a time: the workers (here too) start sending as soon as the first are queued, and must not be starved.
-      await Promise.all(Array.from({ length: Math.min(8, pending.length) }, enqueue));
+      await Promise.all(Array.from({ length: Math.min(4, pending.length) }, enqueue));
       this.worker.kick();
       const saved = await store.save({ ...a, recipients: rows.length, dispatched: true }, etag);
       if (!saved.ok) continue; // someone else changed it meanwhile (a cancel): look again; the items are queued either way

@@ -329,6 +329,15 @@ export class FanoutWorker {
       if (!this.registered) void this.beat();
       this.busy();
       for (const message of messages) this.track(this.handle(message));
+      // Beyond two seconds of work in hand, fill the buffer gradually (at most twice the send rate), so
+      // the claims for a big send are spread out rather than all written at once.
+      if (this.inFlight.size > 2 * this.share) {
+        try {
+          await tuning.timing.sleep((messages.length / (2 * this.share)) * 1000, this.abort.signal, 'poll');
+        } catch {
+          break;
+        }
+      }
     }
   }
 
