@@ -12,6 +12,7 @@ import { cardText } from '../support/cardActions';
 import { TeamsSimulator, type Sent, type SimConversation, type SimUser } from '../support/simulator';
 import { said, textOf } from '../support/said';
 export { said, textOf } from '../support/said';
+import { BaseWorld } from '../support/world';
 
 /**
  * Shared set-up for the nudge suites through the wire (not a test file itself): a simulator, a bot on a
@@ -26,12 +27,7 @@ export const FRIDAY_DUE = new Date('2026-12-04T17:00:00Z');
 
 const DIGEST = /reminders? from Together|Overdue in the partnership/;
 
-export class World {
-  sim!: TeamsSimulator;
-  bot!: TestBot;
-  readonly others: TestBot[] = [];
-  clock!: ManualClock;
-  cora!: SimUser;
+export class World extends BaseWorld {
   sam!: SimUser;
   raj!: SimUser;
   bea!: SimUser;
@@ -66,27 +62,6 @@ export class World {
     await w.sim.say(w.cora, w.sim.personalChat(w.cora), 'whoami');
     w.sim.clearRecords();
     return w;
-  }
-
-  get env(): Record<string, string> {
-    return { COORDINATORS: this.cora.aadObjectId };
-  }
-
-  async secondInstance(): Promise<TestBot> {
-    const other = await startTestBot({ tablePrefix: this.bot.tablePrefix, env: this.env, clock: this.clock });
-    this.others.push(other);
-    return other;
-  }
-
-  async restart(): Promise<void> {
-    this.bot = await this.bot.restart();
-    this.sim.botEndpoint = this.bot.url;
-  }
-
-  async stop(): Promise<void> {
-    for (const other of this.others) await other.stop();
-    await this.bot.stop();
-    await this.sim.stop();
   }
 
   /** "Approve 'STEM Week' for Oakfield Academy", due Fri 4 Dec 17:00, for Oakfield's reps, registered as a capability would. */

@@ -5,6 +5,7 @@ import { adaptiveCardsOf, findAction } from '../support/cardActions';
 import { TeamsSimulator, type Sent, type SimConversation, type SimUser, type TurnResult } from '../support/simulator';
 import { said, textOf } from '../support/said';
 export { answered, said, textOf } from '../support/said';
+import { BaseWorld } from '../support/world';
 
 /**
  * Shared set-up for the proposal suites through the wire (not a test file itself): a simulator, a bot
@@ -59,12 +60,7 @@ export function proposalIdOf(card: object): string {
   return match[1]!;
 }
 
-export class World {
-  sim!: TeamsSimulator;
-  bot!: TestBot;
-  readonly others: TestBot[] = [];
-  clock!: ManualClock;
-  cora!: SimUser;
+export class World extends BaseWorld {
   ann!: SimUser;
   ben!: SimUser;
   bea!: SimUser;
@@ -102,23 +98,6 @@ export class World {
     await w.sim.say(w.tia, w.sim.personalChat(w.tia), 'my school Riverside Primary');
     if (opts.repsChannel ?? true) assert.match(said(await w.sim.say(w.cora, w.reps, 'channel reps')), /reps' channel/);
     return w;
-  }
-
-  get env(): Record<string, string> {
-    return { COORDINATORS: this.cora.aadObjectId };
-  }
-
-  /** A second instance on the same tables. */
-  async secondInstance(): Promise<TestBot> {
-    const other = await startTestBot({ tablePrefix: this.bot.tablePrefix, env: this.env, clock: this.clock });
-    this.others.push(other);
-    return other;
-  }
-
-  async stop(): Promise<void> {
-    for (const other of this.others) await other.stop();
-    await this.bot.stop();
-    await this.sim.stop();
   }
 
   async makeRep(user: SimUser, schoolName: string): Promise<void> {

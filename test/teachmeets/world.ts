@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/platform/clock';
-import { startTestBot, type TestBot } from '../support/bot';
+import { startTestBot } from '../support/bot';
 import { actionTitles, adaptiveCardsOf, cardText, invokeResponseCard } from '../support/cardActions';
 import { TeamsSimulator, type Sent, type SimConversation, type SimUser } from '../support/simulator';
 import { said, textOf } from '../support/said';
 export { answered, said, textOf, via } from '../support/said';
+import { BaseWorld } from '../support/world';
 
 /**
  * Shared set-up for the TeachMeet through-the-wire suites (not a test file itself): a simulator, a
@@ -29,12 +30,7 @@ export const FORM = {
   theme: 'Retrieval practice',
 };
 
-export class World {
-  sim!: TeamsSimulator;
-  bot!: TestBot;
-  readonly others: TestBot[] = [];
-  clock!: ManualClock;
-  cora!: SimUser;
+export class World extends BaseWorld {
   staffRoom!: SimConversation;
   schoolId!: string;
   otherSchoolId!: string;
@@ -53,28 +49,6 @@ export class World {
     w.schoolId = schools.find((s) => s.name === 'Oakfield Academy')!.id;
     w.otherSchoolId = schools.find((s) => s.name === 'Brookside Primary')!.id;
     return w;
-  }
-
-  get env(): Record<string, string> {
-    return { COORDINATORS: this.cora.aadObjectId };
-  }
-
-  /** A second instance on the same tables. */
-  async secondInstance(): Promise<TestBot> {
-    const other = await startTestBot({ tablePrefix: this.bot.tablePrefix, env: this.env, clock: this.clock });
-    this.others.push(other);
-    return other;
-  }
-
-  async restart(): Promise<void> {
-    this.bot = await this.bot.restart();
-    this.sim.botEndpoint = this.bot.url;
-  }
-
-  async stop(): Promise<void> {
-    for (const other of this.others) await other.stop();
-    await this.bot.stop();
-    await this.sim.stop();
   }
 
   async settle(): Promise<void> {
