@@ -337,23 +337,9 @@ export class SwapService {
       if (decision.kind === 'unchanged') return { kind: 'done', message: decision.message, offer: stored.offer, changed: false };
       const change = new SwapChange().updateOffer(decision.offer, stored.etag);
       let partner: Offer | undefined;
-      let lapsedMatch: Match | undefined;
-      if (decision.matchId) {
-        const sm = await this.deps.store.match(decision.matchId);
-        if (sm && sm.match.status === 'proposed') {
-          lapsedMatch = lapse(sm.match, `${stored.offer.schoolName} withdrew its offer`, this.now);
-          change.updateMatch(lapsedMatch, sm.etag);
-          const partnerId = sm.match.offerIds[0] === offerId ? sm.match.offerIds[1] : sm.match.offerIds[0];
-          const ps = await this.deps.store.offer(partnerId);
-          if (ps) {
-            const p = { ...ps.offer };
-            if (release(p, sm.match.id, this.now)) {
-              change.updateOffer(p, ps.etag);
-              partner = p;
-            }
-          }
-        }
-      }
+      const lapsed = decision.matchId ? await this.lapseProposal(change, decision.matchId, offerId, `${stored.offer.schoolName} withdrew its offer`) : {};
+      const lapsedMatch = lapsed.match;
+      partner = lapsed.partner;
       if (partner) await this.deps.timers.schedule(MATCH_TIMER, partner.id, this.now);
       try {
         await this.deps.store.commit(change);
@@ -368,6 +354,24 @@ export class SwapService {
     throw new Error(`swap offer ${offerId}: gave up after ${MAX_ATTEMPTS} conflicting attempts`);
   }
 
+  /**
+   * Adds to `change` the lapse of a still-proposed match that `offerId` is in, and the release of the
+   * other school's offer. Returns what changed, for telling people.
+   */
+  private async lapseProposal(change: SwapChange, matchId: string, offerId: string, reason: string): Promise<{ match?: Match; partner?: Offer; partnerSchool?: string }> {
+    const sm = await this.deps.store.match(matchId);
+    if (!sm || sm.match.status !== 'proposed') return {};
+    const match = lapse(sm.match, reason, this.now);
+    change.updateMatch(match, sm.etag);
+    const partnerId = sm.match.offerIds[0] === offerId ? sm.match.offerIds[1] : sm.match.offerIds[0];
+    const ps = await this.deps.store.offer(partnerId);
+    if (!ps) return { match };
+    const p = { ...ps.offer };
+    if (!release(p, sm.match.id, this.now)) return { match, partnerSchool: ps.offer.schoolName };
+    change.updateOffer(p, ps.etag);
+    return { match, partner: p, partnerSchool: ps.offer.schoolName };
+  }
+
   // -------------------------------------------------------------------------------------------
   // Timers
 
@@ -380,26 +384,12 @@ export class SwapService {
       const via = parseReference(stored.via);
       const expired: Offer = { ...offer, status: 'expired', matchId: '', updatedAt: this.now };
       const change = new SwapChange().updateOffer(expired, stored.etag);
-      let partner: Offer | undefined;
-      let partnerSchool = '';
-      let lapsedMatch: Match | undefined;
-      if (offer.status === 'proposed' && offer.matchId) {
-        const sm = await this.deps.store.match(offer.matchId);
-        if (sm && sm.match.status === 'proposed') {
-          lapsedMatch = lapse(sm.match, `${offer.schoolName}'s offer reached its confirm-by date before both schools accepted`, this.now);
-          change.updateMatch(lapsedMatch, sm.etag);
-          const partnerId = sm.match.offerIds[0] === offerId ? sm.match.offerIds[1] : sm.match.offerIds[0];
-          const ps = await this.deps.store.offer(partnerId);
-          partnerSchool = ps?.offer.schoolName ?? '';
-          if (ps) {
-            const p = { ...ps.offer };
-            if (release(p, sm.match.id, this.now)) {
-              change.updateOffer(p, ps.etag);
-              partner = p;
-            }
-          }
-        }
-      }
+      const lapsed =
+        offer.status === 'proposed' && offer.matchId
+          ? await this.lapseProposal(change, offer.matchId, offerId, `${offer.schoolName}'s offer reached its confirm-by date before both schools accepted`)
+          : {};
+      const { match: lapsedMatch, partner } = lapsed;
+      const partnerSchool = lapsed.partnerSchool ?? '';
       if (partner) await this.deps.timers.schedule(MATCH_TIMER, partner.id, this.now);
       try {
         await this.deps.store.commit(change);
