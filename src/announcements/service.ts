@@ -243,7 +243,12 @@ export class AnnouncementService {
         this.forget(id);
         await this.deps.timers.schedule(DISPATCH_TIMER, id, new Date(now.getTime() + FOLLOW_UP_MS));
       }
-      if (a.status !== 'sending' || a.dispatched) return;
+      if (a.status !== 'sending') return;
+      if (a.dispatched) {
+        // The follow-up: nothing to queue; count again, so a send whose last worker died is still marked done.
+        this.markDirty(id);
+        return;
+      }
       if (!a.recipientsWritten) {
         const resolution = await this.resolve(a.audience, a.via);
         await store.addRecipients(id, resolution.recipients);

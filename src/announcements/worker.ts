@@ -584,9 +584,15 @@ export class FanoutWorker {
     const { leaseMs, timing } = this.deps.tuning;
     const now = timing.now();
     if (lease.until - now > leaseMs / 2) return;
-    const updated = await this.work.updateMessage(lease.messageId, lease.popReceipt, undefined, this.leaseSeconds());
-    lease.popReceipt = updated.popReceipt ?? lease.popReceipt;
-    lease.until = now + leaseMs;
+    try {
+      const updated = await this.work.updateMessage(lease.messageId, lease.popReceipt, undefined, this.leaseSeconds());
+      lease.popReceipt = updated.popReceipt ?? lease.popReceipt;
+      lease.until = now + leaseMs;
+    } catch (err) {
+      // The item went back to the queue (a long backoff outlived the lease): the claim still protects
+      // the send; the other copy will find the row finished and be deleted.
+      if (statusOf(err) !== 404) throw err;
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
