@@ -319,15 +319,8 @@ export class AnnouncementStore {
   }
 
   /** Extends one's own claim (under the ETag it left): the new ETag, or undefined if someone else has the row now. */
-  async renew(id: string, row: RecipientRow, claimBy: string, claimUntil: number): Promise<string | undefined> {
-    try {
-      const saved = await this.table.updateEntity({ partitionKey: id, rowKey: row.key, claimBy, claimUntil }, 'Merge', { etag: row.etag });
-      return saved.etag ?? '';
-    } catch (err) {
-      const status = statusOf(err);
-      if (status === 412 || status === 404) return undefined;
-      throw err;
-    }
+  renew(id: string, row: RecipientRow, claimBy: string, claimUntil: number): Promise<string | undefined> {
+    return this.claim(id, row, claimBy, claimUntil);
   }
 
   /** Records what happened (unconditionally: a send that happened must be recorded whatever else changed). */
