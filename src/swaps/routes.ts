@@ -1,7 +1,7 @@
 import { TurnContext, type ConversationReference } from 'botbuilder';
 import { z } from 'zod';
 import { cardId, cardText, defineAction, type ActionResult, type ActionSpec } from '../platform/actions';
-import { renderCard } from '../platform/cards';
+import { renderCard, type AdaptiveCard } from '../platform/cards';
 import type { Clock } from '../platform/clock';
 import type { CommandSpec } from '../platform/commands';
 import type { ConversationStore } from '../platform/conversations/store';
@@ -17,7 +17,7 @@ import { boardCardData, button, cancelCardData, formCardData, noticeCardData, of
 import { checkOfferForm, OfferInput, type OfferValues } from './form';
 import { DEFAULT_MATCH_POLICY, type MatchPolicy, type OfferStatus, type PersonRef } from './model';
 import { formatDeadline, mayActFor, sideOf } from './rules';
-import { EXPIRE_TIMER, MATCH_TIMER, SwapService, type Decided, type SwapDeadlineFor } from './service';
+import { EXPIRE_TIMER, MATCH_TIMER, SwapService, type Decided, type MatchView, type SwapDeadlineFor } from './service';
 import { SWAPS_TABLE, SwapStore } from './store';
 
 /** Placement swap commands and card buttons: parse with zod, check who may act from the Teams identity, decide through the service, answer with a card. */
@@ -71,6 +71,15 @@ export function swapRoutes(deps: SwapRouteDeps): SwapRoutes {
     const ref: PersonRef = { aadObjectId: turn.actor.aadObjectId, teamsId: turn.actor.teamsId, name: turn.actor.name };
     await store.rememberPerson(ref).catch((err) => deps.logger.warn({ err: { message: (err as Error).message } }, 'could not record a Teams id'));
     return ref;
+  }
+
+  /** A decline or cancel without a reason: the same card again, saying a reason is needed; nothing changes. */
+  async function askForReason(turn: Turn, data: { matchId: string; schoolId: string }, card: (match: MatchView['match'], offers: MatchView['offers']) => AdaptiveCard): Promise<ActionResult> {
+    turn.record.outcome = 'invalid';
+    const stored = await store.match(data.matchId);
+    if (!stored || sideOf(stored.match, data.schoolId) === undefined) return { message: stored ? REASON_NEEDED : NOT_FOUND };
+    const view = await service.view(stored.match);
+    return { card: card(stored.match, view.offers) };
   }
 
   /** The conversation this turn came from, to open personal chats through (service URL, tenant, bot). */
@@ -214,11 +223,9 @@ export function swapRoutes(deps: SwapRouteDeps): SwapRoutes {
       async run(turn, data) {
         const by = await actor(turn);
         if (data.reason.length < 3) {
-          turn.record.outcome = 'invalid';
-          const stored = await store.match(data.matchId);
-          if (!stored || sideOf(stored.match, data.schoolId) === undefined) return { message: stored ? REASON_NEEDED : NOT_FOUND };
-          const view = await service.view(stored.match);
-          return { card: renderCard('swapProposal', proposalCardData(stored.match, view.offers, { schoolId: data.schoolId, now: turn.now, mayAnswer: mayActFor(turn.person, data.schoolId), reasonError: REASON_NEEDED })) };
+          return askForReason(turn, data, (match, offers) =>
+            renderCard('swapProposal', proposalCardData(match, offers, { schoolId: data.schoolId, now: turn.now, mayAnswer: mayActFor(turn.person, data.schoolId), reasonError: REASON_NEEDED })),
+          );
         }
         return decided(turn, await service.decline(data.matchId, data.schoolId, data.reason, turn.person, by, viaOf(turn)), data.schoolId);
       },
@@ -273,11 +280,7 @@ export function swapRoutes(deps: SwapRouteDeps): SwapRoutes {
       async run(turn, data) {
         const by = await actor(turn);
         if (data.reason.length < 3) {
-          turn.record.outcome = 'invalid';
-          const stored = await store.match(data.matchId);
-          if (!stored || sideOf(stored.match, data.schoolId) === undefined) return { message: stored ? REASON_NEEDED : NOT_FOUND };
-          const view = await service.view(stored.match);
-          return { card: renderCard('swapCancel', cancelCardData(stored.match, view.offers, data.schoolId, turn.now, REASON_NEEDED)) };
+          return askForReason(turn, data, (match, offers) => renderCard('swapCancel', cancelCardData(match, offers, data.schoolId, turn.now, REASON_NEEDED)));
         }
         const result = await service.cancel(data.matchId, data.schoolId, data.reason, turn.person, by, viaOf(turn));
         if (result.kind !== 'done') return decided(turn, result, data.schoolId);
