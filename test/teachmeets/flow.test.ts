@@ -4,24 +4,9 @@ import { startTestBot, type TestBot } from '../support/bot';
 import { adaptiveCardsOf, cardText, invokeResponseCard } from '../support/cardActions';
 import { TeamsSimulator, type SimConversation, type SimUser } from '../support/simulator';
 import { said } from '../support/said';
+import { FORM } from './world';
 
 /** The TeachMeet flow through the wire: a coordinator creates, teachers sign up from the shared card. */
-
-const FORM = {
-  title: 'Spring TeachMeet',
-  date: '2026-12-04',
-  start: '16:00',
-  end: '17:30',
-  venue: 'Library',
-  link: '',
-  places: '2',
-  slots2: '0',
-  slots5: '1',
-  slots7: '0',
-  deadlineDate: '2026-12-03',
-  deadlineTime: '17:00',
-  theme: 'Retrieval practice',
-};
 
 describe('TeachMeets through the wire', function () {
   let sim: TeamsSimulator;
