@@ -1,4 +1,4 @@
-import type { ServiceClientCredentials } from '../platform/proactive';
+import { connectorRequest, type ConnectorResult, type ServiceClientCredentials } from '../platform/connectorRequest';
 import type { Target } from './model';
 
 /**
@@ -14,17 +14,7 @@ import type { Target } from './model';
  * Proactive.credentials.
  */
 
-export interface ConnectorResult {
-  /** HTTP status; 0 when there was no answer (connection failed, timed out). */
-  readonly status: number;
-  /** The new message's id (POST), or the updated one's. */
-  readonly activityId?: string;
-  /** For a new personal chat: its conversation id. */
-  readonly conversationId?: string;
-  readonly retryAfter?: string;
-  /** The connector's error code, e.g. 'ConversationBlockedByUser'. */
-  readonly code?: string;
-}
+export type { ConnectorResult };
 
 export type Activity = Record<string, unknown>;
 
@@ -70,55 +60,12 @@ export class BotConnector implements Connector {
   }
 
   private async call(method: 'POST' | 'PUT', serviceUrl: string, path: string, body: unknown, turn?: () => Promise<void>): Promise<ConnectorResult> {
-    let headers: Record<string, string>;
+    let credentials: ServiceClientCredentials;
     try {
-      headers = { 'Content-Type': 'application/json; charset=utf-8', ...(await this.authorization(serviceUrl)) };
+      credentials = await this.credentials(serviceUrl);
     } catch {
       return { status: 0, code: 'NoToken' };
     }
-    const base = serviceUrl.endsWith('/') ? serviceUrl : `${serviceUrl}/`;
-    const url = new URL(path, base);
-    const payload = JSON.stringify(body);
-    if (turn) await turn();
-    let response: Response;
-    try {
-      response = await fetch(url, { method, headers, body: payload, signal: AbortSignal.timeout(this.timeoutMs) });
-    } catch {
-      return { status: 0 };
-    }
-    const text = await response.text().catch(() => '');
-    const json = parse(text) as { id?: unknown; activityId?: unknown; error?: { code?: unknown } } | undefined;
-    const retryAfter = response.headers.get('retry-after') ?? undefined;
-    if (!response.ok) return { status: response.status, retryAfter, code: typeof json?.error?.code === 'string' ? json.error.code : undefined };
-    if (path === 'v3/conversations') {
-      return { status: response.status, conversationId: typeof json?.id === 'string' ? json.id : undefined, activityId: typeof json?.activityId === 'string' ? json.activityId : undefined };
-    }
-    return { status: response.status, activityId: typeof json?.id === 'string' ? json.id : undefined };
-  }
-
-  /** The Authorization header the adapter's credentials give (none in local mode). */
-  private async authorization(serviceUrl: string): Promise<Record<string, string>> {
-    const credentials = await this.credentials(serviceUrl);
-    const set = new Map<string, string>();
-    const resource = {
-      headers: {
-        set: (name: string, value: string) => set.set(name.toLowerCase(), String(value)),
-        get: (name: string) => set.get(name.toLowerCase()),
-        contains: (name: string) => set.has(name.toLowerCase()),
-        remove: (name: string) => set.delete(name.toLowerCase()),
-      },
-    };
-    await credentials.signRequest(resource as never);
-    const auth = set.get('authorization');
-    return auth ? { Authorization: auth } : {};
-  }
-}
-
-function parse(text: string): unknown {
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
+    return connectorRequest(credentials, { method, serviceUrl, path, body, turn, timeoutMs: this.timeoutMs });
   }
 }

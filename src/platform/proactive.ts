@@ -1,17 +1,21 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TeamsInfo, TurnContext, type Activity, type CloudAdapter, type ConversationReference } from 'botbuilder';
 import type { ConnectorClient } from 'botframework-connector';
+import { connectorRequest, isTransient, type ConnectorResult, type ServiceClientCredentials } from './connectorRequest';
 import type { ConversationStore } from './conversations/store';
 import type { Logger } from './logging';
+import { backoffMs, parseRetryAfter, type RetryPolicy } from './retry';
 
 /**
- * Proactive messages through one place: to a stored conversation, to a person (their stored personal
- * chat, or a new 1:1 opened through the members they share with the bot), and updates of cards sent
- * earlier. botbuilder's connector client already retries 429s with Retry-After and 5xx a few times.
- * Bulk fan-out with durable queues and rate limits belongs to the announcements capability.
+ * Proactive messages through one place: to a stored conversation, to a person (their personal chat,
+ * opened or found through Teams), and updates of cards sent earlier. Each is one request to the Bot
+ * Connector, made directly (connectorRequest.ts) rather than through a botbuilder turn per message,
+ * and retried here when Teams throttles (429, after Retry-After) or fails for a moment (5xx, no
+ * answer), as botbuilder's connector client would. Bulk fan-out with durable queues and rate limits
+ * belongs to the announcements capability.
  */
 
-/** What signs a request to the Bot Connector (sets its Authorization header). */
-export type ServiceClientCredentials = ConnectorClient['credentials'];
+export type { ServiceClientCredentials };
 
 export interface PersonAddress {
   readonly aadObjectId: string;
@@ -20,8 +24,32 @@ export interface PersonAddress {
   readonly name?: string;
 }
 
+/** A connector call that failed for good; `statusCode` as botbuilder's errors have it. */
+export class ConnectorError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string | undefined,
+    what: string,
+  ) {
+    super(`${what}: Teams answered ${statusCode || 'nothing'}${code ? ` (${code})` : ''}`);
+  }
+}
+
+/** Three tries after the first; a Retry-After longer than MAX_WAIT_MS is not waited for (the caller logs it). */
+const RETRY: RetryPolicy = { baseMs: 500, capMs: 8_000, maxAttempts: 4 };
+const MAX_WAIT_MS = 30_000;
+const TIMEOUT_MS = 30_000;
+/** Personal chats found or opened, per instance (Teams gives the same chat every time; this saves asking again). */
+const KNOWN_CHATS = 5_000;
+
+interface PersonalChat {
+  readonly serviceUrl: string;
+  readonly conversationId: string;
+}
+
 export class Proactive {
   private readonly credentialsByUrl = new Map<string, Promise<ServiceClientCredentials>>();
+  private readonly chats = new Map<string, PersonalChat>();
 
   constructor(
     private readonly adapter: CloudAdapter,
@@ -30,13 +58,15 @@ export class Proactive {
     private readonly logger: Logger,
   ) {}
 
-  /** Sends to a conversation; returns the new activity's id. */
+  /** Sends to a conversation (into the thread of the reference's activity, if it names one); returns the new activity's id. */
   async send(reference: Partial<ConversationReference>, activity: Partial<Activity>): Promise<string | undefined> {
-    let id: string | undefined;
-    await this.adapter.continueConversationAsync(this.botAppId, reference, async (context: TurnContext) => {
-      id = (await context.sendActivity(activity))?.id;
-    });
-    return id;
+    const outgoing = TurnContext.applyConversationReference({ type: 'message', ...activity }, reference);
+    const conversationId = conversationIdOf(reference);
+    const path = outgoing.replyToId
+      ? `v3/conversations/${encodeURIComponent(conversationId)}/activities/${encodeURIComponent(outgoing.replyToId)}`
+      : `v3/conversations/${encodeURIComponent(conversationId)}/activities`;
+    const result = await this.call('POST', serviceUrlOf(reference), path, outgoing, 'send');
+    return result.activityId;
   }
 
   /**
@@ -64,9 +94,9 @@ export class Proactive {
 
   /** Replaces an activity sent earlier (a shared card's new state). */
   async update(reference: Partial<ConversationReference>, activityId: string, activity: Partial<Activity>): Promise<void> {
-    await this.adapter.continueConversationAsync(this.botAppId, reference, async (context: TurnContext) => {
-      await context.updateActivity({ ...activity, id: activityId, type: 'message', conversation: context.activity.conversation });
-    });
+    const conversationId = conversationIdOf(reference);
+    const outgoing = TurnContext.applyConversationReference({ ...activity, id: activityId, type: 'message' }, reference);
+    await this.call('PUT', serviceUrlOf(reference), `v3/conversations/${encodeURIComponent(conversationId)}/activities/${encodeURIComponent(activityId)}`, outgoing, 'update');
   }
 
   /**
@@ -88,40 +118,71 @@ export class Proactive {
   }
 
   /**
-   * Sends to a person's personal chat, opening one if the bot has none yet. `via` is any conversation
-   * in their tenant (its serviceUrl and bot identity are used to open the chat). Returns false when
-   * the message could not be delivered (logged, not thrown: a nudge must not break the turn).
+   * Sends to a person's personal chat. Teams gives the bot the same 1:1 chat every time it asks to
+   * create one, so with the person's Teams id that is one request (remembered here for next time);
+   * without it, a personal chat stored when they talked to the bot. `via` is any conversation in
+   * their tenant (its serviceUrl and bot identity are used to open the chat). Returns false when the
+   * message could not be delivered (logged, not thrown: a nudge must not break the turn).
    */
   async toPerson(person: PersonAddress, via: Partial<ConversationReference> | undefined, activity: Partial<Activity>): Promise<boolean> {
+    const aad = person.aadObjectId.toLowerCase();
     try {
-      const stored = await this.conversations.personal(person.aadObjectId);
+      let chat = this.chats.get(aad);
+      if (!chat && person.teamsId && via?.serviceUrl) chat = await this.openChat(person, via);
+      if (chat) {
+        const reference = { channelId: 'msteams', serviceUrl: chat.serviceUrl, conversation: { id: chat.conversationId, conversationType: 'personal', isGroup: false, name: '' }, bot: via?.bot, user: { id: person.teamsId, name: person.name ?? '' } };
+        await this.send(reference as Partial<ConversationReference>, activity);
+        return true;
+      }
+      const stored = await this.conversations.personal(aad);
       if (stored) {
         await this.send(stored.reference, activity);
         return true;
       }
-      const serviceUrl = via?.serviceUrl;
-      const tenantId = via?.conversation?.tenantId;
-      if (!serviceUrl || !person.teamsId) {
-        this.logger.warn({ reason: 'no personal chat and no way to open one' }, 'personal message not sent');
-        return false;
-      }
-      await this.adapter.createConversationAsync(
-        this.botAppId,
-        'msteams',
-        serviceUrl,
-        '',
-        { isGroup: false, bot: via?.bot as never, members: [{ id: person.teamsId, name: person.name ?? '' }], tenantId, channelData: { tenant: { id: tenantId } } } as never,
-        async (context: TurnContext) => {
-          const reference = TurnContext.getConversationReference(context.activity);
-          const ref = { ...reference, conversation: { ...reference.conversation, tenantId, conversationType: 'personal' }, bot: via?.bot ?? reference.bot } as Partial<ConversationReference>;
-          await this.conversations.rememberPersonal(person.aadObjectId, ref, person.name ?? '');
-          await context.sendActivity(activity);
-        },
-      );
-      return true;
+      this.logger.warn({ reason: 'no personal chat and no way to open one' }, 'personal message not sent');
+      return false;
     } catch (err) {
+      if (err instanceof ConnectorError && (err.statusCode === 403 || err.statusCode === 404)) this.chats.delete(aad);
       this.logger.warn({ err: { message: (err as Error).message, status: (err as { statusCode?: number }).statusCode } }, 'personal message not sent');
       return false;
     }
   }
+
+  /** Opens (or finds: Teams answers with the existing one) the 1:1 chat between the bot and a person. */
+  private async openChat(person: PersonAddress, via: Partial<ConversationReference>): Promise<PersonalChat | undefined> {
+    const serviceUrl = serviceUrlOf(via);
+    const tenantId = via.conversation?.tenantId;
+    const body = { isGroup: false, bot: via.bot, members: [{ id: person.teamsId, name: person.name ?? '' }], tenantId, channelData: { tenant: { id: tenantId } } };
+    const result = await this.call('POST', serviceUrl, 'v3/conversations', body, 'open a personal chat');
+    if (!result.conversationId) return undefined;
+    const chat = { serviceUrl, conversationId: result.conversationId };
+    if (this.chats.size >= KNOWN_CHATS) this.chats.delete(this.chats.keys().next().value as string);
+    this.chats.set(person.aadObjectId.toLowerCase(), chat);
+    return chat;
+  }
+
+  /** One connector request, tried again after throttling or a passing failure; throws ConnectorError when it fails for good. */
+  private async call(method: 'POST' | 'PUT', serviceUrl: string, path: string, body: unknown, what: string): Promise<ConnectorResult> {
+    const credentials = await this.credentials(serviceUrl);
+    for (let attempt = 1; ; attempt += 1) {
+      const result = await connectorRequest(credentials, { method, serviceUrl, path, body, timeoutMs: TIMEOUT_MS });
+      if (result.status >= 200 && result.status < 300) return result;
+      const wait = backoffMs(attempt, parseRetryAfter(result.retryAfter, Date.now()), Math.random(), RETRY);
+      if (!isTransient(result.status) || result.code === 'NoToken' || attempt >= RETRY.maxAttempts || wait > MAX_WAIT_MS) {
+        throw new ConnectorError(result.status, result.code, what);
+      }
+      await sleep(wait);
+    }
+  }
+}
+
+function serviceUrlOf(reference: Partial<ConversationReference>): string {
+  if (!reference.serviceUrl) throw new ConnectorError(0, 'NoServiceUrl', 'no service URL to send to');
+  return reference.serviceUrl;
+}
+
+function conversationIdOf(reference: Partial<ConversationReference>): string {
+  const id = reference.conversation?.id;
+  if (!id) throw new ConnectorError(0, 'NoConversation', 'no conversation to send to');
+  return id;
 }

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import type { ConversationReference } from 'botbuilder';
+import { createAdapter } from '../../src/platform/bot';
+import { ConversationStore } from '../../src/platform/conversations/store';
+import { createLogger } from '../../src/platform/logging';
+import { Proactive } from '../../src/platform/proactive';
+import { Tables } from '../../src/platform/storage/tables';
+import { TABLES } from '../../src/index';
+import { testConfig, uniquePrefix } from '../support/bot';
+import { storageConnectionString } from '../support/hooks';
+import { TeamsSimulator, type SimConversation, type SimUser } from '../support/simulator';
+
+/**
+ * Proactive messages as Teams sees them: each is one request to the Bot Connector, retried after
+ * throttling or a passing failure, never after a refusal; a person's personal chat is opened once.
+ */
+
+const silent = createLogger('silent');
+
+describe('proactive messages: what reaches Teams', function () {
+  let sim: TeamsSimulator;
+  let tables: Tables;
+  let conversations: ConversationStore;
+  let proactive: Proactive;
+  let channel: SimConversation;
+  let tia: SimUser;
+
+  const channelRef = (activityId?: string): Partial<ConversationReference> => ({
+    channelId: 'msteams',
+    serviceUrl: sim.serviceUrl,
+    conversation: { id: channel.id, isGroup: true, conversationType: 'channel', tenantId: sim.tenantId, name: '' },
+    bot: sim.bot,
+    ...(activityId ? { activityId } : {}),
+  });
+  const text = (t: string) => ({ type: 'message', text: t });
+
+  beforeEach(async function () {
+    sim = await TeamsSimulator.start();
+    tables = new Tables({ connectionString: storageConnectionString() }, uniquePrefix());
+    await tables.ensure(TABLES);
+    conversations = new ConversationStore(tables, silent);
+    proactive = new Proactive(createAdapter(testConfig()), '', conversations, silent);
+    channel = sim.channel('Riverside Schools Together', 'TeachMeets');
+    tia = sim.user('tia', 'Tia Okafor');
+  });
+
+  afterEach(async function () {
+    await sim.stop();
+    await tables.dropAll(TABLES).catch(() => undefined);
+  });
+
+  it('when a message goes to a channel, then it is posted there as the bot and its id comes back', async function () {
+    const id = await proactive.send(channelRef(), text('Hello, partnership'));
+    const posted = sim.sentTo(channel).filter((s) => s.method === 'POST');
+    assert.equal(posted.length, 1);
+    assert.equal(posted[0]!.activity.text, 'Hello, partnership');
+    assert.equal(posted[0]!.activity.from?.id, sim.bot.id);
+    assert.equal(posted[0]!.activityId, id);
+  });
+
+  it('when the reference names a message, then the new one is a reply in its thread', async function () {
+    const root = await proactive.send(channelRef(), text('The root post'));
+    await proactive.send(channelRef(root), text('A reply'));
+    const reply = sim.requests.filter((r) => r.method === 'POST').at(-1)!;
+    assert.equal(reply.path, `/v3/conversations/${channel.id}/activities/${root}`);
+    assert.equal(reply.body.replyToId, root);
+  });
+
+  it('when Teams throttles an update (429, Retry-After 0), then it is sent again and the card changes once', async function () {
+    const id = (await proactive.send(channelRef(), text('3 places left')))!;
+    sim.failNext((r) => r.method === 'PUT', 429, { 'Retry-After': '0' });
+    await proactive.update(channelRef(), id, text('2 places left'));
+    assert.equal(sim.failures.filter((f) => f.status === 429).length, 1, 'the first try was throttled');
+    const updates = sim.sentTo(channel).filter((s) => s.method === 'PUT' && s.activityId === id);
+    assert.equal(updates.length, 1);
+    assert.equal(updates[0]!.activity.text, '2 places left');
+  });
+
+  it('when Teams fails for a moment (502 twice), then the message still arrives once', async function () {
+    this.timeout(10_000);
+    sim.failNext((r) => r.method === 'POST', 502, {}, 2);
+    await proactive.send(channelRef(), text('Sign-ups are open'));
+    assert.equal(sim.failures.length, 2);
+    assert.deepEqual(
+      sim.sentTo(channel).map((s) => s.activity.text),
+      ['Sign-ups are open'],
+    );
+  });
+
+  it('when Teams refuses (403), then it is not tried again and the caller hears why', async function () {
+    sim.failNext((r) => r.method === 'POST', 403, {}, 5);
+    await assert.rejects(proactive.send(channelRef(), text('Nobody will see this')), (err: { statusCode?: number }) => err.statusCode === 403);
+    assert.equal(sim.failures.length, 1, 'one request, no retries');
+    assert.equal(sim.sentTo(channel).length, 0);
+  });
+
+  it('when a person with a Teams id is messaged twice, then their personal chat is opened once and both messages are in it', async function () {
+    const person = { aadObjectId: tia.aadObjectId, teamsId: tia.id, name: tia.name };
+    assert.equal(await proactive.toPerson(person, channelRef(), text('Your place is confirmed')), true);
+    assert.equal(await proactive.toPerson(person, channelRef(), text('The venue has changed')), true);
+    assert.equal(sim.createdConversations.length, 1);
+    assert.equal(sim.createdConversations[0]!.memberId, tia.id);
+    assert.deepEqual(
+      sim.sentTo(sim.personalChat(tia)).map((s) => s.activity.text),
+      ['Your place is confirmed', 'The venue has changed'],
+    );
+  });
+
+  it('when only the Entra id is known, then the personal chat stored when they talked to the bot is used; with none, nothing is sent', async function () {
+    const chat = sim.personalChat(tia);
+    const noTeamsId = { aadObjectId: tia.aadObjectId, teamsId: '', name: tia.name };
+    assert.equal(await proactive.toPerson(noTeamsId, channelRef(), text('Nowhere to go')), false);
+    assert.equal(sim.sent.length, 0);
+
+    await conversations.rememberPersonal(tia.aadObjectId, { channelId: 'msteams', serviceUrl: sim.serviceUrl, conversation: { id: chat.id, isGroup: false, conversationType: 'personal', name: '' }, bot: sim.bot }, tia.name);
+    assert.equal(await proactive.toPerson(noTeamsId, channelRef(), text('A reminder from Together')), true);
+    assert.deepEqual(
+      sim.sentTo(chat).map((s) => s.activity.text),
+      ['A reminder from Together'],
+    );
+    assert.equal(sim.createdConversations.length, 0);
+  });
+
+  it('when the person has blocked the bot (403), then toPerson says it was not delivered and does not throw', async function () {
+    sim.failNext((r) => r.method === 'POST' && r.path.startsWith('/v3/conversations/a:'), 403);
+    const person = { aadObjectId: tia.aadObjectId, teamsId: tia.id, name: tia.name };
+    assert.equal(await proactive.toPerson(person, channelRef(), text('Blocked')), false);
+    assert.equal(sim.sentTo(sim.personalChat(tia)).length, 0);
+    assert.equal(await proactive.toPerson(person, channelRef(), text('Unblocked later')), true, 'the chat is opened again next time');
+    assert.equal(sim.createdConversations.length, 2);
+  });
+});
