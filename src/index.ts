@@ -27,6 +27,7 @@ import type { Turn } from './platform/turn';
 import { attendeeRows, attendeesCsv } from './teachmeets/cards';
 import { DEFAULT_OFFER_POLICY, type OfferPolicy } from './teachmeets/model';
 import { teachMeetRoutes } from './teachmeets/routes';
+import { REMINDERS_TIMER } from './teachmeets/reminders';
 import { SWEEP_TIMER, TeachMeetService } from './teachmeets/service';
 import { TEACHMEETS_TABLE, TeachMeetStore } from './teachmeets/store';
 import { swapRoutes } from './swaps/routes';
@@ -145,7 +146,7 @@ export function wireCapabilities(deps: CapabilityDeps): Capabilities & { teachme
   const proposalPart = proposalRoutes({ tables: deps.tables, directory, conversations: deps.conversations, proactive: deps.proactive, deadlines: deps.deadlines, clock: deps.clock, logger, partnershipName: config.partnershipName });
   commands = [help.command, ...directoryPart.commands, ...teachMeetPart.commands, ...swapPart.commands, ...proposalPart.commands, ...nudgePart.commands];
   const actions = [...help.actions, ...directoryPart.actions, ...teachMeetPart.actions, ...swapPart.actions, ...proposalPart.actions, ...nudgePart.actions];
-  const timers = new Map<string, TimerHandler>([[SWEEP_TIMER, (key) => teachmeets.sweep(key)], ...swapPart.timers]);
+  const timers = new Map<string, TimerHandler>([[SWEEP_TIMER, (key) => teachmeets.sweep(key)], [REMINDERS_TIMER, (key) => teachmeets.registerAllReminders(key)], ...swapPart.timers]);
   const announcePart = announcementRoutes({ tables: deps.tables, queues: deps.queues, directory, conversations: deps.conversations, proactive: deps.proactive, timers: deps.timers, links: deps.links, clock: deps.clock, logger, partnershipName: config.partnershipName, ratePerSecond: config.sendRatePerSecond, tuning: deps.fanout });
   commands.push(...announcePart.commands);
   actions.push(...announcePart.actions);

@@ -9,10 +9,11 @@ import type { DirectoryStore } from '../platform/directory/store';
 import type { Logger } from '../platform/logging';
 import type { Proactive } from '../platform/proactive';
 import type { Timers } from '../platform/timers';
-import { eventCardData, noticeCardData, offerCardData, whenText, whereText } from './cards';
+import { eventCardData, noticeCardData, offerCardData } from './cards';
 import type { Aggregate, OfferPolicy, TeachMeet } from './model';
 import type { Applied, Notice } from './rules';
 import { TeachMeetQueue } from './queue';
+import { REMINDERS_TIMER, reminderFor, reminderId, remindersFrom, remindersKept } from './reminders';
 import type { Post, TeachMeetStore } from './store';
 
 /**
@@ -220,12 +221,16 @@ export class TeachMeetService {
   /**
    * Keeps the reminder the school day before the TeachMeet in step with each sign-up: registered for
    * everyone confirmed, cancelled for anyone who is not (or when the event is cancelled). Registering
-   * the same reminder again changes nothing, so an edit re-registers everyone cheaply.
+   * the same reminder again changes nothing, so an edit re-registers everyone cheaply. Until
+   * `remindersFrom` (weeks before the start) nothing is kept: the reminders timer registers everyone then.
    */
   private syncReminders(deadlines: DeadlineRegistry, agg: Aggregate, applied: Applied, before?: Aggregate): Promise<void> {
-    // One event's commits are synced in commit order (an attend then a cancel must not land the other way round).
-    const eventId = agg.event.id;
-    const run = (this.reminding.get(eventId) ?? Promise.resolve()).catch(() => undefined).then(() => this.registerReminders(deadlines, agg, applied, before));
+    return this.inReminderOrder(agg.event.id, () => this.registerReminders(deadlines, agg, applied, before));
+  }
+
+  /** One event's reminder changes run in commit order (an attend then a cancel must not land the other way round). */
+  private inReminderOrder(eventId: string, job: () => Promise<void>): Promise<void> {
+    const run = (this.reminding.get(eventId) ?? Promise.resolve()).catch(() => undefined).then(job);
     this.reminding.set(eventId, run);
     const done = () => {
       if (this.reminding.get(eventId) === run) this.reminding.delete(eventId);
@@ -236,36 +241,59 @@ export class TeachMeetService {
 
   private async registerReminders(deadlines: DeadlineRegistry, agg: Aggregate, applied: Applied, before?: Aggregate): Promise<void> {
     const e = agg.event;
-    const ids = applied.eventChanged ? [...agg.signUps.keys()] : [...applied.changed];
     const now = this.deps.clock.now();
+    // Kept from now on, and kept before this change (only an edit of the start can make them differ).
+    const kept = remindersKept(e, now);
+    const wasKept = before ? remindersKept(before.event, now) : kept;
+    if (!kept && !wasKept) return; // weeks away: nothing registered, nothing to cancel
+    const ids = applied.eventChanged ? [...agg.signUps.keys()] : [...applied.changed];
     for (const aad of ids) {
       const s = agg.signUps.get(aad);
       if (!s) continue;
-      const id = `teachmeet:${e.id}:reminder:${aad}`;
-      if (s.status !== 'confirmed' || e.status === 'cancelled') {
+      if (!kept || s.status !== 'confirmed' || e.status === 'cancelled') {
         // Only someone confirmed before this change can have a reminder to cancel: in a rush everyone
-        // joining the waitlist would otherwise cost a read of a row that does not exist.
-        const hadReminder = applied.eventChanged || e.status === 'cancelled' || before?.signUps.get(aad)?.status === 'confirmed';
-        if (hadReminder) await deadlines.cancel(id);
+        // joining the waitlist would otherwise cost a read of a row that does not exist. An edit that
+        // moves the start weeks away cancels them all; the timer planned for it registers them again.
+        const hadReminder = wasKept && (applied.eventChanged || e.status === 'cancelled' || before?.signUps.get(aad)?.status === 'confirmed');
+        if (hadReminder) await deadlines.cancel(reminderId(e.id, aad));
         continue;
       }
-      const talk = s.role === 'presenter' ? s.talk : undefined;
-      await deadlines.register({
-        id,
-        capability: 'teachmeets',
-        who: { kind: 'person', aadObjectId: s.aadObjectId, teamsId: s.teamsId, name: s.name },
-        what: talk ? `You're presenting '${talk.title}' (${talk.slot} min) at ${e.title}` : `You're attending ${e.title}`,
-        detail: `${whenText(e, now)} · ${whereText(e)}`,
-        link: e.link.startsWith('https://') ? { title: 'Join online', url: e.link } : undefined,
-        dueAt: e.startsAt,
-        kind: 'reminder',
-        essential: false,
-        actions: [
-          { title: 'Show the TeachMeet', verb: 'teachmeet.show', data: { eventId: e.id } },
-          { title: 'Cancel my place', verb: 'teachmeet.cancel', data: { eventId: e.id } },
-        ],
-      });
+      await deadlines.register(reminderFor(e, s, now));
     }
+  }
+
+  /**
+   * Timer (REMINDERS_TIMER) at `remindersFrom`: registers the reminder for everyone confirmed, read
+   * fresh. Idempotent (the same reminder registered again changes nothing), so it may run twice; a timer
+   * left from before the start was moved later finds it too early and does nothing (its own timer will).
+   * If the event changed while registering (a cancellation, an edit), it looks again, so a reminder
+   * registered from the older state does not outlive the change that followed it.
+   */
+  async registerAllReminders(eventId: string): Promise<void> {
+    const deadlines = this.deps.deadlines;
+    if (!deadlines) return;
+    await this.inReminderOrder(eventId, async () => {
+      const registered = new Set<string>();
+      for (let look = 0; look < 3; look += 1) {
+        const loaded = await this.queue.read(eventId);
+        if (!loaded) return;
+        const e = loaded.agg.event;
+        const now = this.deps.clock.now();
+        const wanted = e.status !== 'cancelled' && remindersKept(e, now) && now < e.startsAt;
+        for (const aad of [...registered]) {
+          if (wanted && loaded.agg.signUps.get(aad)?.status === 'confirmed') continue;
+          await deadlines.cancel(reminderId(eventId, aad));
+          registered.delete(aad);
+        }
+        if (!wanted) return;
+        for (const s of loaded.agg.signUps.values()) {
+          if (s.status !== 'confirmed') continue;
+          await deadlines.register(reminderFor(e, s, now));
+          registered.add(s.aadObjectId);
+        }
+        if ((await this.deps.store.version(eventId)) === e.version) return;
+      }
+    });
   }
 
   /** Timer: expire overdue offers, offer freed places, send what is unsent, refresh the card, plan the next look. */
@@ -277,11 +305,14 @@ export class TeachMeetService {
     await this.planTimers(committed.agg.event, committed.agg);
   }
 
-  /** Timers at the sign-up deadline (the card shows Closed) and at each pending offer's expiry. */
+  /** Timers at the sign-up deadline (the card shows Closed), at each pending offer's expiry, and at `remindersFrom`. */
   async planTimers(event: TeachMeet, agg?: Aggregate): Promise<void> {
     const now = this.deps.clock.now();
     if (event.status === 'cancelled') return;
     if (event.deadline > now) await this.deps.timers.schedule(SWEEP_TIMER, event.id, event.deadline);
+    // Reminders are registered weeks before the start, by this timer, not by every sign-up before then.
+    const from = remindersFrom(event);
+    if (this.deps.deadlines && from > now) await this.deps.timers.schedule(REMINDERS_TIMER, event.id, from);
     for (const s of agg?.signUps.values() ?? []) {
       if (s.status === 'offered' && s.offerExpiresAt && s.offerExpiresAt > now) await this.deps.timers.schedule(SWEEP_TIMER, event.id, s.offerExpiresAt);
     }

@@ -14,6 +14,10 @@ import {
   type Intent,
   type Notice,
 } from '../../src/teachmeets/rules';
+import { REMINDER_LEAD_DAYS, remindersFrom, remindersKept } from '../../src/teachmeets/reminders';
+import { DEFAULT_POLICY } from '../../src/nudges/model';
+import { reminderTime } from '../../src/nudges/rules';
+import { londonDate } from '../../src/platform/time';
 
 /*
  * The TeachMeet rules, pure: every test builds an aggregate in memory, applies intents at a given
@@ -1070,5 +1074,41 @@ describe('teachmeets rules: sign-ups, waitlist, offers and running order, as pur
         assert.deepEqual({ 2: got.slotsLeft[2], 5: got.slotsLeft[5], 7: got.slotsLeft[7] }, { 2: c.expect.slotsLeft[2], 5: c.expect.slotsLeft[5], 7: c.expect.slotsLeft[7] });
       });
     }
+  });
+});
+
+describe('teachmeets reminders: when the reminder the school day before starts being kept', function () {
+  const cases: { title: string; startsAt: string; from: string }[] = [
+    { title: 'Fri 4 Dec 2026, 16:00 (GMT)', startsAt: '2026-12-04T16:00:00Z', from: '2026-11-06T16:00:00.000Z' },
+    { title: 'Mon 4 Jan 2027, the first day back after Christmas', startsAt: '2027-01-04T16:00:00Z', from: '2026-12-07T16:00:00.000Z' },
+    { title: 'Thu 29 Feb 2024, a leap day', startsAt: '2024-02-29T09:30:00Z', from: '2024-02-01T09:30:00.000Z' },
+    // 28 days of 24 hours: across the change to summer time it is 17:00 in London, an hour later on the clock.
+    { title: 'Tue 30 Mar 2027, 16:00 BST, after the clocks go forward', startsAt: '2027-03-30T15:00:00Z', from: '2027-03-02T15:00:00.000Z' },
+  ];
+  for (const c of cases) {
+    it(`when a TeachMeet starts ${c.title}, then reminders are kept from ${c.from}, and not a millisecond before`, function () {
+      const event = { startsAt: new Date(c.startsAt) };
+      assert.equal(REMINDER_LEAD_DAYS, 28);
+      assert.equal(remindersFrom(event).toISOString(), c.from);
+      assert.equal(remindersKept(event, new Date(c.from)), true);
+      assert.equal(remindersKept(event, new Date(Date.parse(c.from) - 1)), false);
+      assert.equal(remindersKept(event, new Date(c.startsAt)), true);
+    });
+  }
+
+  it('when a TeachMeet is on the first day back after the Christmas holiday, then its school day before (before the holiday) is still ahead when reminders start being kept', function () {
+    const policy = { ...DEFAULT_POLICY, holidays: [{ from: '2026-12-19', to: '2027-01-03', label: 'Christmas' }] };
+    const startsAt = new Date('2027-01-04T16:00:00Z');
+    const at = reminderTime({ dueAt: startsAt }, policy);
+    assert.equal(at?.toISOString(), '2026-12-18T08:00:00.000Z', 'Fri 18 Dec, the last school day before');
+    assert.ok(londonDate(remindersFrom({ startsAt })) < londonDate(at!), 'registered on an earlier day, so it is sent');
+  });
+
+  it('when a TeachMeet is on the first day of the autumn term, then its school day before (in July) has passed when reminders start being kept, so it gets none', function () {
+    const policy = { ...DEFAULT_POLICY, holidays: [{ from: '2027-07-22', to: '2027-09-01', label: 'Summer' }] };
+    const startsAt = new Date('2027-09-02T15:00:00Z');
+    const at = reminderTime({ dueAt: startsAt }, policy);
+    assert.equal(at?.toISOString(), '2027-07-21T07:00:00.000Z', 'Wed 21 Jul, 08:00 BST');
+    assert.ok(remindersFrom({ startsAt }) > at!, 'the known edge: reminders are registered in August');
   });
 });
