@@ -188,7 +188,7 @@ export async function startTogether(options: TogetherOptions): Promise<Together>
   const directory = new DirectoryStore(tables, config.coordinators, logger);
   const conversations = new ConversationStore(tables, logger);
   const adapter = createAdapter(config);
-  const proactive = new Proactive(adapter, config.bot?.id ?? '', conversations, logger);
+  const proactive = new Proactive(adapter, config.bot?.id ?? '', conversations, logger, config.sendRatePerSecond);
   const timers = new Timers(tables, logger);
   // Until the server listens the port may be 0 ("any"); links are made later, from the real one.
   let listeningPort = options.port ?? config.port;

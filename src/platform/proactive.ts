@@ -5,13 +5,15 @@ import { connectorRequest, isTransient, type ConnectorResult, type ServiceClient
 import type { ConversationStore } from './conversations/store';
 import type { Logger } from './logging';
 import { backoffMs, parseRetryAfter, type RetryPolicy } from './retry';
+import { SendPacer, type Lane } from './sendPacer';
 
 /**
  * Proactive messages through one place: to a stored conversation, to a person (their personal chat,
  * opened or found through Teams), and updates of cards sent earlier. Each is one request to the Bot
  * Connector, made directly (connectorRequest.ts) rather than through a botbuilder turn per message,
  * and retried here when Teams throttles (429, after Retry-After) or fails for a moment (5xx, no
- * answer), as botbuilder's connector client would. Bulk fan-out with durable queues and rate limits
+ * answer), as botbuilder's connector client would. Requests keep to the instance's share of Teams'
+ * rate (sendPacer.ts), shared-card updates before personal messages. Bulk fan-out with durable queues and rate limits
  * belongs to the announcements capability.
  */
 
@@ -50,13 +52,18 @@ interface PersonalChat {
 export class Proactive {
   private readonly credentialsByUrl = new Map<string, Promise<ServiceClientCredentials>>();
   private readonly chats = new Map<string, PersonalChat>();
+  private readonly pacer: SendPacer;
 
   constructor(
     private readonly adapter: CloudAdapter,
     private readonly botAppId: string,
     private readonly conversations: ConversationStore,
     private readonly logger: Logger,
-  ) {}
+    /** Requests a second this instance sends (TEAMS_SEND_RATE). */
+    ratePerSecond = 50,
+  ) {
+    this.pacer = new SendPacer(ratePerSecond);
+  }
 
   /** Sends to a conversation (into the thread of the reference's activity, if it names one); returns the new activity's id. */
   async send(reference: Partial<ConversationReference>, activity: Partial<Activity>): Promise<string | undefined> {
@@ -65,7 +72,7 @@ export class Proactive {
     const path = outgoing.replyToId
       ? `v3/conversations/${encodeURIComponent(conversationId)}/activities/${encodeURIComponent(outgoing.replyToId)}`
       : `v3/conversations/${encodeURIComponent(conversationId)}/activities`;
-    const result = await this.call('POST', serviceUrlOf(reference), path, outgoing, 'send');
+    const result = await this.call('POST', serviceUrlOf(reference), path, outgoing, 'send', 'message');
     return result.activityId;
   }
 
@@ -96,7 +103,7 @@ export class Proactive {
   async update(reference: Partial<ConversationReference>, activityId: string, activity: Partial<Activity>): Promise<void> {
     const conversationId = conversationIdOf(reference);
     const outgoing = TurnContext.applyConversationReference({ ...activity, id: activityId, type: 'message' }, reference);
-    await this.call('PUT', serviceUrlOf(reference), `v3/conversations/${encodeURIComponent(conversationId)}/activities/${encodeURIComponent(activityId)}`, outgoing, 'update');
+    await this.call('PUT', serviceUrlOf(reference), `v3/conversations/${encodeURIComponent(conversationId)}/activities/${encodeURIComponent(activityId)}`, outgoing, 'update', 'card');
   }
 
   /**
@@ -153,7 +160,7 @@ export class Proactive {
     const serviceUrl = serviceUrlOf(via);
     const tenantId = via.conversation?.tenantId;
     const body = { isGroup: false, bot: via.bot, members: [{ id: person.teamsId, name: person.name ?? '' }], tenantId, channelData: { tenant: { id: tenantId } } };
-    const result = await this.call('POST', serviceUrl, 'v3/conversations', body, 'open a personal chat');
+    const result = await this.call('POST', serviceUrl, 'v3/conversations', body, 'open a personal chat', 'message');
     if (!result.conversationId) return undefined;
     const chat = { serviceUrl, conversationId: result.conversationId };
     if (this.chats.size >= KNOWN_CHATS) this.chats.delete(this.chats.keys().next().value as string);
@@ -162,10 +169,10 @@ export class Proactive {
   }
 
   /** One connector request, tried again after throttling or a passing failure; throws ConnectorError when it fails for good. */
-  private async call(method: 'POST' | 'PUT', serviceUrl: string, path: string, body: unknown, what: string): Promise<ConnectorResult> {
+  private async call(method: 'POST' | 'PUT', serviceUrl: string, path: string, body: unknown, what: string, lane: Lane): Promise<ConnectorResult> {
     const credentials = await this.credentials(serviceUrl);
     for (let attempt = 1; ; attempt += 1) {
-      const result = await connectorRequest(credentials, { method, serviceUrl, path, body, timeoutMs: TIMEOUT_MS });
+      const result = await connectorRequest(credentials, { method, serviceUrl, path, body, timeoutMs: TIMEOUT_MS, turn: () => this.pacer.turn(lane) });
       if (result.status >= 200 && result.status < 300) return result;
       const wait = backoffMs(attempt, parseRetryAfter(result.retryAfter, Date.now()), Math.random(), RETRY);
       if (!isTransient(result.status) || result.code === 'NoToken' || attempt >= RETRY.maxAttempts || wait > MAX_WAIT_MS) {
