@@ -42,6 +42,8 @@ export interface StoredConversation {
 export class ConversationStore {
   private readonly table: TableClient;
   private readonly known = new Set<string>();
+  /** Writes in flight, so a burst of turns from one conversation writes its reference once. */
+  private readonly writing = new Map<string, Promise<void>>();
 
   constructor(
     tables: Tables,
@@ -61,10 +63,20 @@ export class ConversationStore {
     if (info.kind !== 'personal') delete reference.user;
     const marker = `${key.partitionKey}/${key.rowKey}/${reference.serviceUrl}`;
     // An install always writes: another instance may have deleted the row on an uninstall this one never saw.
-    if (this.known.has(marker) && !isInstall(context.activity)) return;
+    const install = isInstall(context.activity);
+    if (this.known.has(marker) && !install) return;
+    const inFlight = this.writing.get(marker);
+    if (inFlight && !install) return inFlight;
     const label = info.kind === 'channel' ? `${info.teamName ?? 'Team'} › ${info.channelName ?? 'General'}` : info.kind === 'groupChat' ? 'Group chat' : (context.activity.from?.name ?? '');
-    await this.table.upsertEntity({ ...key, reference: JSON.stringify(reference), kind: info.kind, teamId: info.teamId ?? '', label }, 'Replace');
-    this.known.add(marker);
+    const write = this.table.upsertEntity({ ...key, reference: JSON.stringify(reference), kind: info.kind, teamId: info.teamId ?? '', label }, 'Replace').then(() => {
+      this.known.add(marker);
+    });
+    this.writing.set(marker, write);
+    try {
+      await write;
+    } finally {
+      if (this.writing.get(marker) === write) this.writing.delete(marker);
+    }
   }
 
   /** Stores the personal chat the bot opened with someone (a proactive 1:1). */
