@@ -57,12 +57,22 @@ const MAX_BACKOFF_MS = 40;
  * quiet spell is committed at once; a full batch (99 rows) never waits.
  */
 const COMMIT_GAP_MS = 100;
+/**
+ * After an ETag conflict another instance is committing the same event. For a while this instance
+ * then commits less often (each commit carrying more, so the two take fewer turns) and reads the
+ * event before committing rather than trying its cached copy, which the other instance has almost
+ * certainly moved on (a doomed attempt costs a call and a reload).
+ */
+const CONTENDED_FOR_MS = 3_000;
+const CONTENDED_GAP_MS = 200;
 
 export class TeachMeetQueue {
   private readonly lines = new Map<string, EventLine>();
   private readonly cache = new Map<string, Loaded>();
   /** When each event's last commit started (kept past its line, so the next arrival in a rush waits too). */
   private readonly lastCommit = new Map<string, number>();
+  /** Until when each event counts as contended (another instance committing it too). */
+  private readonly contendedUntil = new Map<string, number>();
   /** For benchmarks: ETag conflicts seen. */
   conflicts = 0;
 
@@ -102,7 +112,8 @@ export class TeachMeetQueue {
     line.running = true;
     try {
       while (line.waiting.length > 0) {
-        const wait = (this.lastCommit.get(eventId) ?? -Infinity) + COMMIT_GAP_MS - performance.now();
+        const gap = this.contended(eventId) ? CONTENDED_GAP_MS : COMMIT_GAP_MS;
+        const wait = (this.lastCommit.get(eventId) ?? -Infinity) + gap - performance.now();
         if (wait > 0 && line.waiting.length < MAX_ROWS) await sleep(wait);
         const batch = line.waiting.splice(0, MAX_ROWS);
         this.lastCommit.set(eventId, performance.now());
@@ -115,7 +126,7 @@ export class TeachMeetQueue {
         const at = this.lastCommit.get(eventId);
         setTimeout(() => {
           if (!this.lines.has(eventId) && this.lastCommit.get(eventId) === at) this.lastCommit.delete(eventId);
-        }, COMMIT_GAP_MS).unref();
+        }, CONTENDED_GAP_MS).unref();
       } else void this.drain(eventId, line);
     }
   }
@@ -127,6 +138,7 @@ export class TeachMeetQueue {
         if (attempt > 0 && performance.now() - started > RETRY_FOR_MS) {
           throw new Error(`TeachMeet ${eventId}: gave up after ${attempt} conflicting attempts`);
         }
+        if (attempt === 0 && this.contended(eventId)) this.cache.delete(eventId);
         const cached = this.cache.get(eventId);
         const base = cached ?? (await this.store.load(eventId));
         if (!base) {
@@ -171,6 +183,7 @@ export class TeachMeetQueue {
             // after a short random pause, taking in the requests that arrived meanwhile.
             this.conflicts += 1;
             this.cache.delete(eventId);
+            this.contendedUntil.set(eventId, performance.now() + CONTENDED_FOR_MS);
             await sleep(Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** attempt));
             if (line && batch.length < MAX_ROWS) batch.push(...line.waiting.splice(0, MAX_ROWS - batch.length));
             continue;
@@ -183,6 +196,14 @@ export class TeachMeetQueue {
       this.logger.error({ err: { message: (err as Error).message }, eventId }, 'TeachMeet commit failed');
       batch.forEach((w) => w.reject(err));
     }
+  }
+
+  private contended(eventId: string): boolean {
+    const until = this.contendedUntil.get(eventId);
+    if (until === undefined) return false;
+    if (until > performance.now()) return true;
+    this.contendedUntil.delete(eventId);
+    return false;
   }
 
   /** Remembers a newly posted card copy so later updates reach it. */
