@@ -13,11 +13,30 @@ const parts = new Intl.DateTimeFormat('en-GB', {
   hourCycle: 'h23',
 });
 
+const HOUR_MS = 3_600_000;
+/** London's offset from UTC (ms) for each UTC hour asked about; the clocks only change on the hour (01:00 UTC). */
+const offsets = new Map<number, number>();
+
+function londonOffsetMs(ms: number): number {
+  const hour = Math.floor(ms / HOUR_MS);
+  let offset = offsets.get(hour);
+  if (offset === undefined) {
+    const start = new Date(hour * HOUR_MS);
+    const all = parts.formatToParts(start);
+    const get = (type: string) => Number(all.find((p) => p.type === type)?.value);
+    offset = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) - start.getTime();
+    if (offsets.size >= 10_000) offsets.clear();
+    offsets.set(hour, offset);
+  }
+  return offset;
+}
+
 /** The London wall-clock fields of an instant. */
 export function londonFields(at: Date): { year: number; month: number; day: number; hour: number; minute: number; second: number } {
-  const all = parts.formatToParts(at);
-  const get = (type: string) => Number(all.find((p) => p.type === type)?.value);
-  return { year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute'), second: get('second') };
+  const ms = at.getTime();
+  if (Number.isNaN(ms)) throw new RangeError('Invalid time value');
+  const wall = new Date(ms + londonOffsetMs(ms));
+  return { year: wall.getUTCFullYear(), month: wall.getUTCMonth() + 1, day: wall.getUTCDate(), hour: wall.getUTCHours(), minute: wall.getUTCMinutes(), second: wall.getUTCSeconds() };
 }
 
 /**

@@ -142,5 +142,30 @@ describe('time: Europe/London wall time, British style', function () {
       assert.equal(londonFields(new Date('2026-07-01T23:00:00Z')).hour, 0);
       assert.equal(londonFields(new Date('2026-12-02T00:00:00Z')).hour, 0);
     });
+
+    it('when the clocks change, then the London time jumps at exactly 01:00 UTC, a second either side', function () {
+      const at = (iso: string) => {
+        const f = londonFields(new Date(iso));
+        return `${f.year}-${f.month}-${f.day} ${f.hour}:${f.minute}:${f.second}`;
+      };
+      assert.equal(at('2026-03-29T00:59:59Z'), '2026-3-29 0:59:59', 'last second of GMT');
+      assert.equal(at('2026-03-29T01:00:00Z'), '2026-3-29 2:0:0', 'first second of BST');
+      assert.equal(at('2026-10-25T00:59:59Z'), '2026-10-25 1:59:59', 'last second of BST');
+      assert.equal(at('2026-10-25T01:00:00Z'), '2026-10-25 1:0:0', 'first second of GMT: 01:00 again');
+    });
+
+    it('when every few minutes of five years is read, then the fields agree with Intl.DateTimeFormat for Europe/London', function () {
+      const intl = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', hourCycle: 'h23' });
+      let checked = 0;
+      for (let ms = Date.UTC(2025, 0, 1); ms < Date.UTC(2030, 0, 1); ms += 17 * 60_000 + 7_000) {
+        const parts = intl.formatToParts(new Date(ms));
+        const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+        const want = [get('year'), get('month'), get('day'), get('hour'), get('minute'), get('second')];
+        const f = londonFields(new Date(ms));
+        assert.deepEqual([f.year, f.month, f.day, f.hour, f.minute, f.second], want, new Date(ms).toISOString());
+        checked += 1;
+      }
+      assert.ok(checked > 150_000);
+    });
   });
 });
