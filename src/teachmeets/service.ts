@@ -34,6 +34,12 @@ const CARD_UPDATE_GAP_MS = 250;
  * due at once, any instance's scheduler could send the same offer while it is still on its way.
  */
 export const OFFER_FOLLOW_UP_MS = 2 * 60_000;
+/**
+ * Personal notices (confirmations, changes) go out in commit order, this many at a time; each card is
+ * made just before it is sent, so a rush answers its clicks first and its confirmations follow at
+ * the pace Teams takes (Proactive keeps to TEAMS_SEND_RATE).
+ */
+const NOTICE_SENDERS = 8;
 
 export interface ServiceDeps {
   readonly store: TeachMeetStore;
@@ -51,6 +57,9 @@ export class TeachMeetService {
   readonly queue: TeachMeetQueue;
   private readonly refreshing = new Map<string, { latest: { agg: Aggregate; posts: readonly Post[] } | undefined; running: boolean }>();
   private readonly background = new Set<Promise<unknown>>();
+  /** Notices waiting to be sent, oldest first, and how many are being sent now. */
+  private readonly noticeQueue: (() => Promise<void>)[] = [];
+  private noticeSenders = 0;
   /** When each event's shared card was last sent (kept briefly past its refresh, so the next one waits too). */
   private readonly lastCardUpdate = new Map<string, number>();
   /** Offer sending in progress per event: one at a time, so two callers cannot both find an offer unsent. */
@@ -164,34 +173,54 @@ export class TeachMeetService {
     );
   }
 
-  private async sendNotices(agg: Aggregate, posts: readonly Post[], notices: readonly Notice[]): Promise<void> {
-    const now = this.deps.clock.now();
-    const via = viaOf(posts);
-    const e = agg.event;
-    for (const notice of notices) {
-      const s = agg.signUps.get(notice.aadObjectId);
-      if (!s) continue;
-      const to = { aadObjectId: s.aadObjectId, teamsId: s.teamsId, name: s.name };
-      let card: ReturnType<typeof noticeCardData> | undefined;
-      switch (notice.kind) {
-        case 'confirmed':
-          if (s.status !== 'confirmed') continue;
-          card = noticeCardData(e, s.role === 'presenter' && s.talk ? "You're presenting" : 'Your place is confirmed', s.role === 'presenter' && s.talk ? `${s.talk.slot} min, '${s.talk.title}'. Add it to your calendar so you don't miss it.` : `See you there. Add it to your calendar so you don't miss it.`, now, true);
-          break;
-        case 'offerExpired':
-          card = noticeCardData(e, 'The place you were offered has gone', 'The offer expired before it was accepted, so the place went to the next person waiting.', now, false);
-          break;
-        case 'changed':
-          card = noticeCardData(e, `${e.title} has changed`, `What changed: ${notice.what.join('; ')}.`, now, s.status === 'confirmed');
-          break;
-        case 'eventCancelled':
-          card = noticeCardData(e, `${e.title} is cancelled`, 'The organiser has cancelled this TeachMeet. Sorry for any inconvenience.', now, false);
-          break;
-        default:
-          continue;
-      }
-      await this.deps.proactive.toPerson(to, via, MessageFactory.attachment(cardAttachment(renderCard('teachmeetNotice', card))));
+  /** Queues each notice (sent by up to NOTICE_SENDERS at a time); resolves when this commit's notices have gone. */
+  private sendNotices(agg: Aggregate, posts: readonly Post[], notices: readonly Notice[]): Promise<void> {
+    const sends = notices.map(
+      (notice) =>
+        new Promise<void>((resolve, reject) => {
+          this.noticeQueue.push(() => this.sendNotice(agg, posts, notice).then(resolve, reject));
+        }),
+    );
+    this.pumpNotices();
+    return Promise.all(sends).then(() => undefined);
+  }
+
+  private pumpNotices(): void {
+    while (this.noticeSenders < NOTICE_SENDERS && this.noticeQueue.length > 0) {
+      const job = this.noticeQueue.shift()!;
+      this.noticeSenders += 1;
+      void job().finally(() => {
+        this.noticeSenders -= 1;
+        this.pumpNotices();
+      });
     }
+  }
+
+  private async sendNotice(agg: Aggregate, posts: readonly Post[], notice: Notice): Promise<void> {
+    const now = this.deps.clock.now();
+    const e = agg.event;
+    const s = agg.signUps.get(notice.aadObjectId);
+    if (!s) return;
+    const to = { aadObjectId: s.aadObjectId, teamsId: s.teamsId, name: s.name };
+    let card: ReturnType<typeof noticeCardData> | undefined;
+    switch (notice.kind) {
+      case 'confirmed':
+        if (s.status !== 'confirmed') return;
+        card = noticeCardData(e, s.role === 'presenter' && s.talk ? "You're presenting" : 'Your place is confirmed', s.role === 'presenter' && s.talk ? `${s.talk.slot} min, '${s.talk.title}'. Add it to your calendar so you don't miss it.` : `See you there. Add it to your calendar so you don't miss it.`, now, true);
+        break;
+      case 'offerExpired':
+        card = noticeCardData(e, 'The place you were offered has gone', 'The offer expired before it was accepted, so the place went to the next person waiting.', now, false);
+        break;
+      case 'changed':
+        card = noticeCardData(e, `${e.title} has changed`, `What changed: ${notice.what.join('; ')}.`, now, s.status === 'confirmed');
+        break;
+      case 'eventCancelled':
+        card = noticeCardData(e, `${e.title} is cancelled`, 'The organiser has cancelled this TeachMeet. Sorry for any inconvenience.', now, false);
+        break;
+      default:
+        return;
+    }
+    await this.deps.proactive.toPerson(to, viaOf(posts), MessageFactory.attachment(cardAttachment(renderCard('teachmeetNotice', card))));
   }
 
   /** Sends every offer not yet sent, marking each sent once it has gone; calls for one event run one after another. */
