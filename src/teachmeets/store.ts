@@ -1,7 +1,8 @@
-import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
+import { odata, type TableClient } from '@azure/data-tables';
 import { z } from 'zod';
 import type { Logger } from '../platform/logging';
 import { encodeKey, parseRow, statusOf, type Tables } from '../platform/storage/tables';
+import { replaceRows, type RowValue, type RowWrite } from '../platform/storage/transaction';
 import type { Aggregate, SignUp, SlotLength, TeachMeet } from './model';
 
 /**
@@ -138,14 +139,14 @@ export class TeachMeetStore {
    * changed the event first.
    */
   async commit(agg: Aggregate, etag: string, changed: Iterable<string>, tally: { attending: number; waiting: number; presenting: number }): Promise<string> {
-    const actions: TransactionAction[] = [['update', eventEntity(agg.event, tally), 'Replace', { etag }]];
+    const rows: RowWrite[] = [{ ...asRow(eventEntity(agg.event, tally)), ifMatch: etag }];
     for (const id of changed) {
       const s = agg.signUps.get(id);
-      if (s) actions.push(['upsert', signUpEntity(agg.event.id, s), 'Replace']);
+      if (s) rows.push(asRow(signUpEntity(agg.event.id, s)));
     }
-    if (actions.length > 100) throw new Error(`a TeachMeet transaction can hold at most 99 sign-ups, not ${actions.length - 1}`);
-    const response = await this.table.submitTransaction(actions);
-    return response.getResponseForEntity(EVENT)?.etag ?? response.subResponses[0]?.etag ?? '';
+    if (rows.length > 100) throw new Error(`a TeachMeet transaction can hold at most 99 sign-ups, not ${rows.length - 1}`);
+    const etags = await replaceRows(this.table, rows);
+    return etags[0] ?? '';
   }
 
   async addPost(eventId: string, post: Post): Promise<void> {
@@ -251,6 +252,10 @@ function toEvent(r: z.infer<typeof EventRow>): TeachMeet {
     waitNext: r.waitNext,
     runningOrder,
   };
+}
+
+function asRow(entity: { partitionKey: string; rowKey: string } & Record<string, RowValue>): RowWrite {
+  return { partitionKey: entity.partitionKey, rowKey: entity.rowKey, values: entity };
 }
 
 function signUpEntity(eventId: string, s: SignUp) {
