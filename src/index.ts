@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from './config';
 import type { ActionSpec } from './platform/actions';
 import { createAdapter, createBot } from './platform/bot';
@@ -179,6 +180,9 @@ export function inspectCapabilities(deps: { config: Config; logger: Logger; tabl
   });
 }
 
+/** On close, how long to wait for TeachMeet follow-ups still queued (within the host's shutdown grace). */
+const SHUTDOWN_FOLLOW_UPS_MS = 20_000;
+
 export async function startTogether(options: TogetherOptions): Promise<Together> {
   const { config, logger } = options;
   const clock = options.clock ?? systemClock;
@@ -239,7 +243,9 @@ export async function startTogether(options: TogetherOptions): Promise<Together>
       await server.close();
       await scheduler.stop();
       await capabilities.announcements.stop();
-      await capabilities.teachmeets.settle();
+      // Confirmations wait their turn within Teams' rate; a long backlog is not waited for past the grace.
+      const settled = await Promise.race([capabilities.teachmeets.settle().then(() => true), sleep(SHUTDOWN_FOLLOW_UPS_MS, false, { ref: false })]);
+      if (!settled) logger.warn({ graceMs: SHUTDOWN_FOLLOW_UPS_MS }, 'stopped with TeachMeet follow-ups unsent (card updates or confirmations)');
     },
   };
 }
