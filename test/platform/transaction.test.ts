@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { TableClient } from '@azure/data-tables';
+import { AzureNamedKeyCredential, generateAccountSas, TableClient } from '@azure/data-tables';
 import { Tables } from '../../src/platform/storage/tables';
 import { replaceRows } from '../../src/platform/storage/transaction';
 import { uniquePrefix } from '../support/bot';
@@ -88,6 +88,31 @@ describe('table transactions: every row or none, read back through the Azure SDK
     await assert.rejects(replaceRows(table, [{ partitionKey: 'a', rowKey: '1', values: { n: 2 ** 40 } }]), /not a number a row can hold/);
     await assert.rejects(replaceRows(table, [{ partitionKey: 'a', rowKey: '1', values: { n: Number.NaN } }]), /not a number a row can hold/);
     assert.equal(tables.callCount, before, 'no request was made');
+  });
+
+  it('when storage is reached with a SAS connection string, then the transaction is signed by the SAS and stored', async function () {
+    const cs = storageConnectionString();
+    const field = (name: string) => new RegExp(`${name}=([^;]+)`).exec(cs)?.[1] ?? '';
+    const sas = generateAccountSas(new AzureNamedKeyCredential(field('AccountName'), field('AccountKey')), {
+      expiresOn: new Date(Date.now() + 3_600_000),
+      permissions: { query: true, add: true, update: true, write: true, delete: true, list: true },
+      resourceTypes: 'sco',
+    });
+    const viaSas = TableClient.fromConnectionString(`TableEndpoint=${field('TableEndpoint')};SharedAccessSignature=${sas}`, table.tableName, { allowInsecureConnection: true });
+    assert.ok(new URL(viaSas.url).search.includes('sig='), 'the client carries the SAS in its URL');
+    const created = await table.createEntity({ partitionKey: 'tm3', rowKey: 'event', version: 1 });
+    const etags = await replaceRows(viaSas, [
+      { partitionKey: 'tm3', rowKey: 'event', values: { version: 2 }, ifMatch: created.etag },
+      { partitionKey: 'tm3', rowKey: 'signup|s1', values: { name: 'Via SAS' } },
+    ]);
+    const event = await table.getEntity<Record<string, unknown>>('tm3', 'event');
+    assert.equal(event.version, 2);
+    assert.equal(event.etag, etags[0]);
+    assert.equal((await table.getEntity<Record<string, unknown>>('tm3', 'signup|s1')).name, 'Via SAS');
+  });
+
+  it('when an ETag condition is empty, then it refuses rather than replacing the row unconditionally', async function () {
+    await assert.rejects(replaceRows(table, [{ partitionKey: 'tm1', rowKey: 'event', values: { version: 9 }, ifMatch: '' }]), /empty ETag/);
   });
 
   it('when 100 rows are written in one go, then all 100 are stored', async function () {

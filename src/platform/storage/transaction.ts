@@ -50,9 +50,14 @@ export async function replaceRows(client: TableClient, rows: readonly RowWrite[]
 
   const batch = `batch_${randomUUID()}`;
   const changeset = `changeset_${randomUUID()}`;
-  const tableUrl = `${client.url.replace(/\/$/, '')}/${client.tableName}`;
+  // The account URL may carry a SAS (a SAS connection string): it belongs on the $batch request, not
+  // inside the sub-requests, which are addressed to the table without it (as the SDK does).
+  const account = new URL(client.url);
+  const accountPath = account.pathname.replace(/\/$/, '');
+  const tableUrl = `${account.origin}${accountPath}/${client.tableName}`;
   const parts = rows.map((row) => {
-    const headers = ['Content-Type: application/json', 'DataServiceVersion: 3.0', 'Accept: application/json', ...(row.ifMatch ? [`If-Match: ${row.ifMatch}`] : [])];
+    if (row.ifMatch !== undefined && !row.ifMatch) throw new Error('an empty ETag would replace the row unconditionally');
+    const headers = ['Content-Type: application/json', 'DataServiceVersion: 3.0', 'Accept: application/json', ...(row.ifMatch !== undefined ? [`If-Match: ${row.ifMatch}`] : [])];
     return [
       `--${changeset}`,
       'content-type: application/http',
@@ -68,7 +73,7 @@ export async function replaceRows(client: TableClient, rows: readonly RowWrite[]
   const body = `--${batch}${CRLF}content-type: multipart/mixed; boundary=${changeset}${CRLF}${CRLF}${CRLF}${parts.join(CRLF)}${CRLF}--${changeset}--${CRLF}--${batch}--${CRLF}`;
 
   const request = createPipelineRequest({
-    url: `${client.url.replace(/\/$/, '')}/$batch`,
+    url: `${account.origin}${accountPath}/$batch${account.search}`,
     method: 'POST',
     body,
     headers: createHttpHeaders({
@@ -88,8 +93,10 @@ export async function replaceRows(client: TableClient, rows: readonly RowWrite[]
   const answers = subResponses(text);
   const failed = answers.find((a) => a.status < 200 || a.status >= 300);
   if (failed) throw new TransactionError(failed.status, errorCode(failed.body), `table transaction failed: ${failed.status}${errorCode(failed.body) ? ` ${errorCode(failed.body)}` : ''}`);
-  if (answers.length !== rows.length) throw new TransactionError(0, undefined, `table transaction: ${answers.length} answers for ${rows.length} rows`);
-  return answers.map((a) => a.etag ?? '');
+  if (answers.length !== rows.length || answers.some((a) => !a.etag)) {
+    throw new TransactionError(0, undefined, `table transaction: ${answers.length} answers with ETags for ${rows.length} rows`);
+  }
+  return answers.map((a) => a.etag!);
 }
 
 function rowBody(row: RowWrite): Record<string, RowValue> {
