@@ -45,13 +45,14 @@ const TIMEOUT_MS = 30_000;
 const KNOWN_CHATS = 5_000;
 
 interface PersonalChat {
-  readonly serviceUrl: string;
-  readonly conversationId: string;
+  readonly reference: Partial<ConversationReference>;
 }
 
 export class Proactive {
   private readonly credentialsByUrl = new Map<string, Promise<ServiceClientCredentials>>();
   private readonly chats = new Map<string, PersonalChat>();
+  /** Chats being opened now, per person, so two messages at once open one. */
+  private readonly opening = new Map<string, Promise<PersonalChat | undefined>>();
   private readonly pacer: SendPacer;
 
   constructor(
@@ -126,19 +127,24 @@ export class Proactive {
 
   /**
    * Sends to a person's personal chat. Teams gives the bot the same 1:1 chat every time it asks to
-   * create one, so with the person's Teams id that is one request (remembered here for next time);
-   * without it, a personal chat stored when they talked to the bot. `via` is any conversation in
-   * their tenant (its serviceUrl and bot identity are used to open the chat). Returns false when the
-   * message could not be delivered (logged, not thrown: a nudge must not break the turn).
+   * create one, so with the person's Teams id that is one request (kept here and stored for next
+   * time, and for announcements to everyone); without it, or if Teams will not open it, the personal
+   * chat stored when they talked to the bot. `via` is any conversation in their tenant (its serviceUrl
+   * and bot identity are used to open the chat). Returns false when the message could not be
+   * delivered (logged, not thrown: a nudge must not break the turn).
    */
   async toPerson(person: PersonAddress, via: Partial<ConversationReference> | undefined, activity: Partial<Activity>): Promise<boolean> {
     const aad = person.aadObjectId.toLowerCase();
     try {
       let chat = this.chats.get(aad);
-      if (!chat && person.teamsId && via?.serviceUrl) chat = await this.openChat(person, via);
+      if (!chat && person.teamsId && via?.serviceUrl) {
+        chat = await this.openChat(person, via).catch((err: unknown) => {
+          this.logger.warn({ err: { message: (err as Error).message, status: (err as { statusCode?: number }).statusCode } }, 'could not open a personal chat; trying the stored one');
+          return undefined;
+        });
+      }
       if (chat) {
-        const reference = { channelId: 'msteams', serviceUrl: chat.serviceUrl, conversation: { id: chat.conversationId, conversationType: 'personal', isGroup: false, name: '' }, bot: via?.bot, user: { id: person.teamsId, name: person.name ?? '' } };
-        await this.send(reference as Partial<ConversationReference>, activity);
+        await this.send(chat.reference, activity);
         return true;
       }
       const stored = await this.conversations.personal(aad);
@@ -155,16 +161,36 @@ export class Proactive {
     }
   }
 
-  /** Opens (or finds: Teams answers with the existing one) the 1:1 chat between the bot and a person. */
-  private async openChat(person: PersonAddress, via: Partial<ConversationReference>): Promise<PersonalChat | undefined> {
+  /** Opens (or finds: Teams answers with the existing one) the 1:1 chat between the bot and a person, once at a time per person. */
+  private openChat(person: PersonAddress, via: Partial<ConversationReference>): Promise<PersonalChat | undefined> {
+    const aad = person.aadObjectId.toLowerCase();
+    let pending = this.opening.get(aad);
+    if (!pending) {
+      pending = this.createChat(person, via).finally(() => this.opening.delete(aad));
+      this.opening.set(aad, pending);
+    }
+    return pending;
+  }
+
+  private async createChat(person: PersonAddress, via: Partial<ConversationReference>): Promise<PersonalChat | undefined> {
     const serviceUrl = serviceUrlOf(via);
     const tenantId = via.conversation?.tenantId;
     const body = { isGroup: false, bot: via.bot, members: [{ id: person.teamsId, name: person.name ?? '' }], tenantId, channelData: { tenant: { id: tenantId } } };
     const result = await this.call('POST', serviceUrl, 'v3/conversations', body, 'open a personal chat', 'message');
     if (!result.conversationId) return undefined;
-    const chat = { serviceUrl, conversationId: result.conversationId };
+    const reference: Partial<ConversationReference> = {
+      channelId: 'msteams',
+      serviceUrl,
+      conversation: { id: result.conversationId, conversationType: 'personal', isGroup: false, tenantId, name: '' },
+      bot: via.bot,
+      user: { id: person.teamsId, name: person.name ?? '', aadObjectId: person.aadObjectId },
+    } as Partial<ConversationReference>;
+    const aad = person.aadObjectId.toLowerCase();
+    const chat = { reference };
     if (this.chats.size >= KNOWN_CHATS) this.chats.delete(this.chats.keys().next().value as string);
-    this.chats.set(person.aadObjectId.toLowerCase(), chat);
+    this.chats.set(aad, chat);
+    // Stored too: other instances and later starts find it, and an announcement to everyone includes them.
+    await this.conversations.rememberPersonal(aad, reference, person.name ?? '').catch((err: unknown) => this.logger.warn({ err: { message: (err as Error).message } }, 'could not store a personal chat'));
     return chat;
   }
 

@@ -106,6 +106,31 @@ describe('proactive messages: what reaches Teams', function () {
     );
   });
 
+  it('when a personal chat is opened, then it is stored for later (other instances, announcements to everyone)', async function () {
+    const person = { aadObjectId: tia.aadObjectId, teamsId: tia.id, name: tia.name };
+    assert.equal(await proactive.toPerson(person, channelRef(), text('Your place is confirmed')), true);
+    const stored = await conversations.personal(tia.aadObjectId);
+    assert.equal(stored?.reference.conversation?.id, sim.personalChat(tia).id);
+    assert.equal(stored?.reference.conversation?.tenantId, sim.tenantId);
+  });
+
+  it('when two messages for one person go at once, then one chat is opened and both arrive', async function () {
+    const person = { aadObjectId: tia.aadObjectId, teamsId: tia.id, name: tia.name };
+    const sent = await Promise.all([proactive.toPerson(person, channelRef(), text('One')), proactive.toPerson(person, channelRef(), text('Two'))]);
+    assert.deepEqual(sent, [true, true]);
+    assert.equal(sim.createdConversations.length, 1);
+    assert.deepEqual(sim.sentTo(sim.personalChat(tia)).map((s) => s.activity.text).sort(), ['One', 'Two']);
+  });
+
+  it('when Teams will not open the chat, then the personal chat stored when they talked to the bot is used', async function () {
+    const chat = sim.personalChat(tia);
+    await conversations.rememberPersonal(tia.aadObjectId, { channelId: 'msteams', serviceUrl: sim.serviceUrl, conversation: { id: chat.id, isGroup: false, conversationType: 'personal', name: '' }, bot: sim.bot }, tia.name);
+    sim.failNext((r) => r.method === 'POST' && r.path === '/v3/conversations', 403);
+    const person = { aadObjectId: tia.aadObjectId, teamsId: tia.id, name: tia.name };
+    assert.equal(await proactive.toPerson(person, channelRef(), text('Still reached')), true);
+    assert.deepEqual(sim.sentTo(chat).map((s) => s.activity.text), ['Still reached']);
+  });
+
   it('when only the Entra id is known, then the personal chat stored when they talked to the bot is used; with none, nothing is sent', async function () {
     const chat = sim.personalChat(tia);
     const noTeamsId = { aadObjectId: tia.aadObjectId, teamsId: '', name: tia.name };
