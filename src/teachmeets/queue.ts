@@ -104,6 +104,11 @@ export class TeachMeetQueue {
     return loaded;
   }
 
+  /** The event as this instance last committed or read it (no storage call); undefined if it has none. */
+  latest(eventId: string): Aggregate | undefined {
+    return this.cache.get(eventId)?.agg;
+  }
+
   forget(eventId: string): void {
     this.cache.delete(eventId);
   }

@@ -36,10 +36,12 @@ const CARD_UPDATE_GAP_MS = 250;
 export const OFFER_FOLLOW_UP_MS = 2 * 60_000;
 /**
  * Personal notices (confirmations, changes) go out in commit order, this many at a time; each card is
- * made just before it is sent, so a rush answers its clicks first and its confirmations follow at
- * the pace Teams takes (Proactive keeps to TEAMS_SEND_RATE).
+ * made just before it is sent, from the event as it is then, so a rush answers its clicks first and
+ * its confirmations follow at the pace Teams takes (Proactive keeps to TEAMS_SEND_RATE). Enough
+ * senders to keep that rate with Teams taking a few hundred ms a request (two requests for someone
+ * whose chat is opened first).
  */
-const NOTICE_SENDERS = 8;
+const NOTICE_SENDERS = 24;
 
 export interface ServiceDeps {
   readonly store: TeachMeetStore;
@@ -182,7 +184,10 @@ export class TeachMeetService {
         }),
     );
     this.pumpNotices();
-    return Promise.all(sends).then(() => undefined);
+    return Promise.allSettled(sends).then((results) => {
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    });
   }
 
   private pumpNotices(): void {
@@ -196,8 +201,12 @@ export class TeachMeetService {
     }
   }
 
-  private async sendNotice(agg: Aggregate, posts: readonly Post[], notice: Notice): Promise<void> {
+  private async sendNotice(committed: Aggregate, posts: readonly Post[], notice: Notice): Promise<void> {
     const now = this.deps.clock.now();
+    // The event as it is now, not as it was when the notice was queued: someone who cancelled meanwhile
+    // is not told their place is confirmed, and a change reads with the latest details.
+    const latest = this.queue.latest(committed.event.id);
+    const agg = latest && latest.event.version >= committed.event.version ? latest : committed;
     const e = agg.event;
     const s = agg.signUps.get(notice.aadObjectId);
     if (!s) return;

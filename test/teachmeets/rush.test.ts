@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { cardText } from '../support/cardActions';
 import type { SimUser, TurnResult } from '../support/simulator';
+import { startTestBot } from '../support/bot';
 import { answered, textOf, via, World } from './world';
 
 /** A rush of sign-ups through HTTP, on one and on two bot instances, and Teams' redeliveries. */
@@ -128,6 +129,33 @@ describe('TeachMeets under a rush of sign-ups', function () {
 
     assert.equal(w.sim.failures.length, 1, 'one update was held up');
     assert.match(cardText(w.sharedCard(activityId)), /0 of 2 left/, 'the last update shows both places taken');
+  });
+
+  it('when a rush is answered at once, then confirmations follow within the send rate, and someone who cancelled before theirs went is not told their place is confirmed', async function () {
+    this.timeout(30_000);
+    // An instance allowed 20 requests a second: 30 confirmations (each opening a chat first) take a few seconds.
+    const paced = await startTestBot({ tablePrefix: w.bot.tablePrefix, env: { ...w.env, TEAMS_SEND_RATE: '20' }, clock: w.clock });
+    w.others.push(paced);
+    const { card, activityId } = await w.createEvent(w.cora, { places: '40' });
+    const people = Array.from({ length: 29 }, (_, i) => w.sim.user(`early${i}`, `Early ${i}`));
+    const started = Date.now();
+    const early = await Promise.all(people.map((p) => via(w.sim, paced.url, () => w.sim.click(p, w.staffRoom, card, 'Attend', {}, { replyToId: activityId }))));
+    assert.ok(early.every((r) => /You're attending/.test(answered(r))), 'all 29 were answered with their place at once');
+    const zoe = w.sim.user('zoe', 'Zoe Patel');
+    const attended = await via(w.sim, paced.url, () => w.sim.click(zoe, w.staffRoom, card, 'Attend', {}, { replyToId: activityId }));
+    assert.match(answered(attended), /You're attending/);
+    const cancelled = await via(w.sim, paced.url, () => w.sim.click(zoe, w.staffRoom, card, 'Cancel my place', {}, { replyToId: activityId }));
+    assert.doesNotMatch(answered(cancelled), /You're attending/, 'Zoe has cancelled');
+    assert.ok(people.some((p) => w.messagesFor(p, /Your place is confirmed/).length === 0), 'some confirmations were still waiting their turn when Zoe cancelled');
+
+    await w.settle();
+    for (const p of people) assert.equal(w.messagesFor(p, /Your place is confirmed/).length, 1, `${p.name} got one confirmation`);
+    assert.equal(w.messagesFor(zoe, /Your place is confirmed/).length, 0, 'Zoe, who cancelled, was not told her place is confirmed');
+    // Every request to Teams since the clicks began came from the paced instance: never more than 20 in a second.
+    const times = w.sim.requests.filter((r) => r.at >= started).map((r) => r.at);
+    const busiest = Math.max(...times.map((t) => times.filter((u) => u >= t && u < t + 1000).length));
+    assert.ok(times.length >= 60, `the confirmations went (${times.length} requests)`);
+    assert.ok(busiest <= 21, `at most the send rate in any second, give or take a timer's millisecond (saw ${busiest})`);
   });
 
   it('when Teams delivers the same Attend activity twice, then the person has one place and one confirmation', async function () {
