@@ -1,18 +1,22 @@
 /**
  * Keeps an instance's own requests to Teams within a rate (Teams allows a bot about 50 requests a
  * second per tenant, TEAMS_SEND_RATE): requests leave at least 1/rate s apart, in order, with shared
- * cards first — a card everyone is looking at goes before personal messages waiting behind it. A rush
+ * cards first — a card everyone is looking at goes before personal messages waiting behind it (but
+ * never more than CARDS_IN_A_ROW of them while a message waits, so messages are never starved). A rush
  * of sign-ups therefore answers people at once and lets their confirmations follow at the pace Teams
  * takes, instead of sending a thousand messages in a second and being throttled (429) for it.
  */
 
 export type Lane = 'card' | 'message';
 
+const CARDS_IN_A_ROW = 3;
+
 export class SendPacer {
   private readonly waiting: Record<Lane, (() => void)[]> = { card: [], message: [] };
   private readonly gapMs: number;
   private nextAt = 0;
   private timer: NodeJS.Timeout | undefined;
+  private cardsInARow = 0;
 
   constructor(
     perSecond: number,
@@ -46,8 +50,10 @@ export class SendPacer {
 
   private release(): void {
     this.timer = undefined;
-    const next = this.waiting.card.shift() ?? this.waiting.message.shift();
+    const messageDue = this.waiting.message.length > 0 && (this.waiting.card.length === 0 || this.cardsInARow >= CARDS_IN_A_ROW);
+    const next = messageDue ? this.waiting.message.shift() : this.waiting.card.shift();
     if (!next) return;
+    this.cardsInARow = messageDue ? 0 : this.cardsInARow + 1;
     this.nextAt = Math.max(this.now(), this.nextAt) + this.gapMs;
     next();
     if (this.backlog > 0) this.arm();

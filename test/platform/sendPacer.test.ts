@@ -26,6 +26,15 @@ describe('send pacer: requests to Teams at the rate Teams takes', function () {
     assert.deepEqual(order, ['m1', 'card', 'm2', 'm3']);
   });
 
+  it('when shared cards keep coming, then a waiting personal message still goes after at most three of them', async function () {
+    const pacer = new SendPacer(200);
+    const order: string[] = [];
+    const go = (lane: Lane, name: string) => pacer.turn(lane).then(() => order.push(name));
+    const all = [go('card', 'first'), go('message', 'm1'), go('message', 'm2'), ...Array.from({ length: 8 }, (_, i) => go('card', `c${i}`))];
+    await Promise.all(all);
+    assert.deepEqual(order, ['first', 'c0', 'c1', 'c2', 'm1', 'c3', 'c4', 'c5', 'm2', 'c6', 'c7']);
+  });
+
   it('when the pacer has been quiet, then a request goes at once', async function () {
     const pacer = new SendPacer(1);
     let went = false;
