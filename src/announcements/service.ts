@@ -15,6 +15,7 @@ import type { Announcement, Audience, Endpoint, Status } from './model';
 import { report, resolveAudience, type AudienceSnapshot, type Report, type Resolution, type StoredRef } from './rules';
 import type { AnnouncementStore } from './store';
 import { FanoutWorker, POISON_QUEUE, WORK_QUEUE, workItem, type FanoutTuning } from './worker';
+import { parseReference } from '../platform/conversations/reference';
 
 /**
  * What happens once an announcement is sent: its recipients are worked out and written, one work
@@ -429,10 +430,6 @@ export function storedRef(c: StoredConversation | undefined): StoredRef | undefi
 }
 
 function placeOf(referenceJson: string): { serviceUrl: string; conversationId: string } | undefined {
-  try {
-    const r = JSON.parse(referenceJson) as Partial<ConversationReference>;
-    return r.serviceUrl && r.conversation?.id ? { serviceUrl: r.serviceUrl, conversationId: r.conversation.id } : undefined;
-  } catch {
-    return undefined;
-  }
+  const r = parseReference(referenceJson);
+  return r?.serviceUrl && r.conversation?.id ? { serviceUrl: r.serviceUrl, conversationId: r.conversation.id } : undefined;
 }

@@ -13,6 +13,7 @@ import { noticeCardData, proposalCardData, schoolList } from './cards';
 import type { Aggregate, AuditEntry } from './model';
 import { approvedCount, deadlineChanges, deadlineId, deadlineItem, statusOf, waitingOn, type Change, type Names, type Refusal, type Result } from './rules';
 import type { Post, ProposalStore } from './store';
+import { parseReference } from '../platform/conversations/reference';
 
 /**
  * What happens around a committed proposal change: the change itself is retried from a fresh read
@@ -206,14 +207,5 @@ export class ProposalService {
       seen.add(post.conversationId);
       await this.deps.proactive.send(reference, activity);
     }
-  }
-}
-
-export function parseReference(json: string): Reference | undefined {
-  try {
-    const parsed = JSON.parse(json) as Reference;
-    return parsed && typeof parsed.serviceUrl === 'string' && parsed.conversation?.id ? parsed : undefined;
-  } catch {
-    return undefined;
   }
 }

@@ -41,6 +41,7 @@ import {
   type SwapDeadline,
 } from './rules';
 import { SwapChange, SwapConflict, type StoredMatch, type SwapStore } from './store';
+import { parseReference } from '../platform/conversations/reference';
 
 /**
  * What happens around a placement swap decision: matching (read, rank, claim both offers in one
@@ -590,14 +591,3 @@ function notice(data: ReturnType<typeof noticeCardData>): Partial<Activity> {
 function reasonText(reason: string): string {
   return reason ? `, saying: "${reason}"` : '';
 }
-
-
-export function parseReference(json: string): Partial<ConversationReference> | undefined {
-  try {
-    const parsed = JSON.parse(json) as Partial<ConversationReference>;
-    return parsed && typeof parsed.serviceUrl === 'string' && parsed.conversation?.id ? parsed : undefined;
-  } catch {
-    return undefined;
-  }
-}
-

@@ -15,6 +15,7 @@ import type { Applied, Notice } from './rules';
 import { TeachMeetQueue } from './queue';
 import { REMINDERS_TIMER, reminderFor, reminderId, remindersFrom, remindersKept } from './reminders';
 import type { Post, TeachMeetStore } from './store';
+import { parseReference } from '../platform/conversations/reference';
 
 /**
  * What happens around a committed TeachMeet change: the shared cards are updated in place for
@@ -358,15 +359,6 @@ export class TeachMeetService {
 
   touched(applied: Applied): boolean {
     return applied.changed.size > 0 || applied.eventChanged;
-  }
-}
-
-export function parseReference(json: string): Partial<ConversationReference> | undefined {
-  try {
-    const parsed = JSON.parse(json) as Partial<ConversationReference>;
-    return parsed && typeof parsed.serviceUrl === 'string' && parsed.conversation?.id ? parsed : undefined;
-  } catch {
-    return undefined;
   }
 }
 
