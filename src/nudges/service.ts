@@ -93,7 +93,7 @@ export class NudgeService {
 
   async tick(now: Date = this.deps.clock.now()): Promise<TickReport> {
     const started = performance.now();
-    const { deadlines, store, logger } = this.deps;
+    const { store } = this.deps;
     const lease = await store.acquireLease(now, this.leaseMs);
     if (!lease) return { skipped: true, due: 0, claimed: 0, refiled: 0, messages: 0, heldBack: 0, ms: performance.now() - started };
 
