@@ -99,7 +99,8 @@ export function swapRoutes(deps: SwapRouteDeps): SwapRoutes {
     return school;
   }
 
-  function decided(turn: Turn, result: Decided, schoolId: string): ActionResult {
+  /** Answers a service result: an unknown item or a refusal as a message (recorded as such), else `done`'s card (recorded as ignored if nothing changed). */
+  function answer<R extends { kind: 'unknown' } | { kind: 'refused'; message: string } | { kind: 'done'; changed: boolean }>(turn: Turn, result: R, done: (result: Extract<R, { kind: 'done' }>) => ActionResult): ActionResult {
     if (result.kind === 'unknown') {
       turn.record.outcome = 'invalid';
       return { message: NOT_FOUND };
@@ -108,9 +109,15 @@ export function swapRoutes(deps: SwapRouteDeps): SwapRoutes {
       turn.record.outcome = 'refused';
       return { message: result.message };
     }
-    if (!result.changed) turn.record.outcome = 'ignored';
-    const { match, offers } = result.view;
-    return { card: renderCard('swapProposal', proposalCardData(match, offers, { schoolId, now: turn.now, mine: result.message, mayAnswer: mayActFor(turn.person, schoolId) })) };
+    const finished = result as Extract<R, { kind: 'done' }>;
+    if (!finished.changed) turn.record.outcome = 'ignored';
+    return done(finished);
+  }
+
+  function decided(turn: Turn, result: Decided, schoolId: string): ActionResult {
+    return answer(turn, result, ({ view: { match, offers }, message }) => ({
+      card: renderCard('swapProposal', proposalCardData(match, offers, { schoolId, now: turn.now, mine: message, mayAnswer: mayActFor(turn.person, schoolId) })),
+    }));
   }
 
   const commands: CommandSpec[] = [
@@ -237,16 +244,9 @@ export function swapRoutes(deps: SwapRouteDeps): SwapRoutes {
       async run(turn, data) {
         const by = await actor(turn);
         const result = await service.withdraw(data.offerId, turn.person, by, viaOf(turn));
-        if (result.kind === 'unknown') {
-          turn.record.outcome = 'invalid';
-          return { message: NOT_FOUND };
-        }
-        if (result.kind === 'refused') {
-          turn.record.outcome = 'refused';
-          return { message: result.message };
-        }
-        if (!result.changed) turn.record.outcome = 'ignored';
-        return { card: renderCard('swapNotice', noticeCardData(result.changed ? 'Offer withdrawn' : 'Nothing to withdraw', result.message, offerFacts(result.offer, turn.now), [button('Show the board', 'swap.board')])) };
+        return answer(turn, result, (done) => ({
+          card: renderCard('swapNotice', noticeCardData(done.changed ? 'Offer withdrawn' : 'Nothing to withdraw', done.message, offerFacts(done.offer, turn.now), [button('Show the board', 'swap.board')])),
+        }));
       },
     }),
     defineAction({
