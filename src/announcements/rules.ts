@@ -1,5 +1,6 @@
 import { findSchool, type School } from '../platform/directory/rules';
 import { londonToInstant } from '../platform/time';
+import { isHttpsUrl } from '../platform/urls';
 import type { Audience, ConversationKind, Endpoint, Importance, Recipient, RecipientRow, Status, Target } from './model';
 
 /**
@@ -118,13 +119,7 @@ export function checkDraft(values: Partial<FormValues>, ctx: { schools: readonly
   else if (v.text.length > MAX_TEXT_CHARS) errors.text = `That is too long for a Teams message (${v.text.length.toLocaleString('en-GB')} characters): keep it under ${MAX_TEXT_CHARS.toLocaleString('en-GB')}.`;
 
   if (v.link) {
-    let url: URL | undefined;
-    try {
-      url = new URL(v.link);
-    } catch {
-      url = undefined;
-    }
-    if (!url || url.protocol !== 'https:' || v.link.length > 500) errors.link = 'The link must be a full https:// address.';
+    if (!isHttpsUrl(v.link)) errors.link = 'The link must be a full https:// address.';
   }
 
   const audience = v.audience ? parseAudience(v.audience, ctx.schools) : undefined;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { londonToInstant } from '../platform/time';
+import { isHttpsUrl } from '../platform/urls';
 import type { Host, SlotLength } from './model';
 
 /**
@@ -67,13 +68,7 @@ export function checkForm(values: FormValues, schools: readonly { id: string; na
 
   if (v.venue.length > 200) errors.venue = 'Keep the venue to 200 characters.';
   if (v.link) {
-    let url: URL | undefined;
-    try {
-      url = new URL(v.link);
-    } catch {
-      url = undefined;
-    }
-    if (!url || url.protocol !== 'https:' || v.link.length > 500) errors.link = 'The meeting link must be a full https:// address.';
+    if (!isHttpsUrl(v.link)) errors.link = 'The meeting link must be a full https:// address.';
   } else if (host?.kind === 'online') errors.link = 'An online TeachMeet needs its https:// meeting link.';
   if (host?.kind === 'school' && !v.venue) errors.venue = 'Say where in the school (e.g. the library).';
 
