@@ -1,5 +1,6 @@
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 import { z } from 'zod';
+import type { CardPost } from '../platform/conversations/cardPost';
 import type { Logger } from '../platform/logging';
 import { encodeKey, parseRow, statusOf, type Tables } from '../platform/storage/tables';
 import { DEFAULT_FUNDER_OUTCOMES, DEFAULT_MUTUAL_NEEDS, type Aggregate, type AuditEntry, type Content, type Decision, type Proposal, type Tag, type TagKind } from './model';
@@ -95,12 +96,7 @@ const TagsRow = z.object({ tags: z.string() });
 const TagList = z.array(z.object({ id: z.string().min(1).max(60).regex(/^[^,]+$/), label: z.string().min(1).max(100) }));
 
 /** A copy of the proposal card posted in a conversation, kept so it can be updated in place. */
-export interface Post {
-  readonly conversationId: string;
-  readonly activityId: string;
-  /** The conversation reference (JSON) to update it through. */
-  readonly reference: string;
-}
+export type Post = CardPost;
 
 export interface Loaded {
   readonly agg: Aggregate;

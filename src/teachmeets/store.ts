@@ -1,5 +1,6 @@
 import { odata, type TableClient } from '@azure/data-tables';
 import { z } from 'zod';
+import type { CardPost } from '../platform/conversations/cardPost';
 import type { Logger } from '../platform/logging';
 import { encodeKey, parseRow, statusOf, type Tables } from '../platform/storage/tables';
 import { replaceRows, type RowValue, type RowWrite } from '../platform/storage/transaction';
@@ -72,12 +73,7 @@ const PostRow = z.object({
 });
 
 /** A copy of the shared card posted in a conversation, kept so it can be updated in place. */
-export interface Post {
-  readonly conversationId: string;
-  readonly activityId: string;
-  /** The conversation reference (JSON) to update it through. */
-  readonly reference: string;
-}
+export type Post = CardPost;
 
 export interface Loaded {
   readonly agg: Aggregate;
