@@ -141,7 +141,7 @@ describe('the Microsoft 365 Agents Playground, end to end', function () {
     });
   });
 
-  it('when a teacher attends a TeachMeet from its card in the Agents Playground, then the card shows their place', async function () {
+  it('when a teacher attends a TeachMeet from its card in the Agents Playground, then the card shows their place and a confirmation with a calendar link arrives in her chat', async function () {
     this.timeout(150_000);
     const { page } = browser!;
     const title = 'Retrieval practice across the partnership';
@@ -217,6 +217,11 @@ describe('the Microsoft 365 Agents Playground, end to end', function () {
       });
       const shown = squash(await card.innerText());
       assert.ok(!shown.includes(`${places} of ${places} left`), `the card still counts every place as free: ${shown}`);
+
+      // Her confirmation arrives as a message in her personal chat, with the calendar link.
+      const confirmation = await waitForCardDelivery(page, { kind: 'create', since: clickedAt, includes: 'Your place is confirmed' }, 45_000);
+      assert.ok(confirmation.json.includes(title), `the confirmation names the TeachMeet: ${confirmation.json.slice(0, 800)}`);
+      assert.ok(confirmation.json.includes('Add to calendar'), `the confirmation has the calendar link: ${confirmation.json.slice(0, 800)}`);
     });
   });
 });
