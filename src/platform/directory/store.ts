@@ -78,15 +78,45 @@ export class DirectoryStore {
     return list.schools;
   }
 
-  /** Every stored person, from one query shared by callers for up to `maxAgeMs`. */
+  /**
+   * Every stored person, from one query shared by callers for up to `maxAgeMs`. The same query brings
+   * the schools (their rows sit next to the people's), so a cold instance in a rush reads the directory
+   * once, not once for people and again for the school names on the cards.
+   */
   private async everyone(maxAgeMs: number): Promise<Map<string, StoredPerson>> {
     if (this.peopleList && Date.now() - this.peopleList.at <= maxAgeMs) return this.peopleList.rows;
-    const list = { at: Date.now(), rows: this.allPeople().then((people) => new Map(people.map((p) => [p.aadObjectId, p]))) };
+    const at = Date.now();
+    const snapshot = this.peopleAndSchools();
+    const list = { at, rows: snapshot.then(({ people }) => new Map(people.map((p) => [p.aadObjectId, p]))) };
     this.peopleList = list;
     list.rows.catch(() => {
       if (this.peopleList === list) this.peopleList = undefined;
     });
+    const schools = { at, schools: snapshot.then((s) => s.schools) };
+    if (!this.schoolList || this.schoolList.at < at) {
+      this.schoolList = schools;
+      schools.schools.catch(() => {
+        if (this.schoolList === schools) this.schoolList = undefined;
+      });
+    }
     return list.rows;
+  }
+
+  /** People and schools in one query: the rows from 'person|' to 'school}' ('schoolname|' rows fall between and are skipped). */
+  private async peopleAndSchools(): Promise<{ people: StoredPerson[]; schools: School[] }> {
+    const rows = await this.query(odata`PartitionKey eq ${PK} and RowKey ge 'person|' and RowKey lt 'school}'`);
+    const people: StoredPerson[] = [];
+    const schools: School[] = [];
+    for (const row of rows) {
+      if (row.rowKey.startsWith('person|')) {
+        const parsed = parseRow(PersonRow, row, this.logger, DIRECTORY_TABLE);
+        if (parsed) people.push(toPerson(parsed));
+      } else if (row.rowKey.startsWith('school|')) {
+        const parsed = parseRow(SchoolRow, row, this.logger, DIRECTORY_TABLE);
+        if (parsed) schools.push(toSchool(parsed));
+      }
+    }
+    return { people, schools: sortSchools(schools) };
   }
 
   /** Forgets the short-lived copies (after any change to the directory made through this instance). */
@@ -98,11 +128,12 @@ export class DirectoryStore {
 
   private async readSchools(): Promise<School[]> {
     const rows = await this.query(odata`PartitionKey eq ${PK} and RowKey ge 'school|' and RowKey lt 'school}'`);
-    return rows
-      .map((row) => parseRow(SchoolRow, row, this.logger, DIRECTORY_TABLE))
-      .filter((row): row is z.infer<typeof SchoolRow> => row !== undefined)
-      .map((row) => ({ id: row.rowKey.slice('school|'.length), name: row.name }))
-      .sort((a, b) => a.name.localeCompare(b.name, 'en-GB'));
+    return sortSchools(
+      rows
+        .map((row) => parseRow(SchoolRow, row, this.logger, DIRECTORY_TABLE))
+        .filter((row): row is z.infer<typeof SchoolRow> => row !== undefined)
+        .map(toSchool),
+    );
   }
 
   async person(aadObjectId: string): Promise<StoredPerson | undefined> {
@@ -324,6 +355,14 @@ export class DirectoryStore {
     }
     return rows;
   }
+}
+
+function toSchool(row: z.infer<typeof SchoolRow>): School {
+  return { id: row.rowKey.slice('school|'.length), name: row.name };
+}
+
+function sortSchools(schools: School[]): School[] {
+  return schools.sort((a, b) => a.name.localeCompare(b.name, 'en-GB'));
 }
 
 function toPerson(row: z.infer<typeof PersonRow>): StoredPerson {
