@@ -15,6 +15,11 @@ import { cloneAggregate, type Loaded, type Post, type TeachMeetStore } from './s
  * between commits, so a commit costs one storage call; if another instance changed the event first
  * (412), the state is reloaded and the batch applied again. The cache is only a shortcut: the ETag
  * decides.
+ *
+ * Two instances in one rush: the instance that loses an ETag conflict stands back for that event. It
+ * holds its requests until its own stream pauses (or for at most a second), then reads the event once
+ * and commits everything it holds in chained transactions, while the other instance goes on committing
+ * from its cache undisturbed. Taking turns commit by commit would cost both a read before every commit.
  */
 
 export interface Committed {
@@ -33,6 +38,8 @@ export interface CommitHooks {
 
 interface Waiting {
   readonly intent: Intent;
+  /** performance.now() when it was queued. */
+  readonly at: number;
   resolve(value: Committed): void;
   reject(err: unknown): void;
 }
@@ -40,6 +47,10 @@ interface Waiting {
 interface EventLine {
   readonly waiting: Waiting[];
   running: boolean;
+  /** performance.now() of the latest request queued. */
+  lastArrival: number;
+  /** Ends the drain's current wait early (a full batch is waiting). */
+  wake?: () => void;
 }
 
 const MAX_ROWS = 99;
@@ -51,20 +62,23 @@ const MAX_ROWS = 99;
 const RETRY_FOR_MS = 10_000;
 const MAX_BACKOFF_MS = 40;
 /**
- * During a rush an event is committed at most this often, so each commit carries everything that
- * arrived meanwhile (through HTTP, sign-ups trickle in over a second or more, and committing as soon as
- * the last commit is back takes ~2 rows a time: hundreds of transactions). The first change after a
- * quiet spell is committed at once; a full batch (99 rows) never waits.
+ * During a rush a commit waits for more to arrive, so each carries many sign-ups (through HTTP they
+ * trickle in over a second or more; committing as soon as the last commit is back takes ~2 rows a
+ * time: hundreds of transactions). It waits until COMMIT_GAP_MS after the last commit started, until
+ * 99 rows are waiting, or until nothing has arrived for QUIET_MS (the rush is over: answer it now). The
+ * first change after a quiet spell is committed at once.
  */
-const COMMIT_GAP_MS = 100;
+const COMMIT_GAP_MS = 200;
+const QUIET_MS = 20;
 /**
- * After an ETag conflict another instance is committing the same event. For a while this instance
- * then commits less often (each commit carrying more, so the two take fewer turns) and reads the
- * event before committing rather than trying its cached copy, which the other instance has almost
- * certainly moved on (a doomed attempt costs a call and a reload).
+ * After an ETag conflict another instance is committing the same event. For a while this instance then
+ * stands back: it holds its requests until none has arrived for STANDBY_QUIET_MS (the rush has paused;
+ * longer than QUIET_MS, so the other instance's last commit usually goes first) or the oldest has
+ * waited STANDBY_HOLD_MS, then reads once and commits all it holds back to back.
  */
 const CONTENDED_FOR_MS = 3_000;
-const CONTENDED_GAP_MS = 200;
+const STANDBY_QUIET_MS = 40;
+const STANDBY_HOLD_MS = 1_000;
 
 export class TeachMeetQueue {
   private readonly lines = new Map<string, EventLine>();
@@ -89,10 +103,13 @@ export class TeachMeetQueue {
     return new Promise((resolve, reject) => {
       let line = this.lines.get(eventId);
       if (!line) {
-        line = { waiting: [], running: false };
+        line = { waiting: [], running: false, lastArrival: 0 };
         this.lines.set(eventId, line);
       }
-      line.waiting.push({ intent, resolve, reject });
+      const at = performance.now();
+      line.lastArrival = at;
+      line.waiting.push({ intent, at, resolve, reject });
+      if (line.waiting.length >= MAX_ROWS) line.wake?.();
       if (!line.running) void this.drain(eventId, line);
     });
   }
@@ -117,9 +134,19 @@ export class TeachMeetQueue {
     line.running = true;
     try {
       while (line.waiting.length > 0) {
-        const gap = this.contended(eventId) ? CONTENDED_GAP_MS : COMMIT_GAP_MS;
-        const wait = (this.lastCommit.get(eventId) ?? -Infinity) + gap - performance.now();
-        if (wait > 0 && line.waiting.length < MAX_ROWS) await sleep(wait);
+        if (this.contended(eventId)) {
+          await this.until(line, { quietMs: STANDBY_QUIET_MS, due: line.waiting[0]!.at + STANDBY_HOLD_MS, rows: Infinity });
+          // One fresh read (the other instance has moved the event on), then everything held, back to back
+          // (what arrives meanwhile waits for the next pause).
+          this.cache.delete(eventId);
+          const last = line.waiting[line.waiting.length - 1];
+          while (line.waiting.includes(last!)) {
+            this.lastCommit.set(eventId, performance.now());
+            await this.commitBatch(eventId, line.waiting.splice(0, MAX_ROWS), line);
+          }
+          continue;
+        }
+        await this.until(line, { quietMs: QUIET_MS, due: (this.lastCommit.get(eventId) ?? -Infinity) + COMMIT_GAP_MS, rows: MAX_ROWS });
         const batch = line.waiting.splice(0, MAX_ROWS);
         this.lastCommit.set(eventId, performance.now());
         await this.commitBatch(eventId, batch, line);
@@ -131,7 +158,7 @@ export class TeachMeetQueue {
         const at = this.lastCommit.get(eventId);
         setTimeout(() => {
           if (!this.lines.has(eventId) && this.lastCommit.get(eventId) === at) this.lastCommit.delete(eventId);
-        }, CONTENDED_GAP_MS).unref();
+        }, COMMIT_GAP_MS).unref();
       } else void this.drain(eventId, line);
     }
   }
@@ -143,7 +170,6 @@ export class TeachMeetQueue {
         if (attempt > 0 && performance.now() - started > RETRY_FOR_MS) {
           throw new Error(`TeachMeet ${eventId}: gave up after ${attempt} conflicting attempts`);
         }
-        if (attempt === 0 && this.contended(eventId)) this.cache.delete(eventId);
         const cached = this.cache.get(eventId);
         const base = cached ?? (await this.store.load(eventId));
         if (!base) {
@@ -151,6 +177,8 @@ export class TeachMeetQueue {
           return;
         }
         this.cache.set(eventId, base);
+        // Requests that arrived during the read go in this commit too.
+        if (!cached && line && batch.length < MAX_ROWS) batch.push(...line.waiting.splice(0, MAX_ROWS - batch.length));
         const working = cloneAggregate(base.agg);
         const now = this.clock.now();
         const applied = applyAll(working, batch.map((w) => w.intent), now, this.policy);
@@ -188,7 +216,13 @@ export class TeachMeetQueue {
             // after a short random pause, taking in the requests that arrived meanwhile.
             this.conflicts += 1;
             this.cache.delete(eventId);
+            const standing = this.contended(eventId);
             this.contendedUntil.set(eventId, performance.now() + CONTENDED_FOR_MS);
+            if (line && !standing) {
+              // The first conflict: stand back (the drain holds these until the rush pauses).
+              line.waiting.unshift(...batch);
+              return;
+            }
             await sleep(Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** attempt));
             if (line && batch.length < MAX_ROWS) batch.push(...line.waiting.splice(0, MAX_ROWS - batch.length));
             continue;
@@ -200,6 +234,29 @@ export class TeachMeetQueue {
       this.cache.delete(eventId);
       this.logger.error({ err: { message: (err as Error).message }, eventId }, 'TeachMeet commit failed');
       batch.forEach((w) => w.reject(err));
+    }
+  }
+
+  /** Waits until `due`, until `rows` requests are waiting, or until none has arrived for `quietMs`. */
+  private async until(line: EventLine, when: { quietMs: number; due: number; rows: number }): Promise<void> {
+    for (;;) {
+      const now = performance.now();
+      if (now >= when.due || line.waiting.length >= when.rows) return;
+      const quiet = now - line.lastArrival;
+      if (quiet >= when.quietMs) {
+        // A long synchronous stretch makes a busy stream look quiet: let waiting I/O in, then look again.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (performance.now() - line.lastArrival >= when.quietMs) return;
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(when.quietMs - quiet, when.due - now));
+        line.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      line.wake = undefined;
     }
   }
 
@@ -224,3 +281,4 @@ export class UnknownEvent extends Error {
     super(`unknown TeachMeet ${eventId}`);
   }
 }
+

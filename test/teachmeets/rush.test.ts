@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { cardText } from '../support/cardActions';
 import type { SimUser, TurnResult } from '../support/simulator';
 import { startTestBot } from '../support/bot';
+import type { Committed } from '../../src/teachmeets/queue';
 import { answered, textOf, via, World } from './world';
 
 /** A rush of sign-ups through HTTP, on one and on two bot instances, and Teams' redeliveries. */
@@ -111,6 +112,47 @@ describe('TeachMeets under a rush of sign-ups', function () {
     const failures = [...w.bot.logs, ...second.logs].filter((l) => typeof l.level === 'number' && l.level >= 50).map((l) => `${String(l.msg)}: ${JSON.stringify(l.err)}`);
     assert.deepEqual(failures, [], 'no turn or commit failed');
     await assertRushSettled(eventId, activityId, people, tally(people, results));
+  });
+
+  it('when one instance stands back after a conflict and clicks keep coming to both without a pause, then the clicks it holds are still answered while the rush goes on', async function () {
+    this.timeout(30_000);
+    const { card, activityId, eventId } = await w.createEvent(w.cora, { places: '5' });
+    const second = await w.secondInstance();
+    const click = (endpoint: string, person: SimUser) => via(w.sim, endpoint, () => w.sim.click(person, w.staffRoom, card, 'Attend', {}, { replyToId: activityId }));
+    // Both instances know the event; the second moves it on, so the first instance's next commit meets a conflict.
+    await click(w.bot.url, w.sim.user('ann', 'Ann Hughes'));
+    await w.settle();
+    await click(second.url, w.sim.user('ben', 'Ben Carter'));
+    let heldAnswered = false;
+    const held = click(w.bot.url, w.sim.user('mo', 'Mo Patel')).then((r) => {
+      heldAnswered = true;
+      return r;
+    });
+
+    // The rest of the rush goes straight into the two instances' queues (through HTTP the bot's own
+    // work in this one process makes pauses of its own, and a pause lets a held click go anyway).
+    const queues = [w.bot.together.teachmeets.queue, second.together.teachmeets.queue];
+    const stream: Promise<Committed>[] = [];
+    for (let i = 0; !heldAnswered && i < 5_000; i += 1) {
+      const person = { aadObjectId: `streamer-${i}`, teamsId: `29:streamer-${i}`, name: `Streamer ${i}`, schoolId: '' };
+      stream.push(queues[i % 2]!.submit(eventId, { kind: 'attend', person }));
+      await new Promise((resolve) => setTimeout(resolve, 3));
+    }
+    assert.ok(heldAnswered, `the held click was answered while sign-ups kept coming (${stream.length} came meanwhile)`);
+    assert.ok(w.bot.together.teachmeets.queue.conflicts >= 1, 'the first instance met a conflict');
+    assert.match(answered(await held), /You're attending|you're number \d+ on the waitlist/i, 'Mo was told a place or a position');
+
+    const outcomes = await Promise.all(stream);
+    assert.deepEqual(outcomes.filter((o) => !o.outcome.ok), [], 'every sign-up in the rush went through');
+    const { agg } = await w.signUps(eventId);
+    const rows = [...agg.signUps.values()];
+    assert.equal(rows.length, stream.length + 3, 'one row per person, nobody twice');
+    assert.equal(rows.filter((s) => s.status === 'confirmed').length, 5, 'exactly the 5 places taken');
+    assert.deepEqual(
+      rows.filter((s) => s.status === 'waiting').map((s) => s.waitNumber).sort((a, b) => a! - b!),
+      Array.from({ length: rows.length - 5 }, (_, i) => i + 1),
+      'the waitlist is gapless',
+    );
   });
 
   it("when two instances change the event close together and one instance's card update is held up, then the shared card still ends showing the latest state", async function () {
