@@ -7,7 +7,7 @@ import {
   type InvokeResponse,
   type TurnContext,
 } from 'botbuilder';
-import { AuthenticationError } from 'botframework-connector';
+import { AuthenticationError, type BotFrameworkAuthentication } from 'botframework-connector';
 import type { Config } from '../config';
 import { parseActionData, type ActionResult, type ActionSpec } from './actions';
 import type { Clock } from './clock';
@@ -16,10 +16,18 @@ import type { ConversationStore } from './conversations/store';
 import type { DirectoryStore } from './directory/store';
 import { mayUse, roleLabel, type Actor } from './identity';
 import type { Logger, TurnRecord } from './logging';
+import { ReusedClients } from './reusedClients';
 import { makeTurn, type Turn } from './turn';
 
 /** The adapter, with the authenticated entry point the server uses (so it can answer 400/401/403 itself). */
 export class TogetherAdapter extends TeamsAdapter {
+  constructor(...args: ConstructorParameters<typeof TeamsAdapter>) {
+    super(...args);
+    // TeamsAdapter makes its own authentication; wrap it so each turn does not build new outbound clients.
+    const self = this as unknown as { botFrameworkAuthentication: BotFrameworkAuthentication };
+    self.botFrameworkAuthentication = new ReusedClients(self.botFrameworkAuthentication);
+  }
+
   handle(authHeader: string, activity: Activity, logic: (context: TurnContext) => Promise<void>): Promise<InvokeResponse | undefined> {
     return this.processActivity(authHeader, activity, logic);
   }
