@@ -4,7 +4,7 @@ import type { Clock } from '../platform/clock';
 import type { Logger } from '../platform/logging';
 import { statusOf } from '../platform/storage/tables';
 import type { Aggregate, OfferPolicy } from './model';
-import { applyAll, counts, type Applied, type Intent, type Outcome } from './rules';
+import { applyAll, counts, MAX_ROWS, type Applied, type Intent, type Outcome } from './rules';
 import { cloneAggregate, type Loaded, type Post, type TeachMeetStore } from './store';
 
 /**
@@ -53,7 +53,6 @@ interface EventLine {
   wake?: () => void;
 }
 
-const MAX_ROWS = 99;
 /**
  * How long a batch keeps retrying after ETag conflicts. Another instance that is busy with the same
  * event commits from its cached state (one call) while this one must reload (two), so it can win many
@@ -77,6 +76,12 @@ const QUIET_MS = 20;
  * waited STANDBY_HOLD_MS, then reads once and commits all it holds back to back.
  */
 const CONTENDED_FOR_MS = 3_000;
+/**
+ * An instance whose last commits of an event went through is the one committing the rush; a conflict
+ * then means the instance standing back has just committed what it held, so it reads and carries on
+ * rather than standing back too.
+ */
+const LEADING_STREAK = 2;
 const STANDBY_QUIET_MS = 40;
 const STANDBY_HOLD_MS = 1_000;
 
@@ -87,8 +92,11 @@ export class TeachMeetQueue {
   private readonly lastCommit = new Map<string, number>();
   /** Until when each event counts as contended (another instance committing it too). */
   private readonly contendedUntil = new Map<string, number>();
-  /** For benchmarks: ETag conflicts seen. */
+  /** Commits of each event that succeeded since this instance last met a conflict on it. */
+  private readonly streak = new Map<string, number>();
+  /** For benchmarks and tests: ETag conflicts seen, and times this instance stood back for an event. */
   conflicts = 0;
+  standbys = 0;
 
   constructor(
     private readonly store: TeachMeetStore,
@@ -117,7 +125,9 @@ export class TeachMeetQueue {
   /** The event as stored now (fresh read), for views that do not change anything. */
   async read(eventId: string): Promise<Loaded | undefined> {
     const loaded = await this.store.load(eventId);
-    if (loaded) this.cache.set(eventId, loaded);
+    // A read that started before a commit of this instance's and ended after it must not put the older state back.
+    const cached = this.cache.get(eventId);
+    if (loaded && (!cached || loaded.agg.event.version >= cached.agg.event.version)) this.cache.set(eventId, loaded);
     return loaded;
   }
 
@@ -183,7 +193,9 @@ export class TeachMeetQueue {
         const now = this.clock.now();
         const applied = applyAll(working, batch.map((w) => w.intent), now, this.policy);
         if (applied.changed.size > MAX_ROWS) {
-          // Rare (offers cascading): split the batch and commit the halves in turn.
+          // The rules keep one change within MAX_ROWS (offers beyond it wait for a sweep), so this is a batch
+          // of many changes: split it and commit the halves in turn.
+          if (batch.length === 1) throw new Error(`TeachMeet ${eventId}: one change touches ${applied.changed.size} sign-ups`);
           const half = Math.ceil(batch.length / 2);
           await this.commitBatch(eventId, batch.slice(0, half));
           await this.commitBatch(eventId, batch.slice(half));
@@ -206,6 +218,7 @@ export class TeachMeetQueue {
           const etag = await this.store.commit(working, base.etag, applied.changed, { attending: c.attending, waiting: c.waiting + c.offered, presenting });
           const committed: Loaded = { agg: working, etag, posts: base.posts };
           this.cache.set(eventId, committed);
+          this.streak.set(eventId, (this.streak.get(eventId) ?? 0) + 1);
           batch.forEach((w, i) => w.resolve({ outcome: applied.outcomes[i]!, agg: working, posts: base.posts }));
           this.hooks.afterCommit(eventId, applied, working, base.posts, base.agg);
           return;
@@ -217,12 +230,19 @@ export class TeachMeetQueue {
             this.conflicts += 1;
             this.cache.delete(eventId);
             const standing = this.contended(eventId);
-            this.contendedUntil.set(eventId, performance.now() + CONTENDED_FOR_MS);
-            if (line && !standing) {
-              // The first conflict: stand back (the drain holds these until the rush pauses).
-              line.waiting.unshift(...batch);
-              return;
+            const leading = (this.streak.get(eventId) ?? 0) >= LEADING_STREAK;
+            this.streak.set(eventId, 0);
+            if (!standing && !leading) {
+              // Another instance is committing this event: stand back (the drain holds these until the rush pauses).
+              this.contendedUntil.set(eventId, performance.now() + CONTENDED_FOR_MS);
+              if (line) {
+                this.standbys += 1;
+                line.waiting.unshift(...batch);
+                return;
+              }
             }
+            // Standing back already (or this instance has been committing the event and the other has just
+            // committed what it held): read and try again now.
             await sleep(Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** attempt));
             if (line && batch.length < MAX_ROWS) batch.push(...line.waiting.splice(0, MAX_ROWS - batch.length));
             continue;
