@@ -40,6 +40,20 @@ export interface Applied {
   readonly changed: Set<string>;
   /** Whether the event row itself changed beyond its counters. */
   readonly eventChanged: boolean;
+  /** Offers to make, expire or shorten were left for a sweep right after: doing them all would change more than MAX_ROWS sign-ups. */
+  readonly more: boolean;
+}
+
+/** Sign-up rows one commit may change: a transaction holds 100 operations, one of them the event row. */
+export const MAX_ROWS = 99;
+
+type Applying = { -readonly [K in keyof Applied]: Applied[K] };
+
+/** Whether the offers loops may change one more row; if not, they leave the rest for the next sweep. */
+function room(applied: Applying): boolean {
+  if (applied.changed.size < MAX_ROWS) return true;
+  applied.more = true;
+  return false;
 }
 
 const ok = (message: string): Outcome => ({ ok: true, message });
@@ -104,7 +118,7 @@ export function offerExpiry(event: TeachMeet, now: Date, policy: OfferPolicy): D
 
 /** Applies intents in order, changing `agg` in place. */
 export function applyAll(agg: Aggregate, intents: readonly Intent[], now: Date, policy: OfferPolicy): Applied {
-  const applied: Applied & { eventChanged: boolean } = { outcomes: [], notices: [], changed: new Set(), eventChanged: false };
+  const applied: Applying = { outcomes: [], notices: [], changed: new Set(), eventChanged: false, more: false };
   for (const intent of intents) applied.outcomes.push(applyOne(agg, intent, now, policy, applied));
   return applied;
 }
@@ -114,7 +128,7 @@ function touch(applied: Applied, s: SignUp, now: Date): void {
   applied.changed.add(s.aadObjectId);
 }
 
-function applyOne(agg: Aggregate, intent: Intent, now: Date, policy: OfferPolicy, applied: Applied & { eventChanged: boolean }): Outcome {
+function applyOne(agg: Aggregate, intent: Intent, now: Date, policy: OfferPolicy, applied: Applying): Outcome {
   const { event } = agg;
   switch (intent.kind) {
     case 'attend':
@@ -161,8 +175,12 @@ function applyOne(agg: Aggregate, intent: Intent, now: Date, policy: OfferPolicy
     }
     case 'sweep': {
       for (const s of agg.signUps.values()) {
-        if (s.status === 'offered' && s.offerExpiresAt && s.offerExpiresAt.getTime() <= now.getTime()) expireOffer(agg, s, now, applied);
+        if (s.status === 'offered' && s.offerExpiresAt && s.offerExpiresAt.getTime() <= now.getTime()) {
+          if (!room(applied)) break;
+          expireOffer(agg, s, now, applied);
+        }
       }
+      keepOffersBeforeStart(agg, now, policy, applied);
       fill(agg, now, policy, applied);
       return ok('swept');
     }
@@ -191,7 +209,7 @@ function newSignUp(person: PersonRef, now: Date): SignUp {
   return { aadObjectId: person.aadObjectId, teamsId: person.teamsId, name: person.name, schoolId: person.schoolId, role: 'attendee', status: 'cancelled', offerSent: false, createdAt: now, updatedAt: now };
 }
 
-function attend(agg: Aggregate, person: PersonRef, now: Date, policy: OfferPolicy, applied: Applied): Outcome {
+function attend(agg: Aggregate, person: PersonRef, now: Date, policy: OfferPolicy, applied: Applying): Outcome {
   const { event } = agg;
   const me = agg.signUps.get(person.aadObjectId);
   if (me?.status === 'confirmed' && me.role === 'attendee') return ok(`You already have a place at ${event.title}.`);
@@ -230,7 +248,7 @@ function attend(agg: Aggregate, person: PersonRef, now: Date, policy: OfferPolic
   return ok(`${event.title} is full: you're number ${position} on the waitlist.`);
 }
 
-function present(agg: Aggregate, person: PersonRef, talk: Talk, now: Date, policy: OfferPolicy, applied: Applied): Outcome {
+function present(agg: Aggregate, person: PersonRef, talk: Talk, now: Date, policy: OfferPolicy, applied: Applying): Outcome {
   const { event } = agg;
   const me = agg.signUps.get(person.aadObjectId);
   const c = counts(agg);
@@ -266,7 +284,7 @@ function present(agg: Aggregate, person: PersonRef, talk: Talk, now: Date, polic
   return ok(`You're presenting at ${event.title}: ${talk.slot} min, '${talk.title}'.`);
 }
 
-function cancel(agg: Aggregate, aadObjectId: string, now: Date, policy: OfferPolicy, applied: Applied): Outcome {
+function cancel(agg: Aggregate, aadObjectId: string, now: Date, policy: OfferPolicy, applied: Applying): Outcome {
   const { event } = agg;
   const me = agg.signUps.get(aadObjectId);
   if (!me || me.status === 'cancelled') return ok(`You don't have a place at ${event.title}, so there was nothing to cancel.`);
@@ -280,7 +298,7 @@ function cancel(agg: Aggregate, aadObjectId: string, now: Date, policy: OfferPol
   return ok(was === 'waiting' ? `You've left the waitlist for ${event.title}.` : `Your place at ${event.title} is cancelled. Thank you for letting us know.`);
 }
 
-function expireOffer(agg: Aggregate, s: SignUp, now: Date, applied: Applied): void {
+function expireOffer(agg: Aggregate, s: SignUp, now: Date, applied: Applying): void {
   s.status = 'cancelled';
   s.waitNumber = undefined;
   s.offerExpiresAt = undefined;
@@ -289,14 +307,14 @@ function expireOffer(agg: Aggregate, s: SignUp, now: Date, applied: Applied): vo
 }
 
 /** Offers free places to the people waiting, first come first served, while there is time to. */
-function fill(agg: Aggregate, now: Date, policy: OfferPolicy, applied: Applied): void {
+function fill(agg: Aggregate, now: Date, policy: OfferPolicy, applied: Applying): void {
   const { event } = agg;
   if (event.status === 'cancelled') return;
   const expiresAt = offerExpiry(event, now, policy);
   if (!expiresAt) return;
   let free = counts(agg).placesLeft;
   for (const next of waitlist(agg)) {
-    if (free <= 0) break;
+    if (free <= 0 || !room(applied)) break;
     next.status = 'offered';
     next.offerExpiresAt = expiresAt;
     next.offerSent = false;
@@ -306,7 +324,7 @@ function fill(agg: Aggregate, now: Date, policy: OfferPolicy, applied: Applied):
   }
 }
 
-function edit(agg: Aggregate, changes: EventChanges, now: Date, policy: OfferPolicy, applied: Applied & { eventChanged: boolean }): Outcome {
+function edit(agg: Aggregate, changes: EventChanges, now: Date, policy: OfferPolicy, applied: Applying): Outcome {
   const { event } = agg;
   if (event.status === 'cancelled') return no(`${event.title} has been cancelled, so it can't be changed.`);
   const c = counts(agg);
@@ -327,10 +345,17 @@ function edit(agg: Aggregate, changes: EventChanges, now: Date, policy: OfferPol
   for (const s of agg.signUps.values()) {
     if (s.status !== 'cancelled') applied.notices.push({ kind: 'changed', aadObjectId: s.aadObjectId, what });
   }
-  // A start moved earlier must not leave an offer running later than the policy allows.
-  const latest = event.startsAt.getTime() - policy.hoursBeforeStart * 3_600_000;
+  keepOffersBeforeStart(agg, now, policy, applied);
+  fill(agg, now, policy, applied);
+  return ok(`${event.title} is updated: ${what.join('; ')}.`);
+}
+
+/** A start moved earlier must not leave an offer running later than the policy allows. */
+function keepOffersBeforeStart(agg: Aggregate, now: Date, policy: OfferPolicy, applied: Applying): void {
+  const latest = agg.event.startsAt.getTime() - policy.hoursBeforeStart * 3_600_000;
   for (const s of agg.signUps.values()) {
     if (s.status !== 'offered' || !s.offerExpiresAt || s.offerExpiresAt.getTime() <= latest) continue;
+    if (!room(applied)) return;
     if (latest <= now.getTime()) {
       expireOffer(agg, s, now, applied);
       continue;
@@ -340,8 +365,6 @@ function edit(agg: Aggregate, changes: EventChanges, now: Date, policy: OfferPol
     touch(applied, s, now);
     applied.notices.push({ kind: 'offer', aadObjectId: s.aadObjectId, expiresAt: s.offerExpiresAt });
   }
-  fill(agg, now, policy, applied);
-  return ok(`${event.title} is updated: ${what.join('; ')}.`);
 }
 
 export function describeChanges(event: TeachMeet, changes: EventChanges, now: Date): string[] {

@@ -87,6 +87,8 @@ export class TeachMeetService {
           this.track(this.sendNotices(agg, posts, applied.notices));
           if (deps.deadlines) this.track(this.syncReminders(deps.deadlines, agg, applied, before));
           if (applied.notices.some((n) => n.kind === 'offer')) this.track(this.sendOffers(eventId));
+          // Offers left over because one commit could not hold them all: the next sweep at once.
+          if (applied.more) this.track(this.sweep(eventId));
         },
       },
       deps.logger,

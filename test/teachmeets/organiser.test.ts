@@ -67,6 +67,25 @@ describe('TeachMeets: the organiser', function () {
     assert.equal(agg.event.startsAt.toISOString(), '2026-12-04T16:30:00.000Z');
   });
 
+  it('when the organiser adds 110 places with 120 waiting, then the change is saved and each of the first 110 waiting gets one offer, though one commit holds 99', async function () {
+    this.timeout(30_000);
+    const crowd = Array.from({ length: 122 }, (_, i) => w.sim.user(`crowd${i}`, `Crowd ${i}`));
+    await Promise.all(crowd.map((p) => w.sim.click(p, w.staffRoom, card, 'Attend', {}, { replyToId: activityId })));
+    await w.settle();
+    const queued = [...(await w.signUps(eventId)).agg.signUps.values()].filter((s) => s.status === 'waiting').sort((a, b) => a.waitNumber! - b.waitNumber!);
+    assert.equal(queued.length, 120);
+
+    const saved = await w.sim.click(w.cora, w.staffRoom, await editForm(), 'Save changes', { places: '112' }, { replyToId: activityId });
+    assert.match(answered(saved), /Spring TeachMeet is updated/);
+    await w.settle();
+
+    const offered = (who: string) => w.messagesFor(crowd.find((p) => p.aadObjectId === who)!, /A place has come up at Spring TeachMeet/).length;
+    assert.deepEqual(queued.slice(0, 110).map((s) => offered(s.aadObjectId)), Array.from({ length: 110 }, () => 1), 'the first 110 waiting are each offered once');
+    assert.deepEqual(queued.slice(110).map((s) => offered(s.aadObjectId)), Array.from({ length: 10 }, () => 0), 'the other 10 are still waiting');
+    const stored = [...(await w.signUps(eventId)).agg.signUps.values()];
+    assert.equal(stored.filter((s) => s.status === 'offered').length, 110, 'and 110 offers are stored');
+  });
+
   it('when the organiser saves fewer places than are taken, then the form comes back with the problem by the places field and nothing changes', async function () {
     await signUpEveryone();
     const before = await w.signUps(eventId);

@@ -5,6 +5,7 @@ import {
   counts,
   describeChanges,
   drawRunningOrder,
+  MAX_ROWS,
   offerExpiry,
   statusLabel,
   waitlist,
@@ -634,6 +635,39 @@ describe('teachmeets rules: sign-ups, waitlist, offers and running order, as pur
         assert.equal(statusOf(agg, waiting[0]!), 'cancelled');
         assert.equal(offersIn(applied).length, 0);
         assert.deepEqual(queue(agg), [{ id: waiting[1]!.aadObjectId, position: 1 }]);
+        assertInvariants(agg);
+      });
+
+      it('when the organiser adds 150 places with 200 waiting, then the edit offers as many as one commit holds and sweeps offer the rest, in waitlist order', function () {
+        const { agg, waiting } = fullEvent({ places: 3, waiting: 200 });
+        const edited = apply(agg, { kind: 'edit', by: 'org', changes: { places: 153 } });
+        assert.equal(edited.outcomes[0]!.ok, true, edited.outcomes[0]!.message);
+        assert.equal(edited.changed.size, MAX_ROWS, 'one commit changes at most MAX_ROWS sign-ups');
+        assert.equal(edited.more, true, 'and says there is more to do');
+        const offered = offersIn(edited).map((o) => o.id);
+        const swept = apply(agg, sweep);
+        assert.equal(swept.more, false, 'one sweep finishes the job');
+        offered.push(...offersIn(swept).map((o) => o.id));
+        assert.deepEqual(offered, waiting.slice(0, 150).map((p) => p.aadObjectId), 'the first 150 waiting are offered, in order, once each');
+        assertInvariants(agg);
+      });
+
+      it('when more offers are overdue than one commit holds, then each sweep stays within it and the next carries on until every place has gone to the next person waiting', function () {
+        const { agg, waiting } = fullEvent({ places: 3, waiting: 400 });
+        apply(agg, { kind: 'edit', by: 'org', changes: { places: 153 } });
+        while (apply(agg, sweep).more);
+        const later = at(NOW, 25 * HOUR);
+        const expired: string[] = [];
+        const offered: string[] = [];
+        for (let round = 0; round < 10; round += 1) {
+          const applied = apply(agg, sweep, later);
+          assert.ok(applied.changed.size <= MAX_ROWS, `round ${round + 1} changes ${applied.changed.size} sign-ups`);
+          expired.push(...noticesOf(applied, 'offerExpired').map((n) => n.aadObjectId));
+          offered.push(...offersIn(applied).map((o) => o.id));
+          if (!applied.more) break;
+        }
+        assert.deepEqual(expired.sort(), waiting.slice(0, 150).map((p) => p.aadObjectId).sort(), 'every overdue offer expired once');
+        assert.deepEqual(offered, waiting.slice(150, 300).map((p) => p.aadObjectId), 'and the places went to the next 150 waiting, in order');
         assertInvariants(agg);
       });
 
