@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { ConfigurationBotFrameworkAuthentication, ConfigurationServiceClientCredentialFactory, type Activity } from 'botbuilder';
+import { createAdapter } from '../../src/platform/bot';
 import { ReusedClients } from '../../src/platform/reusedClients';
+import type { Config } from '../../src/config';
 
 /** The outbound clients botbuilder makes for every turn are made once and reused; authentication is untouched. */
 
@@ -38,5 +40,13 @@ describe('ReusedClients', function () {
 
     await assert.rejects(auth.authenticateRequest(activity('https://smba.trafficmanager.net/emea/'), ''), 'no Authorization header');
     await assert.rejects(auth.authenticateRequest(activity('https://smba.trafficmanager.net/emea/'), 'Bearer not.a.jwt'), 'a malformed token');
+  });
+
+  it('when the bot makes its adapter, with or without a bot id, then the adapter reuses clients this way', function () {
+    const withId = { bot: { id: '00000000-0000-0000-0000-000000000001', password: 'not-a-real-secret', type: 'MultiTenant', tenantId: '' } } as unknown as Config;
+    for (const config of [{} as Config, withId]) {
+      const adapter = createAdapter(config) as unknown as { botFrameworkAuthentication: unknown };
+      assert.ok(adapter.botFrameworkAuthentication instanceof ReusedClients);
+    }
   });
 });

@@ -92,8 +92,8 @@ export class DirectoryStore {
     list.rows.catch(() => {
       if (this.peopleList === list) this.peopleList = undefined;
     });
-    const schools = { at, schools: snapshot.then((s) => s.schools) };
     if (!this.schoolList || this.schoolList.at < at) {
+      const schools = { at, schools: snapshot.then((s) => s.schools) };
       this.schoolList = schools;
       schools.schools.catch(() => {
         if (this.schoolList === schools) this.schoolList = undefined;
