@@ -4,22 +4,17 @@
  * Time is passed in (ms); randomness is passed in (0 ≤ random < 1).
  */
 
+import { isTransient } from '../platform/connectorRequest';
 import { backoffMs as platformBackoffMs, type RetryPolicy } from '../platform/retry';
 
 export { parseRetryAfter, type RetryPolicy } from '../platform/retry';
 
 export type Verdict = 'ok' | 'retry' | 'permanent';
 
-/**
- * Teams' guidance for proactive messages: 429 (throttled), 412 (precondition failed), 502 and 504
- * are transient: retry with backoff. 500 and 503 are retried too, as is no answer at all (status 0:
- * a connection reset or a timeout; the message may or may not have gone). 403 (the bot was removed,
- * MessageWritesBlocked, blocked by the user) and 404 (the conversation is gone) are permanent, as is
- * any other 4xx (the request itself is wrong and would fail again).
- */
+/** What a connector answer means for one recipient: the platform's rule for which answers are worth another try. */
 export function classify(status: number): Verdict {
   if (status >= 200 && status < 300) return 'ok';
-  if (status === 0 || status === 408 || status === 412 || status === 429 || status === 500 || status === 502 || status === 503 || status === 504) return 'retry';
+  if (isTransient(status)) return 'retry';
   return 'permanent';
 }
 

@@ -62,9 +62,15 @@ export async function connectorRequest(credentials: ServiceClientCredentials, ca
   return { status: response.status, activityId: typeof json?.id === 'string' ? json.id : undefined };
 }
 
-/** Answers worth trying again: throttled, timed out, or the service failing for a moment. */
+/**
+ * Answers worth trying again, for every request the app makes to Teams. Teams' guidance for proactive
+ * messages: 429 (throttled), 412 (precondition failed), 502 and 504 are transient: retry with backoff.
+ * 500 and 503 are retried too, as is no answer at all (status 0: a connection reset or a timeout; the
+ * message may or may not have gone) and 408. Anything else (403 removed or blocked, 404 gone, another
+ * 4xx) would fail again.
+ */
 export function isTransient(status: number): boolean {
-  return status === 0 || status === 408 || status === 429 || status === 500 || status === 502 || status === 503 || status === 504;
+  return status === 0 || status === 408 || status === 412 || status === 429 || status === 500 || status === 502 || status === 503 || status === 504;
 }
 
 /** The Authorization header the adapter's credentials give (none in local mode). */

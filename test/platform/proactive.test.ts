@@ -76,16 +76,18 @@ describe('proactive messages: what reaches Teams', function () {
     assert.equal(updates[0]!.activity.text, '2 places left');
   });
 
-  it('when Teams fails for a moment (502 twice), then the message still arrives once', async function () {
-    this.timeout(10_000);
-    sim.failNext((r) => r.method === 'POST', 502, {}, 2);
-    await proactive.send(channelRef(), text('Sign-ups are open'));
-    assert.equal(sim.failures.length, 2);
-    assert.deepEqual(
-      sim.sentTo(channel).map((s) => s.activity.text),
-      ['Sign-ups are open'],
-    );
-  });
+  for (const status of [502, 412]) {
+    it(`when Teams fails for a moment (${status} twice), then the message still arrives once`, async function () {
+      this.timeout(10_000);
+      sim.failNext((r) => r.method === 'POST', status, {}, 2);
+      await proactive.send(channelRef(), text('Sign-ups are open'));
+      assert.equal(sim.failures.length, 2);
+      assert.deepEqual(
+        sim.sentTo(channel).map((s) => s.activity.text),
+        ['Sign-ups are open'],
+      );
+    });
+  }
 
   it('when Teams refuses (403), then it is not tried again and the caller hears why', async function () {
     sim.failNext((r) => r.method === 'POST', 403, {}, 5);
