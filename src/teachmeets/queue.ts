@@ -63,9 +63,10 @@ const MAX_BACKOFF_MS = 40;
 /**
  * During a rush a commit waits for more to arrive, so each carries many sign-ups (through HTTP they
  * trickle in over a second or more; committing as soon as the last commit is back takes ~2 rows a
- * time: hundreds of transactions). It waits until COMMIT_GAP_MS after the last commit started, until
- * 99 rows are waiting, or until nothing has arrived for QUIET_MS (the rush is over: answer it now). The
- * first change after a quiet spell is committed at once.
+ * time: hundreds of transactions). It waits until COMMIT_GAP_MS after the last commit started (or
+ * after the first request arrived, when there was no commit lately), until 99 rows are waiting, or
+ * until nothing has arrived for QUIET_MS (the rush is over, or it was one click: answer it now). So a
+ * lone click waits QUIET_MS, and the first commit of a rush carries a full batch, not one row.
  */
 const COMMIT_GAP_MS = 200;
 const QUIET_MS = 20;
@@ -156,7 +157,7 @@ export class TeachMeetQueue {
           }
           continue;
         }
-        await this.until(line, { quietMs: QUIET_MS, due: (this.lastCommit.get(eventId) ?? -Infinity) + COMMIT_GAP_MS, rows: MAX_ROWS });
+        await this.until(line, { quietMs: QUIET_MS, due: (this.lastCommit.get(eventId) ?? line.waiting[0]!.at) + COMMIT_GAP_MS, rows: MAX_ROWS });
         const batch = line.waiting.splice(0, MAX_ROWS);
         this.lastCommit.set(eventId, performance.now());
         await this.commitBatch(eventId, batch, line);
