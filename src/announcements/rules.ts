@@ -1,7 +1,7 @@
 import { findSchool, type School } from '../platform/directory/rules';
 import { londonToInstant } from '../platform/time';
 import { isHttpsUrl } from '../platform/urls';
-import type { Audience, ConversationKind, Endpoint, Importance, Recipient, RecipientRow, Status, Target } from './model';
+import type { Announcement, Audience, ConversationKind, Endpoint, Importance, Recipient, RecipientRow, Status, Target } from './model';
 
 /**
  * Announcement rules. Pure: who may announce to whom, what a compose form must hold, who an
@@ -94,15 +94,8 @@ export const MAX_MESSAGE_BYTES = 28_000;
 /** How far ahead an announcement may be scheduled. */
 export const MAX_SCHEDULE_DAYS = 366;
 
-export interface Draft {
-  readonly title: string;
-  readonly text: string;
-  readonly link: string;
-  readonly audience: Audience;
-  readonly importance: Importance;
-  readonly askAck: boolean;
-  readonly sendAt?: Date;
-}
+/** What the compose form decides: an announcement's own fields, before it has an id, author or status. */
+export type Draft = Pick<Announcement, 'title' | 'text' | 'link' | 'audience' | 'importance' | 'askAck' | 'sendAt'>;
 
 export type Checked = { ok: true; draft: Draft } | { ok: false; errors: FormErrors };
 
