@@ -63,6 +63,9 @@ export interface AnnouncementRoutes {
 }
 
 const Ref = z.object({ announcementId: cardId }).strip();
+
+/** An announcement loaded for someone allowed to manage it, with the ETag to save it under. */
+type Managed = { announcement: Announcement; etag: string };
 const field = (max: number) => z.string().max(max).optional().default('');
 const PreviewInput = z
   .object({
@@ -170,7 +173,7 @@ export function announcementRoutes(deps: AnnouncementRouteDeps): AnnouncementRou
   }
 
   /** Loads an announcement the person may manage, or says why not. */
-  async function loadManaged(turn: Turn, id: string): Promise<{ announcement: Announcement; etag: string } | ActionResult> {
+  async function loadManaged(turn: Turn, id: string): Promise<Managed | ActionResult> {
     const loaded = await store.get(id);
     if (!loaded) {
       turn.record.outcome = 'invalid';
@@ -181,6 +184,24 @@ export function announcementRoutes(deps: AnnouncementRouteDeps): AnnouncementRou
       return { message: `Only ${loaded.announcement.author.name || 'its author'} or a coordinator can do that.` };
     }
     return loaded;
+  }
+
+  /** A button on one announcement for its author or a coordinator: `run` gets it loaded, the right to manage it checked. */
+  function managedAction<S extends z.ZodType<{ announcementId: string }, z.ZodTypeDef, unknown>>(
+    verb: string,
+    data: S,
+    run: (turn: Turn, loaded: Managed, data: z.infer<S>) => Promise<ActionResult>,
+  ): ActionSpec<S> {
+    return defineAction({
+      verb,
+      data,
+      audience: 'rep',
+      async run(turn, input) {
+        const loaded = await loadManaged(turn, input.announcementId);
+        if (!('announcement' in loaded)) return loaded;
+        return run(turn, loaded, input);
+      },
+    });
   }
 
   const commands: CommandSpec[] = [
@@ -263,116 +284,74 @@ export function announcementRoutes(deps: AnnouncementRouteDeps): AnnouncementRou
         return preview(turn, values, data.draftId);
       },
     }),
-    defineAction({
-      verb: 'announce.send',
-      data: Ref.extend({ version: z.union([z.string().regex(/^\d{1,6}$/), z.number().int()]).transform(Number), confirm: z.enum(['everyone']).optional() }),
-      audience: 'rep',
-      async run(turn, data) {
-        const loaded = await loadManaged(turn, data.announcementId);
-        if (!('announcement' in loaded)) return loaded;
-        const a = loaded.announcement;
-        if (a.status !== 'draft') {
-          // Pressed twice, or Teams delivered the press twice: show where it is, send nothing again.
-          return { card: (await service.currentReport(a.id))?.card ?? (await service.reportCard(a)) };
-        }
-        if (a.version !== data.version) {
-          turn.record.outcome = 'invalid';
-          return { card: await previewCard(turn, a), };
-        }
-        const repsMayAnnounce = turn.person.isCoordinator ? true : await store.repsMayAnnounce();
-        const allowed = mayAnnounce(turn.person, a.audience, repsMayAnnounce);
-        if (!allowed.ok) {
-          turn.record.outcome = 'refused';
-          return { message: `${allowed.message} Nothing was sent.` };
-        }
-        if (a.audience.kind === 'everyone' && data.confirm !== 'everyone') return { card: await previewCard(turn, a, true) };
-        const replyTo = turn.context.activity.type === 'invoke' ? turn.context.activity.replyToId : undefined;
-        let copy: Announcement['copy'];
-        if (replyTo) {
-          const here = TurnContext.getConversationReference(turn.context.activity);
-          delete here.activityId;
-          copy = { reference: JSON.stringify(here), activityId: replyTo };
-        }
-        const sent = await service.send(a.id, data.version, copy);
-        if (!sent.ok) {
-          if (sent.reason === 'missing') return { message: "I can't find that announcement." };
-          if (sent.reason === 'stale' && sent.announcement) return { card: await previewCard(turn, sent.announcement) };
-          return { card: await service.reportCard(sent.announcement!) };
-        }
-        return { card: await service.reportCard(sent.announcement) };
-      },
+    managedAction('announce.send', Ref.extend({ version: z.union([z.string().regex(/^\d{1,6}$/), z.number().int()]).transform(Number), confirm: z.enum(['everyone']).optional() }), async (turn, loaded, data) => {
+      const a = loaded.announcement;
+      if (a.status !== 'draft') {
+        // Pressed twice, or Teams delivered the press twice: show where it is, send nothing again.
+        return { card: (await service.currentReport(a.id))?.card ?? (await service.reportCard(a)) };
+      }
+      if (a.version !== data.version) {
+        turn.record.outcome = 'invalid';
+        return { card: await previewCard(turn, a) };
+      }
+      const repsMayAnnounce = turn.person.isCoordinator ? true : await store.repsMayAnnounce();
+      const allowed = mayAnnounce(turn.person, a.audience, repsMayAnnounce);
+      if (!allowed.ok) {
+        turn.record.outcome = 'refused';
+        return { message: `${allowed.message} Nothing was sent.` };
+      }
+      if (a.audience.kind === 'everyone' && data.confirm !== 'everyone') return { card: await previewCard(turn, a, true) };
+      const replyTo = turn.context.activity.type === 'invoke' ? turn.context.activity.replyToId : undefined;
+      let copy: Announcement['copy'];
+      if (replyTo) {
+        const here = TurnContext.getConversationReference(turn.context.activity);
+        delete here.activityId;
+        copy = { reference: JSON.stringify(here), activityId: replyTo };
+      }
+      const sent = await service.send(a.id, data.version, copy);
+      if (!sent.ok) {
+        if (sent.reason === 'missing') return { message: "I can't find that announcement." };
+        if (sent.reason === 'stale' && sent.announcement) return { card: await previewCard(turn, sent.announcement) };
+        return { card: await service.reportCard(sent.announcement!) };
+      }
+      return { card: await service.reportCard(sent.announcement) };
     }),
-    defineAction({
-      verb: 'announce.edit',
-      data: Ref,
-      audience: 'rep',
-      async run(turn, data) {
-        const loaded = await loadManaged(turn, data.announcementId);
-        if (!('announcement' in loaded)) return loaded;
-        if (loaded.announcement.status !== 'draft') return { message: 'That announcement has already been sent or scheduled, so it cannot be edited. Cancel it and write a new one if need be.' };
-        return { card: await composeCard(turn, { values: valuesOf(loaded.announcement), draftId: loaded.announcement.id }) };
-      },
+    managedAction('announce.edit', Ref, async (turn, loaded) => {
+      if (loaded.announcement.status !== 'draft') return { message: 'That announcement has already been sent or scheduled, so it cannot be edited. Cancel it and write a new one if need be.' };
+      return { card: await composeCard(turn, { values: valuesOf(loaded.announcement), draftId: loaded.announcement.id }) };
     }),
-    defineAction({
-      verb: 'announce.discard',
-      data: Ref,
-      audience: 'rep',
-      async run(turn, data) {
-        const loaded = await loadManaged(turn, data.announcementId);
-        if (!('announcement' in loaded)) return loaded;
-        const a = loaded.announcement;
-        if (a.status !== 'draft') return { card: await service.reportCard(a) };
-        await store.save({ ...a, status: 'cancelled', cancelledAt: turn.now, cancelledBy: turn.actor.name }, loaded.etag);
-        return { message: 'Cancelled: nothing was sent.' };
-      },
+    managedAction('announce.discard', Ref, async (turn, loaded) => {
+      const a = loaded.announcement;
+      if (a.status !== 'draft') return { card: await service.reportCard(a) };
+      await store.save({ ...a, status: 'cancelled', cancelledAt: turn.now, cancelledBy: turn.actor.name }, loaded.etag);
+      return { message: 'Cancelled: nothing was sent.' };
     }),
-    defineAction({
-      verb: 'announce.cancel',
-      data: Ref,
-      audience: 'rep',
-      async run(turn, data) {
-        const loaded = await loadManaged(turn, data.announcementId);
-        if (!('announcement' in loaded)) return loaded;
-        const cancelled = await service.cancel(data.announcementId, turn.actor.name);
-        if (!cancelled) return { message: 'That announcement kept changing; please press Cancel sending again.' };
-        return { card: await service.reportCard(cancelled) };
-      },
+    managedAction('announce.cancel', Ref, async (turn, loaded) => {
+      const cancelled = await service.cancel(loaded.announcement.id, turn.actor.name);
+      if (!cancelled) return { message: 'That announcement kept changing; please press Cancel sending again.' };
+      return { card: await service.reportCard(cancelled) };
     }),
-    defineAction({
-      verb: 'announce.report',
-      data: Ref,
-      audience: 'rep',
-      async run(turn, data) {
-        const loaded = await loadManaged(turn, data.announcementId);
-        if (!('announcement' in loaded)) return loaded;
-        if (loaded.announcement.status === 'draft') return { card: await previewCard(turn, loaded.announcement) };
-        const current = await service.currentReport(data.announcementId);
-        return current ? { card: current.card } : { message: "I can't find that announcement." };
-      },
+    managedAction('announce.report', Ref, async (turn, loaded) => {
+      if (loaded.announcement.status === 'draft') return { card: await previewCard(turn, loaded.announcement) };
+      const current = await service.currentReport(loaded.announcement.id);
+      return current ? { card: current.card } : { message: "I can't find that announcement." };
     }),
-    defineAction({
-      verb: 'announce.failures',
-      data: Ref,
-      audience: 'rep',
-      async run(turn, data) {
-        const loaded = await loadManaged(turn, data.announcementId);
-        if (!('announcement' in loaded)) return loaded;
-        const a = loaded.announcement;
-        const schools = await directory.schools();
-        const name = schoolNamer(schools);
-        const failed = (await store.recipients(a.id)).filter((r) => r.state === 'failed');
-        const link = deps.links.make(csvPath(a.id), new Date(turn.now.getTime() + 15 * 60_000));
-        const data2: FailuresCardData = {
-          heading: `Could not be reached: ${a.title || 'your announcement'}`,
-          rows: failed.slice(0, 20).map((r) => ({ school: name(r.schoolId) || 'No school', recipient: r.label, reason: r.reason })),
-          hasRows: failed.length > 0,
-          more: `and ${failed.length - 20} more in the CSV`,
-          hasMore: failed.length > 20,
-          csvUrl: link,
-          validFor: 'for 15 minutes',
-        };
-        return { card: renderCard('announceFailures', data2) };
-      },
+    managedAction('announce.failures', Ref, async (turn, loaded) => {
+      const a = loaded.announcement;
+      const schools = await directory.schools();
+      const name = schoolNamer(schools);
+      const failed = (await store.recipients(a.id)).filter((r) => r.state === 'failed');
+      const link = deps.links.make(csvPath(a.id), new Date(turn.now.getTime() + 15 * 60_000));
+      const card: FailuresCardData = {
+        heading: `Could not be reached: ${a.title || 'your announcement'}`,
+        rows: failed.slice(0, 20).map((r) => ({ school: name(r.schoolId) || 'No school', recipient: r.label, reason: r.reason })),
+        hasRows: failed.length > 0,
+        more: `and ${failed.length - 20} more in the CSV`,
+        hasMore: failed.length > 20,
+        csvUrl: link,
+        validFor: 'for 15 minutes',
+      };
+      return { card: renderCard('announceFailures', card) };
     }),
     defineAction({
       verb: 'announce.ack',
