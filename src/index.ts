@@ -10,6 +10,7 @@ import { DEADLINES_TABLE, DeadlineStore } from './platform/deadlines/store';
 import { directoryRoutes } from './platform/directory/routes';
 import { DIRECTORY_TABLE, DirectoryStore } from './platform/directory/store';
 import { helpRoutes } from './platform/help';
+import { signedCsv } from './platform/downloads';
 import { SignedLinks } from './platform/links';
 import type { Logger } from './platform/logging';
 import { Proactive } from './platform/proactive';
@@ -112,30 +113,25 @@ export function wireCapabilities(deps: CapabilityDeps): Capabilities & { teachme
 
   const teachMeetStore = new TeachMeetStore(deps.tables, logger);
   const teachmeets = new TeachMeetService({ store: teachMeetStore, directory, proactive: deps.proactive, timers: deps.timers, clock: deps.clock, logger, policy: deps.offerPolicy, deadlines: deps.deadlines });
-  const csvPath = (eventId: string) => `/api/teachmeets/${eventId}/attendees.csv`;
+  const attendees = signedCsv(deps.links, deps.clock, {
+    route: '/api/teachmeets/:id/attendees.csv',
+    id: /^tm[0-9a-f]{10}$/,
+    refused: 'This link has expired or is not valid. Ask for a new one from the TeachMeet card.',
+    async csv(eventId) {
+      const loaded = await teachmeets.queue.read(eventId);
+      if (!loaded) return { missing: 'That TeachMeet no longer exists.' };
+      return { body: attendeesCsv(attendeeRows(loaded.agg, await teachmeets.schoolNames())), filename: `teachmeet-${eventId}.csv` };
+    },
+  });
   const teachMeetPart = teachMeetRoutes({
     service: teachmeets,
     store: teachMeetStore,
     directory,
     proactive: deps.proactive,
     conversations: deps.conversations,
-    csvLink: (eventId, now) => ({ url: deps.links.make(csvPath(eventId), new Date(now.getTime() + 15 * 60_000)), validFor: 'for 15 minutes' }),
+    csvLink: attendees.link,
   });
-  const downloads: Download[] = [
-    {
-      path: '/api/teachmeets/:eventId/attendees.csv',
-      async handle(params, query) {
-        const eventId = String(params.eventId ?? '');
-        if (!/^tm[0-9a-f]{10}$/.test(eventId) || !deps.links.verify(csvPath(eventId), query.exp, query.sig, deps.clock.now())) {
-          return { status: 403, contentType: 'text/plain; charset=utf-8', body: 'This link has expired or is not valid. Ask for a new one from the TeachMeet card.' };
-        }
-        const loaded = await teachmeets.queue.read(eventId);
-        if (!loaded) return { status: 404, contentType: 'text/plain; charset=utf-8', body: 'That TeachMeet no longer exists.' };
-        const csv = attendeesCsv(attendeeRows(loaded.agg, await teachmeets.schoolNames()));
-        return { status: 200, contentType: 'text/csv; charset=utf-8', body: csv, filename: `teachmeet-${eventId}.csv` };
-      },
-    },
-  ];
+  const downloads: Download[] = [attendees.download];
 
   const nudgeStore = new NudgeStore(deps.tables, logger);
   const nudges = new NudgeService({ deadlines: deps.deadlines, store: nudgeStore, directory, conversations: deps.conversations, proactive: deps.proactive, clock: deps.clock, logger, partnershipName: config.partnershipName });

@@ -1,6 +1,7 @@
 import { TurnContext } from 'botbuilder';
 import { z } from 'zod';
 import { cardId, defineAction, type ActionResult, type ActionSpec } from '../platform/actions';
+import { signedCsv } from '../platform/downloads';
 import { renderCard, type AdaptiveCard } from '../platform/cards';
 import type { Clock } from '../platform/clock';
 import type { CommandSpec } from '../platform/commands';
@@ -89,7 +90,6 @@ export function announcementRoutes(deps: AnnouncementRouteDeps): AnnouncementRou
   const connector = deps.connector ?? new BotConnector((serviceUrl) => deps.proactive.credentials(serviceUrl), tuning.requestTimeoutMs);
   const service = new AnnouncementService({ store, directory: deps.directory, conversations: deps.conversations, timers: deps.timers, queues, connector, clock: deps.clock, logger: deps.logger, tuning, partnershipName: deps.partnershipName });
   const { directory } = deps;
-  const csvPath = (id: string) => `/api/announcements/${id}/failures.csv`;
 
   const schoolNamer = (schools: readonly School[]) => (id: string) => schools.find((s) => s.id === id)?.name ?? '';
   const mayManage = (turn: Turn, a: Announcement) => turn.person.isCoordinator || a.author.aadObjectId === turn.actor.aadObjectId;
@@ -173,6 +173,31 @@ export function announcementRoutes(deps: AnnouncementRouteDeps): AnnouncementRou
   }
 
   /** Loads an announcement the person may manage, or says why not. */
+  /** Who an announcement could not reach, as a CSV behind a short-lived signed link. */
+  const failures = signedCsv(deps.links, deps.clock, {
+    route: '/api/announcements/:id/failures.csv',
+    id: /^an[0-9a-f]{10}$/,
+    refused: 'This link has expired or is not valid. Ask for a new one from the announcement report (Failures).',
+    async csv(id) {
+      const loaded = await store.get(id);
+      if (!loaded) return { missing: 'That announcement no longer exists.' };
+      const name = schoolNamer(await directory.schools());
+      const failed = (await store.recipients(id)).filter((r) => r.state === 'failed');
+      const body = failuresCsv(
+        failed.map((r) => ({
+          school: name(r.schoolId) || 'No school',
+          recipient: r.label,
+          kind: kindLabel(r.target),
+          status: r.lastStatus ? String(r.lastStatus) : '',
+          reason: r.reason,
+          attempts: r.attempts,
+          when: r.doneAt ? formatDayTime(new Date(r.doneAt)) : '',
+        })),
+      );
+      return { body, filename: `announcement-${id}-failures.csv` };
+    },
+  });
+
   async function loadManaged(turn: Turn, id: string): Promise<Managed | ActionResult> {
     const loaded = await store.get(id);
     if (!loaded) {
@@ -341,15 +366,15 @@ export function announcementRoutes(deps: AnnouncementRouteDeps): AnnouncementRou
       const schools = await directory.schools();
       const name = schoolNamer(schools);
       const failed = (await store.recipients(a.id)).filter((r) => r.state === 'failed');
-      const link = deps.links.make(csvPath(a.id), new Date(turn.now.getTime() + 15 * 60_000));
+      const link = failures.link(a.id, turn.now);
       const card: FailuresCardData = {
         heading: `Could not be reached: ${a.title || 'your announcement'}`,
         rows: failed.slice(0, 20).map((r) => ({ school: name(r.schoolId) || 'No school', recipient: r.label, reason: r.reason })),
         hasRows: failed.length > 0,
         more: `and ${failed.length - 20} more in the CSV`,
         hasMore: failed.length > 20,
-        csvUrl: link,
-        validFor: 'for 15 minutes',
+        csvUrl: link.url,
+        validFor: link.validFor,
       };
       return { card: renderCard('announceFailures', card) };
     }),
@@ -372,34 +397,7 @@ export function announcementRoutes(deps: AnnouncementRouteDeps): AnnouncementRou
     }),
   ];
 
-  const downloads: Download[] = [
-    {
-      path: '/api/announcements/:announcementId/failures.csv',
-      async handle(params, query) {
-        const id = String(params.announcementId ?? '');
-        if (!/^an[0-9a-f]{10}$/.test(id) || !deps.links.verify(csvPath(id), query.exp, query.sig, deps.clock.now())) {
-          return { status: 403, contentType: 'text/plain; charset=utf-8', body: 'This link has expired or is not valid. Ask for a new one from the announcement report (Failures).' };
-        }
-        const loaded = await store.get(id);
-        if (!loaded) return { status: 404, contentType: 'text/plain; charset=utf-8', body: 'That announcement no longer exists.' };
-        const schools = await directory.schools();
-        const name = schoolNamer(schools);
-        const failed = (await store.recipients(id)).filter((r) => r.state === 'failed');
-        const csv = failuresCsv(
-          failed.map((r) => ({
-            school: name(r.schoolId) || 'No school',
-            recipient: r.label,
-            kind: kindLabel(r.target),
-            status: r.lastStatus ? String(r.lastStatus) : '',
-            reason: r.reason,
-            attempts: r.attempts,
-            when: r.doneAt ? formatDayTime(new Date(r.doneAt)) : '',
-          })),
-        );
-        return { status: 200, contentType: 'text/csv; charset=utf-8', body: csv, filename: `announcement-${id}-failures.csv` };
-      },
-    },
-  ];
+  const downloads: Download[] = [failures.download];
 
   return {
     commands,

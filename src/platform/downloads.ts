@@ -1,0 +1,47 @@
+import type { Clock } from './clock';
+import type { SignedLinks } from './links';
+import type { Download } from './server';
+
+/** How long a download link on a card works. */
+const LINK_MS = 15 * 60_000;
+
+/**
+ * A CSV the bot serves itself through a short-lived signed link (who is coming to a TeachMeet, who an
+ * announcement could not reach): the card gets `link(id, now)`, and the route checks the id's shape and
+ * the link's signature and expiry before anything is read.
+ */
+export interface SignedCsv {
+  link(id: string, now: Date): { url: string; validFor: string };
+  readonly download: Download;
+}
+
+export function signedCsv(
+  links: SignedLinks,
+  clock: Clock,
+  spec: {
+    /** The route, with `:id` where the id goes. */
+    readonly route: string;
+    /** What a well-formed id looks like. */
+    readonly id: RegExp;
+    /** Said when the link is malformed, expired or not signed by us. */
+    readonly refused: string;
+    /** The CSV and its file name, or what to say when the thing it lists is gone. */
+    csv(id: string): Promise<{ body: string; filename: string } | { missing: string }>;
+  },
+): SignedCsv {
+  const pathOf = (id: string) => spec.route.replace(':id', id);
+  const text = (status: number, body: string) => ({ status, contentType: 'text/plain; charset=utf-8', body });
+  return {
+    link: (id, now) => ({ url: links.make(pathOf(id), new Date(now.getTime() + LINK_MS)), validFor: 'for 15 minutes' }),
+    download: {
+      path: spec.route,
+      async handle(params, query) {
+        const id = String(params.id ?? '');
+        if (!spec.id.test(id) || !links.verify(pathOf(id), query.exp, query.sig, clock.now())) return text(403, spec.refused);
+        const csv = await spec.csv(id);
+        if ('missing' in csv) return text(404, csv.missing);
+        return { status: 200, contentType: 'text/csv; charset=utf-8', body: csv.body, filename: csv.filename };
+      },
+    },
+  };
+}
