@@ -137,6 +137,8 @@ export class Proactive {
     const aad = person.aadObjectId.toLowerCase();
     try {
       let chat = this.chats.get(aad);
+      // Teams can move a tenant to another service URL: a chat known at the old one is opened again at the new.
+      if (chat && via?.serviceUrl && chat.reference.serviceUrl !== serviceUrlOf(via)) chat = undefined;
       if (!chat && person.teamsId && via?.serviceUrl) {
         chat = await this.openChat(person, via).catch((err: unknown) => {
           this.logger.warn({ err: { message: (err as Error).message, status: (err as { statusCode?: number }).statusCode } }, 'could not open a personal chat; trying the stored one');

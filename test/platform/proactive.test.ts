@@ -108,6 +108,29 @@ describe('proactive messages: what reaches Teams', function () {
     );
   });
 
+  it("when Teams' service URL has moved since a person's chat was opened, then the chat is opened again at the new one and the message arrives there", async function () {
+    // Two simulators with one seed: the same people and chats, at two service URLs.
+    const [before, after] = [await TeamsSimulator.start({ seed: 'moved' }), await TeamsSimulator.start({ seed: 'moved' })];
+    try {
+      const refOf = (at: TeamsSimulator): Partial<ConversationReference> => ({
+        channelId: 'msteams',
+        serviceUrl: at.serviceUrl,
+        conversation: { id: at.channel('Riverside Schools Together', 'TeachMeets').id, isGroup: true, conversationType: 'channel', tenantId: at.tenantId, name: '' },
+        bot: at.bot,
+      });
+      const tom = before.user('tom', 'Tom Reyes');
+      after.user('tom', 'Tom Reyes');
+      const person = { aadObjectId: tom.aadObjectId, teamsId: tom.id, name: tom.name };
+      assert.equal(await proactive.toPerson(person, refOf(before), text('Your place is confirmed')), true);
+      assert.equal(await proactive.toPerson(person, refOf(after), text('The venue has changed')), true);
+      assert.deepEqual(after.sentTo(after.personalChat(tom)).map((s) => s.activity.text), ['The venue has changed']);
+      assert.equal(before.sentTo(before.personalChat(tom)).length, 1, 'nothing more went to the old service URL');
+    } finally {
+      await before.stop();
+      await after.stop();
+    }
+  });
+
   it('when a personal chat is opened, then it is stored for later (other instances, announcements to everyone)', async function () {
     const person = { aadObjectId: tia.aadObjectId, teamsId: tia.id, name: tia.name };
     assert.equal(await proactive.toPerson(person, channelRef(), text('Your place is confirmed')), true);
