@@ -44,7 +44,9 @@ const PER_EVENT = intEnv('BENCH_PER_EVENT', 10);
 const EVENT_PLACES = intEnv('BENCH_EVENT_PLACES', 5);
 const WARMUP = 200;
 /**
- * The load generator's connections: keep-alive, at most this many at once (default 500). Node listens
+ * The load generator's connections: keep-alive, at most this many at once in all (default 500), whether
+ * the clicks go to one bot or are shared between two (maxTotalSockets: 250 each then), so every run opens
+ * the same number of connections as the bare bot's. Node listens
  * with a backlog of 511, and beyond it the kernel drops connection attempts, so a thousand fresh
  * connections at once would measure TCP's retransmit timers (1 s, 3 s, 7 s…) rather than the bots.
  * 0 = the simulator's own transport: a new connection per click.
@@ -166,7 +168,7 @@ interface Fired {
  * is sent, so setting it just before each call routes that click to its instance.
  */
 async function fire(sim: TeamsSimulator, clicks: readonly Click[]): Promise<Fired> {
-  const agent = SOCKETS > 0 ? new http.Agent({ keepAlive: true, maxSockets: SOCKETS }) : undefined;
+  const agent = SOCKETS > 0 ? new http.Agent({ keepAlive: true, maxSockets: SOCKETS, maxTotalSockets: SOCKETS }) : undefined;
   const own = sim.post;
   if (agent) (sim as { post: TeamsSimulator['post'] }).post = keepAlivePost(sim, agent);
   try {
