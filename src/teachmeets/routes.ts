@@ -30,6 +30,11 @@ export interface TeachMeetRouteDeps {
   csvLink(eventId: string, now: Date): { url: string; validFor: string };
 }
 
+/** Whether `answer` already tells what the `status` sentence would ("…: you're number 3 on the waitlist." and "You're number 3 on the waitlist."). */
+function saysAlready(answer: string, status: string): boolean {
+  return answer.toLowerCase().includes(status.toLowerCase().replace(/\.$/, ''));
+}
+
 const EventRef = z.object({ eventId: cardId }).strip();
 
 export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSpec[]; actions: ActionSpec[] } {
@@ -53,7 +58,8 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
     const names = await service.schoolNames();
     const data = eventCardData(agg, turn.now, names, turn.actor.aadObjectId);
     const status = myStatus(agg, turn.actor.aadObjectId, turn.now);
-    const mine = headline && headline !== status ? [headline, status].filter(Boolean).join(' ') : (status ?? '');
+    // The answer first, then where the person stands, unless the answer has said it already ("…: you're number 3 on the waitlist.").
+    const mine = !headline ? (status ?? '') : status && !saysAlready(headline, status) ? `${headline} ${status}` : headline;
     return { card: renderCard('teachmeetEvent', { ...data, mine, hasMine: !!mine }) };
   }
 

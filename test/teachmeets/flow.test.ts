@@ -72,7 +72,8 @@ describe('TeachMeets through the wire', function () {
 
     await sim.click(cat, staffRoom, card, 'Attend', {}, { replyToId: activityId });
     const full = await sim.click(dev, staffRoom, card, 'Attend', {}, { replyToId: activityId });
-    assert.match(said(full), /number 1 on the waitlist/);
+    assert.match(said(full), /Spring TeachMeet is full: you're number 1 on the waitlist/);
+    assert.equal(said(full).match(/on the waitlist/g)?.length, 1, 'the card tells Dev their place on the waitlist once, not twice');
 
     const cancelled = await sim.click(ann, staffRoom, card, 'Cancel my place', {}, { replyToId: activityId });
     assert.match(said(cancelled), /Your place at Spring TeachMeet is cancelled/);
