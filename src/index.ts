@@ -149,7 +149,7 @@ export function wireCapabilities(deps: CapabilityDeps): Capabilities & { teachme
   actions.push(...announcePart.actions);
   for (const [kind, handler] of announcePart.timers) timers.set(kind, handler);
   downloads.push(...announcePart.downloads);
-  return { commands, actions, timers, downloads, help: help.help, welcome: help.welcome, teachmeets, jobs: [(now: Date) => nudges.tick(now)], nudges, announcements: announcePart };
+  return { commands, actions, timers, downloads, help: help.help, welcome: help.welcome, teachmeets, jobs: [(now: Date) => nudges.tick(now), (now: Date) => teachmeets.notices.recover(now)], nudges, announcements: announcePart };
 }
 
 /**

@@ -26,7 +26,25 @@ export interface TeachMeet {
   waitNext: number;
   /** Confirmed presenters' ids in the drawn order, once drawn. */
   runningOrder: string[];
+  /** Changes and a cancellation everyone signed up is still being told of (see SignUp.toldVersion). */
+  broadcasts: Broadcast[];
+  /** When the oldest notice still unsent was recorded (so a sweep can find events with notices left over). */
+  noticesSince?: Date;
+  /** An instance sending notices left over by another holds them until then. */
+  noticesClaimedUntil?: Date;
 }
+
+/** A message for everyone signed up: what changed, or that the event is cancelled. */
+export interface Broadcast {
+  /** The event version that made it; people whose toldVersion is lower have not been told yet. */
+  readonly v: number;
+  readonly kind: 'changed' | 'eventCancelled';
+  readonly what: readonly string[];
+  readonly at: Date;
+}
+
+/** Personal messages recorded with the change that causes them, and cleared once sent (durable). */
+export type PersonalNoticeKind = 'confirmed' | 'offerExpired';
 
 export type SignUpStatus = 'confirmed' | 'waiting' | 'offered' | 'cancelled';
 
@@ -49,6 +67,10 @@ export interface SignUp {
   offerExpiresAt?: Date;
   /** Whether the offer message has gone out (offers are durable and sent once). */
   offerSent: boolean;
+  /** A personal message recorded in the same commit as the change it tells of, until it has gone. */
+  notice?: { readonly kind: PersonalNoticeKind; readonly at: Date };
+  /** The highest event version whose broadcast this person has been told (or joined after). */
+  toldVersion: number;
   readonly createdAt: Date;
   updatedAt: Date;
 }

@@ -98,6 +98,8 @@ export class TeachMeetQueue {
   /** For benchmarks and tests: ETag conflicts seen, and times this instance stood back for an event. */
   conflicts = 0;
   standbys = 0;
+  /** For benchmarks: transactions sent that only recorded notices or offers as sent (follow-ups, not sign-ups). */
+  bookkeeping = 0;
 
   constructor(
     private readonly store: TeachMeetStore,
@@ -135,6 +137,11 @@ export class TeachMeetQueue {
   /** The event as this instance last committed or read it (no storage call); undefined if it has none. */
   latest(eventId: string): Aggregate | undefined {
     return this.cache.get(eventId)?.agg;
+  }
+
+  /** Whether changes to the event are waiting or being committed here. */
+  busy(eventId: string): boolean {
+    return this.lines.has(eventId);
   }
 
   forget(eventId: string): void {
@@ -216,10 +223,12 @@ export class TeachMeetQueue {
           if (applied.notices.some((n) => n.kind === 'offer')) await this.hooks.beforeOffers(eventId, applied, working);
           const c = counts(working);
           const presenting = c.presenting[2] + c.presenting[5] + c.presenting[7];
+          if (!applied.shown) this.bookkeeping += 1;
           const etag = await this.store.commit(working, base.etag, applied.changed, { attending: c.attending, waiting: c.waiting + c.offered, presenting });
           const committed: Loaded = { agg: working, etag, posts: base.posts };
           this.cache.set(eventId, committed);
-          this.streak.set(eventId, (this.streak.get(eventId) ?? 0) + 1);
+          // Bookkeeping (notices recorded as sent) is no sign of leading a rush.
+          if (applied.shown) this.streak.set(eventId, (this.streak.get(eventId) ?? 0) + 1);
           batch.forEach((w, i) => w.resolve({ outcome: applied.outcomes[i]!, agg: working, posts: base.posts }));
           this.hooks.afterCommit(eventId, applied, working, base.posts, base.agg);
           return;

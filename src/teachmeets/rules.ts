@@ -1,5 +1,5 @@
 import { formatDayTime } from '../platform/time';
-import { SLOT_LENGTHS, type Aggregate, type OfferPolicy, type PersonRef, type SignUp, type SlotLength, type Talk, type TeachMeet } from './model';
+import { SLOT_LENGTHS, type Aggregate, type OfferPolicy, type PersonalNoticeKind, type PersonRef, type SignUp, type SlotLength, type Talk, type TeachMeet } from './model';
 
 /**
  * The TeachMeet rules, pure: they take the event with its sign-ups, what people asked for, and `now`,
@@ -14,6 +14,12 @@ export type Intent =
   | { readonly kind: 'acceptOffer'; readonly person: PersonRef }
   | { readonly kind: 'declineOffer'; readonly person: PersonRef }
   | { readonly kind: 'markOfferSent'; readonly aadObjectId: string; readonly expiresAt: string }
+  /** A personal notice has gone (or was given up on): `at` names which one, so a newer notice of the same kind stays. */
+  | { readonly kind: 'noticeSent'; readonly aadObjectId: string; readonly notice: PersonalNoticeKind; readonly at: string }
+  /** A person has been told of the broadcast made at version `v` (and of any before it). */
+  | { readonly kind: 'broadcastTold'; readonly aadObjectId: string; readonly v: number }
+  /** An instance takes over notices another left unsent, until `until`; refused while someone else holds them. */
+  | { readonly kind: 'claimNotices'; readonly until: string }
   | { readonly kind: 'sweep' }
   | { readonly kind: 'edit'; readonly by: string; readonly changes: EventChanges }
   | { readonly kind: 'cancelEvent'; readonly by: string }
@@ -30,8 +36,11 @@ export type Notice =
   | { readonly kind: 'waitlisted'; readonly aadObjectId: string; readonly position: number }
   | { readonly kind: 'offer'; readonly aadObjectId: string; readonly expiresAt: Date }
   | { readonly kind: 'offerExpired'; readonly aadObjectId: string }
-  | { readonly kind: 'changed'; readonly aadObjectId: string; readonly what: string[] }
-  | { readonly kind: 'eventCancelled'; readonly aadObjectId: string };
+  | { readonly kind: 'changed'; readonly aadObjectId: string; readonly what: string[]; readonly v: number }
+  | { readonly kind: 'eventCancelled'; readonly aadObjectId: string; readonly v: number };
+
+/** Intents that only record what has been sent or who is sending: nobody's card changes. */
+const BOOKKEEPING: ReadonlySet<Intent['kind']> = new Set(['markOfferSent', 'noticeSent', 'broadcastTold', 'claimNotices']);
 
 export interface Applied {
   readonly outcomes: Outcome[];
@@ -42,6 +51,8 @@ export interface Applied {
   readonly eventChanged: boolean;
   /** Offers to make, expire or shorten were left for a sweep right after: doing them all would change more than MAX_ROWS sign-ups. */
   readonly more: boolean;
+  /** Whether anything a card shows may have changed (false when the intents were only bookkeeping). */
+  readonly shown: boolean;
 }
 
 /** Sign-up rows one commit may change: a transaction holds 100 operations, one of them the event row. */
@@ -118,9 +129,70 @@ export function offerExpiry(event: TeachMeet, now: Date, policy: OfferPolicy): D
 
 /** Applies intents in order, changing `agg` in place. */
 export function applyAll(agg: Aggregate, intents: readonly Intent[], now: Date, policy: OfferPolicy): Applied {
-  const applied: Applying = { outcomes: [], notices: [], changed: new Set(), eventChanged: false, more: false };
-  for (const intent of intents) applied.outcomes.push(applyOne(agg, intent, now, policy, applied));
+  const applied: Applying = { outcomes: [], notices: [], changed: new Set(), eventChanged: false, more: false, shown: false };
+  for (const intent of intents) {
+    applied.outcomes.push(applyOne(agg, intent, now, policy, applied));
+    if (!BOOKKEEPING.has(intent.kind)) applied.shown = true;
+  }
+  settleNotices(agg, applied, now);
   return applied;
+}
+
+/** The version a batch of intents is committed as (the queue writes the event row with version + 1). */
+function commitVersion(event: TeachMeet): number {
+  return event.version + 1;
+}
+
+/** Records a personal notice on the person's row, in the same commit as the change it tells of. */
+function tell(applied: Applying, s: SignUp, kind: PersonalNoticeKind, now: Date): void {
+  s.notice = { kind, at: now };
+  touch(applied, s, now);
+  applied.notices.push({ kind, aadObjectId: s.aadObjectId });
+}
+
+/** Whether a sign-up is still to be told of a broadcast (people who left, or joined after it, are not). */
+export function owesBroadcast(s: SignUp, b: { readonly v: number }): boolean {
+  return s.status !== 'cancelled' && s.toldVersion < b.v;
+}
+
+/** Every notice recorded at or before `before` and still unsent. */
+export function overdueNotices(agg: Aggregate, before: Date): Notice[] {
+  const out: Notice[] = [];
+  const due = (at: Date) => at.getTime() <= before.getTime();
+  for (const s of agg.signUps.values()) {
+    if (s.notice && due(s.notice.at)) out.push({ kind: s.notice.kind, aadObjectId: s.aadObjectId });
+    for (const b of agg.event.broadcasts) {
+      if (!due(b.at) || !owesBroadcast(s, b)) continue;
+      out.push(b.kind === 'changed' ? { kind: 'changed', aadObjectId: s.aadObjectId, what: [...b.what], v: b.v } : { kind: 'eventCancelled', aadObjectId: s.aadObjectId, v: b.v });
+    }
+  }
+  return out;
+}
+
+/** Whether a personal notice recorded earlier still tells the truth. */
+function stillTrue(kind: PersonalNoticeKind, s: SignUp, event: TeachMeet): boolean {
+  return kind === 'confirmed' ? s.status === 'confirmed' && event.status !== 'cancelled' : s.status === 'cancelled';
+}
+
+/**
+ * Drops notices that no longer hold (a confirmation for someone who has since cancelled, or for an
+ * event since cancelled, which they are told of instead; an expired
+ * offer for someone who has since signed up again) and broadcasts everyone has been told of, and notes
+ * when the oldest unsent notice was recorded.
+ */
+function settleNotices(agg: Aggregate, applied: Applying, now: Date): void {
+  const { event } = agg;
+  for (const s of agg.signUps.values()) {
+    if (s.notice && !stillTrue(s.notice.kind, s, event)) {
+      s.notice = undefined;
+      touch(applied, s, now);
+    }
+  }
+  const active = [...agg.signUps.values()].filter((s) => s.status !== 'cancelled');
+  event.broadcasts = event.broadcasts.filter((b) => active.some((s) => owesBroadcast(s, b)));
+  let since = Math.min(...event.broadcasts.map((b) => b.at.getTime()));
+  for (const s of agg.signUps.values()) if (s.notice) since = Math.min(since, s.notice.at.getTime());
+  event.noticesSince = Number.isFinite(since) ? new Date(since) : undefined;
 }
 
 function touch(applied: Applied, s: SignUp, now: Date): void {
@@ -152,8 +224,7 @@ function applyOne(agg: Aggregate, intent: Intent, now: Date, policy: OfferPolicy
       me.status = 'confirmed';
       me.waitNumber = undefined;
       me.offerExpiresAt = undefined;
-      touch(applied, me, now);
-      applied.notices.push({ kind: 'confirmed', aadObjectId: me.aadObjectId });
+      tell(applied, me, 'confirmed', now);
       return ok(`Your place at ${event.title} is confirmed.`);
     }
     case 'declineOffer': {
@@ -173,6 +244,26 @@ function applyOne(agg: Aggregate, intent: Intent, now: Date, policy: OfferPolicy
       touch(applied, me, now);
       return ok('marked');
     }
+    case 'noticeSent': {
+      const me = agg.signUps.get(intent.aadObjectId);
+      if (!me?.notice || me.notice.kind !== intent.notice || me.notice.at.toISOString() !== intent.at) return ok('unchanged');
+      me.notice = undefined;
+      touch(applied, me, now);
+      return ok('marked');
+    }
+    case 'broadcastTold': {
+      const me = agg.signUps.get(intent.aadObjectId);
+      if (!me || me.toldVersion >= intent.v) return ok('unchanged');
+      me.toldVersion = intent.v;
+      touch(applied, me, now);
+      return ok('marked');
+    }
+    case 'claimNotices': {
+      if (event.noticesClaimedUntil && event.noticesClaimedUntil.getTime() > now.getTime()) return no('Another instance is sending these notices.');
+      event.noticesClaimedUntil = new Date(intent.until);
+      applied.eventChanged = true;
+      return ok('claimed');
+    }
     case 'sweep': {
       for (const s of agg.signUps.values()) {
         if (s.status === 'offered' && s.offerExpiresAt && s.offerExpiresAt.getTime() <= now.getTime()) {
@@ -190,8 +281,10 @@ function applyOne(agg: Aggregate, intent: Intent, now: Date, policy: OfferPolicy
       if (event.status === 'cancelled') return ok(`${event.title} was already cancelled.`);
       event.status = 'cancelled';
       applied.eventChanged = true;
+      const v = commitVersion(event);
+      event.broadcasts = [...event.broadcasts, { v, kind: 'eventCancelled', what: [], at: now }];
       for (const s of agg.signUps.values()) {
-        if (s.status !== 'cancelled') applied.notices.push({ kind: 'eventCancelled', aadObjectId: s.aadObjectId });
+        if (s.status !== 'cancelled') applied.notices.push({ kind: 'eventCancelled', aadObjectId: s.aadObjectId, v });
       }
       return ok(`${event.title} is cancelled. Everyone signed up or waiting will be told.`);
     }
@@ -206,7 +299,7 @@ function applyOne(agg: Aggregate, intent: Intent, now: Date, policy: OfferPolicy
 }
 
 function newSignUp(person: PersonRef, now: Date): SignUp {
-  return { aadObjectId: person.aadObjectId, teamsId: person.teamsId, name: person.name, schoolId: person.schoolId, role: 'attendee', status: 'cancelled', offerSent: false, createdAt: now, updatedAt: now };
+  return { aadObjectId: person.aadObjectId, teamsId: person.teamsId, name: person.name, schoolId: person.schoolId, role: 'attendee', status: 'cancelled', offerSent: false, toldVersion: 0, createdAt: now, updatedAt: now };
 }
 
 function attend(agg: Aggregate, person: PersonRef, now: Date, policy: OfferPolicy, applied: Applying): Outcome {
@@ -220,8 +313,7 @@ function attend(agg: Aggregate, person: PersonRef, now: Date, policy: OfferPolic
     if (c.placesLeft === 0) return no(`There are no attendee places left, so you keep your presenter slot.`);
     me.role = 'attendee';
     me.talk = undefined;
-    touch(applied, me, now);
-    applied.notices.push({ kind: 'confirmed', aadObjectId: me.aadObjectId });
+    tell(applied, me, 'confirmed', now);
     return ok(`You're now attending ${event.title} instead of presenting.`);
   }
   const s = me ?? newSignUp(person, now);
@@ -231,12 +323,13 @@ function attend(agg: Aggregate, person: PersonRef, now: Date, policy: OfferPolic
   s.role = 'attendee';
   s.talk = undefined;
   s.offerSent = false;
+  s.toldVersion = commitVersion(event); // told nothing that happened before they joined
   agg.signUps.set(s.aadObjectId, s);
   touch(applied, s, now);
   if (c.placesLeft > 0 && c.waiting === 0) {
     s.status = 'confirmed';
     s.waitNumber = undefined;
-    applied.notices.push({ kind: 'confirmed', aadObjectId: s.aadObjectId });
+    tell(applied, s, 'confirmed', now);
     return ok(`You have a place at ${event.title}.`);
   }
   s.status = 'waiting';
@@ -269,6 +362,7 @@ function present(agg: Aggregate, person: PersonRef, talk: Talk, now: Date, polic
   const wasAttending = me?.status === 'confirmed' && me.role === 'attendee';
   const wasQueued = me?.status === 'waiting' || me?.status === 'offered';
   const s = me ?? newSignUp(person, now);
+  if (!me || me.status === 'cancelled') s.toldVersion = commitVersion(event); // joining now: told nothing from before
   s.teamsId = person.teamsId;
   s.name = person.name;
   s.schoolId = person.schoolId;
@@ -278,8 +372,7 @@ function present(agg: Aggregate, person: PersonRef, talk: Talk, now: Date, polic
   s.waitNumber = undefined;
   s.offerExpiresAt = undefined;
   agg.signUps.set(s.aadObjectId, s);
-  touch(applied, s, now);
-  applied.notices.push({ kind: 'confirmed', aadObjectId: s.aadObjectId });
+  tell(applied, s, 'confirmed', now);
   if (wasAttending || wasQueued) fill(agg, now, policy, applied);
   return ok(`You're presenting at ${event.title}: ${talk.slot} min, '${talk.title}'.`);
 }
@@ -302,8 +395,7 @@ function expireOffer(agg: Aggregate, s: SignUp, now: Date, applied: Applying): v
   s.status = 'cancelled';
   s.waitNumber = undefined;
   s.offerExpiresAt = undefined;
-  touch(applied, s, now);
-  applied.notices.push({ kind: 'offerExpired', aadObjectId: s.aadObjectId });
+  tell(applied, s, 'offerExpired', now);
 }
 
 /** Offers free places to the people waiting, first come first served, while there is time to. */
@@ -342,8 +434,10 @@ function edit(agg: Aggregate, changes: EventChanges, now: Date, policy: OfferPol
   if (what.length === 0) return ok('Nothing was different, so nothing changed.');
   Object.assign(event, changes);
   applied.eventChanged = true;
+  const v = commitVersion(event);
+  event.broadcasts = [...event.broadcasts, { v, kind: 'changed', what, at: now }];
   for (const s of agg.signUps.values()) {
-    if (s.status !== 'cancelled') applied.notices.push({ kind: 'changed', aadObjectId: s.aadObjectId, what });
+    if (s.status !== 'cancelled') applied.notices.push({ kind: 'changed', aadObjectId: s.aadObjectId, what, v });
   }
   keepOffersBeforeStart(agg, now, policy, applied);
   fill(agg, now, policy, applied);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MessageFactory, type ConversationReference } from 'botbuilder';
+import { MessageFactory } from 'botbuilder';
 import { cardAttachment, renderCard } from '../platform/cards';
 import type { Clock } from '../platform/clock';
 import type { DeadlineRegistry } from '../platform/deadlines/types';
@@ -9,9 +9,10 @@ import type { DirectoryStore } from '../platform/directory/store';
 import type { Logger } from '../platform/logging';
 import type { Proactive } from '../platform/proactive';
 import type { Timers } from '../platform/timers';
-import { eventCardData, noticeCardData, offerCardData } from './cards';
+import { eventCardData, offerCardData } from './cards';
 import type { Aggregate, OfferPolicy, TeachMeet } from './model';
-import type { Applied, Notice } from './rules';
+import { TeachMeetNotices, viaOf } from './notices';
+import type { Applied } from './rules';
 import { TeachMeetQueue } from './queue';
 import { REMINDERS_TIMER, reminderFor, reminderId, remindersFrom, remindersKept } from './reminders';
 import type { Post, TeachMeetStore } from './store';
@@ -35,14 +36,6 @@ const CARD_UPDATE_GAP_MS = 250;
  * due at once, any instance's scheduler could send the same offer while it is still on its way.
  */
 export const OFFER_FOLLOW_UP_MS = 2 * 60_000;
-/**
- * Personal notices (confirmations, changes) go out in commit order, this many at a time; each card is
- * made just before it is sent, from the event as it is then, so a rush answers its clicks first and
- * its confirmations follow at the pace Teams takes (Proactive keeps to TEAMS_SEND_RATE). Enough
- * senders to keep that rate with Teams taking a few hundred ms a request (two requests for someone
- * whose chat is opened first).
- */
-const NOTICE_SENDERS = 24;
 
 export interface ServiceDeps {
   readonly store: TeachMeetStore;
@@ -60,9 +53,8 @@ export class TeachMeetService {
   readonly queue: TeachMeetQueue;
   private readonly refreshing = new Map<string, { latest: { agg: Aggregate; posts: readonly Post[] } | undefined; running: boolean }>();
   private readonly background = new Set<Promise<unknown>>();
-  /** Notices waiting to be sent, oldest first, and how many are being sent now. */
-  private readonly noticeQueue: (() => Promise<void>)[] = [];
-  private noticeSenders = 0;
+  /** Confirmations, changes and cancellations for each person, recorded with the change and sent after it. */
+  readonly notices: TeachMeetNotices;
   /** When each event's shared card was last sent (kept briefly past its refresh, so the next one waits too). */
   private readonly lastCardUpdate = new Map<string, number>();
   /** Offer sending in progress per event: one at a time, so two callers cannot both find an offer unsent. */
@@ -83,9 +75,10 @@ export class TeachMeetService {
           for (const at of expiries) await deps.timers.schedule(SWEEP_TIMER, eventId, new Date(at));
         },
         afterCommit: (eventId, applied, agg, posts, before) => {
-          this.refreshCards(eventId, agg, posts);
-          this.track(this.sendNotices(agg, posts, applied.notices));
-          if (deps.deadlines) this.track(this.syncReminders(deps.deadlines, agg, applied, before));
+          // Bookkeeping (notices or offers recorded as sent) changes no card and no reminder.
+          if (applied.shown) this.refreshCards(eventId, agg, posts);
+          if (applied.notices.length > 0) this.track(this.notices.send(agg, posts, applied.notices));
+          if (applied.shown && deps.deadlines) this.track(this.syncReminders(deps.deadlines, agg, applied, before));
           if (applied.notices.some((n) => n.kind === 'offer')) this.track(this.sendOffers(eventId));
           // Offers left over because one commit could not hold them all: the next sweep at once.
           if (applied.more) this.track(this.sweep(eventId));
@@ -93,6 +86,7 @@ export class TeachMeetService {
       },
       deps.logger,
     );
+    this.notices = new TeachMeetNotices({ queue: this.queue, store: deps.store, proactive: deps.proactive, clock: deps.clock, logger: deps.logger, track: (p) => this.track(p) });
   }
 
   static newId(): string {
@@ -176,63 +170,6 @@ export class TeachMeetService {
         }
       })(),
     );
-  }
-
-  /** Queues each notice (sent by up to NOTICE_SENDERS at a time); resolves when this commit's notices have gone. */
-  private sendNotices(agg: Aggregate, posts: readonly Post[], notices: readonly Notice[]): Promise<void> {
-    const sends = notices.map(
-      (notice) =>
-        new Promise<void>((resolve, reject) => {
-          this.noticeQueue.push(() => this.sendNotice(agg, posts, notice).then(resolve, reject));
-        }),
-    );
-    this.pumpNotices();
-    return Promise.allSettled(sends).then((results) => {
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
-    });
-  }
-
-  private pumpNotices(): void {
-    while (this.noticeSenders < NOTICE_SENDERS && this.noticeQueue.length > 0) {
-      const job = this.noticeQueue.shift()!;
-      this.noticeSenders += 1;
-      void job().finally(() => {
-        this.noticeSenders -= 1;
-        this.pumpNotices();
-      });
-    }
-  }
-
-  private async sendNotice(committed: Aggregate, posts: readonly Post[], notice: Notice): Promise<void> {
-    const now = this.deps.clock.now();
-    // The event as it is now, not as it was when the notice was queued: someone who cancelled meanwhile
-    // is not told their place is confirmed, and a change reads with the latest details.
-    const latest = this.queue.latest(committed.event.id);
-    const agg = latest && latest.event.version >= committed.event.version ? latest : committed;
-    const e = agg.event;
-    const s = agg.signUps.get(notice.aadObjectId);
-    if (!s) return;
-    const to = { aadObjectId: s.aadObjectId, teamsId: s.teamsId, name: s.name };
-    let card: ReturnType<typeof noticeCardData> | undefined;
-    switch (notice.kind) {
-      case 'confirmed':
-        if (s.status !== 'confirmed') return;
-        card = noticeCardData(e, s.role === 'presenter' && s.talk ? "You're presenting" : 'Your place is confirmed', s.role === 'presenter' && s.talk ? `${s.talk.slot} min, '${s.talk.title}'. Add it to your calendar so you don't miss it.` : `See you there. Add it to your calendar so you don't miss it.`, now, true);
-        break;
-      case 'offerExpired':
-        card = noticeCardData(e, 'The place you were offered has gone', 'The offer expired before it was accepted, so the place went to the next person waiting.', now, false);
-        break;
-      case 'changed':
-        card = noticeCardData(e, `${e.title} has changed`, `What changed: ${notice.what.join('; ')}.`, now, s.status === 'confirmed');
-        break;
-      case 'eventCancelled':
-        card = noticeCardData(e, `${e.title} is cancelled`, 'The organiser has cancelled this TeachMeet. Sorry for any inconvenience.', now, false);
-        break;
-      default:
-        return;
-    }
-    await this.deps.proactive.toPerson(to, viaOf(posts), MessageFactory.attachment(cardAttachment(renderCard('teachmeetNotice', card))));
   }
 
   /** Sends every offer not yet sent, marking each sent once it has gone; calls for one event run one after another. */
@@ -362,12 +299,4 @@ export class TeachMeetService {
   touched(applied: Applied): boolean {
     return applied.changed.size > 0 || applied.eventChanged;
   }
-}
-
-function viaOf(posts: readonly Post[]): Partial<ConversationReference> | undefined {
-  for (const post of posts) {
-    const reference = parseReference(post.reference);
-    if (reference) return reference;
-  }
-  return undefined;
 }

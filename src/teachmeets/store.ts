@@ -46,7 +46,20 @@ const EventRow = z.object({
   attending: z.number().int().default(0),
   waiting: z.number().int().default(0),
   presenting: z.number().int().default(0),
+  broadcasts: z.string().default('[]'),
+  noticesSince: z.union([iso, z.literal('')]).default(''),
+  noticesClaimedUntil: z.union([iso, z.literal('')]).default(''),
 });
+
+/** The event row's `broadcasts` column (JSON): what everyone signed up is still being told. */
+const Broadcasts = z.array(
+  z.object({
+    v: z.number().int(),
+    kind: z.enum(['changed', 'eventCancelled']),
+    what: z.array(z.string()),
+    at: iso.transform((x) => new Date(x)),
+  }),
+);
 
 const SignUpRow = z.object({
   rowKey: z.string().startsWith(SIGNUP),
@@ -61,6 +74,9 @@ const SignUpRow = z.object({
   waitNumber: z.number().int().default(-1),
   offerExpiresAt: z.string().default(''),
   offerSent: z.boolean().default(false),
+  notice: z.enum(['', 'confirmed', 'offerExpired']).default(''),
+  noticeAt: z.union([iso, z.literal('')]).default(''),
+  toldVersion: z.number().int().default(0),
   createdAt: iso,
   updatedAt: iso,
 });
@@ -159,6 +175,16 @@ export class TeachMeetStore {
     return out.sort((a, b) => b.event.startsAt.getTime() - a.event.startsAt.getTime());
   }
 
+  /** Events with a notice recorded at or before `before` and still unsent (event rows only). */
+  async withNoticesSince(before: Date): Promise<string[]> {
+    const out: string[] = [];
+    const filter = odata`RowKey eq ${EVENT} and noticesSince ne ${''} and noticesSince le ${before.toISOString()}`;
+    for await (const row of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter, select: ['PartitionKey'] } })) {
+      if (typeof row.partitionKey === 'string') out.push(row.partitionKey);
+    }
+    return out;
+  }
+
   /** One person's sign-ups across every event (their CPD record). */
   async signUpsOf(aadObjectId: string): Promise<{ eventId: string; signUp: SignUp }[]> {
     const out: { eventId: string; signUp: SignUp }[] = [];
@@ -217,6 +243,9 @@ function eventEntity(e: TeachMeet, tally: { attending: number; waiting: number; 
     version: e.version,
     waitNext: e.waitNext,
     runningOrder: JSON.stringify(e.runningOrder),
+    broadcasts: JSON.stringify(e.broadcasts.map((b) => ({ v: b.v, kind: b.kind, what: b.what, at: b.at.toISOString() }))),
+    noticesSince: e.noticesSince?.toISOString() ?? '',
+    noticesClaimedUntil: e.noticesClaimedUntil?.toISOString() ?? '',
     ...tally,
   };
 }
@@ -228,6 +257,13 @@ function toEvent(r: z.infer<typeof EventRow>): TeachMeet {
     if (Array.isArray(parsed)) runningOrder = parsed.filter((x): x is string => typeof x === 'string');
   } catch {
     runningOrder = [];
+  }
+  let broadcasts: TeachMeet['broadcasts'] = [];
+  try {
+    const parsed = Broadcasts.safeParse(JSON.parse(r.broadcasts));
+    if (parsed.success) broadcasts = parsed.data;
+  } catch {
+    broadcasts = [];
   }
   return {
     id: r.partitionKey,
@@ -247,6 +283,9 @@ function toEvent(r: z.infer<typeof EventRow>): TeachMeet {
     version: r.version,
     waitNext: r.waitNext,
     runningOrder,
+    broadcasts,
+    noticesSince: r.noticesSince ? new Date(r.noticesSince) : undefined,
+    noticesClaimedUntil: r.noticesClaimedUntil ? new Date(r.noticesClaimedUntil) : undefined,
   };
 }
 
@@ -269,6 +308,9 @@ function signUpEntity(eventId: string, s: SignUp) {
     waitNumber: s.waitNumber ?? -1,
     offerExpiresAt: s.offerExpiresAt?.toISOString() ?? '',
     offerSent: s.offerSent,
+    notice: s.notice?.kind ?? '',
+    noticeAt: s.notice?.at.toISOString() ?? '',
+    toldVersion: s.toldVersion,
     createdAt: s.createdAt.toISOString(),
     updatedAt: s.updatedAt.toISOString(),
   };
@@ -287,6 +329,8 @@ function toSignUp(r: z.infer<typeof SignUpRow>): SignUp {
     waitNumber: r.waitNumber >= 0 ? r.waitNumber : undefined,
     offerExpiresAt: r.offerExpiresAt ? new Date(r.offerExpiresAt) : undefined,
     offerSent: r.offerSent,
+    notice: r.notice && r.noticeAt ? { kind: r.notice, at: new Date(r.noticeAt) } : undefined,
+    toldVersion: r.toldVersion,
     createdAt: new Date(r.createdAt),
     updatedAt: new Date(r.updatedAt),
   };
@@ -294,7 +338,7 @@ function toSignUp(r: z.infer<typeof SignUpRow>): SignUp {
 
 /** A deep copy, so a batch can be applied and thrown away if its commit fails. */
 export function cloneAggregate(agg: Aggregate): Aggregate {
-  const event: TeachMeet = { ...agg.event, host: { ...agg.event.host }, slots: { ...agg.event.slots }, runningOrder: [...agg.event.runningOrder] };
+  const event: TeachMeet = { ...agg.event, host: { ...agg.event.host }, slots: { ...agg.event.slots }, runningOrder: [...agg.event.runningOrder], broadcasts: [...agg.event.broadcasts] };
   const signUps = new Map<string, SignUp>();
   for (const [id, s] of agg.signUps) signUps.set(id, { ...s });
   return { event, signUps };

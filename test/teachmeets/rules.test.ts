@@ -7,6 +7,7 @@ import {
   drawRunningOrder,
   MAX_ROWS,
   offerExpiry,
+  overdueNotices,
   statusLabel,
   waitlist,
   waitPosition,
@@ -61,6 +62,7 @@ function meet(overrides: Partial<TeachMeet> = {}): TeachMeet {
     version: 1,
     waitNext: 1,
     runningOrder: [],
+    broadcasts: [],
     ...overrides,
   };
 }
@@ -1144,5 +1146,98 @@ describe('teachmeets reminders: when the reminder the school day before starts b
     const at = reminderTime({ dueAt: startsAt }, policy);
     assert.equal(at?.toISOString(), '2027-07-21T07:00:00.000Z', 'Wed 21 Jul, 08:00 BST');
     assert.ok(remindersFrom({ startsAt }) > at!, 'the known edge: reminders are registered in August');
+  });
+});
+
+describe('teachmeets rules: notices recorded with the change that causes them, until sent', function () {
+  /** As the queue commits: the rules, then the event version moves on by one. */
+  function commit(agg: Aggregate, intents: Intent | readonly Intent[], now: Date = NOW): Applied {
+    const applied = apply(agg, intents, now);
+    agg.event.version += 1;
+    return applied;
+  }
+  const sent = (s: SignUp): Intent => ({ kind: 'noticeSent', aadObjectId: s.aadObjectId, notice: s.notice!.kind, at: s.notice!.at.toISOString() });
+  const told = (p: PersonRef, v: number): Intent => ({ kind: 'broadcastTold', aadObjectId: p.aadObjectId, v });
+  const pending = (agg: Aggregate) => [...agg.signUps.values()].filter((s) => s.notice).map((s) => `${s.aadObjectId}:${s.notice!.kind}`).sort();
+
+  it('when someone gets a place, then their confirmation is recorded on their row, and the event notes since when a notice is unsent; a waitlist place records none', function () {
+    const agg = aggregate(meet({ places: 1 }));
+    const [ann, ben] = people(2);
+    commit(agg, [attend(ann!), attend(ben!)]);
+    assert.deepEqual(pending(agg), ['p01:confirmed']);
+    assert.equal(signUp(agg, ann!).notice?.at.toISOString(), NOW.toISOString());
+    assert.equal(agg.event.noticesSince?.toISOString(), NOW.toISOString());
+  });
+
+  it('when the confirmation is recorded as sent, then it is cleared and the event has nothing unsent; a record of an older notice clears nothing', function () {
+    const agg = aggregate(meet({ places: 2 }));
+    const [ann] = people(1);
+    commit(agg, attend(ann!));
+    const stale: Intent = { kind: 'noticeSent', aadObjectId: ann!.aadObjectId, notice: 'confirmed', at: at(NOW, -MINUTE).toISOString() };
+    const ignored = commit(agg, stale, at(NOW, MINUTE));
+    assert.deepEqual(pending(agg), ['p01:confirmed'], 'a record of another notice leaves this one');
+    assert.equal(ignored.changed.size, 0);
+    const marked = commit(agg, sent(signUp(agg, ann!)), at(NOW, MINUTE));
+    assert.deepEqual(pending(agg), []);
+    assert.equal(agg.event.noticesSince, undefined);
+    assert.equal(marked.shown, false, 'recording a notice as sent changes no card');
+    assert.deepEqual([...marked.changed], [ann!.aadObjectId], 'only the row it was recorded on is written');
+  });
+
+  it('when someone gets a place and cancels it in the same commit, then no confirmation is left to send', function () {
+    const agg = aggregate(meet({ places: 2 }));
+    const [ann] = people(1);
+    commit(agg, [attend(ann!), cancel(ann!)]);
+    assert.deepEqual(pending(agg), []);
+    assert.equal(agg.event.noticesSince, undefined);
+  });
+
+  it('when the event is cancelled before a confirmation has gone, then the confirmation is dropped and the cancellation is what they are owed', function () {
+    const agg = aggregate(meet({ places: 2 }));
+    const [ann] = people(1);
+    commit(agg, attend(ann!));
+    commit(agg, { kind: 'cancelEvent', by: 'org' }, at(NOW, MINUTE));
+    assert.deepEqual(pending(agg), []);
+    assert.deepEqual(overdueNotices(agg, at(NOW, MINUTE)).map((n) => `${n.aadObjectId}:${n.kind}`), ['p01:eventCancelled']);
+  });
+
+  it('when an offer expires, then the "place has gone" notice is recorded, and cleared if the person signs up again before it is sent', function () {
+    const { agg, confirmed, waiting } = fullEvent({ places: 1, waiting: 1 });
+    commit(agg, cancel(confirmed[0]!), at(NOW, -HOUR));
+    const expiry = signUp(agg, waiting[0]!).offerExpiresAt!;
+    commit(agg, sweep, at(expiry, MINUTE));
+    assert.deepEqual(pending(agg), [`${waiting[0]!.aadObjectId}:offerExpired`]);
+    commit(agg, attend(waiting[0]!), at(expiry, 2 * MINUTE));
+    assert.equal(signUp(agg, waiting[0]!).notice?.kind, 'confirmed', 'their new place is what they are told');
+  });
+
+  it('when the organiser edits, then one broadcast is recorded for everyone signed up, each is owed it until told, and it is dropped once all are told', function () {
+    const agg = aggregate(meet({ places: 2 }));
+    const [ann, ben, cat] = people(3);
+    commit(agg, [attend(ann!), attend(ben!), attend(cat!)]);
+    for (const s of [...agg.signUps.values()].filter((x) => x.notice)) commit(agg, sent(s));
+    const v = agg.event.version + 1;
+    commit(agg, { kind: 'edit', by: 'org', changes: { venue: 'Main hall' } }, at(NOW, HOUR));
+    assert.deepEqual(agg.event.broadcasts.map((b) => [b.v, b.kind, b.what]), [[v, 'changed', ['venue: Main hall']]]);
+    assert.equal(agg.event.noticesSince?.toISOString(), at(NOW, HOUR).toISOString());
+    assert.deepEqual(overdueNotices(agg, at(NOW, HOUR)).map((n) => `${n.aadObjectId}:${n.kind}`).sort(), ['p01:changed', 'p02:changed', 'p03:changed']);
+    assert.deepEqual(overdueNotices(agg, at(NOW, HOUR - MINUTE)), [], 'not overdue before it was made');
+
+    const dev = person(4);
+    commit(agg, [told(ann!, v), attend(dev)], at(NOW, 2 * HOUR));
+    assert.deepEqual(overdueNotices(agg, at(NOW, 2 * HOUR)).map((n) => n.aadObjectId).sort(), ['p02', 'p03'], 'Ann is told; Dev joined after the change');
+    commit(agg, [told(ben!, v), cancel(cat!)], at(NOW, 2 * HOUR));
+    assert.deepEqual(agg.event.broadcasts, [], 'Ben is told and Cat left: nobody is owed it');
+    assert.equal(agg.event.noticesSince, undefined, 'nothing is left unsent (Dev joined the waitlist, which needs no message)');
+  });
+
+  it('when notices are claimed, then a second claim before the first runs out is refused and one after it is taken', function () {
+    const agg = aggregate();
+    const claim = (until: Date): Intent => ({ kind: 'claimNotices', until: until.toISOString() });
+    const first = commit(agg, claim(at(NOW, 5 * MINUTE)));
+    assert.equal(first.outcomes[0]!.ok, true);
+    assert.equal(first.shown, false);
+    assert.equal(commit(agg, claim(at(NOW, 6 * MINUTE)), at(NOW, MINUTE)).outcomes[0]!.ok, false);
+    assert.equal(commit(agg, claim(at(NOW, 11 * MINUTE)), at(NOW, 5 * MINUTE)).outcomes[0]!.ok, true);
   });
 });

@@ -1,0 +1,204 @@
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MessageFactory, type ConversationReference } from 'botbuilder';
+import { cardAttachment, renderCard } from '../platform/cards';
+import type { Clock } from '../platform/clock';
+import { parseReference } from '../platform/conversations/reference';
+import type { Logger } from '../platform/logging';
+import type { Proactive } from '../platform/proactive';
+import { noticeCardData } from './cards';
+import type { Aggregate } from './model';
+import type { TeachMeetQueue } from './queue';
+import { MAX_ROWS, overdueNotices, owesBroadcast, type Intent, type Notice } from './rules';
+import type { Post, TeachMeetStore } from './store';
+
+/**
+ * Personal messages about a TeachMeet: "your place is confirmed", "the place you were offered has gone",
+ * "… has changed", "… is cancelled". Each is recorded in storage by the same commit as the change it
+ * tells of (a notice on the person's row, or a broadcast on the event row that each person's
+ * `toldVersion` catches up with), so none is lost if the instance stops before sending it.
+ *
+ * The instance that commits sends them, in commit order, NOTICE_SENDERS at a time at the pace Teams takes
+ * (Proactive keeps to TEAMS_SEND_RATE), and records them as sent once its backlog for that event has
+ * gone, in a few commits (bookkeeping only: no card changes). Notices still unsent RECOVER_AFTER_MS
+ * after they were recorded (their instance stopped, or Teams would not take them) are found by the
+ * scheduler's job on any instance, which claims the event's notices under its ETag and sends them once
+ * more. An instance never sends a notice after GIVE_UP_MS, so the two never overlap.
+ */
+
+const NOTICE_SENDERS = 24;
+/** A notice this instance has not managed to send by then is left for the recovery job. */
+export const GIVE_UP_MS = 3 * 60_000;
+/** Notices recorded this long ago and still unsent are sent by the recovery job. */
+export const RECOVER_AFTER_MS = 5 * 60_000;
+/** How long a recovering instance holds an event's notices. */
+const CLAIM_MS = 5 * 60_000;
+/** Sent notices are recorded once the event's queue is quiet and this instance has none left to send for it, or after this long. */
+const MARK_QUIET_MS = 500;
+const MARK_AT_MOST_AFTER_MS = 5_000;
+
+export interface NoticeDeps {
+  readonly queue: TeachMeetQueue;
+  readonly store: TeachMeetStore;
+  readonly proactive: Proactive;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Keeps background work so `settle()` and shutdown can wait for it. */
+  track(p: Promise<unknown>): void;
+}
+
+interface Job {
+  readonly eventId: string;
+  readonly queuedAt: number;
+  run(): Promise<void>;
+}
+
+export class TeachMeetNotices {
+  private readonly jobs: Job[] = [];
+  private senders = 0;
+  /** Per event: notices queued or being sent here, and sends waiting to be recorded. */
+  private readonly inFlight = new Map<string, number>();
+  private readonly marks = new Map<string, Intent[]>();
+
+  constructor(private readonly deps: NoticeDeps) {}
+
+  /** Queues this commit's notices; resolves once they have gone (or been left for the recovery job). */
+  send(agg: Aggregate, posts: readonly Post[], notices: readonly Notice[], recovering = false): Promise<void> {
+    const eventId = agg.event.id;
+    const sends = notices
+      .filter((n) => n.kind !== 'offer' && n.kind !== 'waitlisted') // offers have their own durable path; a waitlist place is on the card
+      .map(
+        (notice) =>
+          new Promise<void>((resolve, reject) => {
+            this.inFlight.set(eventId, (this.inFlight.get(eventId) ?? 0) + 1);
+            const queuedAt = performance.now();
+            this.jobs.push({
+              eventId,
+              queuedAt,
+              run: () =>
+                (performance.now() - queuedAt > GIVE_UP_MS && !recovering ? Promise.resolve() : this.sendOne(agg, posts, notice, recovering)).then(resolve, reject).finally(() => {
+                  const left = (this.inFlight.get(eventId) ?? 1) - 1;
+                  if (left > 0) this.inFlight.set(eventId, left);
+                  else this.inFlight.delete(eventId);
+                }),
+            });
+          }),
+      );
+    this.pump();
+    return Promise.allSettled(sends).then((results) => {
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    });
+  }
+
+  /**
+   * Scheduler job: sends the notices recorded more than RECOVER_AFTER_MS ago and still unsent, for each
+   * event that has any, after claiming them (one instance does each event).
+   */
+  async recover(now: Date): Promise<void> {
+    const before = new Date(now.getTime() - RECOVER_AFTER_MS);
+    for (const eventId of await this.deps.store.withNoticesSince(before)) {
+      try {
+        const claimed = await this.deps.queue.submit(eventId, { kind: 'claimNotices', until: new Date(now.getTime() + CLAIM_MS).toISOString() });
+        if (!claimed.outcome.ok) continue;
+        const overdue = overdueNotices(claimed.agg, before);
+        if (overdue.length === 0) continue;
+        this.deps.logger.info({ eventId, notices: overdue.length }, 'sending TeachMeet notices another instance left unsent');
+        this.deps.track(this.send(claimed.agg, claimed.posts, overdue, true));
+      } catch (err) {
+        this.deps.logger.warn({ err: { message: (err as Error).message }, eventId }, 'could not recover TeachMeet notices');
+      }
+    }
+  }
+
+  private pump(): void {
+    while (this.senders < NOTICE_SENDERS && this.jobs.length > 0) {
+      const job = this.jobs.shift()!;
+      this.senders += 1;
+      void job.run().finally(() => {
+        this.senders -= 1;
+        this.pump();
+      });
+    }
+  }
+
+  /**
+   * Sends one notice from the event as it is now (someone who cancelled meanwhile is not told their place
+   * is confirmed), then records it as sent. When Teams does not take it, it stays recorded for the
+   * recovery job, which tries once more and then gives up (`recovering`).
+   */
+  private async sendOne(committed: Aggregate, posts: readonly Post[], notice: Notice, recovering: boolean): Promise<void> {
+    const eventId = committed.event.id;
+    const latest = this.deps.queue.latest(eventId);
+    const agg = latest && latest.event.version >= committed.event.version ? latest : committed;
+    const e = agg.event;
+    const s = agg.signUps.get(notice.aadObjectId);
+    if (!s) return;
+    const now = this.deps.clock.now();
+    let card: ReturnType<typeof noticeCardData>;
+    let mark: Intent;
+    switch (notice.kind) {
+      case 'confirmed':
+      case 'offerExpired': {
+        if (s.notice?.kind !== notice.kind) return; // superseded, or already sent
+        mark = { kind: 'noticeSent', aadObjectId: s.aadObjectId, notice: s.notice.kind, at: s.notice.at.toISOString() };
+        card =
+          notice.kind === 'confirmed'
+            ? noticeCardData(e, s.role === 'presenter' && s.talk ? "You're presenting" : 'Your place is confirmed', s.role === 'presenter' && s.talk ? `${s.talk.slot} min, '${s.talk.title}'. Add it to your calendar so you don't miss it.` : `See you there. Add it to your calendar so you don't miss it.`, now, true)
+            : noticeCardData(e, 'The place you were offered has gone', 'The offer expired before it was accepted, so the place went to the next person waiting.', now, false);
+        break;
+      }
+      case 'changed':
+      case 'eventCancelled': {
+        if (!owesBroadcast(s, notice)) return;
+        mark = { kind: 'broadcastTold', aadObjectId: s.aadObjectId, v: notice.v };
+        card =
+          notice.kind === 'changed'
+            ? noticeCardData(e, `${e.title} has changed`, `What changed: ${notice.what.join('; ')}.`, now, s.status === 'confirmed')
+            : noticeCardData(e, `${e.title} is cancelled`, 'The organiser has cancelled this TeachMeet. Sorry for any inconvenience.', now, false);
+        break;
+      }
+      default:
+        return;
+    }
+    const sent = await this.deps.proactive.toPerson({ aadObjectId: s.aadObjectId, teamsId: s.teamsId, name: s.name }, viaOf(posts), MessageFactory.attachment(cardAttachment(renderCard('teachmeetNotice', card))));
+    if (!sent && recovering) this.deps.logger.warn({ eventId, kind: notice.kind }, 'gave up on a TeachMeet notice Teams would not take');
+    if (sent || recovering) this.recordSent(eventId, mark);
+  }
+
+  /** Notes a sent notice; the event's marks are committed together once its queue and its sends here are quiet. */
+  private recordSent(eventId: string, mark: Intent): void {
+    const list = this.marks.get(eventId);
+    if (list) {
+      list.push(mark);
+      return;
+    }
+    this.marks.set(eventId, [mark]);
+    this.deps.track(this.commitMarks(eventId));
+  }
+
+  private async commitMarks(eventId: string): Promise<void> {
+    const started = performance.now();
+    for (;;) {
+      await sleep(MARK_QUIET_MS);
+      const waiting = this.marks.get(eventId)?.length ?? 0;
+      const quiet = !this.deps.queue.busy(eventId) && !this.inFlight.has(eventId);
+      if (quiet || waiting >= MAX_ROWS || performance.now() - started > MARK_AT_MOST_AFTER_MS) break;
+    }
+    const marks = this.marks.get(eventId) ?? [];
+    this.marks.delete(eventId);
+    // Submitted together, so the queue commits them in as few transactions as the rows allow.
+    const results = await Promise.allSettled(marks.map((m) => this.deps.queue.submit(eventId, m)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    // Not recorded: the recovery job will send them again (a repeat, never a loss).
+    if (failed) this.deps.logger.warn({ err: { message: (failed.reason as Error).message }, eventId }, 'could not record TeachMeet notices as sent');
+  }
+}
+
+export function viaOf(posts: readonly Post[]): Partial<ConversationReference> | undefined {
+  for (const post of posts) {
+    const reference = parseReference(post.reference);
+    if (reference) return reference;
+  }
+  return undefined;
+}
