@@ -330,7 +330,7 @@ interface EventRun {
 /** Reads what is stored (through its own client, not counted against the instances) and checks every invariant. */
 async function verify(store: TeachMeetStore, sim: TeamsSimulator, runs: readonly EventRun[]): Promise<Check[]> {
   const summaries = new Map((await store.events()).map((s) => [s.event.id, s]));
-  const bad = { confirmed: [] as string[], waiting: [] as string[], twice: [] as string[], told: [] as string[], tally: [] as string[], confirmations: [] as string[], card: [] as string[], answered: [] as string[] };
+  const bad = { confirmed: [] as string[], waiting: [] as string[], twice: [] as string[], told: [] as string[], tally: [] as string[], confirmations: [] as string[], recorded: [] as string[], card: [] as string[], answered: [] as string[] };
   const personalOf = new Map<string, string>();
   for (const run of runs) for (const c of run.clicks) personalOf.set(sim.personalChat(c.user).id, c.user.aadObjectId);
   const confirmationsTo = new Map<string, number>();
@@ -396,7 +396,7 @@ async function verify(store: TeachMeetStore, sim: TeamsSimulator, runs: readonly
       if (s?.status === 'confirmed') {
         if (!text.includes("You're attending.")) bad.told.push(`${c.user.key}: confirmed but told ${JSON.stringify(text.match(/You're[^\n]*/)?.[0] ?? '?')}`);
       } else if (s?.status === 'waiting') {
-        const told = Number(/You're number (\d+) on the waitlist/.exec(text)?.[1] ?? NaN);
+        const told = Number(/you're number (\d+) on the waitlist/i.exec(text)?.[1] ?? NaN);
         toldPositions.push(told);
         if (told !== waitPosition(loaded.agg, s.aadObjectId)) bad.told.push(`${c.user.key}: told waitlist ${told}, stored position ${waitPosition(loaded.agg, s.aadObjectId)}`);
       } else {
@@ -418,6 +418,9 @@ async function verify(store: TeachMeetStore, sim: TeamsSimulator, runs: readonly
       const got = (confirmationsTo.get(s.aadObjectId) ?? 0) + (otherPersonalTo.get(s.aadObjectId) ?? 0);
       if (got !== 0) bad.confirmations.push(`${s.aadObjectId.slice(0, 8)} (waiting): ${got} personal messages`);
     }
+
+    const unrecorded = signUps.filter((s) => s.notice);
+    if (unrecorded.length > 0 || loaded.agg.event.noticesSince) bad.recorded.push(`${event.eventId}: ${unrecorded.length} notice(s) still recorded as unsent, event says since ${loaded.agg.event.noticesSince?.toISOString() ?? '-'}`);
 
     const updates = sim.sent.filter((s) => s.method === 'PUT' && s.activityId === event.activityId);
     const last = updates.at(-1);
@@ -444,6 +447,7 @@ async function verify(store: TeachMeetStore, sim: TeamsSimulator, runs: readonly
     line('event row tallies match the rows', bad.tally, 'attending/waiting counters match'),
     line('one confirmation per confirmed person, none to waiting', bad.confirmations, `${[...confirmationsTo.values()].reduce((a, b) => a + b, 0)} confirmations`),
     line('shared card ends showing the stored counts', bad.card, 'last update shows final counts'),
+    line('every confirmation recorded as sent (none left for the recovery job)', bad.recorded, 'none unsent'),
   ];
 }
 
@@ -575,6 +579,7 @@ export class Bench {
       s.bots.forEach((b, i) => {
         ops[i]!.attach(b.tables, TABLES);
         ops[i]!.countFreshReads(b.teachmeets.queue);
+        ops[i]!.countBookkeeping(b.teachmeets.queue);
       });
       s.sim.clearRecords();
       ops.forEach((o) => o.reset());

@@ -57,6 +57,7 @@ export class StorageOps {
   reset(): void {
     this.ops.clear();
     this.freshReads = 0;
+    this.bookkeepingFrom = this.bookkeepingOf?.bookkeeping ?? 0;
   }
 
   /** Call once the run is over (splits the partition queries), then read snapshot/total. */
@@ -90,8 +91,27 @@ export class StorageOps {
 
   private freshReads = 0;
 
-  /** Moves the partition queries made through queue.read to the follow-ups. */
+  /**
+   * The queue's commits that only record notices or offers as sent are follow-ups (after a confirmation
+   * has gone), not the sign-up path; the queue counts them, as it sends them, so they can be told apart.
+   */
+  countBookkeeping(queue: { bookkeeping: number }): void {
+    this.bookkeepingOf = queue;
+    this.bookkeepingFrom = queue.bookkeeping;
+  }
+
+  private bookkeepingOf: { bookkeeping: number } | undefined;
+  private bookkeepingFrom = 0;
+
+  /** Moves the partition queries made through queue.read, and the bookkeeping commits, to the follow-ups. */
   private split(): void {
+    const commits = this.ops.get(`turn\u0000${COMMIT}`);
+    const bookkeeping = Math.min((this.bookkeepingOf?.bookkeeping ?? 0) - this.bookkeepingFrom, commits?.count ?? 0);
+    if (commits && bookkeeping > 0) {
+      commits.count -= bookkeeping;
+      if (commits.count === 0) this.ops.delete(`turn\u0000${COMMIT}`);
+      this.ops.set(`follow-up\u0000${BOOKKEEPING}`, { label: BOOKKEEPING, phase: 'follow-up', count: bookkeeping, notFound: 0 });
+    }
     const key = `turn\u0000${PARTITION_QUERY}`;
     const all = this.ops.get(key);
     if (!all) return;
@@ -111,6 +131,8 @@ export class StorageOps {
 }
 
 const PARTITION_QUERY = 'TeachMeets: query event partition';
+const COMMIT = 'TeachMeets: transaction (queue commit)';
+const BOOKKEEPING = 'TeachMeets: transaction (confirmations or offers recorded as sent)';
 const QUEUE_LOAD = 'TeachMeets: query event partition (queue load: first commit or after a conflict)';
 const FRESH_READ = 'TeachMeets: query event partition (queue.read by card refresh/offers)';
 
