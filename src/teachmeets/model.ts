@@ -32,6 +32,8 @@ export interface TeachMeet {
   noticesSince?: Date;
   /** An instance sending notices left over by another holds them until then. */
   noticesClaimedUntil?: Date;
+  /** Which instance holds them (so it can hold them longer, or let them go). */
+  noticesClaimedBy?: string;
 }
 
 /** A message for everyone signed up: what changed, or that the event is cancelled. */

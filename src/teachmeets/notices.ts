@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MessageFactory, type ConversationReference } from 'botbuilder';
@@ -9,7 +10,7 @@ import type { Proactive } from '../platform/proactive';
 import { noticeCardData } from './cards';
 import type { Aggregate } from './model';
 import type { TeachMeetQueue } from './queue';
-import { MAX_ROWS, overdueNotices, owesBroadcast, type Intent, type Notice } from './rules';
+import { MAX_ROWS, overdueNotices, owedBroadcasts, owedNotice, owesBroadcast, type Intent, type Notice } from './rules';
 import type { Post, TeachMeetStore } from './store';
 
 /**
@@ -22,17 +23,25 @@ import type { Post, TeachMeetStore } from './store';
  * (Proactive keeps to TEAMS_SEND_RATE), and records them as sent once its backlog for that event has
  * gone, in a few commits (bookkeeping only: no card changes). Notices still unsent RECOVER_AFTER_MS
  * after they were recorded (their instance stopped, or Teams would not take them) are found by the
- * scheduler's job on any instance, which claims the event's notices under its ETag and sends them once
- * more. An instance never sends a notice after GIVE_UP_MS, so the two never overlap.
+ * scheduler's job on any instance, which claims the event's notices under its ETag, sends at most
+ * RECOVER_AT_MOST of them, records them and lets go (the next look takes any more).
+ *
+ * An instance starts no send of its own after GIVE_UP_MS; one send (opening the chat, then the message,
+ * each up to four tries of 30 s with waits of at most 30 s between) ends within about 7 minutes, so it
+ * is over long before RECOVER_AFTER_MS and the recovery job never sends what is still on its way. The
+ * window for a repeat is a stop between a send and the commit recording it.
  */
 
 const NOTICE_SENDERS = 24;
-/** A notice this instance has not managed to send by then is left for the recovery job. */
+/** A notice this instance has not started to send by then is left for the recovery job. */
 export const GIVE_UP_MS = 3 * 60_000;
 /** Notices recorded this long ago and still unsent are sent by the recovery job. */
-export const RECOVER_AFTER_MS = 5 * 60_000;
-/** How long a recovering instance holds an event's notices. */
-const CLAIM_MS = 5 * 60_000;
+export const RECOVER_AFTER_MS = 15 * 60_000;
+/** How long a recovering instance holds an event's notices (RECOVER_AT_MOST at Teams' pace, and a slow send, fit well within it). */
+const CLAIM_MS = 15 * 60_000;
+const RECOVER_AT_MOST = 500;
+/** How often each instance looks for events with notices left unsent (a query over the event rows). */
+export const RECOVERY_LOOK_MS = 5 * 60_000;
 /** Sent notices are recorded once the event's queue is quiet and this instance has none left to send for it, or after this long. */
 const MARK_QUIET_MS = 500;
 const MARK_AT_MOST_AFTER_MS = 5_000;
@@ -59,6 +68,13 @@ export class TeachMeetNotices {
   /** Per event: notices queued or being sent here, and sends waiting to be recorded. */
   private readonly inFlight = new Map<string, number>();
   private readonly marks = new Map<string, Intent[]>();
+  /** Per event, the commit that will record the sends noted so far. */
+  private readonly marking = new Map<string, Promise<void>>();
+  /** Per event and person, the broadcast version told by this instance and not yet recorded (so one message covers each change once). */
+  private readonly toldHere = new Map<string, Map<string, number>>();
+  /** This instance, as it signs its claims on other instances' notices. */
+  private readonly id = randomBytes(6).toString('hex');
+  private lastLook = -Infinity;
 
   constructor(private readonly deps: NoticeDeps) {}
 
@@ -92,19 +108,27 @@ export class TeachMeetNotices {
   }
 
   /**
-   * Scheduler job: sends the notices recorded more than RECOVER_AFTER_MS ago and still unsent, for each
-   * event that has any, after claiming them (one instance does each event).
+   * Scheduler job (every tick; looks every RECOVERY_LOOK_MS): sends the notices recorded more than
+   * RECOVER_AFTER_MS ago and still unsent, for each event that has any, after claiming them (one
+   * instance does each event at a time).
    */
   async recover(now: Date): Promise<void> {
+    if (now.getTime() - this.lastLook < RECOVERY_LOOK_MS) return;
+    this.lastLook = now.getTime();
     const before = new Date(now.getTime() - RECOVER_AFTER_MS);
     for (const eventId of await this.deps.store.withNoticesSince(before)) {
       try {
-        const claimed = await this.deps.queue.submit(eventId, { kind: 'claimNotices', until: new Date(now.getTime() + CLAIM_MS).toISOString() });
+        const claimed = await this.deps.queue.submit(eventId, { kind: 'claimNotices', by: this.id, until: new Date(now.getTime() + CLAIM_MS).toISOString() });
         if (!claimed.outcome.ok) continue;
-        const overdue = overdueNotices(claimed.agg, before);
-        if (overdue.length === 0) continue;
-        this.deps.logger.info({ eventId, notices: overdue.length }, 'sending TeachMeet notices another instance left unsent');
-        this.deps.track(this.send(claimed.agg, claimed.posts, overdue, true));
+        const overdue = overdueNotices(claimed.agg, before).slice(0, RECOVER_AT_MOST);
+        this.deps.logger.info({ eventId, notices: overdue.length }, 'sending TeachMeet notices left unsent');
+        this.deps.track(
+          (async () => {
+            await this.send(claimed.agg, claimed.posts, overdue, true);
+            await this.marking.get(eventId);
+            await this.deps.queue.submit(eventId, { kind: 'claimNotices', by: this.id, until: this.deps.clock.now().toISOString() });
+          })(),
+        );
       } catch (err) {
         this.deps.logger.warn({ err: { message: (err as Error).message }, eventId }, 'could not recover TeachMeet notices');
       }
@@ -140,8 +164,9 @@ export class TeachMeetNotices {
     switch (notice.kind) {
       case 'confirmed':
       case 'offerExpired': {
-        if (s.notice?.kind !== notice.kind) return; // superseded, or already sent
-        mark = { kind: 'noticeSent', aadObjectId: s.aadObjectId, notice: s.notice.kind, at: s.notice.at.toISOString() };
+        const owed = owedNotice(s, e);
+        if (owed?.kind !== notice.kind) return; // superseded, already sent, or the event is cancelled
+        mark = { kind: 'noticeSent', aadObjectId: s.aadObjectId, notice: owed.kind, at: owed.at.toISOString() };
         card =
           notice.kind === 'confirmed'
             ? noticeCardData(e, s.role === 'presenter' && s.talk ? "You're presenting" : 'Your place is confirmed', s.role === 'presenter' && s.talk ? `${s.talk.slot} min, '${s.talk.title}'. Add it to your calendar so you don't miss it.` : `See you there. Add it to your calendar so you don't miss it.`, now, true)
@@ -150,11 +175,14 @@ export class TeachMeetNotices {
       }
       case 'changed':
       case 'eventCancelled': {
-        if (!owesBroadcast(s, notice)) return;
+        // Everything owed up to this broadcast, in one message: a change an earlier instance never sent is told too.
+        const toldUpTo = Math.max(s.toldVersion, this.toldHere.get(eventId)?.get(s.aadObjectId) ?? 0);
+        const owed = owesBroadcast(s, notice) ? owedBroadcasts(e, toldUpTo, notice.v) : undefined;
+        if (!owed) return;
         mark = { kind: 'broadcastTold', aadObjectId: s.aadObjectId, v: notice.v };
         card =
-          notice.kind === 'changed'
-            ? noticeCardData(e, `${e.title} has changed`, `What changed: ${notice.what.join('; ')}.`, now, s.status === 'confirmed')
+          owed.kind === 'changed'
+            ? noticeCardData(e, `${e.title} has changed`, `What changed: ${owed.what.join('; ')}.`, now, s.status === 'confirmed')
             : noticeCardData(e, `${e.title} is cancelled`, 'The organiser has cancelled this TeachMeet. Sorry for any inconvenience.', now, false);
         break;
       }
@@ -163,7 +191,13 @@ export class TeachMeetNotices {
     }
     const sent = await this.deps.proactive.toPerson({ aadObjectId: s.aadObjectId, teamsId: s.teamsId, name: s.name }, viaOf(posts), MessageFactory.attachment(cardAttachment(renderCard('teachmeetNotice', card))));
     if (!sent && recovering) this.deps.logger.warn({ eventId, kind: notice.kind }, 'gave up on a TeachMeet notice Teams would not take');
-    if (sent || recovering) this.recordSent(eventId, mark);
+    if (!sent && !recovering) return;
+    if (mark.kind === 'broadcastTold') {
+      const told = this.toldHere.get(eventId) ?? new Map<string, number>();
+      told.set(mark.aadObjectId, Math.max(mark.v, told.get(mark.aadObjectId) ?? 0));
+      this.toldHere.set(eventId, told);
+    }
+    this.recordSent(eventId, mark);
   }
 
   /** Notes a sent notice; the event's marks are committed together once its queue and its sends here are quiet. */
@@ -174,7 +208,11 @@ export class TeachMeetNotices {
       return;
     }
     this.marks.set(eventId, [mark]);
-    this.deps.track(this.commitMarks(eventId));
+    const committing = this.commitMarks(eventId).finally(() => {
+      if (this.marking.get(eventId) === committing) this.marking.delete(eventId);
+    });
+    this.marking.set(eventId, committing);
+    this.deps.track(committing);
   }
 
   private async commitMarks(eventId: string): Promise<void> {
@@ -189,6 +227,8 @@ export class TeachMeetNotices {
     this.marks.delete(eventId);
     // Submitted together, so the queue commits them in as few transactions as the rows allow.
     const results = await Promise.allSettled(marks.map((m) => this.deps.queue.submit(eventId, m)));
+    // Recorded now (or left for the recovery job): the stored toldVersion speaks for them.
+    if (!this.marks.has(eventId) && !this.inFlight.has(eventId)) this.toldHere.delete(eventId);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     // Not recorded: the recovery job will send them again (a repeat, never a loss).
     if (failed) this.deps.logger.warn({ err: { message: (failed.reason as Error).message }, eventId }, 'could not record TeachMeet notices as sent');

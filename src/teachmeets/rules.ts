@@ -18,8 +18,8 @@ export type Intent =
   | { readonly kind: 'noticeSent'; readonly aadObjectId: string; readonly notice: PersonalNoticeKind; readonly at: string }
   /** A person has been told of the broadcast made at version `v` (and of any before it). */
   | { readonly kind: 'broadcastTold'; readonly aadObjectId: string; readonly v: number }
-  /** An instance takes over notices another left unsent, until `until`; refused while someone else holds them. */
-  | { readonly kind: 'claimNotices'; readonly until: string }
+  /** Instance `by` takes over notices another left unsent, until `until` (now, to let go); refused while another holds them. */
+  | { readonly kind: 'claimNotices'; readonly by: string; readonly until: string }
   | { readonly kind: 'sweep' }
   | { readonly kind: 'edit'; readonly by: string; readonly changes: EventChanges }
   | { readonly kind: 'cancelEvent'; readonly by: string }
@@ -155,35 +155,52 @@ export function owesBroadcast(s: SignUp, b: { readonly v: number }): boolean {
   return s.status !== 'cancelled' && s.toldVersion < b.v;
 }
 
-/** Every notice recorded at or before `before` and still unsent. */
+/**
+ * The personal notice a sign-up is still owed, if any. A confirmation for an event since cancelled is
+ * owed no more (the cancellation is what they are told); it is left on the row rather than cleared, so
+ * a cancellation never has to rewrite every row.
+ */
+export function owedNotice(s: SignUp, event: TeachMeet): SignUp['notice'] {
+  if (!s.notice || (s.notice.kind === 'confirmed' && event.status === 'cancelled')) return undefined;
+  return s.notice;
+}
+
+/**
+ * The broadcasts a person is owed after `toldUpTo`, up to version `v`, told as one message: the
+ * cancellation if the event has been cancelled since, else every change in order.
+ */
+export function owedBroadcasts(event: TeachMeet, toldUpTo: number, v: number): { kind: 'changed'; what: string[] } | { kind: 'eventCancelled' } | undefined {
+  const owed = event.broadcasts.filter((b) => b.v > toldUpTo && b.v <= v);
+  if (owed.length === 0) return undefined;
+  if (owed.some((b) => b.kind === 'eventCancelled')) return { kind: 'eventCancelled' };
+  return { kind: 'changed', what: owed.flatMap((b) => b.what) };
+}
+
+/**
+ * Every notice recorded at or before `before` and still owed: a person's own notice, and for each person
+ * one message for all the broadcasts they are owed (the latest stands for those before it).
+ */
 export function overdueNotices(agg: Aggregate, before: Date): Notice[] {
   const out: Notice[] = [];
   const due = (at: Date) => at.getTime() <= before.getTime();
   for (const s of agg.signUps.values()) {
-    if (s.notice && due(s.notice.at)) out.push({ kind: s.notice.kind, aadObjectId: s.aadObjectId });
-    for (const b of agg.event.broadcasts) {
-      if (!due(b.at) || !owesBroadcast(s, b)) continue;
-      out.push(b.kind === 'changed' ? { kind: 'changed', aadObjectId: s.aadObjectId, what: [...b.what], v: b.v } : { kind: 'eventCancelled', aadObjectId: s.aadObjectId, v: b.v });
-    }
+    const own = owedNotice(s, agg.event);
+    if (own && due(own.at)) out.push({ kind: own.kind, aadObjectId: s.aadObjectId });
+    const latest = agg.event.broadcasts.filter((b) => due(b.at) && owesBroadcast(s, b)).at(-1);
+    if (latest) out.push(latest.kind === 'changed' ? { kind: 'changed', aadObjectId: s.aadObjectId, what: [...latest.what], v: latest.v } : { kind: 'eventCancelled', aadObjectId: s.aadObjectId, v: latest.v });
   }
   return out;
 }
 
-/** Whether a personal notice recorded earlier still tells the truth. */
-function stillTrue(kind: PersonalNoticeKind, s: SignUp, event: TeachMeet): boolean {
-  return kind === 'confirmed' ? s.status === 'confirmed' && event.status !== 'cancelled' : s.status === 'cancelled';
-}
-
 /**
- * Drops notices that no longer hold (a confirmation for someone who has since cancelled, or for an
- * event since cancelled, which they are told of instead; an expired
- * offer for someone who has since signed up again) and broadcasts everyone has been told of, and notes
- * when the oldest unsent notice was recorded.
+ * Drops notices that no longer hold (a confirmation for someone who has since cancelled, an expired
+ * offer for someone who has since signed up again: rows this batch has changed anyway) and broadcasts
+ * everyone has been told of, and notes when the oldest notice still owed was recorded.
  */
 function settleNotices(agg: Aggregate, applied: Applying, now: Date): void {
   const { event } = agg;
   for (const s of agg.signUps.values()) {
-    if (s.notice && !stillTrue(s.notice.kind, s, event)) {
+    if (s.notice && s.status !== (s.notice.kind === 'confirmed' ? 'confirmed' : 'cancelled')) {
       s.notice = undefined;
       touch(applied, s, now);
     }
@@ -191,8 +208,19 @@ function settleNotices(agg: Aggregate, applied: Applying, now: Date): void {
   const active = [...agg.signUps.values()].filter((s) => s.status !== 'cancelled');
   event.broadcasts = event.broadcasts.filter((b) => active.some((s) => owesBroadcast(s, b)));
   let since = Math.min(...event.broadcasts.map((b) => b.at.getTime()));
-  for (const s of agg.signUps.values()) if (s.notice) since = Math.min(since, s.notice.at.getTime());
+  for (const s of agg.signUps.values()) {
+    const own = owedNotice(s, event);
+    if (own) since = Math.min(since, own.at.getTime());
+  }
   event.noticesSince = Number.isFinite(since) ? new Date(since) : undefined;
+}
+
+/**
+ * The toldVersion of someone joining now: they are not told of changes made before they joined, but are
+ * of one made after them in the same batch (committed as the same version).
+ */
+function joinedAt(event: TeachMeet): number {
+  return Math.max(event.version, ...event.broadcasts.map((b) => b.v));
 }
 
 function touch(applied: Applied, s: SignUp, now: Date): void {
@@ -259,7 +287,9 @@ function applyOne(agg: Aggregate, intent: Intent, now: Date, policy: OfferPolicy
       return ok('marked');
     }
     case 'claimNotices': {
-      if (event.noticesClaimedUntil && event.noticesClaimedUntil.getTime() > now.getTime()) return no('Another instance is sending these notices.');
+      const held = event.noticesClaimedUntil && event.noticesClaimedUntil.getTime() > now.getTime();
+      if (held && event.noticesClaimedBy !== intent.by) return no('Another instance is sending these notices.');
+      event.noticesClaimedBy = intent.by;
       event.noticesClaimedUntil = new Date(intent.until);
       applied.eventChanged = true;
       return ok('claimed');
@@ -323,7 +353,7 @@ function attend(agg: Aggregate, person: PersonRef, now: Date, policy: OfferPolic
   s.role = 'attendee';
   s.talk = undefined;
   s.offerSent = false;
-  s.toldVersion = commitVersion(event); // told nothing that happened before they joined
+  s.toldVersion = joinedAt(event);
   agg.signUps.set(s.aadObjectId, s);
   touch(applied, s, now);
   if (c.placesLeft > 0 && c.waiting === 0) {
@@ -362,7 +392,7 @@ function present(agg: Aggregate, person: PersonRef, talk: Talk, now: Date, polic
   const wasAttending = me?.status === 'confirmed' && me.role === 'attendee';
   const wasQueued = me?.status === 'waiting' || me?.status === 'offered';
   const s = me ?? newSignUp(person, now);
-  if (!me || me.status === 'cancelled') s.toldVersion = commitVersion(event); // joining now: told nothing from before
+  if (!me || me.status === 'cancelled') s.toldVersion = joinedAt(event);
   s.teamsId = person.teamsId;
   s.name = person.name;
   s.schoolId = person.schoolId;

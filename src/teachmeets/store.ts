@@ -49,6 +49,7 @@ const EventRow = z.object({
   broadcasts: z.string().default('[]'),
   noticesSince: z.union([iso, z.literal('')]).default(''),
   noticesClaimedUntil: z.union([iso, z.literal('')]).default(''),
+  noticesClaimedBy: z.string().default(''),
 });
 
 /** The event row's `broadcasts` column (JSON): what everyone signed up is still being told. */
@@ -246,6 +247,7 @@ function eventEntity(e: TeachMeet, tally: { attending: number; waiting: number; 
     broadcasts: JSON.stringify(e.broadcasts.map((b) => ({ v: b.v, kind: b.kind, what: b.what, at: b.at.toISOString() }))),
     noticesSince: e.noticesSince?.toISOString() ?? '',
     noticesClaimedUntil: e.noticesClaimedUntil?.toISOString() ?? '',
+    noticesClaimedBy: e.noticesClaimedBy ?? '',
     ...tally,
   };
 }
@@ -286,6 +288,7 @@ function toEvent(r: z.infer<typeof EventRow>): TeachMeet {
     broadcasts,
     noticesSince: r.noticesSince ? new Date(r.noticesSince) : undefined,
     noticesClaimedUntil: r.noticesClaimedUntil ? new Date(r.noticesClaimedUntil) : undefined,
+    noticesClaimedBy: r.noticesClaimedBy || undefined,
   };
 }
 

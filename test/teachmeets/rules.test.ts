@@ -8,6 +8,8 @@ import {
   MAX_ROWS,
   offerExpiry,
   overdueNotices,
+  owedBroadcasts,
+  owedNotice,
   statusLabel,
   waitlist,
   waitPosition,
@@ -1158,7 +1160,8 @@ describe('teachmeets rules: notices recorded with the change that causes them, u
   }
   const sent = (s: SignUp): Intent => ({ kind: 'noticeSent', aadObjectId: s.aadObjectId, notice: s.notice!.kind, at: s.notice!.at.toISOString() });
   const told = (p: PersonRef, v: number): Intent => ({ kind: 'broadcastTold', aadObjectId: p.aadObjectId, v });
-  const pending = (agg: Aggregate) => [...agg.signUps.values()].filter((s) => s.notice).map((s) => `${s.aadObjectId}:${s.notice!.kind}`).sort();
+  const pending = (agg: Aggregate) => [...agg.signUps.values()].filter((s) => owedNotice(s, agg.event)).map((s) => `${s.aadObjectId}:${s.notice!.kind}`).sort();
+  const overdue = (agg: Aggregate, before: Date) => overdueNotices(agg, before).map((n) => `${n.aadObjectId}:${n.kind}`).sort();
 
   it('when someone gets a place, then their confirmation is recorded on their row, and the event notes since when a notice is unsent; a waitlist place records none', function () {
     const agg = aggregate(meet({ places: 1 }));
@@ -1192,13 +1195,49 @@ describe('teachmeets rules: notices recorded with the change that causes them, u
     assert.equal(agg.event.noticesSince, undefined);
   });
 
-  it('when the event is cancelled before a confirmation has gone, then the confirmation is dropped and the cancellation is what they are owed', function () {
+  it('when the event is cancelled before 150 confirmations have gone, then the cancellation writes the event row alone and the cancellation is what each is owed', function () {
+    const agg = aggregate(meet({ places: 150 }));
+    const crowd = people(150);
+    for (let i = 0; i < crowd.length; i += MAX_ROWS) commit(agg, crowd.slice(i, i + MAX_ROWS).map(attend));
+    assert.equal(pending(agg).length, 150);
+    const cancelled = commit(agg, { kind: 'cancelEvent', by: 'org' }, at(NOW, MINUTE));
+    assert.equal(cancelled.changed.size, 0, 'no sign-up row is rewritten (a transaction holds 99)');
+    assert.deepEqual(pending(agg), [], 'their confirmations are owed no more');
+    const owed = overdueNotices(agg, at(NOW, MINUTE));
+    assert.equal(owed.length, 150);
+    assert.ok(owed.every((n) => n.kind === 'eventCancelled'));
+  });
+
+  it('when someone joins in the same batch as the cancellation, before it, then they are owed the cancellation; someone whose click came after it is refused', function () {
+    const agg = aggregate(meet({ places: 2 }));
+    const [ann, ben] = people(2);
+    const applied = commit(agg, [attend(ann!), { kind: 'cancelEvent', by: 'org' }, attend(ben!)], at(NOW, MINUTE));
+    assert.equal(applied.outcomes[2]!.ok, false);
+    assert.deepEqual(overdue(agg, at(NOW, MINUTE)), ['p01:eventCancelled']);
+  });
+
+  it('when someone joins in the same batch as a change, after it, then they are not owed it; someone before it is', function () {
+    const agg = aggregate(meet({ places: 3 }));
+    const [ann, ben] = people(2);
+    commit(agg, [attend(ann!), { kind: 'edit', by: 'org', changes: { venue: 'Main hall' } }, attend(ben!)], at(NOW, MINUTE));
+    assert.deepEqual(overdue(agg, at(NOW, MINUTE)), ['p01:changed', 'p01:confirmed', 'p02:confirmed']);
+  });
+
+  it('when a person is owed two changes, then one message tells both, in order; and a cancellation since stands for them all', function () {
     const agg = aggregate(meet({ places: 2 }));
     const [ann] = people(1);
     commit(agg, attend(ann!));
-    commit(agg, { kind: 'cancelEvent', by: 'org' }, at(NOW, MINUTE));
-    assert.deepEqual(pending(agg), []);
-    assert.deepEqual(overdueNotices(agg, at(NOW, MINUTE)).map((n) => `${n.aadObjectId}:${n.kind}`), ['p01:eventCancelled']);
+    commit(agg, sent(signUp(agg, ann!)));
+    commit(agg, { kind: 'edit', by: 'org', changes: { venue: 'Main hall' } }, at(NOW, MINUTE));
+    const second = agg.event.version + 1;
+    commit(agg, { kind: 'edit', by: 'org', changes: { theme: 'Oracy' } }, at(NOW, 2 * MINUTE));
+    const owed = overdueNotices(agg, at(NOW, 2 * MINUTE));
+    assert.deepEqual(owed.map((n) => [n.kind, 'v' in n ? n.v : 0]), [['changed', second]], 'one message for both');
+    assert.deepEqual(owedBroadcasts(agg.event, signUp(agg, ann!).toldVersion, second), { kind: 'changed', what: ['venue: Main hall', 'theme: Oracy'] });
+    commit(agg, { kind: 'cancelEvent', by: 'org' }, at(NOW, 3 * MINUTE));
+    assert.deepEqual(owedBroadcasts(agg.event, signUp(agg, ann!).toldVersion, agg.event.version), { kind: 'eventCancelled' });
+    commit(agg, told(ann!, agg.event.version));
+    assert.deepEqual(agg.event.broadcasts, [], 'told of the last, Ann owes nothing more');
   });
 
   it('when an offer expires, then the "place has gone" notice is recorded, and cleared if the person signs up again before it is sent', function () {
@@ -1233,11 +1272,14 @@ describe('teachmeets rules: notices recorded with the change that causes them, u
 
   it('when notices are claimed, then a second claim before the first runs out is refused and one after it is taken', function () {
     const agg = aggregate();
-    const claim = (until: Date): Intent => ({ kind: 'claimNotices', until: until.toISOString() });
-    const first = commit(agg, claim(at(NOW, 5 * MINUTE)));
+    const claim = (by: string, until: Date): Intent => ({ kind: 'claimNotices', by, until: until.toISOString() });
+    const first = commit(agg, claim('a', at(NOW, 5 * MINUTE)));
     assert.equal(first.outcomes[0]!.ok, true);
     assert.equal(first.shown, false);
-    assert.equal(commit(agg, claim(at(NOW, 6 * MINUTE)), at(NOW, MINUTE)).outcomes[0]!.ok, false);
-    assert.equal(commit(agg, claim(at(NOW, 11 * MINUTE)), at(NOW, 5 * MINUTE)).outcomes[0]!.ok, true);
+    assert.equal(commit(agg, claim('b', at(NOW, 6 * MINUTE)), at(NOW, MINUTE)).outcomes[0]!.ok, false, 'b is refused while a holds them');
+    assert.equal(commit(agg, claim('a', at(NOW, 9 * MINUTE)), at(NOW, MINUTE)).outcomes[0]!.ok, true, 'a may hold them longer');
+    assert.equal(commit(agg, claim('b', at(NOW, 11 * MINUTE)), at(NOW, 9 * MINUTE)).outcomes[0]!.ok, true, 'b takes them once the hold runs out');
+    assert.equal(commit(agg, claim('b', at(NOW, 10 * MINUTE)), at(NOW, 10 * MINUTE)).outcomes[0]!.ok, true, 'b lets go');
+    assert.equal(commit(agg, claim('a', at(NOW, 20 * MINUTE)), at(NOW, 10 * MINUTE)).outcomes[0]!.ok, true, 'and a may take them at once');
   });
 });
