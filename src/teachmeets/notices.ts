@@ -37,8 +37,12 @@ const NOTICE_SENDERS = 24;
 export const GIVE_UP_MS = 3 * 60_000;
 /** Notices recorded this long ago and still unsent are sent by the recovery job. */
 export const RECOVER_AFTER_MS = 15 * 60_000;
-/** How long a recovering instance holds an event's notices (RECOVER_AT_MOST at Teams' pace, and a slow send, fit well within it). */
+/**
+ * How long a recovering instance holds an event's notices. It starts no send after RECOVERY_STARTS_MS
+ * (what is left waits for the next look), so its last send is over before the hold runs out.
+ */
 const CLAIM_MS = 15 * 60_000;
+const RECOVERY_STARTS_MS = 7 * 60_000;
 const RECOVER_AT_MOST = 500;
 /** How often each instance looks for events with notices left unsent (a query over the event rows). */
 export const RECOVERY_LOOK_MS = 5 * 60_000;
@@ -58,7 +62,6 @@ export interface NoticeDeps {
 
 interface Job {
   readonly eventId: string;
-  readonly queuedAt: number;
   run(): Promise<void>;
 }
 
@@ -72,6 +75,10 @@ export class TeachMeetNotices {
   private readonly marking = new Map<string, Promise<void>>();
   /** Per event and person, the broadcast version told by this instance and not yet recorded (so one message covers each change once). */
   private readonly toldHere = new Map<string, Map<string, number>>();
+  /** Per event and person, the notice being sent now: one person's notices go one after another. */
+  private readonly personal = new Map<string, Promise<void>>();
+  /** Events whose left-over notices this instance is sending now. */
+  private readonly recovering = new Set<string>();
   /** This instance, as it signs its claims on other instances' notices. */
   private readonly id = randomBytes(6).toString('hex');
   private lastLook = -Infinity;
@@ -79,7 +86,12 @@ export class TeachMeetNotices {
   constructor(private readonly deps: NoticeDeps) {}
 
   /** Queues this commit's notices; resolves once they have gone (or been left for the recovery job). */
-  send(agg: Aggregate, posts: readonly Post[], notices: readonly Notice[], recovering = false): Promise<void> {
+  send(agg: Aggregate, posts: readonly Post[], notices: readonly Notice[]): Promise<void> {
+    return this.enqueue(agg, posts, notices, { startBy: performance.now() + GIVE_UP_MS, recovering: false });
+  }
+
+  /** Queues notices to be sent in order; any not started by `startBy` (performance.now() ms) are left unsent. */
+  private enqueue(agg: Aggregate, posts: readonly Post[], notices: readonly Notice[], how: { startBy: number; recovering: boolean }): Promise<void> {
     const eventId = agg.event.id;
     const sends = notices
       .filter((n) => n.kind !== 'offer' && n.kind !== 'waitlisted') // offers have their own durable path; a waitlist place is on the card
@@ -87,12 +99,11 @@ export class TeachMeetNotices {
         (notice) =>
           new Promise<void>((resolve, reject) => {
             this.inFlight.set(eventId, (this.inFlight.get(eventId) ?? 0) + 1);
-            const queuedAt = performance.now();
             this.jobs.push({
               eventId,
-              queuedAt,
               run: () =>
-                (performance.now() - queuedAt > GIVE_UP_MS && !recovering ? Promise.resolve() : this.sendOne(agg, posts, notice, recovering)).then(resolve, reject).finally(() => {
+                // Checked when the send would start (after any earlier one to the same person), so none starts late.
+                this.inTurn(eventId, notice.aadObjectId, () => (performance.now() > how.startBy ? Promise.resolve() : this.sendOne(agg, posts, notice, how.recovering))).then(resolve, reject).finally(() => {
                   const left = (this.inFlight.get(eventId) ?? 1) - 1;
                   if (left > 0) this.inFlight.set(eventId, left);
                   else this.inFlight.delete(eventId);
@@ -117,22 +128,41 @@ export class TeachMeetNotices {
     this.lastLook = now.getTime();
     const before = new Date(now.getTime() - RECOVER_AFTER_MS);
     for (const eventId of await this.deps.store.withNoticesSince(before)) {
+      if (this.recovering.has(eventId)) continue; // still sending the last round
       try {
         const claimed = await this.deps.queue.submit(eventId, { kind: 'claimNotices', by: this.id, until: new Date(now.getTime() + CLAIM_MS).toISOString() });
         if (!claimed.outcome.ok) continue;
         const overdue = overdueNotices(claimed.agg, before).slice(0, RECOVER_AT_MOST);
         this.deps.logger.info({ eventId, notices: overdue.length }, 'sending TeachMeet notices left unsent');
+        this.recovering.add(eventId);
         this.deps.track(
           (async () => {
-            await this.send(claimed.agg, claimed.posts, overdue, true);
-            await this.marking.get(eventId);
-            await this.deps.queue.submit(eventId, { kind: 'claimNotices', by: this.id, until: this.deps.clock.now().toISOString() });
+            try {
+              await this.enqueue(claimed.agg, claimed.posts, overdue, { startBy: performance.now() + RECOVERY_STARTS_MS, recovering: true });
+              await this.marking.get(eventId);
+              // Let go (refused, harmlessly, if the hold ran out and another instance has them now).
+              await this.deps.queue.submit(eventId, { kind: 'claimNotices', by: this.id, until: this.deps.clock.now().toISOString() });
+            } finally {
+              this.recovering.delete(eventId);
+            }
           })(),
         );
       } catch (err) {
         this.deps.logger.warn({ err: { message: (err as Error).message }, eventId }, 'could not recover TeachMeet notices');
       }
     }
+  }
+
+  /** Runs `job` after any notice to the same person about the same event that is being sent now. */
+  private inTurn(eventId: string, aadObjectId: string, job: () => Promise<void>): Promise<void> {
+    const key = `${eventId}|${aadObjectId}`;
+    const run = (this.personal.get(key) ?? Promise.resolve()).then(job, job);
+    this.personal.set(key, run);
+    const done = () => {
+      if (this.personal.get(key) === run) this.personal.delete(key);
+    };
+    run.then(done, done);
+    return run;
   }
 
   private pump(): void {
@@ -227,8 +257,10 @@ export class TeachMeetNotices {
     this.marks.delete(eventId);
     // Submitted together, so the queue commits them in as few transactions as the rows allow.
     const results = await Promise.allSettled(marks.map((m) => this.deps.queue.submit(eventId, m)));
-    // Recorded now (or left for the recovery job): the stored toldVersion speaks for them.
-    if (!this.marks.has(eventId) && !this.inFlight.has(eventId)) this.toldHere.delete(eventId);
+    // Recorded now, so the stored toldVersion speaks for them (or not, and they are owed again: a repeat, never a loss).
+    const told = this.toldHere.get(eventId);
+    for (const m of marks) if (m.kind === 'broadcastTold' && told && (told.get(m.aadObjectId) ?? 0) <= m.v) told.delete(m.aadObjectId);
+    if (told?.size === 0) this.toldHere.delete(eventId);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     // Not recorded: the recovery job will send them again (a repeat, never a loss).
     if (failed) this.deps.logger.warn({ err: { message: (failed.reason as Error).message }, eventId }, 'could not record TeachMeet notices as sent');

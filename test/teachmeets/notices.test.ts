@@ -130,6 +130,19 @@ describe('TeachMeets: personal messages survive a stop', function () {
     assert.equal(w.messagesFor(ann, CHANGED).length, 1, 'and no other later');
   });
 
+  it('when the organiser changes two things in quick succession while Teams is slow, then each person is told each change once, in order', async function () {
+    await w.sim.click(ann, w.staffRoom, card, 'Attend', {}, { replyToId: activityId });
+    await w.settle();
+    const annsChat = w.sim.personalChat(ann);
+    // Teams asks the bot to wait a second before the first message about a change reaches Ann.
+    w.sim.failNext((req) => req.method === 'POST' && req.conversationId === annsChat.id, 429, { 'Retry-After': '1' }, 1);
+    assert.match(await edit({ venue: 'Main hall' }), /updated: venue: Main hall/);
+    assert.match(await edit({ theme: 'Oracy' }), /updated: theme: Oracy/);
+    await w.settle();
+    const told = w.messagesFor(ann, CHANGED).map((m) => /What changed: [^\n]*/.exec(textOf(m))?.[0]);
+    assert.deepEqual(told, ['What changed: venue: Main hall.', 'What changed: theme: Oracy.']);
+  });
+
   it('when the bot stops before telling people of a change, then after a restart each person signed up then is told once, and someone who joined after is not', async function () {
     await w.sim.click(ann, w.staffRoom, card, 'Attend', {}, { replyToId: activityId });
     await w.sim.click(ben, w.staffRoom, card, 'Attend', {}, { replyToId: activityId });
