@@ -85,12 +85,16 @@ export class TeachMeetNotices {
 
   constructor(private readonly deps: NoticeDeps) {}
 
-  /** Queues this commit's notices; resolves once they have gone (or been left for the recovery job). */
-  send(agg: Aggregate, posts: readonly Post[], notices: readonly Notice[]): Promise<void> {
-    return this.enqueue(agg, posts, notices, { startBy: performance.now() + GIVE_UP_MS, recovering: false });
+  private elapsed(): number {
+    return this.deps.clock.elapsed();
   }
 
-  /** Queues notices to be sent in order; any not started by `startBy` (performance.now() ms) are left unsent. */
+  /** Queues this commit's notices; resolves once they have gone (or been left for the recovery job). */
+  send(agg: Aggregate, posts: readonly Post[], notices: readonly Notice[]): Promise<void> {
+    return this.enqueue(agg, posts, notices, { startBy: this.elapsed() + GIVE_UP_MS, recovering: false });
+  }
+
+  /** Queues notices to be sent in order; any not started by `startBy` (on `elapsed`) are left unsent. */
   private enqueue(agg: Aggregate, posts: readonly Post[], notices: readonly Notice[], how: { startBy: number; recovering: boolean }): Promise<void> {
     const eventId = agg.event.id;
     const sends = notices
@@ -103,7 +107,7 @@ export class TeachMeetNotices {
               eventId,
               run: () =>
                 // Checked when the send would start (after any earlier one to the same person), so none starts late.
-                this.inTurn(eventId, notice.aadObjectId, () => (performance.now() > how.startBy ? Promise.resolve() : this.sendOne(agg, posts, notice, how.recovering))).then(resolve, reject).finally(() => {
+                this.inTurn(eventId, notice.aadObjectId, () => (this.elapsed() > how.startBy ? Promise.resolve() : this.sendOne(agg, posts, notice, how.recovering))).then(resolve, reject).finally(() => {
                   const left = (this.inFlight.get(eventId) ?? 1) - 1;
                   if (left > 0) this.inFlight.set(eventId, left);
                   else this.inFlight.delete(eventId);
@@ -138,7 +142,7 @@ export class TeachMeetNotices {
         this.deps.track(
           (async () => {
             try {
-              await this.enqueue(claimed.agg, claimed.posts, overdue, { startBy: performance.now() + RECOVERY_STARTS_MS, recovering: true });
+              await this.enqueue(claimed.agg, claimed.posts, overdue, { startBy: this.elapsed() + RECOVERY_STARTS_MS, recovering: true });
               await this.marking.get(eventId);
               // Let go (refused, harmlessly, if the hold ran out and another instance has them now).
               await this.deps.queue.submit(eventId, { kind: 'claimNotices', by: this.id, until: this.deps.clock.now().toISOString() });

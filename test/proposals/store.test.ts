@@ -106,7 +106,7 @@ describe('proposal store and service on Azurite', function () {
       complete: async (id: string) => void heard.push(`complete ${id}`),
       cancel: async (id: string) => void heard.push(`cancel ${id}`),
     };
-    const service = new ProposalService({ store, directory: undefined as never, conversations: undefined as never, proactive: undefined as never, deadlines, clock: { now: () => NOW }, logger });
+    const service = new ProposalService({ store, directory: undefined as never, conversations: undefined as never, proactive: undefined as never, deadlines, clock: { now: () => NOW, elapsed: () => 0 }, logger });
     const [ben, cat] = await Promise.all([
       service.apply('pr00000000aa', (agg) => decide(agg, rep('ben', RIV), 'approve', 1, '', NOW, names)),
       service.apply('pr00000000aa', (agg) => decide(agg, rep('cat', HILL), 'requestChanges', 1, 'Add Year 8', NOW, names)),

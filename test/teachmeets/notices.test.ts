@@ -143,6 +143,25 @@ describe('TeachMeets: personal messages survive a stop', function () {
     assert.deepEqual(told, ['What changed: venue: Main hall.', 'What changed: theme: Oracy.']);
   });
 
+  it('when a message cannot start within three minutes here (a backlog), then this instance leaves it, and the scheduler sends it once', async function () {
+    const annsChat = w.sim.personalChat(ann);
+    // Ann's confirmation is held up for a second; the message about the change waits behind it.
+    w.sim.failNext((req) => req.method === 'POST' && req.conversationId === annsChat.id, 429, { 'Retry-After': '1' }, 1);
+    await w.sim.click(ann, w.staffRoom, card, 'Attend', {}, { replyToId: activityId });
+    assert.match(await edit({ venue: 'Main hall' }), /updated: venue: Main hall/);
+    w.clock.advance(4 * MINUTE); // meanwhile, more than three minutes pass
+    await w.settle();
+    assert.equal(w.messagesFor(ann, CONFIRMED).length, 1, 'the confirmation had started, and went');
+    assert.equal(w.messagesFor(ann, CHANGED).length, 0, 'the change had not started in time, and was left');
+
+    w.clock.advance(12 * MINUTE);
+    await w.tick();
+    assert.equal(w.messagesFor(ann, CHANGED).length, 1, 'the scheduler sent it');
+    w.clock.advance(20 * MINUTE);
+    await w.tick();
+    assert.equal(w.messagesFor(ann, CHANGED).length, 1, 'once');
+  });
+
   it('when the bot stops before telling people of a change, then after a restart each person signed up then is told once, and someone who joined after is not', async function () {
     await w.sim.click(ann, w.staffRoom, card, 'Attend', {}, { replyToId: activityId });
     await w.sim.click(ben, w.staffRoom, card, 'Attend', {}, { replyToId: activityId });
