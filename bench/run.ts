@@ -807,7 +807,7 @@ async function main(): Promise<void> {
     );
     log('settled = every click answered; each answer comes after its sign-up is committed and shows the stored outcome. p50/p95 = answer times from the first send.');
     log('follow-ups done = `teachmeets.settle()` on every instance: the shared card shows the final counts and every confirmation has gone, paced at TEAMS_SEND_RATE (50/s per instance, Teams\' per-bot rate), shared cards first.');
-    log("calls: sign-up path = what the clicks' turns and the queue's commits ask of storage; follow-ups = confirmations and shared-card refresh; total = Tables.callCount delta summed over instances.");
+    log("calls: sign-up path = what the clicks' turns and the queue's commits ask of storage; follow-ups = confirmations (and recording them as sent) and shared-card refresh; total = Tables.callCount delta summed over instances.");
     log('CPU÷bare = CPU per click (this process + Azurite) against the bare bot: less sensitive to other load on the machine than the times.');
     log('listen overflows = connections the kernel dropped because the server had not accepted them yet (machine-wide counter): a click whose connection is reset shows up here.');
 
