@@ -172,7 +172,6 @@ export function announcementRoutes(deps: AnnouncementRouteDeps): AnnouncementRou
     return { card: await previewCard(turn, a) };
   }
 
-  /** Loads an announcement the person may manage, or says why not. */
   /** Who an announcement could not reach, as a CSV behind a short-lived signed link. */
   const failures = signedCsv(deps.links, deps.clock, {
     route: '/api/announcements/:id/failures.csv',
@@ -198,6 +197,7 @@ export function announcementRoutes(deps: AnnouncementRouteDeps): AnnouncementRou
     },
   });
 
+  /** Loads an announcement the person may manage, or says why not. */
   async function loadManaged(turn: Turn, id: string): Promise<Managed | ActionResult> {
     const loaded = await store.get(id);
     if (!loaded) {

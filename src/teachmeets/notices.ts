@@ -68,7 +68,7 @@ interface Job {
 export class TeachMeetNotices {
   private readonly jobs: Job[] = [];
   private senders = 0;
-  /** Per event: notices queued or being sent here, and sends waiting to be recorded. */
+  /** Per event: notices queued or being sent here (sent ones are recorded once there are none). */
   private readonly inFlight = new Map<string, number>();
   private readonly marks = new Map<string, Intent[]>();
   /** Per event, the commit that will record the sends noted so far. */

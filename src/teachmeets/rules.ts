@@ -205,8 +205,7 @@ function settleNotices(agg: Aggregate, applied: Applying, now: Date): void {
       touch(applied, s, now);
     }
   }
-  const active = [...agg.signUps.values()].filter((s) => s.status !== 'cancelled');
-  event.broadcasts = event.broadcasts.filter((b) => active.some((s) => owesBroadcast(s, b)));
+  event.broadcasts = event.broadcasts.filter((b) => [...agg.signUps.values()].some((s) => owesBroadcast(s, b)));
   let since = Math.min(...event.broadcasts.map((b) => b.at.getTime()));
   for (const s of agg.signUps.values()) {
     const own = owedNotice(s, event);
