@@ -8,6 +8,15 @@ const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
+
+// Before anything else: an older Node would fail later with a confusing error (restify 12 needs 22+).
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 12)) {
+  console.error(
+    `Together needs Node.js 22.12 or newer (24 LTS recommended); this is ${process.version}. Install Node 24 from https://nodejs.org, or run \`source scripts/use-node24.sh\` to fetch it from the npm registry into .tools/.`,
+  );
+  process.exit(1);
+}
 const marker = path.join(root, 'node_modules', '.package-lock.json');
 const lock = path.join(root, 'package-lock.json');
 const stale = !existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs;
