@@ -50,6 +50,11 @@ export class SendPacer {
 
   private release(): void {
     this.timer = undefined;
+    // A timer may fire a little early against the clock; granting then would go faster than the rate.
+    if (this.now() < this.nextAt) {
+      this.arm();
+      return;
+    }
     const messageDue = this.waiting.message.length > 0 && (this.waiting.card.length === 0 || this.cardsInARow >= CARDS_IN_A_ROW);
     const next = messageDue ? this.waiting.message.shift() : this.waiting.card.shift();
     if (!next) return;
