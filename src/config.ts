@@ -34,7 +34,8 @@ const EnvSchema = z
     ),
     BOT_ID: z.preprocess(emptyToUndefined, z.string().trim().regex(guid, 'must be a GUID (the bot\'s Microsoft App ID)').optional()),
     BOT_PASSWORD: optionalText,
-    BOT_TYPE: z.preprocess(emptyToUndefined, z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMsi']).default('MultiTenant')),
+    // No default: Azure no longer creates MultiTenant bots, and guessing the kind of identity wrong only shows as 401s later.
+    BOT_TYPE: z.preprocess(emptyToUndefined, z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMsi']).optional()),
     BOT_TENANT_ID: z.preprocess(emptyToUndefined, z.string().trim().regex(guid, 'must be a GUID (the Entra tenant id)').optional()),
     STORAGE_CONNECTION_STRING: optionalText,
     STORAGE_ACCOUNT_NAME: z.preprocess(
@@ -80,20 +81,33 @@ function crossProblems(raw: Record<string, string | undefined>): string[] {
     return v ? v : undefined;
   };
   const problems: string[] = [];
+  const production = value('NODE_ENV') === 'production';
   if (value('STORAGE_CONNECTION_STRING') && value('STORAGE_ACCOUNT_NAME')) {
     problems.push('STORAGE_ACCOUNT_NAME: set either STORAGE_CONNECTION_STRING or STORAGE_ACCOUNT_NAME, not both');
   }
+  if ((production || value('BOT_ID')) && !value('STORAGE_CONNECTION_STRING') && !value('STORAGE_ACCOUNT_NAME')) {
+    // The embedded emulator saves every 5 s (a crash loses confirmed writes) and each instance would have its own store.
+    problems.push(
+      `STORAGE_ACCOUNT_NAME or STORAGE_CONNECTION_STRING: one is required when ${production ? 'NODE_ENV=production' : 'BOT_ID is set'} (the embedded storage emulator is for development only)`,
+    );
+  }
   if (!value('BOT_ID')) {
-    if (value('NODE_ENV') === 'production') {
+    if (production) {
       problems.push('BOT_ID: is required when NODE_ENV=production (local mode turns inbound authentication off)');
     }
     if (value('BOT_PASSWORD')) problems.push('BOT_PASSWORD: is set but BOT_ID is not');
     return problems;
   }
-  const botType = value('BOT_TYPE') ?? 'MultiTenant';
-  const knownType = ['MultiTenant', 'SingleTenant', 'UserAssignedMsi'].includes(botType);
+  const botType = value('BOT_TYPE');
+  if (!botType) {
+    problems.push('BOT_TYPE: is required when BOT_ID is set: UserAssignedMsi (a managed identity, as infra/ provisions) or SingleTenant (an app registration with a secret)');
+  }
+  const knownType = botType !== undefined && ['MultiTenant', 'SingleTenant', 'UserAssignedMsi'].includes(botType);
   if (knownType && botType !== 'UserAssignedMsi' && !value('BOT_PASSWORD')) {
     problems.push(`BOT_PASSWORD: is required for BOT_TYPE=${botType}`);
+  }
+  if (botType === 'UserAssignedMsi' && value('BOT_PASSWORD')) {
+    problems.push('BOT_PASSWORD: must not be set for BOT_TYPE=UserAssignedMsi (the managed identity has no secret)');
   }
   if (knownType && botType !== 'MultiTenant' && !value('BOT_TENANT_ID')) {
     problems.push(`BOT_TENANT_ID: is required for BOT_TYPE=${botType}`);
@@ -101,12 +115,18 @@ function crossProblems(raw: Record<string, string | undefined>): string[] {
   if (!(raw.ALLOWED_TENANTS ?? '').split(',').some((part) => part.trim().length > 0)) {
     problems.push("ALLOWED_TENANTS: must list the partnership's tenant ids when BOT_ID is set (any tenant is allowed in local mode only)");
   }
+  if (!value('PUBLIC_URL')) {
+    problems.push('PUBLIC_URL: is required when BOT_ID is set (download links must reach the bot, not localhost)');
+  }
+  if (!value('BOT_PASSWORD') && !value('LINK_SIGNING_KEY')) {
+    problems.push('LINK_SIGNING_KEY: is required when there is no BOT_PASSWORD to derive it from (every instance must sign download links alike)');
+  }
   return problems;
 }
 
 export type StorageTarget =
   | { kind: 'connectionString'; connectionString: string }
-  | { kind: 'managedIdentity'; accountName: string }
+  | { kind: 'managedIdentity'; accountName: string; clientId?: string }
   | { kind: 'embedded'; dataDir: string };
 
 export interface Config {
@@ -115,6 +135,8 @@ export interface Config {
   /** Local mode: no BOT_ID, inbound authentication off. */
   readonly localMode: boolean;
   readonly bot: Readonly<{ id: string; password?: string; type: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMsi'; tenantId?: string }> | undefined;
+  /** Where the server listens: loopback only in local mode (an unauthenticated bot must not be reachable from the network). */
+  readonly host: string;
   readonly storage: StorageTarget;
   readonly dataDir: string;
   readonly partnershipName: string;
@@ -144,15 +166,17 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   const storage: StorageTarget = e.STORAGE_CONNECTION_STRING
     ? { kind: 'connectionString', connectionString: e.STORAGE_CONNECTION_STRING }
     : e.STORAGE_ACCOUNT_NAME
-      ? { kind: 'managedIdentity', accountName: e.STORAGE_ACCOUNT_NAME }
+      ? // A user-assigned identity is the bot's own (BOT_ID is its client id); DefaultAzureCredential needs telling which.
+        { kind: 'managedIdentity', accountName: e.STORAGE_ACCOUNT_NAME, ...(e.BOT_TYPE === 'UserAssignedMsi' ? { clientId: e.BOT_ID } : {}) }
       : { kind: 'embedded', dataDir: e.DATA_DIR };
   const config: Config = {
     production: e.NODE_ENV === 'production',
     port: e.PORT,
     localMode: !e.BOT_ID,
     bot: e.BOT_ID
-      ? Object.freeze({ id: e.BOT_ID, password: e.BOT_PASSWORD, type: e.BOT_TYPE, tenantId: e.BOT_TENANT_ID })
+      ? Object.freeze({ id: e.BOT_ID, password: e.BOT_PASSWORD, type: e.BOT_TYPE!, tenantId: e.BOT_TENANT_ID })
       : undefined,
+    host: e.BOT_ID ? '0.0.0.0' : '127.0.0.1',
     storage,
     dataDir: e.DATA_DIR,
     partnershipName: e.PARTNERSHIP_NAME,

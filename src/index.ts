@@ -216,7 +216,7 @@ export async function startTogether(options: TogetherOptions): Promise<Together>
       },
     },
     options.port ?? config.port,
-    options.host,
+    options.host ?? config.host,
   );
   listeningPort = server.port;
 

@@ -28,11 +28,19 @@ async function main(): Promise<void> {
       storage = { connectionString: config.storage.connectionString };
       break;
     case 'managedIdentity':
-      storage = { accountName: config.storage.accountName };
+      storage = { accountName: config.storage.accountName, clientId: config.storage.clientId };
       break;
     case 'embedded': {
       const location = path.resolve(config.storage.dataDir, 'azurite');
-      azurite = await startAzurite({ location });
+      try {
+        azurite = await startAzurite({ location });
+      } catch (err) {
+        const message = `Together cannot start: ${(err as Error).message}`;
+        console.error(message);
+        logger.fatal({ err: { message: (err as Error).message } }, 'could not start the embedded storage emulator');
+        logger.flush?.();
+        process.exit(1);
+      }
       storage = { connectionString: azurite.connectionString };
       logger.info({ tablePort: azurite.tablePort, queuePort: azurite.queuePort, location }, 'started embedded Azurite');
       break;
@@ -51,7 +59,7 @@ async function main(): Promise<void> {
   console.log(
     [
       '',
-      `Together is running for ${config.partnershipName}: http://localhost:${together.port}/api/messages (health: http://localhost:${together.port}/api/health)`,
+      `Together is running for ${config.partnershipName}: http://${config.localMode ? 'localhost' : config.host}:${together.port}/api/messages (health: http://localhost:${together.port}/api/health)`,
       'Open it in the Microsoft 365 Agents Playground: in another terminal run `npm run playground`, then open http://localhost:56150 and type "help".',
       '',
     ].join('\n'),
@@ -79,6 +87,19 @@ async function main(): Promise<void> {
   });
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+
+  // Without its storage the bot can only answer "Sorry": stop loudly so the operator (or a supervisor) sees it and restarts.
+  void azurite?.died.then(async ({ service, code, signal }) => {
+    if (stopping) return;
+    stopping = true;
+    const message = `The embedded storage emulator (Azurite ${service} service) stopped unexpectedly (${signal ?? `exit code ${code}`}). Together is stopping; start it again with npm start.`;
+    console.error(`\n${message}\n`);
+    logger.fatal({ service, code, signal }, 'embedded storage stopped: Together is stopping');
+    await together.close().catch(() => undefined);
+    await azurite?.stop().catch(() => undefined);
+    logger.flush?.();
+    process.exit(1);
+  });
 }
 
 void main();

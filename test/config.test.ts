@@ -11,8 +11,26 @@ const BOT = '3f2504e0-4f89-41d3-9a0c-0305e82c3301';
 const TENANT = '9b1c2d3e-4f50-4a6b-8c7d-0e1f2a3b4c5d';
 const OTHER_TENANT = 'a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d';
 const COORDINATOR = 'C0FFEE00-1234-4ABC-8DEF-0123456789AB';
-/** The settings of a correctly configured bot in Azure. */
-const AUTHENTICATED = { BOT_ID: BOT, BOT_PASSWORD: 'x', ALLOWED_TENANTS: TENANT };
+/** The settings of a correctly configured bot in Azure (an app registration with a secret). */
+const AUTHENTICATED = {
+  BOT_ID: BOT,
+  BOT_TYPE: 'SingleTenant',
+  BOT_PASSWORD: 'x',
+  BOT_TENANT_ID: TENANT,
+  ALLOWED_TENANTS: TENANT,
+  STORAGE_ACCOUNT_NAME: 'togetherstore01',
+  PUBLIC_URL: 'https://together.example.org',
+};
+/** As infra/azure.bicep deploys it: the bot's identity is a user-assigned managed identity. */
+const MANAGED = {
+  BOT_ID: BOT,
+  BOT_TYPE: 'UserAssignedMsi',
+  BOT_TENANT_ID: TENANT,
+  ALLOWED_TENANTS: TENANT,
+  STORAGE_ACCOUNT_NAME: 'togetherstore01',
+  PUBLIC_URL: 'https://together.example.org',
+  LINK_SIGNING_KEY: 'k'.repeat(40),
+};
 
 function config(env: Record<string, string>): Config {
   const loaded = loadConfig(env);
@@ -43,6 +61,7 @@ describe('config: the environment becomes one typed configuration, or one list o
           assert.deepEqual(c.coordinators, []);
           assert.deepEqual(c.allowedTenants, []);
           assert.equal(c.logLevel, 'info');
+          assert.equal(c.host, '127.0.0.1', 'an unauthenticated bot listens on loopback only');
         },
       },
       {
@@ -78,29 +97,38 @@ describe('config: the environment becomes one typed configuration, or one list o
         },
       },
       {
-        title: 'when BOT_ID, BOT_PASSWORD and ALLOWED_TENANTS are set, then requests are authenticated (MultiTenant)',
+        title: 'when a SingleTenant bot has its id, secret, tenant, storage and public URL, then requests are authenticated and it listens on every interface',
         env: { ...AUTHENTICATED, NODE_ENV: 'production' },
         expect(c) {
           assert.equal(c.localMode, false);
           assert.equal(c.production, true);
-          assert.deepEqual({ ...c.bot }, { id: BOT, password: 'x', type: 'MultiTenant', tenantId: undefined });
+          assert.deepEqual({ ...c.bot }, { id: BOT, password: 'x', type: 'SingleTenant', tenantId: TENANT });
           assert.deepEqual(c.allowedTenants, [TENANT]);
+          assert.equal(c.host, '0.0.0.0');
+          assert.deepEqual(c.storage, { kind: 'managedIdentity', accountName: 'togetherstore01' });
         },
       },
       {
-        title: 'when the bot is SingleTenant with its tenant, then that is accepted',
-        env: { ...AUTHENTICATED, BOT_TYPE: 'SingleTenant', BOT_TENANT_ID: TENANT },
-        expect(c) {
-          assert.equal(c.bot?.type, 'SingleTenant');
-          assert.equal(c.bot?.tenantId, TENANT);
-        },
-      },
-      {
-        title: 'when the bot uses a user-assigned managed identity, then no password is needed',
-        env: { BOT_ID: BOT, BOT_TYPE: 'UserAssignedMsi', BOT_TENANT_ID: TENANT, ALLOWED_TENANTS: TENANT },
+        title: 'when the bot uses a user-assigned managed identity, then no password is needed and storage is reached with that identity',
+        env: MANAGED,
         expect(c) {
           assert.equal(c.bot?.type, 'UserAssignedMsi');
           assert.equal(c.bot?.password, undefined);
+          assert.deepEqual(c.storage, { kind: 'managedIdentity', accountName: 'togetherstore01', clientId: BOT });
+        },
+      },
+      {
+        title: 'when a bot registered before Azure stopped creating MultiTenant bots says so, then it is still accepted',
+        env: { ...AUTHENTICATED, BOT_TYPE: 'MultiTenant', BOT_TENANT_ID: '' },
+        expect(c) {
+          assert.equal(c.bot?.type, 'MultiTenant');
+        },
+      },
+      {
+        title: 'when BOT_ID is set with a storage connection string, then that storage is used',
+        env: { ...AUTHENTICATED, STORAGE_ACCOUNT_NAME: '', STORAGE_CONNECTION_STRING: 'DefaultEndpointsProtocol=https;AccountName=a;AccountKey=b' },
+        expect(c) {
+          assert.equal(c.storage.kind, 'connectionString');
         },
       },
       {
@@ -157,9 +185,39 @@ describe('config: the environment becomes one typed configuration, or one list o
         says: [/^BOT_ID: must be a GUID/],
       },
       {
-        title: 'when BOT_ID is set without BOT_PASSWORD for a MultiTenant bot, then the password is asked for',
-        env: { BOT_ID: BOT, ALLOWED_TENANTS: TENANT },
-        says: [/^BOT_PASSWORD: is required for BOT_TYPE=MultiTenant$/],
+        title: 'when BOT_ID is set without BOT_TYPE, then the kind of identity is asked for (there is no default Azure still creates)',
+        env: { ...AUTHENTICATED, BOT_TYPE: '' },
+        says: [/^BOT_TYPE: is required when BOT_ID is set: UserAssignedMsi .* or SingleTenant/],
+      },
+      {
+        title: 'when BOT_ID is set without BOT_PASSWORD for a SingleTenant bot, then the password is asked for',
+        env: { ...AUTHENTICATED, BOT_PASSWORD: '' },
+        says: [/^BOT_PASSWORD: is required for BOT_TYPE=SingleTenant$/, /^LINK_SIGNING_KEY: is required when there is no BOT_PASSWORD/],
+      },
+      {
+        title: 'when a managed-identity bot is given a password, then that is said (the identity has no secret)',
+        env: { ...MANAGED, BOT_PASSWORD: 'x' },
+        says: [/^BOT_PASSWORD: must not be set for BOT_TYPE=UserAssignedMsi/],
+      },
+      {
+        title: 'when a managed-identity bot has no LINK_SIGNING_KEY, then it is asked for (instances must sign links alike)',
+        env: { ...MANAGED, LINK_SIGNING_KEY: '' },
+        says: [/^LINK_SIGNING_KEY: is required when there is no BOT_PASSWORD/],
+      },
+      {
+        title: 'when BOT_ID is set without PUBLIC_URL, then it is asked for (links must not point at localhost)',
+        env: { ...AUTHENTICATED, PUBLIC_URL: '' },
+        says: [/^PUBLIC_URL: is required when BOT_ID is set/],
+      },
+      {
+        title: 'when BOT_ID is set with neither storage setting, then the two settings are named (the embedded emulator is for development)',
+        env: { ...AUTHENTICATED, STORAGE_ACCOUNT_NAME: '' },
+        says: [/^STORAGE_ACCOUNT_NAME or STORAGE_CONNECTION_STRING: one is required when BOT_ID is set/],
+      },
+      {
+        title: 'when NODE_ENV=production with neither storage setting, then the two settings are named even with BOT_ID set',
+        env: { ...AUTHENTICATED, STORAGE_ACCOUNT_NAME: '', NODE_ENV: 'production' },
+        says: [/^STORAGE_ACCOUNT_NAME or STORAGE_CONNECTION_STRING: one is required when NODE_ENV=production/],
       },
       {
         title: 'when BOT_PASSWORD is set without BOT_ID, then that is said',
@@ -168,7 +226,7 @@ describe('config: the environment becomes one typed configuration, or one list o
       },
       {
         title: 'when the bot is SingleTenant without BOT_TENANT_ID, then the tenant is asked for',
-        env: { ...AUTHENTICATED, BOT_TYPE: 'SingleTenant' },
+        env: { ...AUTHENTICATED, BOT_TENANT_ID: '' },
         says: [/^BOT_TENANT_ID: is required for BOT_TYPE=SingleTenant$/],
       },
       {
@@ -178,12 +236,12 @@ describe('config: the environment becomes one typed configuration, or one list o
       },
       {
         title: 'when NODE_ENV=production and BOT_ID is not set, then it refuses to run unauthenticated',
-        env: { NODE_ENV: 'production' },
+        env: { NODE_ENV: 'production', STORAGE_ACCOUNT_NAME: 'togetherstore01' },
         says: [/^BOT_ID: is required when NODE_ENV=production/],
       },
       {
         title: 'when BOT_ID is set without ALLOWED_TENANTS, then the partnership\'s tenants are asked for',
-        env: { BOT_ID: BOT, BOT_PASSWORD: 'x' },
+        env: { ...AUTHENTICATED, ALLOWED_TENANTS: '' },
         says: [/^ALLOWED_TENANTS: must list the partnership's tenant ids when BOT_ID is set/],
       },
       {
@@ -226,7 +284,15 @@ describe('config: the environment becomes one typed configuration, or one list o
       {
         title: 'when a SingleTenant bot lacks its password, tenant and allowed tenants and PORT is wrong, then all of it is listed',
         env: { BOT_ID: BOT, BOT_TYPE: 'SingleTenant', PORT: '-1' },
-        says: [/^PORT: /, /^BOT_PASSWORD: is required/, /^BOT_TENANT_ID: is required/, /^ALLOWED_TENANTS: must list/],
+        says: [
+          /^PORT: /,
+          /^STORAGE_ACCOUNT_NAME or STORAGE_CONNECTION_STRING: one is required/,
+          /^BOT_PASSWORD: is required/,
+          /^BOT_TENANT_ID: is required/,
+          /^ALLOWED_TENANTS: must list/,
+          /^PUBLIC_URL: is required/,
+          /^LINK_SIGNING_KEY: is required/,
+        ],
       },
     ];
     for (const row of refused) {

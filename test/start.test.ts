@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../src/platform/storage/azurite';
 import { adaptiveCardsOf, cardText } from './support/cardActions';
+import { storageConnectionString } from './support/hooks';
 import { TeamsSimulator, type SimUser, type TurnResult } from './support/simulator';
 
 /**
@@ -104,8 +105,48 @@ function processesMentioning(text: string): number[] {
   return found;
 }
 
+/** An address of this machine that is not 127.0.0.1: a network interface's, else 127.0.0.2 (Linux answers on all of 127/8). */
+function otherAddressOfThisMachine(): string {
+  const external = Object.values(os.networkInterfaces())
+    .flat()
+    .find((a) => a && a.family === 'IPv4' && !a.internal);
+  return external?.address ?? '127.0.0.2';
+}
+
+function reachable(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host });
+    socket.setTimeout(2000, () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 function said(result: TurnResult): string {
   return result.sent.map((s) => [s.activity?.text ?? '', ...adaptiveCardsOf(s.activity).map((c) => cardText(c))].join('\n')).join('\n');
+}
+
+/** A message as Teams would send it, for posting by hand. */
+function messageFor(sim: TeamsSimulator, user: SimUser, text: string): Record<string, unknown> {
+  const chat = sim.personalChat(user);
+  return {
+    type: 'message',
+    id: String(Date.now()),
+    timestamp: new Date().toISOString(),
+    serviceUrl: sim.serviceUrl,
+    channelId: 'msteams',
+    from: { id: user.id, name: user.name, aadObjectId: user.aadObjectId },
+    recipient: { id: sim.bot.id, name: sim.bot.name },
+    conversation: { id: chat.id, conversationType: 'personal', tenantId: sim.tenantId },
+    channelData: { tenant: { id: sim.tenantId } },
+    text,
+  };
 }
 
 describe('npm start: the process an operator runs', function () {
@@ -205,6 +246,67 @@ describe('npm start: the process an operator runs', function () {
     assert.equal(exit.code, 1);
     assert.match(r.stderr(), /BOT_ID: is required when NODE_ENV=production/);
     assert.equal(existsSync(path.join(dataDir, 'azurite')), false, 'no storage was started');
+  });
+
+  it('when NODE_ENV=production or BOT_ID is set with neither storage setting, then it refuses to start, naming the two settings, and starts no emulator', async function () {
+    const production = { NODE_ENV: 'production', BOT_ID: '3f2504e0-4f89-41d3-9a0c-0305e82c3301', BOT_TYPE: 'UserAssignedMsi', BOT_TENANT_ID: '9b1c2d3e-4f50-4a6b-8c7d-0e1f2a3b4c5d', ALLOWED_TENANTS: '9b1c2d3e-4f50-4a6b-8c7d-0e1f2a3b4c5d', PUBLIC_URL: 'https://together.example.org', LINK_SIGNING_KEY: 'k'.repeat(40) };
+    const { NODE_ENV: _, ...botOnly } = production;
+    for (const env of [production, botOnly]) {
+      const port = await freePort();
+      const r = launch({ PORT: String(port), DATA_DIR: dataDir, ...env }, dataDir, port);
+      running.push(r);
+      const exit = await r.exited;
+      assert.equal(exit.code, 1, `exit; stderr:\n${r.stderr()}`);
+      assert.match(r.stderr(), /STORAGE_ACCOUNT_NAME or STORAGE_CONNECTION_STRING: one is required/);
+      assert.equal(existsSync(path.join(dataDir, 'azurite')), false, 'no storage emulator was started');
+    }
+  });
+
+  it('when it runs in local mode (no BOT_ID), then it answers on 127.0.0.1 only: another address of the machine cannot reach it', async function () {
+    const r = await start();
+    const other = otherAddressOfThisMachine();
+    assert.equal(await reachable(r.port, '127.0.0.1'), true, 'loopback reaches it');
+    assert.equal(await reachable(r.port, other), false, `${other} must not reach an unauthenticated bot`);
+    assert.deepEqual(await stop(r), { code: 0, signal: null });
+  });
+
+  it('when BOT_ID is set (requests authenticated), then it answers on every interface, as App Service needs', async function () {
+    const port = await freePort();
+    const r = launch(
+      {
+        PORT: String(port),
+        DATA_DIR: dataDir,
+        BOT_ID: '3f2504e0-4f89-41d3-9a0c-0305e82c3301',
+        BOT_TYPE: 'SingleTenant',
+        BOT_PASSWORD: 'not-a-real-secret',
+        BOT_TENANT_ID: '9b1c2d3e-4f50-4a6b-8c7d-0e1f2a3b4c5d',
+        ALLOWED_TENANTS: '9b1c2d3e-4f50-4a6b-8c7d-0e1f2a3b4c5d',
+        PUBLIC_URL: 'https://together.example.org',
+        STORAGE_CONNECTION_STRING: storageConnectionString(),
+      },
+      dataDir,
+      port,
+    );
+    running.push(r);
+    await healthy(r);
+    const other = otherAddressOfThisMachine();
+    assert.equal(await reachable(port, other), true, `${other} reaches the authenticated bot`);
+    const response = await fetch(`http://127.0.0.1:${port}/api/messages`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(messageFor(sim, tia, 'help')) });
+    assert.equal(response.status, 401, 'and a request without a token is refused');
+    assert.equal(existsSync(path.join(dataDir, 'azurite')), false, 'no storage emulator was started');
+    assert.deepEqual(await stop(r), { code: 0, signal: null });
+  });
+
+  it('when the embedded storage emulator dies while the bot runs, then the bot says so loudly and exits non-zero', async function () {
+    const r = await start();
+    const { tablePort } = await azuritePorts(r);
+    const tableProcess = processesMentioning(`${tablePort}`).filter((pid) => pid !== r.child.pid);
+    assert.ok(tableProcess.length > 0, 'found the table service process');
+    for (const pid of tableProcess) process.kill(pid, 'SIGKILL');
+    const exit = await r.exited;
+    assert.equal(exit.code, 1, `exit; stdout:\n${r.stdout()}`);
+    assert.match(r.stderr(), /The embedded storage emulator \(Azurite table service\) stopped unexpectedly \(SIGKILL\)\. Together is stopping/);
+    assert.ok(r.logs.some((l) => l.msg === 'embedded storage stopped: Together is stopping' && l.level === 60), 'a fatal log line');
   });
 
   it('when SIGTERM arrives while a turn is in flight, then the turn finishes and its reply is delivered before the process exits 0', async function () {

@@ -52,7 +52,7 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-export async function startServer(deps: ServerDeps, port: number, host = '0.0.0.0'): Promise<RunningServer> {
+export async function startServer(deps: ServerDeps, port: number, host: string): Promise<RunningServer> {
   const server = restify.createServer({ name: 'together', handleUncaughtExceptions: false });
   server.use(restify.plugins.bodyParser({ maxBodySize: 256 * 1024, mapParams: false, rejectUnknown: true }));
   let inFlight = 0;

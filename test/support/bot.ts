@@ -31,8 +31,15 @@ export function uniquePrefix(): string {
   return `t${randomBytes(5).toString('hex')}`;
 }
 
+/**
+ * A configuration as the tests run it. With BOT_ID set, what production requires besides (storage,
+ * a public URL) is filled in unless the test gives it: the test bot is handed its storage separately.
+ */
 export function testConfig(env: Record<string, string> = {}): Config {
-  const loaded = loadConfig({ PARTNERSHIP_NAME: 'Riverside Schools Together', LOG_LEVEL: 'info', ...env });
+  const authenticated = env.BOT_ID
+    ? { BOT_TYPE: env.BOT_PASSWORD ? 'SingleTenant' : 'UserAssignedMsi', BOT_TENANT_ID: '9b1c2d3e-4f50-4a6b-8c7d-0e1f2a3b4c5d', STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true', PUBLIC_URL: 'https://together.test' }
+    : {};
+  const loaded = loadConfig({ PARTNERSHIP_NAME: 'Riverside Schools Together', LOG_LEVEL: 'info', ...authenticated, ...env });
   if (!loaded.ok) throw new Error(loaded.problems.join('; '));
   return loaded.config;
 }

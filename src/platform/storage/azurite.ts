@@ -16,6 +16,11 @@ export interface EmbeddedAzurite {
   readonly connectionString: string;
   readonly tablePort: number;
   readonly queuePort: number;
+  /**
+   * Resolves if a service exits while it should be running (killed, crashed, out of memory); never
+   * after stop(). The bot cannot work without it, so the process entry stops loudly (see main.ts).
+   */
+  readonly died: Promise<{ service: Service; code: number | null; signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
 }
 
@@ -38,6 +43,7 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Embedd
     connectionString: azuriteConnectionString(table.port, queue.port),
     tablePort: table.port,
     queuePort: queue.port,
+    died: Promise.race([table.died, queue.died]),
     async stop() {
       await Promise.all([table.stop(), queue.stop()]);
     },
@@ -56,6 +62,7 @@ export function azuriteConnectionString(tablePort: number, queuePort: number): s
 
 interface RunningService {
   readonly port: number;
+  readonly died: Promise<{ service: Service; code: number | null; signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
 }
 
@@ -87,8 +94,21 @@ const FOLLOW_PARENT = [
   'require(process.argv[1]);',
 ].join(' ');
 
+/** Where Azurite is installed; a production install (`npm ci --omit=dev`) has none. */
+function azuriteMain(service: Service): string {
+  let pkg: string;
+  try {
+    pkg = require.resolve('azurite/package.json');
+  } catch {
+    throw new Error(
+      'the embedded storage emulator (the azurite package, a development dependency) is not installed: run `npm install`, or set STORAGE_CONNECTION_STRING or STORAGE_ACCOUNT_NAME',
+    );
+  }
+  return path.join(path.dirname(pkg), 'dist', 'src', service, 'main.js');
+}
+
 function launch(service: Service, port: number, location: string | undefined): Promise<RunningService> {
-  const main = path.join(path.dirname(require.resolve('azurite/package.json')), 'dist', 'src', service, 'main.js');
+  const main = azuriteMain(service);
   const args = ['-e', FOLLOW_PARENT, '--', main, `--${service}Host`, '127.0.0.1', `--${service}Port`, String(port), '--silent', '--disableTelemetry', '--skipApiVersionCheck', '--loose'];
   args.push(...(location ? ['--location', location] : ['--inMemoryPersistence']));
   // stdin is a pipe only so the child notices when this process is gone (see FOLLOW_PARENT).
@@ -99,7 +119,20 @@ function launch(service: Service, port: number, location: string | undefined): P
       output += chunk.toString();
       if (/successfully (started|listens)/.test(output)) {
         cleanup();
-        resolve({ port, stop: () => stopChild(child) });
+        let stopping = false;
+        const died = new Promise<{ service: Service; code: number | null; signal: NodeJS.Signals | null }>((resolveDied) => {
+          child.once('exit', (code, signal) => {
+            if (!stopping) resolveDied({ service, code, signal });
+          });
+        });
+        resolve({
+          port,
+          died,
+          stop: () => {
+            stopping = true;
+            return stopChild(child);
+          },
+        });
       }
     };
     const onExit = (code: number | null) => {
