@@ -1,6 +1,5 @@
 import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
-import { DefaultAzureCredential } from '@azure/identity';
-import type { TableTarget } from './tables';
+import { storageCredential, type TableTarget } from './tables';
 
 /**
  * The one QueueClient factory (Azure Storage Queues; Azurite locally and in tests), from the same
@@ -25,7 +24,7 @@ export class Queues {
     this.service =
       'connectionString' in target
         ? QueueServiceClient.fromConnectionString(target.connectionString)
-        : new QueueServiceClient(`https://${target.accountName}.queue.core.windows.net`, new DefaultAzureCredential());
+        : new QueueServiceClient(`https://${target.accountName}.queue.core.windows.net`, storageCredential(target));
   }
 
   /** The full name of a queue: the prefix, lower-cased, then the name. Throws for a name Azure would refuse. */

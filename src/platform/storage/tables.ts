@@ -5,7 +5,12 @@ import type { z } from 'zod';
 import type { Logger } from '../logging';
 
 /** Where Table Storage is: a connection string (Azure or Azurite) or an account reached with managed identity. */
-export type TableTarget = { connectionString: string } | { accountName: string };
+export type TableTarget = { connectionString: string } | { accountName: string; clientId?: string };
+
+/** The managed identity that reaches an account: a user-assigned one by its client id, else whatever DefaultAzureCredential finds. */
+export function storageCredential(target: { accountName: string; clientId?: string }): DefaultAzureCredential {
+  return new DefaultAzureCredential(target.clientId ? { managedIdentityClientId: target.clientId } : undefined);
+}
 
 /**
  * The one TableClient factory. Every table name gets the prefix (empty in production; a unique one per
@@ -27,7 +32,7 @@ export class Tables {
     private readonly target: TableTarget,
     private readonly prefix = '',
   ) {
-    this.credential = 'accountName' in target ? new DefaultAzureCredential() : undefined;
+    this.credential = 'accountName' in target ? storageCredential(target) : undefined;
   }
 
   /** Storage requests made so far by every client from this factory. */
