@@ -36,6 +36,14 @@ import { swapRoutes } from './swaps/routes';
 import { SWAPS_TABLE } from './swaps/store';
 import { proposalRoutes } from './proposals/routes';
 import { PROPOSALS_TABLE } from './proposals/store';
+import type { TableInventory } from './platform/inventory';
+import { PLATFORM_INVENTORY } from './platform/platformInventory';
+import { TEACHMEETS_INVENTORY } from './teachmeets/inventory';
+import { SWAPS_INVENTORY } from './swaps/inventory';
+import { PROPOSALS_INVENTORY } from './proposals/inventory';
+import { NUDGES_INVENTORY } from './nudges/inventory';
+import { ANNOUNCEMENTS_INVENTORY } from './announcements/inventory';
+import { privacyRoutes } from './privacy/routes';
 
 /**
  * The composition root: builds the storage clients, wires every capability into the bot, starts the
@@ -74,6 +82,9 @@ export interface Together {
   readonly announcements: AnnouncementService;
   close(): Promise<void>;
 }
+
+/** What every table holds, for a school's DPO (README's "What Together stores" is made from it). */
+export const INVENTORY: readonly TableInventory[] = [...PLATFORM_INVENTORY, TEACHMEETS_INVENTORY, SWAPS_INVENTORY, PROPOSALS_INVENTORY, NUDGES_INVENTORY, ANNOUNCEMENTS_INVENTORY];
 
 export const TABLES = [DIRECTORY_TABLE, CONVERSATIONS_TABLE, TIMERS_TABLE, TEACHMEETS_TABLE, SWAPS_TABLE, DEADLINES_TABLE, NUDGES_TABLE, PROPOSALS_TABLE, ANNOUNCEMENTS_TABLE] as const;
 
@@ -146,6 +157,9 @@ export function wireCapabilities(deps: CapabilityDeps): Capabilities & { teachme
   const timers = new Map<string, TimerHandler>([[SWEEP_TIMER, (key) => teachmeets.sweep(key)], [REMINDERS_TIMER, (key) => teachmeets.registerAllReminders(key)], ...swapPart.timers]);
   const announcePart = announcementRoutes({ tables: deps.tables, queues: deps.queues, directory, conversations: deps.conversations, proactive: deps.proactive, timers: deps.timers, links: deps.links, clock: deps.clock, logger, partnershipName: config.partnershipName, ratePerSecond: config.sendRatePerSecond, tuning: deps.fanout });
   commands.push(...announcePart.commands);
+  const privacyPart = privacyRoutes({ tables: deps.tables, inventory: INVENTORY, links: deps.links, clock: deps.clock, partnershipName: config.partnershipName });
+  commands.push(...privacyPart.commands);
+  downloads.push(...privacyPart.downloads);
   actions.push(...announcePart.actions);
   for (const [kind, handler] of announcePart.timers) timers.set(kind, handler);
   downloads.push(...announcePart.downloads);

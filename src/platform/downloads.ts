@@ -29,6 +29,21 @@ export function signedCsv(
     csv(id: string): Promise<{ body: string; filename: string } | { missing: string }>;
   },
 ): SignedCsv {
+  return signedDownload(links, clock, { ...spec, contentType: 'text/csv; charset=utf-8', file: spec.csv });
+}
+
+/** Any file behind a short-lived signed link, as signedCsv (which is this with a CSV). */
+export function signedDownload(
+  links: SignedLinks,
+  clock: Clock,
+  spec: {
+    readonly route: string;
+    readonly id: RegExp;
+    readonly refused: string;
+    readonly contentType: string;
+    file(id: string): Promise<{ body: string; filename: string } | { missing: string }>;
+  },
+): SignedCsv {
   const pathOf = (id: string) => spec.route.replace(':id', id);
   const text = (status: number, body: string) => ({ status, contentType: 'text/plain; charset=utf-8', body });
   return {
@@ -38,9 +53,9 @@ export function signedCsv(
       async handle(params, query) {
         const id = String(params.id ?? '');
         if (!spec.id.test(id) || !links.verify(pathOf(id), query.exp, query.sig, clock.now())) return text(403, spec.refused);
-        const csv = await spec.csv(id);
-        if ('missing' in csv) return text(404, csv.missing);
-        return { status: 200, contentType: 'text/csv; charset=utf-8', body: csv.body, filename: csv.filename };
+        const file = await spec.file(id);
+        if ('missing' in file) return text(404, file.missing);
+        return { status: 200, contentType: spec.contentType, body: file.body, filename: file.filename };
       },
     },
   };

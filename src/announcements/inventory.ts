@@ -1,0 +1,30 @@
+import { odata } from '@azure/data-tables';
+import { fieldsOf, KEPT_UNTIL_REMOVED, PROGRAMME_BASIS, type TableInventory } from '../platform/inventory';
+import { ANNOUNCEMENTS_TABLE } from './store';
+
+/** What the Announcements table holds (see platform/inventory.ts). */
+export const ANNOUNCEMENTS_INVENTORY: TableInventory = {
+  table: ANNOUNCEMENTS_TABLE,
+  capability: 'Announcements',
+  rows:
+    "An announcement's partition (PartitionKey = its id): the announcement row, one row per recipient conversation ('r|…') and one per acknowledgement ('ack|' + Entra object id); an index partition, the partnership's setting and the sending instances' heartbeats",
+  personalData:
+    "Staff: the author's Entra object id, display name and role; each recipient's display name and school (for the delivery report); who pressed Got it (Entra object id, display name, school, when)",
+  purpose: 'Composing, scheduling and delivering announcements within Teams\' limits, the delivery and acknowledgement report',
+  lawfulBasis: PROGRAMME_BASIS,
+  whoCanSee: 'The author and coordinators see the report (sent, failed, acknowledged per school; failures as CSV); recipients see the announcement',
+  kept: KEPT_UNTIL_REMOVED,
+  fields: {
+    ...fieldsOf('the announcement: title, text, link, importance, whether acknowledgement is asked, audience and its target', 'title', 'text', 'link', 'importance', 'askAck', 'audience', 'target'),
+    ...fieldsOf("the author: Entra object id, display name, role", 'authorAad', 'authorName', 'authorRole'),
+    ...fieldsOf('its life: state, version, when it was created, is due, was sent, completed or cancelled, by whom', 'state', 'version', 'createdAt', 'sendAt', 'completedAt', 'cancelledAt', 'cancelledBy', 'dispatched', 'recipients', 'recipientsWritten'),
+    ...fieldsOf("the author's copy of the report card (message id and conversation reference)", 'copyActivityId', 'copyReference'),
+    id: 'the announcement id (index rows)',
+    ...fieldsOf('a recipient conversation: display name or label, school, delivery status, attempts, last answer from Teams, claim, when sent, message id', 'name', 'label', 'schoolId', 'status', 'attempts', 'lastStatus', 'claimBy', 'claimUntil', 'sentAt', 'doneAt', 'activityId', 'reason', 'via'),
+    at: 'when someone pressed Got it (acknowledgement rows)',
+    repsMayAnnounce: "the partnership's setting: whether reps may announce to their own school",
+    changedBy: 'who last changed that setting (display name)',
+    busyUntil: "a sending instance's heartbeat: until when it is busy sending (shares the app's rate)",
+  },
+  about: (aad) => odata`authorAad eq ${aad} or RowKey eq ${`ack|${aad}`} or RowKey eq ${`r|p|${aad}`}`,
+};

@@ -1,0 +1,74 @@
+import { odata } from '@azure/data-tables';
+import { CONVERSATIONS_TABLE } from './conversations/store';
+import { DEADLINES_TABLE } from './deadlines/store';
+import { DIRECTORY_TABLE } from './directory/store';
+import { fieldsOf, KEPT_UNTIL_REMOVED, PROGRAMME_BASIS, type TableInventory } from './inventory';
+import { TIMERS_TABLE } from './timers';
+
+/** What the platform's own tables hold (see inventory.ts). */
+export const PLATFORM_INVENTORY: readonly TableInventory[] = [
+  {
+    table: DIRECTORY_TABLE,
+    capability: 'Directory',
+    rows: 'One partition: a row per school, per person who is a rep, a coordinator or has set their school (RowKey holds their Entra object id), and per channel with a role',
+    personalData: 'Staff: Entra object id, display name, school, whether rep or coordinator',
+    purpose: 'Who is in which school and who may do what (roles are checked on every action)',
+    lawfulBasis: PROGRAMME_BASIS,
+    whoCanSee: 'Everyone in the partnership (`directory`): schools, reps, coordinators',
+    kept: "A rep's or coordinator's role until removed; a person's row itself until removed (no automatic purge yet)",
+    fields: {
+      name: "a school's name, or a person's display name",
+      schoolId: "a person's school",
+      ...fieldsOf("a person's roles", 'rep', 'coordinator'),
+      ...fieldsOf('a channel with a role: its conversation id and label', 'conversationId', 'label'),
+    },
+    about: (aad) => odata`RowKey eq ${`person|${aad}`}`,
+  },
+  {
+    table: CONVERSATIONS_TABLE,
+    capability: 'Platform',
+    rows: "Partition 'personal': one row per person who has chatted with Together (RowKey = Entra object id); partition 'chat': one per group chat or channel",
+    personalData: "Staff: a personal chat's Teams conversation reference (service URL, conversation id, tenant, the person's Teams id and name)",
+    purpose: 'Messaging people and channels proactively (confirmations, nudges, announcements)',
+    lawfulBasis: PROGRAMME_BASIS,
+    whoCanSee: 'Nobody through Teams: the bot reads it to send messages',
+    kept: 'Until Together is uninstalled from that chat, or the team',
+    fields: {
+      reference: 'the Teams conversation reference (JSON)',
+      kind: 'personal, groupChat or channel',
+      teamId: "a channel's team",
+      label: "the chat's label: the person's display name, 'Group chat', or team and channel",
+    },
+    about: (aad) => odata`PartitionKey eq 'personal' and RowKey eq ${aad}`,
+  },
+  {
+    table: DEADLINES_TABLE,
+    capability: 'Deadlines and nudges',
+    rows: "An item row per deadline ('item|…') and a due row filed by when it is next looked at ('due|<day>')",
+    personalData: 'Staff: whom a deadline waits on (a school, or a person\'s Entra object id and name)',
+    purpose: 'Reminding reps of what waits on them, telling coordinators of missed deadlines',
+    lawfulBasis: PROGRAMME_BASIS,
+    whoCanSee: 'Coordinators (`deadlines`); a rep sees what waits on them in their reminders',
+    kept: KEPT_UNTIL_REMOVED,
+    fields: {
+      ...fieldsOf('the deadline: id, capability, what is due, from whom (a school or a person), for which school, when, the buttons to act, whether essential, deadline or reminder, detail and link', 'id', 'capability', 'what', 'who', 'schoolId', 'dueAt', 'actions', 'essential', 'kind', 'detail', 'link'),
+      ...fieldsOf('its progress: status, nudges sent, snoozes and stops, revision, when registered, closed or written', 'status', 'progress', 'rev', 'registeredAt', 'closedAt', 'writtenAt'),
+      ...fieldsOf('scheduling: when it is next looked at, where its due row is, the item row\'s ETag, a claim', 'nextAt', 'duePk', 'dueRk', 'indexEtag', 'claimedUntil'),
+    },
+    about: () => odata`PartitionKey ge 'item|' and PartitionKey lt 'item}'`,
+  },
+  {
+    table: TIMERS_TABLE,
+    capability: 'Platform',
+    rows: 'One row per timer, filed by when it is due (PartitionKey = UTC day)',
+    personalData: 'None',
+    purpose: 'Looking at something again when it is due (a TeachMeet deadline, offers expiring)',
+    lawfulBasis: PROGRAMME_BASIS,
+    whoCanSee: 'Nobody through Teams',
+    kept: 'Until it has run',
+    fields: {
+      ...fieldsOf('what to look at (kind and key) and when', 'kind', 'key', 'dueAt'),
+      claimedUntil: 'an instance has claimed it until then',
+    },
+  },
+];

@@ -1,0 +1,35 @@
+import { odata } from '@azure/data-tables';
+import { fieldsOf, KEPT_UNTIL_REMOVED, PROGRAMME_BASIS, type TableInventory } from '../platform/inventory';
+import { SWAPS_TABLE } from './store';
+
+/** What the Swaps table holds (see platform/inventory.ts). */
+export const SWAPS_INVENTORY: TableInventory = {
+  table: SWAPS_TABLE,
+  capability: 'Placement swaps',
+  rows: "Partition 'swaps': one row per offer ('offer|<id>'), per proposed swap ('match|<id>') and per agreed swap in the history ('history|<id>'); partition 'person': one row per rep who acted (RowKey = their Entra object id)",
+  personalData:
+    "Staff: the rep who made an offer or answered (Entra object id, display name, Teams id); trainees: first name and initial at most (the form says so); decline and cancel reasons as written",
+  purpose: 'Offering placements, proposing two-way matches, getting both schools to yes, the history of agreed swaps',
+  lawfulBasis: PROGRAMME_BASIS,
+  whoCanSee: "Reps and coordinators see offers and swaps on the board; the trainee's name is on the offer and the proposed swap the two schools' reps see",
+  kept: KEPT_UNTIL_REMOVED,
+  fields: {
+    ...fieldsOf("the offering school (id and name)", 'schoolId', 'schoolName'),
+    ...fieldsOf('what the school can send: phase, subject, number of trainees, the trainee (first name and initial)', 'sendPhase', 'sendSubject', 'sendCount', 'trainee'),
+    ...fieldsOf('what the school can host: phase and subjects', 'hostPhase', 'hostSubjects'),
+    ...fieldsOf('the weeks offered and the confirm-by date', 'from', 'to', 'confirmBy'),
+    notes: "the rep's notes on the offer",
+    status: 'open, proposed, agreed, withdrawn or expired (offer); proposed, agreed, declined or cancelled (swap)',
+    ...fieldsOf('who made the offer: Entra object id, display name, Teams id', 'byAad', 'byName', 'byTeamsId'),
+    ...fieldsOf('when the row was created or last changed', 'createdAt', 'updatedAt'),
+    matchId: 'the proposed swap an offer is in',
+    ...fieldsOf('a proposed swap: its two offers and schools', 'offerA', 'offerB', 'schoolA', 'schoolB', 'schoolNameA', 'schoolNameB'),
+    ...fieldsOf('the weeks the two offers have in common', 'overlapFrom', 'overlapTo', 'overlapDays'),
+    ...fieldsOf("each school's answer (who, their Entra id, when) and when the swap was decided", 'answerA', 'answerB', 'answerBy', 'decidedAt', 'proposedAt'),
+    ...fieldsOf('a decline or cancel reason, who gave it and for which school', 'reason', 'reasonBy', 'reasonSchoolId'),
+    ...fieldsOf('an agreed swap in the history: when, and whether it was cancelled later', 'agreedAt', 'cancelled'),
+    ...fieldsOf("a rep who acted: Teams id and display name (person rows), to message them", 'teamsId', 'name'),
+    via: 'how a swap was proposed or ended (automatic match, decline, cancel)',
+  },
+  about: (aad) => odata`PartitionKey eq 'swaps' or (PartitionKey eq 'person' and RowKey eq ${aad})`,
+};

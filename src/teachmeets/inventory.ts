@@ -1,0 +1,42 @@
+import { odata } from '@azure/data-tables';
+import { fieldsOf, KEPT_UNTIL_REMOVED, PROGRAMME_BASIS, type TableInventory } from '../platform/inventory';
+import { TEACHMEETS_TABLE } from './store';
+
+/** What the TeachMeets table holds (see platform/inventory.ts). */
+export const TEACHMEETS_INVENTORY: TableInventory = {
+  table: TEACHMEETS_TABLE,
+  capability: 'TeachMeets',
+  rows:
+    "A TeachMeet's partition (PartitionKey = event id) holds the event row, one sign-up row per person (RowKey 'signup|' + their Entra object id) and one row per posted copy of its card",
+  personalData:
+    "Staff: the organiser's and each sign-up's Entra object id, Teams id, display name and school; a presenter's talk title and one line. No pupil data (the form says so)",
+  purpose: 'Sign-ups, places, waitlist and offers; confirmations and notices; the running order; the attendee list for the organiser; a person\'s CPD record (`my teachmeets`)',
+  lawfulBasis: PROGRAMME_BASIS,
+  whoCanSee:
+    "Everyone in the partnership sees the event, counts and presenters' talk titles on the card; names of who is coming: the organiser, the host school's reps and coordinators; a person sees their own sign-up",
+  kept: KEPT_UNTIL_REMOVED,
+  fields: {
+    ...fieldsOf('the TeachMeet: title, theme, times, venue or online link, sign-up deadline', 'title', 'theme', 'startsAt', 'endsAt', 'venue', 'link', 'deadline'),
+    ...fieldsOf('the host: online or a school (its id and name)', 'hostKind', 'hostSchoolId', 'hostSchoolName'),
+    ...fieldsOf('capacity: places and presenter slots of 2, 5 and 7 minutes', 'places', 'slots2', 'slots5', 'slots7'),
+    ...fieldsOf('counts kept with the event (attending, waiting, presenting) and the next waitlist number', 'attending', 'waiting', 'presenting', 'waitNext'),
+    status: 'open or cancelled (event); confirmed, waiting, offered or cancelled (sign-up)',
+    organiserAad: "the organiser's Entra object id",
+    organiserName: "the organiser's display name",
+    organiserSchoolId: "the organiser's school",
+    ...fieldsOf('when the row was created or last changed', 'createdAt', 'updatedAt'),
+    version: "the event's version, for updating every copy of its card to the newest",
+    runningOrder: 'the drawn running order (sign-up ids in order)',
+    ...fieldsOf('notices to everyone signed up (an edit, a cancellation) and whether they have gone out', 'broadcasts', 'noticesSince', 'noticesClaimedUntil', 'noticesClaimedBy'),
+    name: "the person's display name (sign-up)",
+    teamsId: "the person's Teams id, to message them (sign-up)",
+    schoolId: "the person's school when they signed up (sign-up)",
+    role: 'attendee or presenter (sign-up)',
+    ...fieldsOf("a presenter's talk: title, one line, slot length", 'talkTitle', 'talkLine', 'slot'),
+    waitNumber: 'their place on the waitlist (sign-up)',
+    ...fieldsOf('a freed place offered to them: until when, and whether they were told', 'offerExpiresAt', 'offerSent'),
+    ...fieldsOf('a personal notice owed to them (confirmed, offer expired), when, and which event version they were told', 'notice', 'noticeAt', 'toldVersion'),
+    ...fieldsOf('a posted copy of the card: the conversation, the message id and the conversation reference', 'conversationId', 'activityId', 'reference'),
+  },
+  about: (aad) => odata`RowKey eq ${`signup|${aad}`} or organiserAad eq ${aad}`,
+};
