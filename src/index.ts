@@ -157,8 +157,9 @@ export function wireCapabilities(deps: CapabilityDeps): Capabilities & { teachme
   const timers = new Map<string, TimerHandler>([[SWEEP_TIMER, (key) => teachmeets.sweep(key)], [REMINDERS_TIMER, (key) => teachmeets.registerAllReminders(key)], ...swapPart.timers]);
   const announcePart = announcementRoutes({ tables: deps.tables, queues: deps.queues, directory, conversations: deps.conversations, proactive: deps.proactive, timers: deps.timers, links: deps.links, clock: deps.clock, logger, partnershipName: config.partnershipName, ratePerSecond: config.sendRatePerSecond, tuning: deps.fanout });
   commands.push(...announcePart.commands);
-  const privacyPart = privacyRoutes({ tables: deps.tables, inventory: INVENTORY, links: deps.links, clock: deps.clock, partnershipName: config.partnershipName });
+  const privacyPart = privacyRoutes({ tables: deps.tables, inventory: INVENTORY, links: deps.links, clock: deps.clock, partnershipName: config.partnershipName, directory, conversations: deps.conversations, logger });
   commands.push(...privacyPart.commands);
+  actions.push(...privacyPart.actions);
   downloads.push(...privacyPart.downloads);
   actions.push(...announcePart.actions);
   for (const [kind, handler] of announcePart.timers) timers.set(kind, handler);

@@ -26,5 +26,6 @@ export const ANNOUNCEMENTS_INVENTORY: TableInventory = {
     changedBy: 'who last changed that setting (display name)',
     busyUntil: "a sending instance's heartbeat: until when it is busy sending (shares the app's rate)",
   },
+  head: 'announcement',
   about: (aad) => odata`authorAad eq ${aad} or RowKey eq ${`ack|${aad}`} or RowKey eq ${`r|p|${aad}`}`,
 };

@@ -18,5 +18,6 @@ export const NUDGES_INVENTORY: TableInventory = {
     state: "a day row: sending or sent",
     items: 'a day row: the deadline items that day\'s reminder carried',
   },
+  erase: () => 'delete',
   about: (aad) => odata`PartitionKey ge 'day|' and PartitionKey lt 'day}' and RowKey eq ${aad}`,
 };

@@ -32,6 +32,17 @@ export interface TableInventory {
    * values mention the person's Entra object id are kept (some ids sit inside JSON columns).
    */
   readonly about?: (aadObjectId: string) => string;
+  /**
+   * On erasure (`forget`), whether a row about the person is deleted (it exists only because of
+   * them) or anonymised (it keeps the partnership's counts); anonymised when absent. See privacy/erasure.ts.
+   */
+  readonly erase?: (row: { partitionKey: string; rowKey: string }) => 'delete' | 'anonymise';
+  /**
+   * For a table of aggregates: the RowKey of the row every change to a partition replaces under its
+   * ETag (a TeachMeet's event row). An erasure that re-keys a row there rewrites this row under its
+   * ETag in the same transaction, so a writer holding an older state fails and reads again.
+   */
+  readonly head?: string;
 }
 
 /** The basis a partnership of schools would normally rely on for its programme's records; its DPO decides. */

@@ -23,6 +23,7 @@ export const PLATFORM_INVENTORY: readonly TableInventory[] = [
       ...fieldsOf('a channel with a role: its conversation id and label', 'conversationId', 'label'),
     },
     about: (aad) => odata`RowKey eq ${`person|${aad}`}`,
+    erase: () => 'delete',
   },
   {
     table: CONVERSATIONS_TABLE,
@@ -40,6 +41,7 @@ export const PLATFORM_INVENTORY: readonly TableInventory[] = [
       label: "the chat's label: the person's display name, 'Group chat', or team and channel",
     },
     about: (aad) => odata`PartitionKey eq 'personal' and RowKey eq ${aad}`,
+    erase: () => 'delete',
   },
   {
     table: DEADLINES_TABLE,
@@ -55,7 +57,10 @@ export const PLATFORM_INVENTORY: readonly TableInventory[] = [
       ...fieldsOf('its progress: status, nudges sent, snoozes and stops, revision, when registered, closed or written', 'status', 'progress', 'rev', 'registeredAt', 'closedAt', 'writtenAt'),
       ...fieldsOf('scheduling: when it is next looked at, where its due row is, the item row\'s ETag, a claim', 'nextAt', 'duePk', 'dueRk', 'indexEtag', 'claimedUntil'),
     },
-    about: () => odata`PartitionKey ge 'item|' and PartitionKey lt 'item}'`,
+    // Item rows and their due copies: both carry whom the deadline waits on.
+    about: () => odata`(PartitionKey ge 'item|' and PartitionKey lt 'item}') or (PartitionKey ge 'due|' and PartitionKey lt 'due}')`,
+    // A deadline about an erased person (a reminder to them) has nobody left to remind: it goes.
+    erase: () => 'delete',
   },
   {
     table: TIMERS_TABLE,

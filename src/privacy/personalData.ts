@@ -17,24 +17,26 @@ export interface PersonalRecords {
 }
 
 export async function personalData(tables: Tables, inventory: readonly TableInventory[], aadObjectId: string): Promise<PersonalRecords[]> {
-  const aad = aadObjectId.toLowerCase();
-  const found = await Promise.all(
+  return Promise.all(
     inventory
       .filter((t) => t.about)
-      .map(async (t) => {
-        const rows: Record<string, unknown>[] = [];
-        for await (const entity of tables.client(t.table).listEntities<Record<string, unknown>>({ queryOptions: { filter: t.about!(aad) } })) {
-          if (!mentions(entity, aad)) continue;
-          const { etag: _etag, ...row } = entity as Record<string, unknown> & { etag?: unknown };
-          for (const key of Object.keys(row)) if (key.startsWith('odata.') || key.endsWith('@odata.type')) delete row[key];
-          rows.push(row);
-        }
-        return { table: t.table, capability: t.capability, personalData: t.personalData, rows };
-      }),
+      .map(async (t) => ({ table: t.table, capability: t.capability, personalData: t.personalData, rows: (await rowsAbout(tables, t, aadObjectId)).map((r) => r.row) })),
   );
-  return found;
 }
 
-function mentions(entity: Record<string, unknown>, aad: string): boolean {
-  return Object.entries(entity).some(([key, value]) => key !== 'etag' && typeof value === 'string' && value.toLowerCase().includes(aad));
+/** The rows of one table about a person, as stored (keys included, bookkeeping left out), with their ETags. */
+export async function rowsAbout(tables: Tables, table: TableInventory, aadObjectId: string): Promise<{ row: Record<string, unknown>; etag: string }[]> {
+  if (!table.about) return [];
+  const aad = aadObjectId.toLowerCase();
+  const rows: { row: Record<string, unknown>; etag: string }[] = [];
+  for await (const entity of tables.client(table.table).listEntities<Record<string, unknown>>({ queryOptions: { filter: table.about(aad) } })) {
+    const { etag, timestamp: _timestamp, ...row } = entity as Record<string, unknown> & { etag: string; timestamp?: unknown };
+    for (const key of Object.keys(row)) if (key.startsWith('odata.') || key.endsWith('@odata.type')) delete row[key];
+    if (mentions(row, aad)) rows.push({ row, etag });
+  }
+  return rows;
+}
+
+function mentions(row: Record<string, unknown>, aad: string): boolean {
+  return Object.values(row).some((value) => typeof value === 'string' && value.toLowerCase().includes(aad));
 }

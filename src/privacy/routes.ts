@@ -1,25 +1,41 @@
+import { z } from 'zod';
+import { defineAction, type ActionSpec } from '../platform/actions';
 import type { Clock } from '../platform/clock';
 import type { CommandSpec } from '../platform/commands';
+import type { ConversationStore } from '../platform/conversations/store';
+import type { DirectoryStore } from '../platform/directory/store';
+import type { Logger } from '../platform/logging';
+import { resolveMention } from '../platform/mentions';
 import { signedDownload } from '../platform/downloads';
 import type { TableInventory } from '../platform/inventory';
 import type { SignedLinks } from '../platform/links';
 import type { Download } from '../platform/server';
 import type { Tables } from '../platform/storage/tables';
-import { myDataCard, PRIVATE_ONLY } from './cards';
+import { forgetConfirmCard, forgotten, myDataCard, NOTHING_TO_FORGET, ONLY_COORDINATORS_FORGET_OTHERS, PRIVATE_ONLY } from './cards';
+import type { Subject } from './erasure';
+import { forgetPerson } from './forget';
 import { personalData } from './personalData';
 
-/** `my data`: what Together holds about the person asking, as a card and as a JSON download. */
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * A person's rights over their data: `my data` (access: a card and a JSON download) and `forget me` /
+ * `forget @person` (erasure, a coordinator for someone else), each erasure confirmed on a card first.
+ */
 export function privacyRoutes(deps: {
   readonly tables: Tables;
   readonly inventory: readonly TableInventory[];
   readonly links: SignedLinks;
   readonly clock: Clock;
   readonly partnershipName: string;
-}): { commands: CommandSpec[]; downloads: Download[] } {
+  readonly directory: DirectoryStore;
+  readonly conversations: ConversationStore;
+  readonly logger: Logger;
+}): { commands: CommandSpec[]; actions: ActionSpec[]; downloads: Download[] } {
   const download = signedDownload(deps.links, deps.clock, {
     route: '/api/mydata/:id',
     // The person's Entra object id: the link is signed for it, so it cannot be changed to reach someone else's.
-    id: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+    id: GUID,
     refused: 'This link has expired or is not valid. Ask Together for `my data` again in your personal chat.',
     contentType: 'application/json; charset=utf-8',
     async file(aad) {
@@ -50,6 +66,71 @@ export function privacyRoutes(deps: {
         await turn.replyCard(myDataCard(records, deps.partnershipName, download.link(aad, turn.now)));
       },
     },
+    {
+      name: 'forget me',
+      usage: 'forget me',
+      summary: 'Erase what Together holds about you (you confirm first)',
+      audience: 'everyone',
+      async run(turn) {
+        if (turn.conversation.kind !== 'personal') {
+          await turn.reply('Ask me `forget me` in our personal chat: you will see what would be erased and confirm it there.');
+          return;
+        }
+        const records = await personalData(deps.tables, deps.inventory, turn.actor.aadObjectId);
+        await turn.replyCard(forgetConfirmCard(records, { me: true }));
+      },
+    },
+    {
+      name: 'forget',
+      usage: 'forget @person',
+      summary: "Erase a person's data from Together (you confirm first)",
+      audience: 'coordinator',
+      async run(turn, input) {
+        if (input.mentions.length !== 1) {
+          await turn.refuse('Mention exactly one person, e.g. `forget @Sam Patel`, in a channel or group chat where they are a member. To erase yourself, type `forget me`.');
+          return;
+        }
+        const resolved = await resolveMention(turn, input.mentions[0]!, deps.logger);
+        if (typeof resolved === 'string') {
+          await turn.refuse(resolved);
+          return;
+        }
+        const records = await personalData(deps.tables, deps.inventory, resolved.aadObjectId);
+        if (!records.some((r) => r.rows.length > 0)) {
+          await turn.reply(NOTHING_TO_FORGET);
+          return;
+        }
+        await turn.replyCard(forgetConfirmCard(records, { me: false, ...resolved }));
+      },
+    },
   ];
-  return { commands, downloads: [download.download] };
+
+  const actions: ActionSpec[] = [
+    defineAction({
+      verb: 'privacy.forget',
+      data: z.object({ subject: z.union([z.literal('me'), z.string().regex(GUID)]), name: z.string().max(200).default(''), teamsId: z.string().max(200).default('') }),
+      audience: 'everyone',
+      async run(turn, data) {
+        // Who is erased comes from the Teams identity for `me`; someone else only at a coordinator's word.
+        const me = data.subject === 'me' || data.subject === turn.actor.aadObjectId;
+        if (!me && !turn.person.isCoordinator) {
+          turn.record.outcome = 'refused';
+          return { message: ONLY_COORDINATORS_FORGET_OTHERS };
+        }
+        const aad = me ? turn.actor.aadObjectId : data.subject;
+        const [stored, chat] = await Promise.all([deps.directory.person(aad), deps.conversations.personal(aad)]);
+        const subject: Subject = {
+          aadObjectId: aad,
+          names: [me ? turn.actor.name : data.name, stored?.name ?? '', chat?.label ?? '', String(chat?.reference.user?.name ?? '')],
+          teamsIds: [me ? turn.actor.teamsId : data.teamsId, String(chat?.reference.user?.id ?? '')],
+        };
+        const erased = await forgetPerson(deps.tables, deps.inventory, subject, deps.logger);
+        deps.directory.invalidate();
+        deps.conversations.forgetKnownPerson(aad);
+        deps.logger.info({ privacy: { erased: erased.deleted + erased.anonymised, byCoordinator: !me } }, 'a person was erased');
+        return { message: forgotten({ me, name: me ? '' : data.name || 'that person' }, erased) };
+      },
+    }),
+  ];
+  return { commands, actions, downloads: [download.download] };
 }

@@ -31,5 +31,6 @@ export const SWAPS_INVENTORY: TableInventory = {
     ...fieldsOf("a rep who acted: Teams id and display name (person rows), to message them", 'teamsId', 'name'),
     via: 'how a swap was proposed or ended (automatic match, decline, cancel)',
   },
+  erase: (row) => (row.partitionKey === 'person' ? 'delete' : 'anonymise'),
   about: (aad) => odata`PartitionKey eq 'swaps' or (PartitionKey eq 'person' and RowKey eq ${aad})`,
 };

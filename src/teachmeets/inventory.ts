@@ -38,5 +38,6 @@ export const TEACHMEETS_INVENTORY: TableInventory = {
     ...fieldsOf('a personal notice owed to them (confirmed, offer expired), when, and which event version they were told', 'notice', 'noticeAt', 'toldVersion'),
     ...fieldsOf('a posted copy of the card: the conversation, the message id and the conversation reference', 'conversationId', 'activityId', 'reference'),
   },
+  head: 'event',
   about: (aad) => odata`RowKey eq ${`signup|${aad}`} or organiserAad eq ${aad}`,
 };

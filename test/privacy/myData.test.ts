@@ -40,7 +40,7 @@ describe('my data: what Together holds about me', function () {
     assert.match(text, /Directory: 1 record/);
     assert.match(text, /TeachMeets: 1 record/);
     assert.match(text, /Platform: 1 record/, 'her personal chat, to message her');
-    assert.match(text, /Deadlines and nudges: 1 record/, "the TeachMeet's reminder, registered for everyone on it");
+    assert.match(text, /Deadlines and nudges: 2 records/, "the TeachMeet's reminder, registered for everyone on it, and its copy filed by when it is due");
     assert.doesNotMatch(text, /Proposals|Placement swaps|Announcements/, 'nothing is listed where she has no records');
 
     const open = findAction(card, 'Download my data (JSON)');

@@ -86,6 +86,12 @@ export class ConversationStore {
     this.known.add(`personal/${aad}/${reference.serviceUrl}`);
   }
 
+  /** After a person is erased elsewhere: this instance no longer assumes their personal chat is stored (their next message stores it again). */
+  forgetKnownPerson(aadObjectId: string): void {
+    const prefix = `personal/${aadObjectId.toLowerCase()}/`;
+    for (const marker of [...this.known]) if (marker.startsWith(prefix)) this.known.delete(marker);
+  }
+
   /** Removes what an uninstall takes away: a personal chat, a group chat, or every channel of a team. */
   async forget(context: TurnContext): Promise<number> {
     const info = conversationInfo(context);

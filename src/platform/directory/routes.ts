@@ -1,10 +1,9 @@
-import { TeamsInfo } from 'botbuilder';
 import { z } from 'zod';
 import { defineAction, type ActionSpec } from '../actions';
 import { renderCard } from '../cards';
 import type { CommandInput, CommandSpec, Mentioned } from '../commands';
 import type { Logger } from '../logging';
-import { statusOf } from '../storage/tables';
+import { resolveMention, type ResolvedMention } from '../mentions';
 import type { Turn } from '../turn';
 import { directoryCardData } from './cards';
 import { checkSchoolName, describeRole, findSchool, parseRename, unknownSchoolMessage, type School } from './rules';
@@ -19,34 +18,15 @@ export interface DirectoryRouteDeps {
   readonly localMode: boolean;
 }
 
-interface ResolvedMention {
-  readonly aadObjectId: string;
-  readonly name: string;
-}
-
 export function directoryRoutes(deps: DirectoryRouteDeps): { commands: CommandSpec[]; actions: ActionSpec[] } {
   const { directory } = deps;
-
-  /** The Entra object id of an @mentioned person, from the Teams members API. */
-  async function resolveMention(turn: Turn, mention: Mentioned): Promise<ResolvedMention | string> {
-    if (mention.teamsId === turn.context.activity.recipient?.id) return 'That is me, Together. Mention a person instead.';
-    try {
-      const member = await TeamsInfo.getMember(turn.context, mention.teamsId);
-      if (!member.aadObjectId) return `${mention.name} has no work or school account I can use.`;
-      return { aadObjectId: member.aadObjectId.toLowerCase(), name: member.name || mention.name };
-    } catch (err) {
-      const status = statusOf(err) ?? (err as { status?: number }).status;
-      deps.logger.info({ status }, 'member look-up failed');
-      return `I couldn't find ${mention.name} in this conversation. Mention someone who is a member of this team or chat.`;
-    }
-  }
 
   async function oneMention(turn: Turn, input: CommandInput, usage: string): Promise<ResolvedMention | undefined> {
     if (input.mentions.length !== 1) {
       await turn.refuse(`Mention exactly one person, e.g. \`${usage}\`. (In a personal chat you can't mention others: use this in a team channel or group chat where they are a member.)`);
       return undefined;
     }
-    const resolved = await resolveMention(turn, input.mentions[0]!);
+    const resolved = await resolveMention(turn, input.mentions[0]!, deps.logger);
     if (typeof resolved === 'string') {
       await turn.refuse(resolved);
       return undefined;

@@ -1,0 +1,68 @@
+/**
+ * Erasure of one person (UK GDPR Art. 17), row by row, as a pure decision.
+ *
+ * Why anonymise rather than delete most rows: the partnership's records must still add up (a
+ * TeachMeet had 30 attendees, a school acknowledged an announcement, a proposal was approved), but
+ * no longer say who. So:
+ * 1. rows that exist only because of the person (their directory entry, their personal chat, their
+ *    daily nudge rows) are deleted;
+ * 2. every other row about them keeps its counts and states, with their Entra object id replaced by a
+ *    pseudonym (a random id made for this erasure, so the audit trail still tells one person's acts
+ *    apart from another's but links to nobody), their names by "Former member" and their Teams ids
+ *    removed, in keys as in values (some ids sit inside JSON columns);
+ * 3. a row whose key changes is deleted and created again under the new key (the caller does that
+ *    in one transaction with the rest of the partition).
+ */
+
+export interface Subject {
+  readonly aadObjectId: string;
+  /** Names they were known by (display names), to be removed wherever they appear in their rows. */
+  readonly names: readonly string[];
+  /** Their Teams ids (29:…), to be removed. */
+  readonly teamsIds: readonly string[];
+}
+
+export type Erasure = 'delete' | 'anonymise';
+
+export type RowChange =
+  | { readonly kind: 'keep' }
+  | { readonly kind: 'delete' }
+  | { readonly kind: 'replace'; readonly row: Record<string, unknown>; readonly rekeyed: boolean };
+
+export const FORMER_MEMBER = 'Former member';
+
+/** Names shorter than this are not searched for in text (they would match inside ordinary words). */
+const SHORTEST_NAME = 3;
+
+export function eraseRow(row: Readonly<Record<string, unknown>>, subject: Subject, pseudonym: string, erasure: Erasure): RowChange {
+  if (erasure === 'delete') return { kind: 'delete' };
+  const scrub = scrubber(subject, pseudonym);
+  let changed = false;
+  const next: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(row)) {
+    if (typeof value !== 'string') {
+      next[key] = value;
+      continue;
+    }
+    const cleaned = scrub(value);
+    if (cleaned !== value) changed = true;
+    next[key] = cleaned;
+  }
+  if (!changed) return { kind: 'keep' };
+  return { kind: 'replace', row: next, rekeyed: next.partitionKey !== row.partitionKey || next.rowKey !== row.rowKey };
+}
+
+function scrubber(subject: Subject, pseudonym: string): (text: string) => string {
+  const replacements: [RegExp, string][] = [
+    ...subject.teamsIds.filter((id) => id.length > 0).map((id): [RegExp, string] => [new RegExp(escape(id), 'gi'), '']),
+    [new RegExp(escape(subject.aadObjectId), 'gi'), pseudonym],
+    ...[...new Set(subject.names.map((n) => n.trim()).filter((n) => n.length >= SHORTEST_NAME))]
+      .sort((a, b) => b.length - a.length)
+      .map((name): [RegExp, string] => [new RegExp(escape(name), 'gi'), FORMER_MEMBER]),
+  ];
+  return (text) => replacements.reduce((out, [pattern, by]) => out.replace(pattern, by), text);
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
