@@ -97,6 +97,17 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   }
 }
 
+// Azure Table storage has no point-in-time restore: guard the account (and with it every table)
+// against deletion. Remove the lock first if you ever mean to delete the resource group.
+resource storageLock 'Microsoft.Authorization/locks@2020-05-01' = {
+  name: 'together-data-do-not-delete'
+  scope: storage
+  properties: {
+    level: 'CanNotDelete'
+    notes: 'Together keeps the partnership\'s data in this account\'s tables; there is no point-in-time restore for tables.'
+  }
+}
+
 // Together creates its tables and queues itself on start (the data-plane roles below allow it).
 resource tableRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storage.id, identity.id, storageTableDataContributor)

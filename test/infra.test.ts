@@ -150,7 +150,7 @@ describe('infra: what infra/azure.bicep sets up is what Together needs in Azure'
     }
   });
 
-  it('when the code uses a storage service, then the bot\'s identity holds its data role on the storage account', function () {
+  it('when the code uses a storage service, then the bot\'s identity holds its data role on the storage account, which cannot be deleted by mistake', function () {
     const imported = new Set<string>();
     const walk = (dir: string) => {
       for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -182,6 +182,9 @@ describe('infra: what infra/azure.bicep sets up is what Together needs in Azure'
     assert.equal(propertyOf(storageProps, 'allowSharedKeyAccess'), 'false');
     assert.equal(propertyOf(storageProps, 'allowBlobPublicAccess'), 'false');
     assert.equal(propertyOf(storageProps, 'minimumTlsVersion'), "'TLS1_2'");
+    const lock = bicep.resources.find((r) => r.type === 'Microsoft.Authorization/locks' && propertyOf(r.body, 'scope') === storage.symbol);
+    assert.ok(lock, 'the storage account (which has no point-in-time restore for tables) is locked against deletion');
+    assert.equal(propertyOf(blockOf(lock.body, 'properties')!, 'level'), "'CanNotDelete'");
   });
 
   it('when the web app is reached, then only HTTPS with TLS 1.2+ is served, FTP is off and it is always on', function () {
