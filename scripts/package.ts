@@ -29,6 +29,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import AdmZip from 'adm-zip';
+import { TeamsManifestConverter } from '@microsoft/app-manifest';
 import { checkTeamsRules, validateManifest } from './manifestSchema';
 import { decodePng, repoRoot } from './png';
 
@@ -224,7 +225,9 @@ export function buildPackage(
 ): BuildResult {
   const template = fs.readFileSync(path.join(appPackageDir, 'manifest.json'), 'utf8').replace(/^\uFEFF/, '');
   const values = resolvePlaceholderValues(template, env);
-  const manifest = JSON.parse(fillPlaceholders(template, values, env)) as Record<string, unknown>;
+  // Read the way the Toolkit's teamsApp/zipAppPackage reads it (@microsoft/app-manifest's converter, which
+  // puts the properties in the schema's order), so both write the same manifest.json.
+  const manifest = JSON.parse(JSON.stringify(TeamsManifestConverter.jsonToManifest(fillPlaceholders(template, values, env)))) as Record<string, unknown>;
 
   const problems = [...validateManifest(manifest), ...checkTeamsRules(manifest)];
   if (problems.length) {

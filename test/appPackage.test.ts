@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import AdmZip from 'adm-zip';
-import { ManifestUtil } from '@microsoft/app-manifest';
+import { ManifestUtil, TeamsManifestConverter } from '@microsoft/app-manifest';
 import { checkTeamsRules, schemaPathFor, schemaVersionOf, validateManifest } from '../scripts/manifestSchema';
 import {
   PackageError,
@@ -46,12 +46,15 @@ const PLACEHOLDER = /\$\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
 
 /**
  * What the Microsoft 365 Agents Toolkit's teamsApp/zipAppPackage writes as manifest.json, following
- * @microsoft/teamsfx-core 3.1.3 (ManifestUtils.getManifestV3 and createAppPackage.js): the template
- * is parsed and stringified, each ${{NAME}} is replaced by the environment's value as it is, the
- * result parsed and written with JSON.stringify(manifest, null, 4). A placeholder left unfilled fails.
+ * @microsoft/teamsfx-core 3.1.3 (ManifestUtils.getManifestV3 and createAppPackage.js, in
+ * @microsoft/m365agentstoolkit-cli 1.1.17): the template is read with @microsoft/app-manifest's
+ * TeamsManifestConverter (the same package and version as ours) and stringified, each ${{NAME}} is
+ * replaced by the environment's value as it is, the result parsed and written with
+ * JSON.stringify(manifest, null, 4). A placeholder left unfilled fails.
  */
 function toolkitManifestJson(template: string, env: Record<string, string>): string {
-  const resolved = JSON.stringify(JSON.parse(template)).replace(PLACEHOLDER, (whole, name: string) => env[name] || whole);
+  const read = TeamsManifestConverter.jsonToManifest(template);
+  const resolved = JSON.stringify(read).replace(PLACEHOLDER, (whole, name: string) => env[name] || whole);
   const left = [...resolved.matchAll(PLACEHOLDER)].map((m) => m[1]);
   if (left.length) throw new Error(`the Toolkit would stop: ${left.join(', ')} not defined`);
   return JSON.stringify(JSON.parse(resolved), null, 4);
