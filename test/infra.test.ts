@@ -4,7 +4,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import YAML from 'yaml';
 import { loadConfig, type Config } from '../src/config';
+import { ignoreMatcher, STAGED } from '../scripts/deployPackage';
 import { repoRoot } from '../scripts/png';
+import { CARDS_DIR } from '../src/platform/cards';
 import { startTestBot } from './support/bot';
 import { appSettingsOf, blockOf, Evaluator, parseBicep, propertyOf, type BicepFile, type BicepResource } from './support/bicep';
 
@@ -271,6 +273,23 @@ describe('infra: what infra/azure.bicep sets up is what Together needs in Azure'
     const resourceVar = /^\$\{\{(\w+)\}\}$/.exec(String(zipDeploy.with!['resourceId']))?.[1];
     assert.ok(resourceVar && bicep.outputs.get(resourceVar) === `${only(bicep, SITE_TYPE).symbol}.id`, 'deploy goes to the web app the Bicep outputs');
     for (const output of bicep.outputs.keys()) assert.ok(env.has(output), `env/.env.dev lists the output ${output}`);
+  });
+
+  it('when the deploy step stages the package, then it carries the entry point and the card templates the running bot reads, and .webappignore drops neither', function () {
+    const pkg = JSON.parse(read('package.json')) as { main: string };
+    const cardsRel = path.relative(ROOT, CARDS_DIR).split(path.sep).join('/');
+    for (const needed of [path.posix.dirname(pkg.main), cardsRel, 'package.json', 'package-lock.json']) {
+      assert.ok(STAGED.includes(needed as (typeof STAGED)[number]), `${needed} is not staged for App Service`);
+    }
+    const ignored = ignoreMatcher(read('.webappignore'));
+    const cardFile = fs.readdirSync(CARDS_DIR).find((f) => f.endsWith('.json'))!;
+    for (const kept of [pkg.main, `${cardsRel}/${cardFile}`, 'package.json', 'node_modules/pino/package.json']) {
+      assert.equal(ignored(kept), false, `.webappignore would leave out ${kept}`);
+    }
+    for (const dropped of [`${pkg.main}.map`, 'dist/src/config.d.ts', 'node_modules/.bin/', 'node_modules/.bin/pino']) {
+      assert.equal(ignored(dropped), true, `.webappignore should leave out ${dropped}`);
+    }
+    assert.throws(() => ignoreMatcher('**/test'), /only "\*\.ext", "folder\/" and plain paths/);
   });
 
   it('when env/.env.dev is committed, then it holds no secret values', function () {
