@@ -1,15 +1,25 @@
 /**
  * Build the Teams app package (build/appPackage.zip) from appPackage/.
  *
- *   BOT_ID=<bot's Microsoft App ID> npm run package
+ *   npm run package -- --env dev        # values from env/.env.dev (+ env/.env.dev.user), as the Toolkit uses
+ *   BOT_ID=… DEVELOPER_NAME=… npm run package
  *
- * Environment:
- *   BOT_ID        required: the bot's Microsoft App ID (GUID).
- *   TEAMS_APP_ID  optional: the Teams app id; defaults to a UUID (v5, sha1)
- *                 derived from BOT_ID, so repeated builds keep the same app id.
- *   BOT_DOMAIN    optional: the bot's host for validDomains; defaults to the
- *                 host of BOT_ENDPOINT when that is set, else "localhost".
- *   Any other ${{NAME}} placeholder in the manifest is filled from env NAME.
+ * Every ${{NAME}} placeholder in appPackage/manifest.json is filled from the environment: the same
+ * placeholders the Microsoft 365 Agents Toolkit's teamsApp/zipAppPackage fills from env/.env.<env>
+ * (m365agents.yml), written the way it writes them, so both give the same manifest.json and icons.
+ * With --env <name>, env/.env.<name> and then env/.env.<name>.user are read; a variable already set
+ * in the process environment wins.
+ *
+ *   BOT_ID                 required: the bot's Microsoft App ID (GUID).
+ *   TEAMS_APP_ID           optional: the Teams app id; defaults to a UUID (v5, sha1) derived from
+ *                          BOT_ID, so repeated builds keep the same app id.
+ *   BOT_DOMAIN             optional: the bot's host for validDomains; defaults to the host of
+ *                          BOT_ENDPOINT when that is set, else "localhost".
+ *   APP_VERSION            always package.json's version (the Toolkit gets it from
+ *                          scripts/app-version.js).
+ *   DEVELOPER_NAME, DEVELOPER_WEBSITE_URL, DEVELOPER_PRIVACY_URL, DEVELOPER_TERMS_URL, and any other
+ *   placeholder: required, from the environment.
+ * A missing variable stops the build with one message listing them all.
  *
  * The filled manifest is validated offline against the official schema for its
  * version (scripts/manifestSchema.ts) and the icons are checked before the zip
@@ -19,10 +29,26 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import AdmZip from 'adm-zip';
+import { TeamsManifestConverter } from '@microsoft/app-manifest';
 import { checkTeamsRules, validateManifest } from './manifestSchema';
 import { decodePng, repoRoot } from './png';
 
-export const MISSING_BOT_ID_MESSAGE = "Set BOT_ID (the bot's Microsoft App ID) to build the Teams app package";
+/** What each variable is, for the message listing the missing ones. */
+export const VARIABLE_MEANINGS: Readonly<Record<string, string>> = {
+  BOT_ID: "the bot's Microsoft App ID",
+  DEVELOPER_NAME: 'who publishes the app, e.g. your partnership or trust',
+  DEVELOPER_WEBSITE_URL: 'https link to your website',
+  DEVELOPER_PRIVACY_URL: 'https link to your privacy notice',
+  DEVELOPER_TERMS_URL: 'https link to your terms of use',
+};
+
+/** The one message for missing variables: every one of them, with what it is. */
+export function missingVariablesMessage(names: readonly string[]): string {
+  return [
+    'Cannot build the Teams app package: set these variables (in the environment, or in env/.env.<name> and run npm run package -- --env <name>):',
+    ...names.map((name) => `  ${name}${VARIABLE_MEANINGS[name] ? ` (${VARIABLE_MEANINGS[name]})` : ''}`),
+  ].join('\n');
+}
 
 /** Fixed namespace for deriving TEAMS_APP_ID from BOT_ID (never change it: app ids would change). */
 export const TEAMS_APP_ID_NAMESPACE = '9d39e0bd-9f9c-4f88-9990-9d9b9229838b';
@@ -62,24 +88,79 @@ function hostnameOf(value: string, variable: string): string {
   throw new PackageError(`${variable} is not a valid URL or host name: ${value}`);
 }
 
-/** Values for the manifest's placeholders, with defaults applied. */
-export function resolvePlaceholderValues(env: NodeJS.ProcessEnv): Record<string, string> {
-  const botId = env['BOT_ID']?.trim();
-  if (!botId) throw new PackageError(MISSING_BOT_ID_MESSAGE);
-  if (!GUID.test(botId)) throw new PackageError(`BOT_ID must be the bot's Microsoft App ID (a GUID), got "${botId}"`);
+/** package.json's version: the app version in the manifest. */
+export function packageVersion(root: string = repoRoot()): string {
+  return (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
+}
 
-  const teamsAppId = env['TEAMS_APP_ID']?.trim() || defaultTeamsAppId(botId);
+/** The names of the ${{NAME}} placeholders in a manifest template, in order of first use. */
+export function placeholdersIn(template: string): string[] {
+  return [...new Set([...template.matchAll(PLACEHOLDER)].map((m) => m[1]!))];
+}
+
+/**
+ * Values for the template's placeholders: defaults applied (TEAMS_APP_ID, BOT_DOMAIN), APP_VERSION
+ * from package.json, everything else from `env`. Throws one PackageError listing every missing one.
+ */
+export function resolvePlaceholderValues(template: string, env: NodeJS.ProcessEnv, version: string = packageVersion()): Record<string, string> {
+  const given = (name: string) => env[name]?.trim() || undefined;
+  const names = placeholdersIn(template);
+  const values: Record<string, string> = {};
+  const missing: string[] = [];
+  const botId = given('BOT_ID');
+  if (!botId) missing.push('BOT_ID');
+  for (const name of names) {
+    if (['BOT_ID', 'TEAMS_APP_ID', 'BOT_DOMAIN', 'APP_VERSION'].includes(name)) continue;
+    const value = given(name);
+    if (value === undefined) missing.push(name);
+    else values[name] = value;
+  }
+  if (missing.length) throw new PackageError(missingVariablesMessage(missing));
+  if (!GUID.test(botId!)) throw new PackageError(`BOT_ID must be the bot's Microsoft App ID (a GUID), got "${botId}"`);
+
+  const teamsAppId = given('TEAMS_APP_ID') || defaultTeamsAppId(botId!);
   if (!GUID.test(teamsAppId)) throw new PackageError(`TEAMS_APP_ID must be a GUID, got "${teamsAppId}"`);
 
-  const explicitDomain = env['BOT_DOMAIN']?.trim();
-  const endpoint = env['BOT_ENDPOINT']?.trim();
+  const explicitDomain = given('BOT_DOMAIN');
+  const endpoint = given('BOT_ENDPOINT');
   const botDomain = explicitDomain
     ? hostnameOf(explicitDomain, 'BOT_DOMAIN')
     : endpoint
       ? hostnameOf(endpoint, 'BOT_ENDPOINT')
       : 'localhost';
 
-  return { BOT_ID: botId, TEAMS_APP_ID: teamsAppId, BOT_DOMAIN: botDomain };
+  return { ...values, BOT_ID: botId!, TEAMS_APP_ID: teamsAppId, BOT_DOMAIN: botDomain, APP_VERSION: version };
+}
+
+/**
+ * KEY=VALUE lines of a Toolkit env file (env/.env.<name>): comments and blank lines skipped, one
+ * pair of surrounding quotes removed.
+ */
+export function parseEnvFile(text: string): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/.exec(line);
+    if (!m) continue;
+    const raw = m[2]!.trim();
+    values[m[1]!] = /^(["']).*\1$/.test(raw) ? raw.slice(1, -1) : raw;
+  }
+  return values;
+}
+
+/**
+ * The environment for `--env <name>`: env/.env.<name>, then env/.env.<name>.user over it, then the
+ * process environment over both. A missing env/.env.<name> is an error naming it.
+ */
+export function environmentFor(name: string, processEnv: NodeJS.ProcessEnv = process.env, root: string = repoRoot()): NodeJS.ProcessEnv {
+  const file = path.join(root, 'env', `.env.${name}`);
+  if (!/^[A-Za-z0-9_-]+$/.test(name) || !fs.existsSync(file)) {
+    throw new PackageError(`There is no environment "${name}": env/.env.${name} does not exist`);
+  }
+  const user = `${file}.user`;
+  const fromFiles = { ...parseEnvFile(fs.readFileSync(file, 'utf8')), ...(fs.existsSync(user) ? parseEnvFile(fs.readFileSync(user, 'utf8')) : {}) };
+  const merged: NodeJS.ProcessEnv = { ...fromFiles };
+  for (const [key, value] of Object.entries(processEnv)) if (value !== undefined && value !== '') merged[key] = value;
+  return merged;
 }
 
 /**
@@ -96,9 +177,7 @@ export function fillPlaceholders(template: string, values: Record<string, string
     }
     return JSON.stringify(value).slice(1, -1); // escaped for a JSON string
   });
-  if (missing.size) {
-    throw new PackageError(`Set ${[...missing].join(', ')} to fill the manifest placeholders ${[...missing].map((n) => `\${{${n}}}`).join(', ')}`);
-  }
+  if (missing.size) throw new PackageError(missingVariablesMessage([...missing]));
   if (filled.includes('${{')) throw new PackageError('The manifest still contains an unfilled "${{" placeholder');
   return filled;
 }
@@ -144,9 +223,11 @@ export function buildPackage(
   outDir: string = path.join(repoRoot(), 'build'),
   appPackageDir: string = path.join(repoRoot(), 'appPackage'),
 ): BuildResult {
-  const values = resolvePlaceholderValues(env);
   const template = fs.readFileSync(path.join(appPackageDir, 'manifest.json'), 'utf8').replace(/^\uFEFF/, '');
-  const manifest = JSON.parse(fillPlaceholders(template, values, env)) as Record<string, unknown>;
+  const values = resolvePlaceholderValues(template, env);
+  // Read the way the Toolkit's teamsApp/zipAppPackage reads it (@microsoft/app-manifest's converter, which
+  // puts the properties in the schema's order), so both write the same manifest.json.
+  const manifest = JSON.parse(JSON.stringify(TeamsManifestConverter.jsonToManifest(fillPlaceholders(template, values, env)))) as Record<string, unknown>;
 
   const problems = [...validateManifest(manifest), ...checkTeamsRules(manifest)];
   if (problems.length) {
@@ -154,7 +235,8 @@ export function buildPackage(
   }
 
   const zip = new AdmZip();
-  zip.addFile('manifest.json', Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8'));
+  // Written as the Toolkit's zipAppPackage writes it (JSON.stringify with 4 spaces), so both zips agree.
+  zip.addFile('manifest.json', Buffer.from(JSON.stringify(manifest, null, 4), 'utf8'));
   const files = ['manifest.json'];
   const icons = (manifest['icons'] ?? {}) as Record<string, string>;
   for (const [kind, rel] of Object.entries(icons)) {
@@ -180,9 +262,13 @@ export function buildPackage(
 
 if (require.main === module) {
   try {
-    const { zipPath, values } = buildPackage(process.env);
+    const args = process.argv.slice(2);
+    const at = args.indexOf('--env');
+    if (at >= 0 && !args[at + 1]) throw new PackageError('--env needs an environment name, e.g. --env dev');
+    const env = at >= 0 ? environmentFor(args[at + 1]!) : process.env;
+    const { zipPath, values } = buildPackage(env);
     console.log(`Teams app package: ${zipPath}`);
-    console.log(`  app id ${values['TEAMS_APP_ID']}, bot id ${values['BOT_ID']}, domain ${values['BOT_DOMAIN']}`);
+    console.log(`  app id ${values['TEAMS_APP_ID']}, bot id ${values['BOT_ID']}, domain ${values['BOT_DOMAIN']}, version ${values['APP_VERSION']}`);
   } catch (err) {
     if (err instanceof PackageError) {
       console.error(err.message);

@@ -5,14 +5,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import AdmZip from 'adm-zip';
-import { ManifestUtil } from '@microsoft/app-manifest';
+import { ManifestUtil, TeamsManifestConverter } from '@microsoft/app-manifest';
 import { checkTeamsRules, schemaPathFor, schemaVersionOf, validateManifest } from '../scripts/manifestSchema';
 import {
-  MISSING_BOT_ID_MESSAGE,
   PackageError,
   buildPackage,
   defaultTeamsAppId,
+  environmentFor,
   fillPlaceholders,
+  missingVariablesMessage,
+  packageVersion,
+  placeholdersIn,
   uuidV5,
 } from '../scripts/package';
 import { ACCENT, decodePng, drawColorIcon, drawOutlineIcon, encodePng, repoRoot, type RgbaImage } from '../scripts/png';
@@ -23,11 +26,49 @@ const ROOT = repoRoot();
 const APP_PACKAGE = path.join(ROOT, 'appPackage');
 const TEMPLATE = fs.readFileSync(path.join(APP_PACKAGE, 'manifest.json'), 'utf8');
 
+/** Who publishes the app: a partnership's own details, from its environment. */
+const DEVELOPER = {
+  DEVELOPER_NAME: 'Riverside Schools Together',
+  DEVELOPER_WEBSITE_URL: 'https://riverside-together.example.org',
+  DEVELOPER_PRIVACY_URL: 'https://riverside-together.example.org/privacy',
+  DEVELOPER_TERMS_URL: 'https://riverside-together.example.org/terms',
+};
+
 const FIXTURE = {
   BOT_ID: '3f2504e0-4f89-41d3-9a0c-0305e82c3301',
   TEAMS_APP_ID: 'c0ffee00-1234-4abc-8def-0123456789ab',
   BOT_DOMAIN: 'together-bot.example.net',
+  APP_VERSION: '0.1.0',
+  ...DEVELOPER,
 };
+
+const PLACEHOLDER = /\$\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
+
+/**
+ * What the Microsoft 365 Agents Toolkit's teamsApp/zipAppPackage writes as manifest.json, following
+ * @microsoft/teamsfx-core 3.1.3 (ManifestUtils.getManifestV3 and createAppPackage.js, in
+ * @microsoft/m365agentstoolkit-cli 1.1.17): the template is read with @microsoft/app-manifest's
+ * TeamsManifestConverter (the same package and version as ours) and stringified, each ${{NAME}} is
+ * replaced by the environment's value as it is, the result parsed and written with
+ * JSON.stringify(manifest, null, 4). A placeholder left unfilled fails.
+ */
+function toolkitManifestJson(template: string, env: Record<string, string>): string {
+  const read = TeamsManifestConverter.jsonToManifest(template);
+  const resolved = JSON.stringify(read).replace(PLACEHOLDER, (whole, name: string) => env[name] || whole);
+  const left = [...resolved.matchAll(PLACEHOLDER)].map((m) => m[1]);
+  if (left.length) throw new Error(`the Toolkit would stop: ${left.join(', ')} not defined`);
+  return JSON.stringify(JSON.parse(resolved), null, 4);
+}
+
+/** KEY=VALUE lines of an env file. */
+function envFileValues(file: string): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const line of fs.readFileSync(file, 'utf8').split(/\r?\n/)) {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/.exec(line);
+    if (m) values[m[1]!] = m[2]!.trim();
+  }
+  return values;
+}
 
 /** The commands the menus may offer (the rest are in `help`), in the order the manifest lists them. */
 const COMMANDS: ReadonlyArray<readonly [title: string, description: string]> = [
@@ -137,11 +178,23 @@ describe('Teams app package', () => {
       assert.match(validateManifest(manifest).join('\n'), /No offline schema .*v1\.99/);
     });
 
-    it('when the template is read, then ids and the bot domain are Teams Toolkit placeholders', () => {
+    it('when the template is read, then ids, version, publisher details and the bot domain are Toolkit placeholders, not hard-coded', () => {
       const manifest = JSON.parse(TEMPLATE) as Manifest;
       assert.equal(manifest['id'], '${{TEAMS_APP_ID}}');
+      assert.equal(manifest['version'], '${{APP_VERSION}}');
       assert.equal(manifest['bots'][0]['botId'], '${{BOT_ID}}');
       assert.deepEqual(manifest['validDomains'], ['${{BOT_DOMAIN}}']);
+      assert.deepEqual(manifest['developer'], {
+        name: '${{DEVELOPER_NAME}}',
+        websiteUrl: '${{DEVELOPER_WEBSITE_URL}}',
+        privacyUrl: '${{DEVELOPER_PRIVACY_URL}}',
+        termsOfUseUrl: '${{DEVELOPER_TERMS_URL}}',
+      });
+    });
+
+    it('when the Toolkit fills the manifest from env/.env.dev, then that file lists every placeholder the manifest uses', () => {
+      const listed = envFileValues(path.join(ROOT, 'env', '.env.dev'));
+      for (const name of placeholdersIn(TEMPLATE)) assert.ok(name in listed, `env/.env.dev does not list ${name}`);
     });
 
     it('when the template is read, then names, descriptions, bot settings and permissions are as agreed', () => {
@@ -151,12 +204,12 @@ describe('Teams app package', () => {
       for (const topic of [/TeachMeet/, /placement swap/, /approved/, /school hours/, /announcement/]) {
         assert.match(m['description']['full'], topic);
       }
-      assert.equal(m['developer']['name'], 'Together');
-      for (const key of ['websiteUrl', 'privacyUrl', 'termsOfUseUrl']) {
-        const url = new URL(m['developer'][key]);
-        assert.equal(url.protocol, 'https:');
-        assert.equal(url.hostname, 'together.example');
-      }
+      assert.deepEqual(m['developer'], {
+        name: DEVELOPER.DEVELOPER_NAME,
+        websiteUrl: DEVELOPER.DEVELOPER_WEBSITE_URL,
+        privacyUrl: DEVELOPER.DEVELOPER_PRIVACY_URL,
+        termsOfUseUrl: DEVELOPER.DEVELOPER_TERMS_URL,
+      });
       assert.equal(m['accentColor'], '#2B6CB0');
       assert.deepEqual(m['localizationInfo'], { defaultLanguageTag: 'en-gb' });
       assert.deepEqual(m['permissions'], ['identity', 'messageTeamMembers']);
@@ -261,7 +314,7 @@ describe('Teams app package', () => {
     });
 
     it('when BOT_ID is set, then the zip holds exactly manifest.json, color.png and outline.png with real ids and no placeholders', () => {
-      const result = buildPackage({ BOT_ID: FIXTURE.BOT_ID, BOT_ENDPOINT: 'https://together-bot.azurewebsites.net/api/messages' }, out);
+      const result = buildPackage({ ...DEVELOPER, BOT_ID: FIXTURE.BOT_ID, BOT_ENDPOINT: 'https://together-bot.azurewebsites.net/api/messages' }, out);
       assert.equal(result.zipPath, path.join(out, 'appPackage.zip'));
       const zip = new AdmZip(result.zipPath);
       const names = zip.getEntries().map((e) => e.entryName).sort();
@@ -281,8 +334,8 @@ describe('Teams app package', () => {
     });
 
     it('when BOT_ID is set twice, then the derived Teams app id is the same stable v5 UUID, and differs for another bot', () => {
-      const first = buildPackage({ BOT_ID: FIXTURE.BOT_ID }, out).manifest['id'];
-      const second = buildPackage({ BOT_ID: FIXTURE.BOT_ID.toUpperCase() }, out).manifest['id'];
+      const first = buildPackage({ ...DEVELOPER, BOT_ID: FIXTURE.BOT_ID }, out).manifest['id'];
+      const second = buildPackage({ ...DEVELOPER, BOT_ID: FIXTURE.BOT_ID.toUpperCase() }, out).manifest['id'];
       assert.equal(first, second);
       assert.match(String(first), /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
       assert.notEqual(first, FIXTURE.BOT_ID);
@@ -294,7 +347,7 @@ describe('Teams app package', () => {
     });
 
     it('when neither BOT_DOMAIN nor BOT_ENDPOINT is set, then validDomains is localhost', () => {
-      assert.deepEqual(buildPackage({ BOT_ID: FIXTURE.BOT_ID }, out).manifest['validDomains'], ['localhost']);
+      assert.deepEqual(buildPackage({ ...DEVELOPER, BOT_ID: FIXTURE.BOT_ID }, out).manifest['validDomains'], ['localhost']);
     });
 
     it('when TEAMS_APP_ID and BOT_DOMAIN are set, then they are used as given', () => {
@@ -303,17 +356,67 @@ describe('Teams app package', () => {
       assert.deepEqual(manifest['validDomains'], [FIXTURE.BOT_DOMAIN]);
     });
 
-    it('when BOT_ID is missing, then it fails with the clear message and writes nothing', () => {
+    it('when BOT_ID and some publisher details are missing, then one message lists every missing variable and nothing is written', () => {
       assert.throws(
-        () => buildPackage({ BOT_ENDPOINT: 'https://x.example/api/messages' }, out),
-        (err: unknown) => err instanceof PackageError && err.message === MISSING_BOT_ID_MESSAGE,
+        () => buildPackage({ BOT_ENDPOINT: 'https://x.example/api/messages', DEVELOPER_NAME: 'Riverside Schools Together', DEVELOPER_TERMS_URL: ' ' }, out),
+        (err: unknown) => err instanceof PackageError && err.message === missingVariablesMessage(['BOT_ID', 'DEVELOPER_WEBSITE_URL', 'DEVELOPER_PRIVACY_URL', 'DEVELOPER_TERMS_URL']),
       );
-      assert.equal(MISSING_BOT_ID_MESSAGE, "Set BOT_ID (the bot's Microsoft App ID) to build the Teams app package");
+      assert.equal(
+        missingVariablesMessage(['BOT_ID', 'DEVELOPER_PRIVACY_URL']),
+        [
+          'Cannot build the Teams app package: set these variables (in the environment, or in env/.env.<name> and run npm run package -- --env <name>):',
+          "  BOT_ID (the bot's Microsoft App ID)",
+          '  DEVELOPER_PRIVACY_URL (https link to your privacy notice)',
+        ].join('\n'),
+      );
       assert.deepEqual(fs.readdirSync(out), []);
     });
 
+    it('when the environment gives another APP_VERSION, then the package still carries package.json\'s version', () => {
+      const { manifest } = buildPackage({ ...FIXTURE, APP_VERSION: '9.9.9' }, out);
+      assert.equal(manifest['version'], packageVersion());
+      assert.equal(manifest['version'], (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
+    });
+
+    it('when the Toolkit runs scripts/app-version.js, then it is told package.json\'s version as APP_VERSION', () => {
+      const run = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'app-version.js')], { encoding: 'utf8' });
+      assert.equal(run.status, 0, run.stderr);
+      assert.equal(run.stdout.trim(), `::set-teamsfx-env APP_VERSION=${packageVersion()}`);
+    });
+
+    it('when npm run package and the Toolkit fill the manifest from the same env file, then they write the same manifest.json and icons', () => {
+      const root = tempDir();
+      try {
+        fs.mkdirSync(path.join(root, 'env'));
+        fs.writeFileSync(
+          path.join(root, 'env', '.env.school'),
+          [
+            '# as provision leaves it',
+            'TEAMSFX_ENV=school',
+            `APP_VERSION=${packageVersion()}`,
+            `TEAMS_APP_ID=${FIXTURE.TEAMS_APP_ID}`,
+            `BOT_ID=${FIXTURE.BOT_ID}`,
+            'BOT_DOMAIN=together-x4k2m9q7w1e5r.azurewebsites.net',
+            ...Object.entries(DEVELOPER).map(([k, v]) => `${k}=${v}`),
+            'DEVELOPER_NAME=placeholder overridden by .user',
+          ].join('\n'),
+        );
+        fs.writeFileSync(path.join(root, 'env', '.env.school.user'), `DEVELOPER_NAME=${DEVELOPER.DEVELOPER_NAME}\n`);
+        const env = environmentFor('school', {}, root);
+        const ours = new AdmZip(buildPackage(env, out).zipPath);
+        const toolkitEnv = { ...envFileValues(path.join(root, 'env', '.env.school')), ...envFileValues(path.join(root, 'env', '.env.school.user')) };
+        assert.equal(ours.readAsText('manifest.json'), toolkitManifestJson(TEMPLATE, toolkitEnv));
+        assert.deepEqual(ours.getEntries().map((e) => e.entryName).sort(), ['color.png', 'manifest.json', 'outline.png']);
+        for (const icon of ['color.png', 'outline.png']) assert.ok(ours.readFile(icon)!.equals(fs.readFileSync(path.join(APP_PACKAGE, icon))));
+        // A variable set in the process environment wins over the file, as with the Toolkit's own env.
+        assert.equal(environmentFor('school', { BOT_DOMAIN: 'other.example.net' }, root)['BOT_DOMAIN'], 'other.example.net');
+      } finally {
+        fs.rmSync(root, { recursive: true, force: true });
+      }
+    });
+
     it('when BOT_ID is not a GUID, then it fails before writing anything', () => {
-      assert.throws(() => buildPackage({ BOT_ID: 'my-bot' }, out), /BOT_ID must be .*GUID/);
+      assert.throws(() => buildPackage({ ...DEVELOPER, BOT_ID: 'my-bot' }, out), /BOT_ID must be .*GUID/);
       assert.deepEqual(fs.readdirSync(out), []);
     });
 
@@ -321,11 +424,11 @@ describe('Teams app package', () => {
       const pkg = tempDir();
       try {
         for (const f of ['color.png', 'outline.png']) fs.copyFileSync(path.join(APP_PACKAGE, f), path.join(pkg, f));
-        fs.writeFileSync(path.join(pkg, 'manifest.json'), TEMPLATE.replace('"https://together.example/privacy"', '"${{PRIVACY_URL}}"'));
-        assert.throws(() => buildPackage({ BOT_ID: FIXTURE.BOT_ID }, out, pkg), /PRIVACY_URL/);
+        fs.writeFileSync(path.join(pkg, 'manifest.json'), TEMPLATE.replace('"${{DEVELOPER_PRIVACY_URL}}"', '"${{PRIVACY_URL}}"'));
+        assert.throws(() => buildPackage({ ...DEVELOPER, BOT_ID: FIXTURE.BOT_ID }, out, pkg), (err: unknown) => err instanceof PackageError && err.message === missingVariablesMessage(['PRIVACY_URL']));
         assert.deepEqual(fs.readdirSync(out), []);
         // …and the same placeholder is filled from the environment when it is set.
-        const { manifest } = buildPackage({ BOT_ID: FIXTURE.BOT_ID, PRIVACY_URL: 'https://together.example/p' }, out, pkg);
+        const { manifest } = buildPackage({ ...DEVELOPER, BOT_ID: FIXTURE.BOT_ID, PRIVACY_URL: 'https://together.example/p' }, out, pkg);
         assert.equal((manifest as Manifest)['developer']['privacyUrl'], 'https://together.example/p');
       } finally {
         fs.rmSync(pkg, { recursive: true, force: true });
@@ -337,19 +440,33 @@ describe('Teams app package', () => {
       try {
         for (const f of ['color.png', 'outline.png']) fs.copyFileSync(path.join(APP_PACKAGE, f), path.join(pkg, f));
         fs.writeFileSync(path.join(pkg, 'manifest.json'), TEMPLATE.replace('"#2B6CB0"', '"blue"'));
-        assert.throws(() => buildPackage({ BOT_ID: FIXTURE.BOT_ID }, out, pkg), /not valid[\s\S]*accentColor/);
+        assert.throws(() => buildPackage({ ...DEVELOPER, BOT_ID: FIXTURE.BOT_ID }, out, pkg), /not valid[\s\S]*accentColor/);
         assert.deepEqual(fs.readdirSync(out), []);
       } finally {
         fs.rmSync(pkg, { recursive: true, force: true });
       }
     });
 
-    it('when dist/scripts/package.js runs without BOT_ID, then it prints the message and exits 1', () => {
+    it('when dist/scripts/package.js runs without BOT_ID or publisher details, then it prints the one message listing them and exits 1', () => {
       const env = { ...process.env };
-      delete env['BOT_ID'];
+      for (const name of ['BOT_ID', ...Object.keys(DEVELOPER)]) delete env[name];
       const run = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'scripts', 'package.js')], { env, encoding: 'utf8', cwd: out });
       assert.equal(run.status, 1, run.stderr);
-      assert.equal(run.stderr.trim(), MISSING_BOT_ID_MESSAGE);
+      assert.equal(run.stderr.trim(), missingVariablesMessage(['BOT_ID', ...Object.keys(DEVELOPER)]));
+    });
+
+    it('when dist/scripts/package.js runs with --env dev on the committed env/.env.dev, then it lists what provision has not filled in yet and exits 1', () => {
+      const env = { ...process.env };
+      for (const name of ['BOT_ID', ...Object.keys(DEVELOPER)]) delete env[name];
+      const run = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'scripts', 'package.js'), '--env', 'dev'], { env, encoding: 'utf8', cwd: out });
+      assert.equal(run.status, 1, run.stderr);
+      assert.equal(run.stderr.trim(), missingVariablesMessage(['BOT_ID', ...Object.keys(DEVELOPER)]));
+    });
+
+    it('when dist/scripts/package.js is given an environment that does not exist, then it says so and exits 1', () => {
+      const run = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'scripts', 'package.js'), '--env', 'nosuch'], { encoding: 'utf8', cwd: out });
+      assert.equal(run.status, 1, run.stderr);
+      assert.equal(run.stderr.trim(), 'There is no environment "nosuch": env/.env.nosuch does not exist');
     });
   });
 });
