@@ -114,7 +114,7 @@ describe('infra: what infra/azure.bicep sets up is what Together needs in Azure'
     assert.equal(config.bot?.password, undefined, 'a managed identity has no password');
     assert.equal(config.storage.kind, 'managedIdentity', 'storage is the Storage account reached with the managed identity (STORAGE_ACCOUNT_NAME), not the embedded emulator');
     const storageName = String(evaluator(bicep).reference(only(bicep, STORAGE_TYPE).symbol, ['name']));
-    assert.deepEqual(config.storage, { kind: 'managedIdentity', accountName: storageName });
+    assert.deepEqual(config.storage, { kind: 'managedIdentity', accountName: storageName, clientId: IDENTITY_CLIENT_ID }, 'reached as the bot\'s own identity');
     assert.equal(env['AZURE_CLIENT_ID'], IDENTITY_CLIENT_ID, 'DefaultAzureCredential must pick the bot\'s identity');
     assert.deepEqual(config.allowedTenants, [TENANT_ID]);
     assert.match(config.publicUrl ?? '', /^https:\/\/[a-z0-9-]+\.azurewebsites\.net$/, 'download links point at the web app');
