@@ -234,3 +234,45 @@ export function attendeesCsv(rows: readonly AttendeeRow[]): string {
   const lines = [['Name', 'School', 'Role', 'Talk', 'Status'], ...rows.map((r) => [r.name, r.school, r.role, r.talk, r.status])];
   return lines.map((l) => l.map(cell).join(',')).join('\r\n') + '\r\n';
 }
+
+export interface ConfirmCardData {
+  readonly eventId: string;
+  readonly heading: string;
+  readonly title: string;
+  readonly when: string;
+  readonly where: string;
+  readonly text: string;
+  /** Cancelling the whole TeachMeet (with a reason), rather than one person's place. */
+  readonly isEvent: boolean;
+  readonly reason: string;
+  readonly problem: string;
+  readonly hasProblem: boolean;
+}
+
+/** "Cancel your place?": what the person gives up, before they give it up. */
+export function confirmCancelPlaceData(agg: Aggregate, aadObjectId: string, now: Date): ConfirmCardData {
+  const e = agg.event;
+  const me = agg.signUps.get(aadObjectId);
+  const waitlisted = me?.status === 'waiting' || me?.status === 'offered';
+  const text =
+    me?.status === 'confirmed' && me.role === 'presenter' && me.talk
+      ? `Your ${me.talk.slot}-minute slot for '${me.talk.title}' will go to someone else, and you would have to sign up again to get one back.`
+      : waitlisted
+        ? `You'll lose your place on the waitlist (number ${waitPosition(agg, aadObjectId) ?? '?'}).`
+        : 'Your place will go to the next person waiting, and you would have to sign up again to get one back.';
+  return { eventId: e.id, heading: waitlisted ? 'Leave the waitlist?' : 'Cancel your place?', title: e.title, when: whenText(e, now), where: whereText(e), text, isEvent: false, reason: '', problem: '', hasProblem: false };
+}
+
+/** "Cancel this TeachMeet?": who will be told, and the reason they will read. */
+export function confirmCancelEventData(agg: Aggregate, now: Date, reason = '', problem = ''): ConfirmCardData {
+  const e = agg.event;
+  const told = [...agg.signUps.values()].filter((s) => s.status !== 'cancelled').length;
+  const who = told === 0 ? 'Nobody has signed up yet.' : `${told === 1 ? 'The 1 person' : `All ${told} people`} signed up or waiting will be told, with your reason.`;
+  return { eventId: e.id, heading: 'Cancel this TeachMeet?', title: e.title, when: whenText(e, now), where: whereText(e), text: `${who} This cannot be undone.`, isEvent: true, reason, problem, hasProblem: !!problem };
+}
+
+/** The cancellation notice's words, with the organiser's reason. */
+export function cancelledText(e: TeachMeet): string {
+  const reason = e.cancelReason.trim().replace(/[.!]+$/, '');
+  return reason ? `The organiser has cancelled this TeachMeet: ${reason}. Sorry for any inconvenience.` : 'The organiser has cancelled this TeachMeet. Sorry for any inconvenience.';
+}

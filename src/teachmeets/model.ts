@@ -26,6 +26,8 @@ export interface TeachMeet {
   waitNext: number;
   /** Confirmed presenters' ids in the drawn order, once drawn. */
   runningOrder: string[];
+  /** Why the organiser cancelled it, told to everyone in the cancellation notice ('' before a cancellation). */
+  cancelReason: string;
   /** Changes and a cancellation everyone signed up is still being told of (see SignUp.toldVersion). */
   broadcasts: Broadcast[];
   /** When the oldest notice still unsent was recorded (so a sweep can find events with notices left over). */

@@ -10,11 +10,11 @@ import type { Person } from '../platform/identity';
 import type { Proactive } from '../platform/proactive';
 import { formatDayTime } from '../platform/time';
 import type { Turn } from '../platform/turn';
-import { attendeeRows, eventCardData, formCardData, myStatus, noticeCardData, whenText, whereText } from './cards';
+import { attendeeRows, confirmCancelEventData, confirmCancelPlaceData, eventCardData, formCardData, myStatus, noticeCardData, whenText, whereText } from './cards';
 import { checkForm, FormInput, type FormValues } from './form';
 import type { Aggregate, PersonRef, SlotLength, TeachMeet } from './model';
 import { UnknownEvent, type Committed } from './queue';
-import type { Intent } from './rules';
+import { cancelNeedsConfirmation, type Intent } from './rules';
 import { TeachMeetService } from './service';
 import type { TeachMeetStore } from './store';
 
@@ -181,6 +181,7 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
           version: 1,
           waitNext: 1,
           runningOrder: [],
+          cancelReason: '',
           broadcasts: [],
         };
         await deps.store.create(event);
@@ -233,6 +234,21 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
       recentIdentityIsEnough: true,
       data: EventRef,
       audience: 'everyone',
+      async run(turn, data) {
+        // Asks first when there is a place (or a waitlist number) to lose; otherwise the rules say why not.
+        const loaded = await service.queue.read(data.eventId);
+        if (loaded && cancelNeedsConfirmation(loaded.agg, turn.actor.aadObjectId, turn.now)) {
+          return { card: renderCard('teachmeetConfirm', confirmCancelPlaceData(loaded.agg, turn.actor.aadObjectId, turn.now)) };
+        }
+        return change(turn, data.eventId, { kind: 'cancel', person: personRef(turn) });
+      },
+    }),
+    defineAction({
+      verb: 'teachmeet.cancelSure',
+      recentIdentityIsEnough: true,
+      data: EventRef,
+      audience: 'everyone',
+      // Pressed twice (a Teams retry), the second finds nothing to cancel: the place is given up once.
       run: (turn, data) => change(turn, data.eventId, { kind: 'cancel', person: personRef(turn) }),
     }),
     defineAction({
@@ -318,7 +334,23 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
       async run(turn, data) {
         const loaded = await loadForOrganiser(turn, data.eventId);
         if (!('agg' in loaded)) return loaded;
-        const committed = await service.queue.submit(data.eventId, { kind: 'cancelEvent', by: turn.actor.aadObjectId });
+        if (loaded.agg.event.status === 'cancelled') return eventCard(turn, loaded.agg, `${loaded.agg.event.title} was already cancelled.`);
+        return { card: renderCard('teachmeetConfirm', confirmCancelEventData(loaded.agg, turn.now)) };
+      },
+    }),
+    defineAction({
+      verb: 'teachmeet.cancelEventSure',
+      data: EventRef.extend({ reason: cardText(300).optional().default('') }),
+      audience: 'everyone',
+      async run(turn, data) {
+        const loaded = await loadForOrganiser(turn, data.eventId);
+        if (!('agg' in loaded)) return loaded;
+        if (loaded.agg.event.status !== 'cancelled' && data.reason.length < 3) {
+          turn.record.outcome = 'invalid';
+          return { card: renderCard('teachmeetConfirm', confirmCancelEventData(loaded.agg, turn.now, data.reason, 'Say why it is cancelled: everyone signed up will read it. Nothing has been cancelled yet.')) };
+        }
+        // Pressed twice (a Teams retry), the rules find it cancelled already and tell nobody again.
+        const committed = await service.queue.submit(data.eventId, { kind: 'cancelEvent', by: turn.actor.aadObjectId, reason: data.reason });
         return eventCard(turn, committed.agg, committed.outcome.message);
       },
     }),

@@ -22,7 +22,7 @@ export type Intent =
   | { readonly kind: 'claimNotices'; readonly by: string; readonly until: string }
   | { readonly kind: 'sweep' }
   | { readonly kind: 'edit'; readonly by: string; readonly changes: EventChanges }
-  | { readonly kind: 'cancelEvent'; readonly by: string }
+  | { readonly kind: 'cancelEvent'; readonly by: string; readonly reason: string }
   | { readonly kind: 'drawOrder'; readonly by: string; readonly random: readonly number[] };
 
 export type EventChanges = Partial<Pick<TeachMeet, 'title' | 'theme' | 'host' | 'startsAt' | 'endsAt' | 'venue' | 'link' | 'places' | 'slots' | 'deadline'>>;
@@ -69,6 +69,12 @@ function room(applied: Applying): boolean {
 
 const ok = (message: string): Outcome => ({ ok: true, message });
 const no = (message: string): Outcome => ({ ok: false, message });
+
+/** Whether "Cancel my place" should ask first: the person has a place or a waitlist number to lose, and it is not too late to cancel. */
+export function cancelNeedsConfirmation(agg: Aggregate, aadObjectId: string, now: Date): boolean {
+  const me = agg.signUps.get(aadObjectId);
+  return !!me && me.status !== 'cancelled' && now.getTime() < agg.event.startsAt.getTime();
+}
 
 export function isClosed(event: TeachMeet, now: Date): boolean {
   return event.status === 'cancelled' || now.getTime() >= event.deadline.getTime() || now.getTime() >= event.startsAt.getTime();
@@ -309,6 +315,7 @@ function applyOne(agg: Aggregate, intent: Intent, now: Date, policy: OfferPolicy
     case 'cancelEvent': {
       if (event.status === 'cancelled') return ok(`${event.title} was already cancelled.`);
       event.status = 'cancelled';
+      event.cancelReason = intent.reason;
       applied.eventChanged = true;
       const v = commitVersion(event);
       event.broadcasts = [...event.broadcasts, { v, kind: 'eventCancelled', what: [], at: now }];

@@ -43,6 +43,7 @@ const EventRow = z.object({
   version: z.number().int(),
   waitNext: z.number().int(),
   runningOrder: z.string().default('[]'),
+  cancelReason: z.string().default(''),
   attending: z.number().int().default(0),
   waiting: z.number().int().default(0),
   presenting: z.number().int().default(0),
@@ -244,6 +245,7 @@ function eventEntity(e: TeachMeet, tally: { attending: number; waiting: number; 
     version: e.version,
     waitNext: e.waitNext,
     runningOrder: JSON.stringify(e.runningOrder),
+    cancelReason: e.cancelReason,
     broadcasts: JSON.stringify(e.broadcasts.map((b) => ({ v: b.v, kind: b.kind, what: b.what, at: b.at.toISOString() }))),
     noticesSince: e.noticesSince?.toISOString() ?? '',
     noticesClaimedUntil: e.noticesClaimedUntil?.toISOString() ?? '',
@@ -252,14 +254,18 @@ function eventEntity(e: TeachMeet, tally: { attending: number; waiting: number; 
   };
 }
 
-function toEvent(r: z.infer<typeof EventRow>): TeachMeet {
-  let runningOrder: string[] = [];
+/** A JSON list of ids from a column; anything else reads as empty. */
+function idList(column: string): string[] {
   try {
-    const parsed: unknown = JSON.parse(r.runningOrder);
-    if (Array.isArray(parsed)) runningOrder = parsed.filter((x): x is string => typeof x === 'string');
+    const parsed: unknown = JSON.parse(column);
+    return Array.isArray(parsed) ? parsed.filter((x): x is string => typeof x === 'string') : [];
   } catch {
-    runningOrder = [];
+    return [];
   }
+}
+
+function toEvent(r: z.infer<typeof EventRow>): TeachMeet {
+  const runningOrder = idList(r.runningOrder);
   let broadcasts: TeachMeet['broadcasts'] = [];
   try {
     const parsed = Broadcasts.safeParse(JSON.parse(r.broadcasts));
@@ -285,6 +291,7 @@ function toEvent(r: z.infer<typeof EventRow>): TeachMeet {
     version: r.version,
     waitNext: r.waitNext,
     runningOrder,
+    cancelReason: r.cancelReason,
     broadcasts,
     noticesSince: r.noticesSince ? new Date(r.noticesSince) : undefined,
     noticesClaimedUntil: r.noticesClaimedUntil ? new Date(r.noticesClaimedUntil) : undefined,

@@ -5,6 +5,7 @@ import { adaptiveCardsOf, cardText, invokeResponseCard } from '../support/cardAc
 import { TeamsSimulator, type SimConversation, type SimUser } from '../support/simulator';
 import { said } from '../support/said';
 import { FORM } from './world';
+import { cancelMyPlace } from '../support/confirm';
 
 /** The TeachMeet flow through the wire: a coordinator creates, teachers sign up from the shared card. */
 
@@ -75,7 +76,7 @@ describe('TeachMeets through the wire', function () {
     assert.match(said(full), /Spring TeachMeet is full: you're number 1 on the waitlist/);
     assert.equal(said(full).match(/on the waitlist/g)?.length, 1, 'the card tells Dev their place on the waitlist once, not twice');
 
-    const cancelled = await sim.click(ann, staffRoom, card, 'Cancel my place', {}, { replyToId: activityId });
+    const cancelled = await cancelMyPlace(sim, ann, staffRoom, card, { replyToId: activityId });
     assert.match(said(cancelled), /Your place at Spring TeachMeet is cancelled/);
     await bot.together.teachmeets.settle();
     const offers = sim.sent.filter((s) => cardText(adaptiveCardsOf(s.activity)[0] ?? {}).includes('A place has come up'));

@@ -64,6 +64,7 @@ function meet(overrides: Partial<TeachMeet> = {}): TeachMeet {
     version: 1,
     waitNext: 1,
     runningOrder: [],
+    cancelReason: '',
     broadcasts: [],
     ...overrides,
   };
@@ -946,7 +947,7 @@ describe('teachmeets rules: sign-ups, waitlist, offers and running order, as pur
       const pia = person(40);
       apply(agg, [present(pia, talk(5)), cancel(confirmed[0]!), cancel(waiting[2]!)]); // waiting[0] is offered
       assert.equal(statusOf(agg, waiting[0]!), 'offered');
-      const applied = apply(agg, { kind: 'cancelEvent', by: 'org' });
+      const applied = apply(agg, { kind: 'cancelEvent', by: 'org', reason: 'The hall is flooded' });
 
       assert.deepEqual(applied.outcomes, [{ ok: true, message: 'Retrieval practice TeachMeet is cancelled. Everyone signed up or waiting will be told.' }]);
       assert.equal(agg.event.status, 'cancelled');
@@ -958,8 +959,8 @@ describe('teachmeets rules: sign-ups, waitlist, offers and running order, as pur
 
     it('when the organiser cancels an event twice, then the second time tells nobody', function () {
       const { agg } = fullEvent({ places: 1, waiting: 1 });
-      apply(agg, { kind: 'cancelEvent', by: 'org' });
-      const again = apply(agg, { kind: 'cancelEvent', by: 'org' });
+      apply(agg, { kind: 'cancelEvent', by: 'org', reason: 'The hall is flooded' });
+      const again = apply(agg, { kind: 'cancelEvent', by: 'org', reason: 'The hall is flooded' });
       assert.deepEqual(again.outcomes, [{ ok: true, message: 'Retrieval practice TeachMeet was already cancelled.' }]);
       assert.equal(again.notices.length, 0);
     });
@@ -967,7 +968,7 @@ describe('teachmeets rules: sign-ups, waitlist, offers and running order, as pur
     it('when the event is cancelled, then an outstanding offer cannot be accepted and freed places are offered to nobody', function () {
       const { agg, confirmed, waiting } = fullEvent({ places: 2, waiting: 2 });
       apply(agg, cancel(confirmed[0]!));
-      apply(agg, { kind: 'cancelEvent', by: 'org' });
+      apply(agg, { kind: 'cancelEvent', by: 'org', reason: 'The hall is flooded' });
       const accepted = apply(agg, accept(waiting[0]!));
       assert.deepEqual(accepted.outcomes, [{ ok: false, message: 'Retrieval practice TeachMeet has been cancelled.' }]);
       const freed = apply(agg, cancel(confirmed[1]!));
@@ -1200,7 +1201,7 @@ describe('teachmeets rules: notices recorded with the change that causes them, u
     const crowd = people(150);
     for (let i = 0; i < crowd.length; i += MAX_ROWS) commit(agg, crowd.slice(i, i + MAX_ROWS).map(attend));
     assert.equal(pending(agg).length, 150);
-    const cancelled = commit(agg, { kind: 'cancelEvent', by: 'org' }, at(NOW, MINUTE));
+    const cancelled = commit(agg, { kind: 'cancelEvent', by: 'org', reason: 'The hall is flooded' }, at(NOW, MINUTE));
     assert.equal(cancelled.changed.size, 0, 'no sign-up row is rewritten (a transaction holds 99)');
     assert.deepEqual(pending(agg), [], 'their confirmations are owed no more');
     const owed = overdueNotices(agg, at(NOW, MINUTE));
@@ -1211,7 +1212,7 @@ describe('teachmeets rules: notices recorded with the change that causes them, u
   it('when someone joins in the same batch as the cancellation, before it, then they are owed the cancellation; someone whose click came after it is refused', function () {
     const agg = aggregate(meet({ places: 2 }));
     const [ann, ben] = people(2);
-    const applied = commit(agg, [attend(ann!), { kind: 'cancelEvent', by: 'org' }, attend(ben!)], at(NOW, MINUTE));
+    const applied = commit(agg, [attend(ann!), { kind: 'cancelEvent', by: 'org', reason: 'The hall is flooded' }, attend(ben!)], at(NOW, MINUTE));
     assert.equal(applied.outcomes[2]!.ok, false);
     assert.deepEqual(overdue(agg, at(NOW, MINUTE)), ['p01:eventCancelled']);
   });
@@ -1234,7 +1235,7 @@ describe('teachmeets rules: notices recorded with the change that causes them, u
     const owed = overdueNotices(agg, at(NOW, 2 * MINUTE));
     assert.deepEqual(owed.map((n) => [n.kind, 'v' in n ? n.v : 0]), [['changed', second]], 'one message for both');
     assert.deepEqual(owedBroadcasts(agg.event, signUp(agg, ann!).toldVersion, second), { kind: 'changed', what: ['venue: Main hall', 'theme: Oracy'] });
-    commit(agg, { kind: 'cancelEvent', by: 'org' }, at(NOW, 3 * MINUTE));
+    commit(agg, { kind: 'cancelEvent', by: 'org', reason: 'The hall is flooded' }, at(NOW, 3 * MINUTE));
     assert.deepEqual(owedBroadcasts(agg.event, signUp(agg, ann!).toldVersion, agg.event.version), { kind: 'eventCancelled' });
     commit(agg, told(ann!, agg.event.version));
     assert.deepEqual(agg.event.broadcasts, [], 'told of the last, Ann owes nothing more');

@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { actionTitles, cardText, invokeResponseCard } from '../support/cardActions';
+import type { SimUser, TurnResult } from '../support/simulator';
+import { answered, hasAction, runningOrder, said, World } from './world';
+
+/**
+ * Using a TeachMeet card as people do (issue 17): destructive buttons ask first, every secondary view
+ * has a way back to the card, a late presenter is not lost from the running order, and each person sees
+ * only the buttons they may use.
+ */
+
+const ORGANISER_BUTTONS = ['Organiser', 'Edit details', "Who's coming", 'Draw running order', 'Cancel this TeachMeet'];
+
+function cardOf(result: TurnResult, who: string): object {
+  const card = invokeResponseCard(result.body);
+  assert.ok(card, `${who} got a card back: ${answered(result)}`);
+  return card;
+}
+
+describe('TeachMeets: safe and navigable cards', function () {
+  let w: World;
+  let ann: SimUser;
+  let ben: SimUser;
+  let dev: SimUser;
+  let card: object;
+  let activityId: string;
+  let eventId: string;
+
+  beforeEach(async function () {
+    w = await World.start();
+    ann = w.sim.user('ann', 'Ann Hughes');
+    ben = w.sim.user('ben', 'Ben Carter');
+    dev = w.sim.user('dev', 'Dev Shah');
+    ({ card, activityId, eventId } = await w.createEvent(w.cora, { places: '1', slots5: '3' }));
+  });
+
+  afterEach(async function () {
+    await w.stop();
+  });
+
+  const click = (who: SimUser, on: object, title: string, inputs: Record<string, string> = {}) => w.sim.click(who, w.staffRoom, on, title, inputs, { replyToId: activityId });
+
+  it('when the organiser presses Cancel this TeachMeet, then nothing happens until they confirm with a reason; everyone is told the reason once, even if the confirm is pressed twice', async function () {
+    await click(ann, card, 'Attend');
+    await click(dev, card, 'Sign up to present', { talkTitle: 'Retrieval practice', slot: '5' });
+    await w.settle();
+    const sentBefore = w.sim.sent.length;
+
+    const asked = cardOf(await click(w.cora, card, 'Cancel this TeachMeet'), 'Cora');
+    assert.match(cardText(asked), /Cancel this TeachMeet\?/);
+    assert.match(cardText(asked), /All 2 people signed up or waiting will be told, with your reason/);
+    assert.deepEqual(actionTitles(asked), ['Yes, cancel this TeachMeet', 'Back']);
+    await w.settle();
+    assert.equal((await w.signUps(eventId)).agg.event.status, 'open', 'asking cancels nothing');
+    assert.equal(w.sim.sent.length, sentBefore, 'and tells nobody');
+
+    const noReason = await w.sim.execute(w.cora, w.staffRoom, 'teachmeet.cancelEventSure', { eventId, reason: ' ' }, { replyToId: activityId });
+    assert.match(answered(noReason), /Say why it is cancelled: everyone signed up will read it. Nothing has been cancelled yet/);
+    assert.equal((await w.signUps(eventId)).agg.event.status, 'open', 'no reason, no cancellation');
+
+    const back = cardOf(await click(w.cora, asked, 'Back'), 'Cora');
+    assert.match(cardText(back), /TeachMeet: Spring TeachMeet/);
+    assert.match(cardText(back), /Open/);
+
+    const first = await click(w.cora, asked, 'Yes, cancel this TeachMeet', { reason: 'The hall is flooded' });
+    assert.match(answered(first), /Spring TeachMeet is cancelled. Everyone signed up or waiting will be told/);
+    const retry = await click(w.cora, asked, 'Yes, cancel this TeachMeet', { reason: 'The hall is flooded' });
+    assert.match(answered(retry), /Spring TeachMeet was already cancelled/);
+    await w.settle();
+
+    for (const who of [ann, dev]) {
+      const told = w.messagesFor(who, /Spring TeachMeet is cancelled/);
+      assert.equal(told.length, 1, `${who.name} was told once`);
+      assert.match(said({ status: 200, body: undefined, sent: told }), /The organiser has cancelled this TeachMeet: The hall is flooded\. Sorry for any inconvenience/);
+    }
+    assert.match(cardText(w.sharedCard(activityId)), /Cancelled/);
+  });
+
+  it('when a presenter presses Cancel my place, then they are asked first and keep their slot until they say yes; a second yes gives nothing more away', async function () {
+    await click(dev, card, 'Sign up to present', { talkTitle: 'Retrieval practice', slot: '5' });
+    await click(ann, card, 'Attend');
+    await click(ben, card, 'Attend'); // waiting for Ann's place
+    await w.settle();
+
+    const asked = cardOf(await click(dev, card, 'Cancel my place'), 'Dev');
+    assert.match(cardText(asked), /Cancel your place\?/);
+    assert.match(cardText(asked), /Your 5-minute slot for 'Retrieval practice' will go to someone else/);
+    assert.deepEqual(actionTitles(asked), ['Yes, cancel my place', 'Keep my place']);
+    assert.equal((await w.signUps(eventId)).agg.signUps.get(dev.aadObjectId)?.status, 'confirmed', 'asking gives nothing away');
+
+    const kept = cardOf(await click(dev, asked, 'Keep my place'), 'Dev');
+    assert.match(cardText(kept), /You're presenting: 5 min, 'Retrieval practice'/);
+
+    const attendee = cardOf(await click(ann, card, 'Cancel my place'), 'Ann');
+    assert.match(cardText(attendee), /Your place will go to the next person waiting/);
+    await w.settle();
+    assert.equal(w.messagesFor(ben, /A place has come up/).length, 0, 'nobody is offered Ann\'s place while she is only asked');
+
+    const yes = await click(ann, attendee, 'Yes, cancel my place');
+    assert.match(answered(yes), /Your place at Spring TeachMeet is cancelled/);
+    const again = await click(ann, attendee, 'Yes, cancel my place');
+    assert.match(answered(again), /You don't have a place at Spring TeachMeet, so there was nothing to cancel/);
+    await w.settle();
+    assert.equal(w.messagesFor(ben, /A place has come up/).length, 1, 'Ben is offered the place once');
+    const { agg } = await w.signUps(eventId);
+    assert.equal(agg.signUps.get(ann.aadObjectId)?.status, 'cancelled');
+    assert.equal(agg.signUps.get(dev.aadObjectId)?.status, 'confirmed', 'Dev kept his slot');
+  });
+});
