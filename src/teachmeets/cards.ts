@@ -17,6 +17,8 @@ export interface FormCardData {
   readonly hasErrors: boolean;
   readonly hostChoices: { title: string; value: string }[];
   readonly hasAnnouncements: boolean;
+  /** An edit form has a Back to the TeachMeet card. */
+  readonly hasBack: boolean;
 }
 
 export function formCardData(opts: {
@@ -40,6 +42,7 @@ export function formCardData(opts: {
     hasErrors: Object.values(opts.errors ?? {}).some((e) => !!e),
     hostChoices: [...opts.schools.map((s) => ({ title: s.name, value: s.id })), { title: 'Online', value: 'online' }],
     hasAnnouncements: opts.mode === 'new' && opts.hasAnnouncements,
+    hasBack: opts.mode === 'edit' && !!opts.event,
   };
 }
 

@@ -381,6 +381,7 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
         const link = deps.csvLink(e.id, turn.now);
         return {
           card: renderCard('teachmeetAttendees', {
+            eventId: e.id,
             title: e.title,
             when: whenText(e, turn.now),
             summary: `${confirmed} coming, ${rows.length - confirmed} waiting`,

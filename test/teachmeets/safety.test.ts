@@ -106,4 +106,26 @@ describe('TeachMeets: safe and navigable cards', function () {
     assert.equal(agg.signUps.get(ann.aadObjectId)?.status, 'cancelled');
     assert.equal(agg.signUps.get(dev.aadObjectId)?.status, 'confirmed', 'Dev kept his slot');
   });
+
+  it("when the organiser opens Who's coming, Edit details or a confirmation, then Back brings their own view of the TeachMeet card back, and a teacher's Back brings theirs", async function () {
+    await click(ann, card, 'Attend');
+    await w.settle();
+    const views: [string, object][] = [
+      ["Who's coming", cardOf(await click(w.cora, card, "Who's coming"), 'Cora')],
+      ['Edit details', cardOf(await click(w.cora, card, 'Edit details'), 'Cora')],
+      ['Cancel this TeachMeet', cardOf(await click(w.cora, card, 'Cancel this TeachMeet'), 'Cora')],
+    ];
+    for (const [from, view] of views) {
+      assert.ok(hasAction(view, 'Back'), `${from} has a Back`);
+      const back = cardOf(await click(w.cora, view, 'Back'), 'Cora');
+      assert.match(cardText(back), /TeachMeet: Spring TeachMeet/, `Back from ${from} shows the card`);
+      assert.match(cardText(back), /0 of 1 left/, 'as it is now');
+      for (const button of ORGANISER_BUTTONS) assert.ok(hasAction(back, button), `Back from ${from} gives the organiser ${button}`);
+    }
+    assert.ok(hasAction(card, 'Back'), 'the Present form has a Back too');
+
+    const asked = cardOf(await click(ann, card, 'Cancel my place'), 'Ann');
+    const back = cardOf(await click(ann, asked, 'Keep my place'), 'Ann');
+    assert.match(cardText(back), /You're attending/);
+  });
 });
