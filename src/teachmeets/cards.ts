@@ -117,8 +117,11 @@ export interface EventCardData {
   readonly organiser: string;
   readonly mine: string;
   readonly hasMine: boolean;
-  readonly order: { n: number; name: string; school: string; talk: string }[];
+  readonly order: { n: number; name: string; school: string; talk: string; late: string }[];
   readonly hasOrder: boolean;
+  /** "1 presenter signed up after the draw and is at the end. Draw again to mix them in." (organisers only). */
+  readonly lateLine: string;
+  readonly hasLateLine: boolean;
   readonly slotChoices: { title: string; value: string }[];
   readonly firstSlot: string;
   /** Teams ids of people signed up (at most 60, Teams' limit): their clients fetch their own view. */
@@ -139,7 +142,8 @@ export function eventCardData(agg: Aggregate, now: Date, schoolName: (id: string
   const order = e.runningOrder
     .map((id) => agg.signUps.get(id))
     .filter((s): s is SignUp => !!s && s.status === 'confirmed' && s.role === 'presenter' && !!s.talk)
-    .map((s, i) => ({ n: i + 1, name: s.name, school: schoolName(s.schoolId) || 'no school set', talk: `${s.talk!.slot} min, '${s.talk!.title}'` }));
+    .map((s, i) => ({ n: i + 1, name: s.name, school: schoolName(s.schoolId) || 'no school set', talk: `${s.talk!.slot} min, '${s.talk!.title}'`, late: e.addedLate.includes(s.aadObjectId) ? ' (added after the draw)' : '' }));
+  const late = order.filter((o) => o.late).length;
   return {
     eventId: e.id,
     title: e.title,
@@ -163,6 +167,8 @@ export function eventCardData(agg: Aggregate, now: Date, schoolName: (id: string
     hasMine: !!mine,
     order,
     hasOrder: order.length > 0,
+    lateLine: late === 0 ? '' : `${late === 1 ? '1 presenter' : `${late} presenters`} signed up after the draw and ${late === 1 ? 'is' : 'are'} at the end. Draw again to mix ${late === 1 ? 'them' : 'them all'} in.`,
+    hasLateLine: late > 0 && e.status !== 'cancelled',
     slotChoices: free.map((len) => ({ title: `${len} minutes (${c.slotsLeft[len]} left)`, value: String(len) })),
     firstSlot: free.length > 0 ? String(free[0]) : '',
     refreshUserIds: [...agg.signUps.values()]

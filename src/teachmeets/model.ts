@@ -26,6 +26,8 @@ export interface TeachMeet {
   waitNext: number;
   /** Confirmed presenters' ids in the drawn order, once drawn. */
   runningOrder: string[];
+  /** Presenters added at the end of the running order after it was drawn (the card says so; drawing again clears it). */
+  addedLate: string[];
   /** Why the organiser cancelled it, told to everyone in the cancellation notice ('' before a cancellation). */
   cancelReason: string;
   /** Changes and a cancellation everyone signed up is still being told of (see SignUp.toldVersion). */

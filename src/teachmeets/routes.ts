@@ -181,6 +181,7 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
           version: 1,
           waitNext: 1,
           runningOrder: [],
+          addedLate: [],
           cancelReason: '',
           broadcasts: [],
         };

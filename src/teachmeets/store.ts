@@ -43,6 +43,7 @@ const EventRow = z.object({
   version: z.number().int(),
   waitNext: z.number().int(),
   runningOrder: z.string().default('[]'),
+  addedLate: z.string().default('[]'),
   cancelReason: z.string().default(''),
   attending: z.number().int().default(0),
   waiting: z.number().int().default(0),
@@ -245,6 +246,7 @@ function eventEntity(e: TeachMeet, tally: { attending: number; waiting: number; 
     version: e.version,
     waitNext: e.waitNext,
     runningOrder: JSON.stringify(e.runningOrder),
+    addedLate: JSON.stringify(e.addedLate),
     cancelReason: e.cancelReason,
     broadcasts: JSON.stringify(e.broadcasts.map((b) => ({ v: b.v, kind: b.kind, what: b.what, at: b.at.toISOString() }))),
     noticesSince: e.noticesSince?.toISOString() ?? '',
@@ -291,6 +293,7 @@ function toEvent(r: z.infer<typeof EventRow>): TeachMeet {
     version: r.version,
     waitNext: r.waitNext,
     runningOrder,
+    addedLate: idList(r.addedLate),
     cancelReason: r.cancelReason,
     broadcasts,
     noticesSince: r.noticesSince ? new Date(r.noticesSince) : undefined,
@@ -348,7 +351,7 @@ function toSignUp(r: z.infer<typeof SignUpRow>): SignUp {
 
 /** A deep copy, so a batch can be applied and thrown away if its commit fails. */
 export function cloneAggregate(agg: Aggregate): Aggregate {
-  const event: TeachMeet = { ...agg.event, host: { ...agg.event.host }, slots: { ...agg.event.slots }, runningOrder: [...agg.event.runningOrder], broadcasts: [...agg.event.broadcasts] };
+  const event: TeachMeet = { ...agg.event, host: { ...agg.event.host }, slots: { ...agg.event.slots }, runningOrder: [...agg.event.runningOrder], addedLate: [...agg.event.addedLate], broadcasts: [...agg.event.broadcasts] };
   const signUps = new Map<string, SignUp>();
   for (const [id, s] of agg.signUps) signUps.set(id, { ...s });
   return { event, signUps };

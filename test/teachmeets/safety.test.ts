@@ -128,4 +128,32 @@ describe('TeachMeets: safe and navigable cards', function () {
     const back = cardOf(await click(ann, asked, 'Keep my place'), 'Ann');
     assert.match(cardText(back), /You're attending/);
   });
+
+  it('when a presenter signs up after the running order was drawn, then they are added at the end, marked as added after the draw, and told their place; drawing again mixes them in', async function () {
+    await click(ann, card, 'Sign up to present', { talkTitle: 'Retrieval practice', slot: '5' });
+    await click(ben, card, 'Sign up to present', { talkTitle: 'Oracy in maths', slot: '5' });
+    const drawn = await click(w.cora, card, 'Draw running order');
+    assert.match(answered(drawn), /Running order drawn for 2 presenters/);
+
+    const late = await click(dev, card, 'Sign up to present', { talkTitle: 'Reading ages', slot: '5' });
+    assert.match(answered(late), /You're presenting at Spring TeachMeet: 5 min, 'Reading ages'. The running order was already drawn, so you're at the end of it: number 3/);
+    await w.settle();
+
+    const shared = w.sharedCard(activityId);
+    const order = runningOrder(shared);
+    assert.equal(order.length, 3, order.join(' | '));
+    assert.equal(order[2], "3. Dev Shah (no school set): 5 min, 'Reading ages' (added after the draw)");
+    assert.ok(order.slice(0, 2).every((l) => !l.includes('added after the draw')));
+
+    const organiserView = cardOf(await click(w.cora, card, "Who's coming"), 'Cora');
+    const mine = cardOf(await click(w.cora, organiserView, 'Back'), 'Cora');
+    assert.match(cardText(mine), /1 presenter signed up after the draw and is at the end. Draw again to mix them in/);
+
+    const redrawn = await click(w.cora, card, 'Draw running order');
+    assert.match(answered(redrawn), /Running order drawn for 3 presenters/);
+    const again = runningOrder(cardOf(redrawn, 'Cora'));
+    assert.equal(again.length, 3);
+    assert.ok(again.every((l) => !l.includes('added after the draw')), again.join(' | '));
+    assert.doesNotMatch(cardText(cardOf(redrawn, 'Cora')), /signed up after the draw/);
+  });
 });
