@@ -105,6 +105,10 @@ export interface EventCardData {
   readonly statusColour: 'Good' | 'Warning' | 'Attention';
   readonly isOpen: boolean;
   readonly isCancelled: boolean;
+  /** Attend is offered: sign-ups are open (and, on a one-reader card, the reader is not already attending or waiting). */
+  readonly canAttend: boolean;
+  /** Cancel my place is offered: not cancelled (and, on a one-reader card, the reader has a place or a waitlist number). */
+  readonly canCancel: boolean;
   readonly canPresent: boolean;
   readonly when: string;
   readonly where: string;
@@ -122,16 +126,34 @@ export interface EventCardData {
   /** "1 presenter signed up after the draw and is at the end. Draw again to mix them in." (organisers only). */
   readonly lateLine: string;
   readonly hasLateLine: boolean;
+  readonly canOrganise: boolean;
   readonly slotChoices: { title: string; value: string }[];
   readonly firstSlot: string;
-  /** Teams ids of people signed up (at most 60, Teams' limit): their clients fetch their own view. */
+  /** Teams ids whose clients fetch their own view (at most 60, Teams' limit): the organisers first, then people signed up. */
   readonly refreshUserIds: string[];
 }
 
 /** Teams refreshes a card automatically for at most 60 listed people. */
 const REFRESH_LIMIT = 60;
 
-export function eventCardData(agg: Aggregate, now: Date, schoolName: (id: string) => string, viewer?: string): EventCardData {
+/**
+ * Whose card it is. Without a viewer it is the shared card everyone sees: no organiser buttons, and
+ * `refresh` so Teams asks for the own view of the people listed (organiser, host reps, coordinators first).
+ */
+export interface CardView {
+  /** The person looking (their place is shown on the card). */
+  readonly viewer?: string;
+  /** Whether they may organise this TeachMeet (edit, list, draw, cancel): decided by the routes from their Teams identity. */
+  readonly canOrganise?: boolean;
+  /** Teams ids of the people who organise it: Teams fetches their own view (with the organiser buttons). */
+  readonly organisers?: readonly string[];
+  /** The card has this one reader (a 1:1 chat): Attend or Cancel my place is left out when it would do nothing for them. */
+  readonly onlyReader?: boolean;
+}
+
+export function eventCardData(agg: Aggregate, now: Date, schoolName: (id: string) => string, view: CardView = {}): EventCardData {
+  const viewer = view.viewer;
+  const me = viewer ? agg.signUps.get(viewer) : undefined;
   const e = agg.event;
   const c = counts(agg);
   const status = statusLabel(e, now);
@@ -153,6 +175,8 @@ export function eventCardData(agg: Aggregate, now: Date, schoolName: (id: string
     statusColour: status === 'Open' ? 'Good' : status === 'Closed' ? 'Warning' : 'Attention',
     isOpen: open,
     isCancelled: e.status === 'cancelled',
+    canAttend: open && !(view.onlyReader && me && (me.status === 'waiting' || me.status === 'offered' || (me.status === 'confirmed' && me.role === 'attendee'))),
+    canCancel: e.status !== 'cancelled' && !(view.onlyReader && (!me || me.status === 'cancelled')),
     canPresent: open && free.length > 0,
     when: whenText(e, now),
     where: whereText(e),
@@ -168,14 +192,19 @@ export function eventCardData(agg: Aggregate, now: Date, schoolName: (id: string
     order,
     hasOrder: order.length > 0,
     lateLine: late === 0 ? '' : `${late === 1 ? '1 presenter' : `${late} presenters`} signed up after the draw and ${late === 1 ? 'is' : 'are'} at the end. Draw again to mix ${late === 1 ? 'them' : 'them all'} in.`,
-    hasLateLine: late > 0 && e.status !== 'cancelled',
+    hasLateLine: late > 0 && !!view.canOrganise && e.status !== 'cancelled',
+    canOrganise: !!view.canOrganise && e.status !== 'cancelled',
     slotChoices: free.map((len) => ({ title: `${len} minutes (${c.slotsLeft[len]} left)`, value: String(len) })),
     firstSlot: free.length > 0 ? String(free[0]) : '',
-    refreshUserIds: [...agg.signUps.values()]
-      .filter((s) => s.status !== 'cancelled' && s.teamsId)
-      .sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime())
-      .slice(0, REFRESH_LIMIT)
-      .map((s) => s.teamsId),
+    refreshUserIds: [
+      ...new Set([
+        ...(view.organisers ?? []),
+        ...[...agg.signUps.values()]
+          .filter((s) => s.status !== 'cancelled' && s.teamsId)
+          .sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime())
+          .map((s) => s.teamsId),
+      ]),
+    ].slice(0, REFRESH_LIMIT),
   };
 }
 

@@ -18,7 +18,8 @@ export interface TeachMeet {
   slots: Record<SlotLength, number>;
   deadline: Date;
   status: 'open' | 'cancelled';
-  readonly organiser: { readonly aadObjectId: string; readonly name: string; readonly schoolId?: string };
+  /** Who created it; their Teams id (when known) lets Teams fetch their own view of shared cards. */
+  readonly organiser: { readonly aadObjectId: string; readonly name: string; readonly schoolId?: string; readonly teamsId?: string };
   readonly createdAt: Date;
   /** Bumped by every committed change. */
   version: number;

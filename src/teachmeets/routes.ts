@@ -14,7 +14,7 @@ import { attendeeRows, confirmCancelEventData, confirmCancelPlaceData, eventCard
 import { checkForm, FormInput, type FormValues } from './form';
 import type { Aggregate, PersonRef, SlotLength, TeachMeet } from './model';
 import { UnknownEvent, type Committed } from './queue';
-import { cancelNeedsConfirmation, type Intent } from './rules';
+import { cancelNeedsConfirmation, mayOrganise, type Intent } from './rules';
 import { TeachMeetService } from './service';
 import type { TeachMeetStore } from './store';
 
@@ -42,9 +42,6 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
 
   const personRef = (turn: Turn): PersonRef => ({ aadObjectId: turn.actor.aadObjectId, teamsId: turn.actor.teamsId, name: turn.actor.name, schoolId: turn.person.schoolId ?? '' });
 
-  const mayOrganise = (person: Person, event: TeachMeet) =>
-    person.isCoordinator || event.organiser.aadObjectId === person.aadObjectId || (person.isRep && event.host.kind === 'school' && person.schoolId === event.host.schoolId);
-
   async function hostSchools(person: Person) {
     const schools = await directory.schools();
     return person.isCoordinator ? schools : schools.filter((s) => s.id === person.schoolId);
@@ -56,7 +53,12 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
 
   async function eventCard(turn: Turn, agg: Aggregate, headline?: string) {
     const names = await service.schoolNames();
-    const data = eventCardData(agg, turn.now, names, turn.actor.aadObjectId);
+    const data = eventCardData(agg, turn.now, names, {
+      viewer: turn.actor.aadObjectId,
+      canOrganise: mayOrganise(turn.person, agg.event),
+      organisers: await service.organiserIds(agg.event),
+      onlyReader: turn.conversation.kind === 'personal',
+    });
     const status = myStatus(agg, turn.actor.aadObjectId, turn.now);
     // The answer first, then where the person stands, unless the answer has said it already ("…: you're number 3 on the waitlist.").
     const mine = !headline ? (status ?? '') : status && !saysAlready(headline, status) ? `${headline} ${status}` : headline;
@@ -176,7 +178,7 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
           slots: d.slots,
           deadline: d.deadline,
           status: 'open',
-          organiser: { aadObjectId: turn.actor.aadObjectId, name: turn.actor.name, schoolId: turn.person.schoolId },
+          organiser: { aadObjectId: turn.actor.aadObjectId, name: turn.actor.name, schoolId: turn.person.schoolId, teamsId: turn.actor.teamsId },
           createdAt: turn.now,
           version: 1,
           waitNext: 1,
@@ -189,7 +191,7 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
         await service.planTimers(event);
         const agg: Aggregate = { event, signUps: new Map() };
         const names = await service.schoolNames();
-        const shared = renderCard('teachmeetEvent', eventCardData(agg, turn.now, names));
+        const shared = renderCard('teachmeetEvent', eventCardData(agg, turn.now, names, { organisers: await service.organiserIds(event) }));
         const here = TurnContext.getConversationReference(turn.context.activity);
         delete here.activityId;
         const replyTo = turn.context.activity.replyToId;
@@ -207,7 +209,8 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
           const id = stored ? await deps.proactive.send(stored.reference, MessageFactory.attachment(cardAttachment(shared))).catch(() => undefined) : undefined;
           if (stored && id) await service.queue.addPost(event.id, { conversationId: channel!.conversationId, activityId: id, reference: JSON.stringify(stored.reference) });
         }
-        if (isExecute && replyTo) return { card: shared };
+        // The organiser's own view of the card they just posted (with the organiser buttons).
+        if (isExecute && replyTo) return eventCard(turn, agg);
         return { message: `${event.title} is posted. People sign up from its card.` };
       },
     }),

@@ -1,3 +1,4 @@
+import type { Person } from '../platform/identity';
 import { formatDayTime } from '../platform/time';
 import { SLOT_LENGTHS, type Aggregate, type OfferPolicy, type PersonalNoticeKind, type PersonRef, type SignUp, type SlotLength, type Talk, type TeachMeet } from './model';
 
@@ -69,6 +70,11 @@ function room(applied: Applying): boolean {
 
 const ok = (message: string): Outcome => ({ ok: true, message });
 const no = (message: string): Outcome => ({ ok: false, message });
+
+/** Who may edit, list, draw and cancel a TeachMeet: its organiser, a rep of the host school, or a coordinator. */
+export function mayOrganise(person: Pick<Person, 'aadObjectId' | 'isRep' | 'isCoordinator' | 'schoolId'>, event: TeachMeet): boolean {
+  return person.isCoordinator || event.organiser.aadObjectId === person.aadObjectId || (person.isRep && event.host.kind === 'school' && person.schoolId === event.host.schoolId);
+}
 
 /** Whether "Cancel my place" should ask first: the person has a place or a waitlist number to lose, and it is not too late to cancel. */
 export function cancelNeedsConfirmation(agg: Aggregate, aadObjectId: string, now: Date): boolean {

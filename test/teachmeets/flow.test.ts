@@ -105,7 +105,7 @@ describe('TeachMeets through the wire', function () {
     assert.match(said(list), /No TeachMeets are coming up/);
   });
 
-  it('when someone attends from a card in their personal chat, then the update that follows still shows their place; in a channel the card asks Teams to refresh signed-up people\'s own views', async function () {
+  it('when someone attends from a card in their personal chat, then the update that follows still shows their place; in a channel the card asks Teams to refresh the organiser\'s and signed-up people\'s own views', async function () {
     const mine = sim.personalChat(cora);
     const form = await sim.say(cora, mine, 'teachmeet new');
     const formSent = form.sent.find((s) => adaptiveCardsOf(s.activity).length > 0)!;
@@ -125,7 +125,7 @@ describe('TeachMeets through the wire', function () {
     await bot.together.teachmeets.settle();
     const shared = adaptiveCardsOf(sim.sent.filter((s) => s.method === 'PUT' && s.activityId === activityId).at(-1)!.activity)[0] as { refresh?: { userIds?: string[]; action?: { verb?: string } } };
     assert.doesNotMatch(cardText(shared), /You're attending/, 'the channel copy is everyone\'s view');
-    assert.deepEqual(shared.refresh?.userIds, [ann.id], 'Teams refreshes Ann\'s own view');
+    assert.deepEqual(shared.refresh?.userIds, [cora.id, ann.id], 'Teams refreshes the organiser\'s own view, then Ann\'s');
     assert.equal(shared.refresh?.action?.verb, 'teachmeet.show');
   });
 });

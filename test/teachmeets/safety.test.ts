@@ -127,6 +127,7 @@ describe('TeachMeets: safe and navigable cards', function () {
     const asked = cardOf(await click(ann, card, 'Cancel my place'), 'Ann');
     const back = cardOf(await click(ann, asked, 'Keep my place'), 'Ann');
     assert.match(cardText(back), /You're attending/);
+    for (const button of ORGANISER_BUTTONS) assert.ok(!hasAction(back, button), `Ann's own view has no ${button}`);
   });
 
   it('when a presenter signs up after the running order was drawn, then they are added at the end, marked as added after the draw, and told their place; drawing again mixes them in', async function () {
@@ -155,5 +156,75 @@ describe('TeachMeets: safe and navigable cards', function () {
     assert.equal(again.length, 3);
     assert.ok(again.every((l) => !l.includes('added after the draw')), again.join(' | '));
     assert.doesNotMatch(cardText(cardOf(redrawn, 'Cora')), /signed up after the draw/);
+  });
+});
+
+describe('TeachMeets: each person sees the buttons they may use', function () {
+  let w: World;
+  let tom: SimUser;
+  let ray: SimUser;
+  let bea: SimUser;
+
+  beforeEach(async function () {
+    w = await World.start();
+    tom = w.sim.user('tom', 'Tom Baker');
+    ray = w.sim.user('ray', 'Ray Osei');
+    bea = w.sim.user('bea', 'Bea Lund');
+    await w.makeRep(ray, 'Oakfield Academy');
+    await w.makeRep(bea, 'Brookside Primary');
+    // Reps who have chatted with Together 1:1: their Teams ids are known.
+    for (const rep of [ray, bea]) await w.sim.say(rep, w.sim.personalChat(rep), 'whoami');
+  });
+
+  afterEach(async function () {
+    await w.stop();
+  });
+
+  it("when the shared card is updated in a channel, then it has no organiser buttons and asks Teams to refresh it for the organiser and the host school's rep, who get their own view with them; a teacher and another school's rep do not", async function () {
+    const { card, activityId } = await w.createEvent();
+    await w.sim.click(tom, w.staffRoom, card, 'Attend', {}, { replyToId: activityId });
+    await w.settle();
+
+    const shared = w.sharedCard(activityId) as { refresh?: { action?: Record<string, unknown>; userIds?: string[] } };
+    for (const button of ORGANISER_BUTTONS) assert.ok(!hasAction(shared, button), `the shared card has no ${button}`);
+    assert.ok(hasAction(shared, 'Attend') && hasAction(shared, 'Cancel my place'), 'it keeps what everyone may use');
+    const userIds = shared.refresh?.userIds ?? [];
+    assert.ok(userIds.includes(w.cora.id), 'the organiser gets their own view');
+    assert.ok(userIds.includes(ray.id), "the host school's rep gets their own view");
+    assert.ok(!userIds.includes(bea.id), "another school's rep does not");
+    assert.ok(userIds.length <= 60, "within Teams' limit");
+
+    const refreshAs = async (who: SimUser) =>
+      cardOf(await w.sim.invoke(who, w.staffRoom, 'adaptiveCard/action', { action: shared.refresh!.action, trigger: 'automatic' }, { replyToId: activityId }), who.name);
+    for (const who of [w.cora, ray]) {
+      const own = await refreshAs(who);
+      for (const button of ORGANISER_BUTTONS) assert.ok(hasAction(own, button), `${who.name}'s own view has ${button}`);
+    }
+    for (const who of [tom, bea]) {
+      const own = await refreshAs(who);
+      assert.match(cardText(own), /TeachMeet: Spring TeachMeet/);
+      for (const button of ORGANISER_BUTTONS) assert.ok(!hasAction(own, button), `${who.name}'s own view has no ${button}`);
+    }
+    assert.match(cardText(await refreshAs(tom)), /You're attending/, "Tom's view shows his place");
+  });
+
+  it('when a teacher opens a TeachMeet from the list in a personal chat, then the card shows no organiser buttons and only the sign-up buttons that do something for them; the organiser sees the organiser buttons', async function () {
+    await w.createEvent();
+    for (const [who, organises] of [[tom, false], [w.cora, true]] as const) {
+      const chat = w.sim.personalChat(who);
+      const list = await w.sim.say(who, chat, 'teachmeets');
+      const listed = list.sent.find((s) => s.method === 'POST' && s.conversationId === chat.id && /Spring TeachMeet/.test(JSON.stringify(s.activity)))!;
+      const shown = cardOf(await w.sim.click(who, chat, listed, 'Show the card'), who.name);
+      assert.match(cardText(shown), /TeachMeet: Spring TeachMeet/);
+      for (const button of ORGANISER_BUTTONS) assert.equal(hasAction(shown, button), organises, `${who.name} ${organises ? 'sees' : 'does not see'} ${button}`);
+      if (organises) continue;
+      assert.ok(hasAction(shown, 'Attend'), 'Tom may attend');
+      assert.ok(!hasAction(shown, 'Cancel my place'), 'Tom has no place to cancel');
+      const attending = cardOf(await w.sim.click(who, chat, shown, 'Attend', {}, { replyToId: listed.activityId }), who.name);
+      assert.match(cardText(attending), /You're attending/);
+      assert.ok(!hasAction(attending, 'Attend'), 'attending, Tom is not offered Attend again');
+      assert.ok(hasAction(attending, 'Cancel my place'), 'but may cancel his place');
+      await w.settle();
+    }
   });
 });
