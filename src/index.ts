@@ -123,7 +123,7 @@ export function wireCapabilities(deps: CapabilityDeps): Capabilities & { teachme
   const directoryPart = directoryRoutes({ directory, logger, partnershipName: config.partnershipName, localMode: config.localMode });
 
   const teachMeetStore = new TeachMeetStore(deps.tables, logger);
-  const teachmeets = new TeachMeetService({ store: teachMeetStore, directory, proactive: deps.proactive, timers: deps.timers, clock: deps.clock, logger, policy: deps.offerPolicy, deadlines: deps.deadlines });
+  const teachmeets = new TeachMeetService({ store: teachMeetStore, directory, conversations: deps.conversations, proactive: deps.proactive, timers: deps.timers, clock: deps.clock, logger, policy: deps.offerPolicy, deadlines: deps.deadlines });
   const attendees = signedCsv(deps.links, deps.clock, {
     route: '/api/teachmeets/:id/attendees.csv',
     id: /^tm[0-9a-f]{10}$/,

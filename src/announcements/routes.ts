@@ -235,6 +235,7 @@ export function announcementRoutes(deps: AnnouncementRouteDeps): AnnouncementRou
       usage: 'announce  or  announce reps: <text>',
       summary: 'Post an announcement: a form, or the short form `announce reps: …` (schools, announcements, everyone or a school name)',
       audience: 'rep',
+      offered: async (person) => person.isCoordinator || (await store.repsMayAnnounce()),
       async run(turn, input) {
         const repsMayAnnounce = turn.person.isCoordinator ? true : await store.repsMayAnnounce();
         const allowed = mayAnnounce(turn.person, undefined, repsMayAnnounce);

@@ -1,4 +1,4 @@
-import type { Audience } from './identity';
+import type { Audience, Person } from './identity';
 import type { Turn } from './turn';
 
 /** Someone @mentioned in a command, before their Entra id is looked up. */
@@ -21,6 +21,11 @@ export interface CommandSpec {
   /** One line for the help card. */
   readonly summary: string;
   readonly audience: Audience;
+  /**
+   * Whether `help` lists it for someone in its audience, when that depends on more than their role
+   * (a partnership setting): help shows only what the person can use now. Not a permission check.
+   */
+  offered?(person: Person): Promise<boolean>;
   run(turn: Turn, input: CommandInput): Promise<void>;
 }
 

@@ -46,10 +46,16 @@ function truncate(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
+/** The commands whose own condition (`offered`) lets this person see them now; the role is checked by helpCardData. */
+async function offeredTo(person: Person, commands: readonly CommandSpec[]): Promise<CommandSpec[]> {
+  const shown = await Promise.all(commands.map((c) => (c.offered && mayUse(person, c.audience) ? c.offered(person) : true)));
+  return commands.filter((_, i) => shown[i]);
+}
+
 export function helpRoutes(partnership: string, commands: () => readonly CommandSpec[]) {
-  const helpCard = (turn: Turn, unknown?: string): AdaptiveCard => renderCard('help', helpCardData(partnership, turn.person, commands(), unknown));
+  const helpCard = async (turn: Turn, unknown?: string): Promise<AdaptiveCard> => renderCard('help', helpCardData(partnership, turn.person, await offeredTo(turn.person, commands()), unknown));
   const help = async (turn: Turn, unknown?: string) => {
-    await turn.replyCard(helpCard(turn, unknown));
+    await turn.replyCard(await helpCard(turn, unknown));
   };
   const welcome = async (turn: Turn) => {
     const where = turn.conversation.kind === 'personal' ? 'this chat' : turn.conversation.kind === 'channel' ? 'this team' : 'this chat';
@@ -68,7 +74,7 @@ export function helpRoutes(partnership: string, commands: () => readonly Command
       data: z.object({}).strict(),
       audience: 'everyone',
       async run(turn) {
-        return { card: helpCard(turn) };
+        return { card: await helpCard(turn) };
       },
     }),
   ];

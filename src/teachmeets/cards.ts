@@ -17,6 +17,8 @@ export interface FormCardData {
   readonly hasErrors: boolean;
   readonly hostChoices: { title: string; value: string }[];
   readonly hasAnnouncements: boolean;
+  /** An edit form has a Back to the TeachMeet card. */
+  readonly hasBack: boolean;
 }
 
 export function formCardData(opts: {
@@ -40,6 +42,7 @@ export function formCardData(opts: {
     hasErrors: Object.values(opts.errors ?? {}).some((e) => !!e),
     hostChoices: [...opts.schools.map((s) => ({ title: s.name, value: s.id })), { title: 'Online', value: 'online' }],
     hasAnnouncements: opts.mode === 'new' && opts.hasAnnouncements,
+    hasBack: opts.mode === 'edit' && !!opts.event,
   };
 }
 
@@ -102,6 +105,10 @@ export interface EventCardData {
   readonly statusColour: 'Good' | 'Warning' | 'Attention';
   readonly isOpen: boolean;
   readonly isCancelled: boolean;
+  /** Attend is offered: sign-ups are open (and, on a one-reader card, the reader is not already attending or waiting). */
+  readonly canAttend: boolean;
+  /** Cancel my place is offered: not cancelled (and, on a one-reader card, the reader has a place or a waitlist number). */
+  readonly canCancel: boolean;
   readonly canPresent: boolean;
   readonly when: string;
   readonly where: string;
@@ -114,18 +121,39 @@ export interface EventCardData {
   readonly organiser: string;
   readonly mine: string;
   readonly hasMine: boolean;
-  readonly order: { n: number; name: string; school: string; talk: string }[];
+  readonly order: { n: number; name: string; school: string; talk: string; late: string }[];
   readonly hasOrder: boolean;
+  /** "1 presenter signed up after the draw and is at the end. Draw again to mix them in." (organisers only). */
+  readonly lateLine: string;
+  readonly hasLateLine: boolean;
+  readonly canOrganise: boolean;
   readonly slotChoices: { title: string; value: string }[];
   readonly firstSlot: string;
-  /** Teams ids of people signed up (at most 60, Teams' limit): their clients fetch their own view. */
+  /** Teams ids whose clients fetch their own view (at most 60, Teams' limit): the organisers first, then people signed up. */
   readonly refreshUserIds: string[];
 }
 
 /** Teams refreshes a card automatically for at most 60 listed people. */
 const REFRESH_LIMIT = 60;
 
-export function eventCardData(agg: Aggregate, now: Date, schoolName: (id: string) => string, viewer?: string): EventCardData {
+/**
+ * Whose card it is. Without a viewer it is the shared card everyone sees: no organiser buttons, and
+ * `refresh` so Teams asks for the own view of the people listed (organiser, host reps, coordinators first).
+ */
+export interface CardView {
+  /** The person looking (their place is shown on the card). */
+  readonly viewer?: string;
+  /** Whether they may organise this TeachMeet (edit, list, draw, cancel): decided by the routes from their Teams identity. */
+  readonly canOrganise?: boolean;
+  /** Teams ids of the people who organise it: Teams fetches their own view (with the organiser buttons). */
+  readonly organisers?: readonly string[];
+  /** The card has this one reader (a 1:1 chat): Attend or Cancel my place is left out when it would do nothing for them. */
+  readonly onlyReader?: boolean;
+}
+
+export function eventCardData(agg: Aggregate, now: Date, schoolName: (id: string) => string, view: CardView = {}): EventCardData {
+  const viewer = view.viewer;
+  const me = viewer ? agg.signUps.get(viewer) : undefined;
   const e = agg.event;
   const c = counts(agg);
   const status = statusLabel(e, now);
@@ -136,7 +164,8 @@ export function eventCardData(agg: Aggregate, now: Date, schoolName: (id: string
   const order = e.runningOrder
     .map((id) => agg.signUps.get(id))
     .filter((s): s is SignUp => !!s && s.status === 'confirmed' && s.role === 'presenter' && !!s.talk)
-    .map((s, i) => ({ n: i + 1, name: s.name, school: schoolName(s.schoolId) || 'no school set', talk: `${s.talk!.slot} min, '${s.talk!.title}'` }));
+    .map((s, i) => ({ n: i + 1, name: s.name, school: schoolName(s.schoolId) || 'no school set', talk: `${s.talk!.slot} min, '${s.talk!.title}'`, late: e.addedLate.includes(s.aadObjectId) ? ' (added after the draw)' : '' }));
+  const late = order.filter((o) => o.late).length;
   return {
     eventId: e.id,
     title: e.title,
@@ -146,6 +175,8 @@ export function eventCardData(agg: Aggregate, now: Date, schoolName: (id: string
     statusColour: status === 'Open' ? 'Good' : status === 'Closed' ? 'Warning' : 'Attention',
     isOpen: open,
     isCancelled: e.status === 'cancelled',
+    canAttend: open && !(view.onlyReader && me && (me.status === 'waiting' || me.status === 'offered' || (me.status === 'confirmed' && me.role === 'attendee'))),
+    canCancel: e.status !== 'cancelled' && !(view.onlyReader && (!me || me.status === 'cancelled')),
     canPresent: open && free.length > 0,
     when: whenText(e, now),
     where: whereText(e),
@@ -160,13 +191,20 @@ export function eventCardData(agg: Aggregate, now: Date, schoolName: (id: string
     hasMine: !!mine,
     order,
     hasOrder: order.length > 0,
+    lateLine: late === 0 ? '' : `${late === 1 ? '1 presenter' : `${late} presenters`} signed up after the draw and ${late === 1 ? 'is' : 'are'} at the end. Draw again to mix ${late === 1 ? 'them' : 'them all'} in.`,
+    hasLateLine: late > 0 && !!view.canOrganise && e.status !== 'cancelled',
+    canOrganise: !!view.canOrganise && e.status !== 'cancelled',
     slotChoices: free.map((len) => ({ title: `${len} minutes (${c.slotsLeft[len]} left)`, value: String(len) })),
     firstSlot: free.length > 0 ? String(free[0]) : '',
-    refreshUserIds: [...agg.signUps.values()]
-      .filter((s) => s.status !== 'cancelled' && s.teamsId)
-      .sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime())
-      .slice(0, REFRESH_LIMIT)
-      .map((s) => s.teamsId),
+    refreshUserIds: [
+      ...new Set([
+        ...(view.organisers ?? []),
+        ...[...agg.signUps.values()]
+          .filter((s) => s.status !== 'cancelled' && s.teamsId)
+          .sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime())
+          .map((s) => s.teamsId),
+      ]),
+    ].slice(0, REFRESH_LIMIT),
   };
 }
 
@@ -233,4 +271,46 @@ export function attendeesCsv(rows: readonly AttendeeRow[]): string {
   };
   const lines = [['Name', 'School', 'Role', 'Talk', 'Status'], ...rows.map((r) => [r.name, r.school, r.role, r.talk, r.status])];
   return lines.map((l) => l.map(cell).join(',')).join('\r\n') + '\r\n';
+}
+
+export interface ConfirmCardData {
+  readonly eventId: string;
+  readonly heading: string;
+  readonly title: string;
+  readonly when: string;
+  readonly where: string;
+  readonly text: string;
+  /** Cancelling the whole TeachMeet (with a reason), rather than one person's place. */
+  readonly isEvent: boolean;
+  readonly reason: string;
+  readonly problem: string;
+  readonly hasProblem: boolean;
+}
+
+/** "Cancel your place?": what the person gives up, before they give it up. */
+export function confirmCancelPlaceData(agg: Aggregate, aadObjectId: string, now: Date): ConfirmCardData {
+  const e = agg.event;
+  const me = agg.signUps.get(aadObjectId);
+  const waitlisted = me?.status === 'waiting' || me?.status === 'offered';
+  const text =
+    me?.status === 'confirmed' && me.role === 'presenter' && me.talk
+      ? `Your ${me.talk.slot}-minute slot for '${me.talk.title}' will go to someone else, and you would have to sign up again to get one back.`
+      : waitlisted
+        ? `You'll lose your place on the waitlist (number ${waitPosition(agg, aadObjectId) ?? '?'}).`
+        : 'Your place will go to the next person waiting, and you would have to sign up again to get one back.';
+  return { eventId: e.id, heading: waitlisted ? 'Leave the waitlist?' : 'Cancel your place?', title: e.title, when: whenText(e, now), where: whereText(e), text, isEvent: false, reason: '', problem: '', hasProblem: false };
+}
+
+/** "Cancel this TeachMeet?": who will be told, and the reason they will read. */
+export function confirmCancelEventData(agg: Aggregate, now: Date, reason = '', problem = ''): ConfirmCardData {
+  const e = agg.event;
+  const told = [...agg.signUps.values()].filter((s) => s.status !== 'cancelled').length;
+  const who = told === 0 ? 'Nobody has signed up yet.' : `${told === 1 ? 'The 1 person' : `All ${told} people`} signed up or waiting will be told, with your reason.`;
+  return { eventId: e.id, heading: 'Cancel this TeachMeet?', title: e.title, when: whenText(e, now), where: whereText(e), text: `${who} This cannot be undone.`, isEvent: true, reason, problem, hasProblem: !!problem };
+}
+
+/** The cancellation notice's words, with the organiser's reason. */
+export function cancelledText(e: TeachMeet): string {
+  const reason = e.cancelReason.trim().replace(/[.!]+$/, '');
+  return reason ? `The organiser has cancelled this TeachMeet: ${reason}. Sorry for any inconvenience.` : 'The organiser has cancelled this TeachMeet. Sorry for any inconvenience.';
 }

@@ -18,7 +18,8 @@ export interface TeachMeet {
   slots: Record<SlotLength, number>;
   deadline: Date;
   status: 'open' | 'cancelled';
-  readonly organiser: { readonly aadObjectId: string; readonly name: string; readonly schoolId?: string };
+  /** Who created it; their Teams id (when known) lets Teams fetch their own view of shared cards. */
+  readonly organiser: { readonly aadObjectId: string; readonly name: string; readonly schoolId?: string; readonly teamsId?: string };
   readonly createdAt: Date;
   /** Bumped by every committed change. */
   version: number;
@@ -26,6 +27,10 @@ export interface TeachMeet {
   waitNext: number;
   /** Confirmed presenters' ids in the drawn order, once drawn. */
   runningOrder: string[];
+  /** Presenters added at the end of the running order after it was drawn (the card says so; drawing again clears it). */
+  addedLate: string[];
+  /** Why the organiser cancelled it, told to everyone in the cancellation notice ('' before a cancellation). */
+  cancelReason: string;
   /** Changes and a cancellation everyone signed up is still being told of (see SignUp.toldVersion). */
   broadcasts: Broadcast[];
   /** When the oldest notice still unsent was recorded (so a sweep can find events with notices left over). */

@@ -7,7 +7,7 @@ import type { Clock } from '../platform/clock';
 import { parseReference } from '../platform/conversations/reference';
 import type { Logger } from '../platform/logging';
 import type { Proactive } from '../platform/proactive';
-import { noticeCardData } from './cards';
+import { cancelledText, noticeCardData } from './cards';
 import type { Aggregate } from './model';
 import type { TeachMeetQueue } from './queue';
 import { MAX_ROWS, overdueNotices, owedBroadcasts, owedNotice, owesBroadcast, type Intent, type Notice } from './rules';
@@ -217,7 +217,7 @@ export class TeachMeetNotices {
         card =
           owed.kind === 'changed'
             ? noticeCardData(e, `${e.title} has changed`, `What changed: ${owed.what.join('; ')}.`, now, s.status === 'confirmed')
-            : noticeCardData(e, `${e.title} is cancelled`, 'The organiser has cancelled this TeachMeet. Sorry for any inconvenience.', now, false);
+            : noticeCardData(e, `${e.title} is cancelled`, cancelledText(e), now, false);
         break;
       }
       default:

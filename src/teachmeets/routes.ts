@@ -10,11 +10,11 @@ import type { Person } from '../platform/identity';
 import type { Proactive } from '../platform/proactive';
 import { formatDayTime } from '../platform/time';
 import type { Turn } from '../platform/turn';
-import { attendeeRows, eventCardData, formCardData, myStatus, noticeCardData, whenText, whereText } from './cards';
+import { attendeeRows, confirmCancelEventData, confirmCancelPlaceData, eventCardData, formCardData, myStatus, noticeCardData, whenText, whereText } from './cards';
 import { checkForm, FormInput, type FormValues } from './form';
 import type { Aggregate, PersonRef, SlotLength, TeachMeet } from './model';
 import { UnknownEvent, type Committed } from './queue';
-import type { Intent } from './rules';
+import { cancelNeedsConfirmation, mayOrganise, type Intent } from './rules';
 import { TeachMeetService } from './service';
 import type { TeachMeetStore } from './store';
 
@@ -42,9 +42,6 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
 
   const personRef = (turn: Turn): PersonRef => ({ aadObjectId: turn.actor.aadObjectId, teamsId: turn.actor.teamsId, name: turn.actor.name, schoolId: turn.person.schoolId ?? '' });
 
-  const mayOrganise = (person: Person, event: TeachMeet) =>
-    person.isCoordinator || event.organiser.aadObjectId === person.aadObjectId || (person.isRep && event.host.kind === 'school' && person.schoolId === event.host.schoolId);
-
   async function hostSchools(person: Person) {
     const schools = await directory.schools();
     return person.isCoordinator ? schools : schools.filter((s) => s.id === person.schoolId);
@@ -56,7 +53,12 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
 
   async function eventCard(turn: Turn, agg: Aggregate, headline?: string) {
     const names = await service.schoolNames();
-    const data = eventCardData(agg, turn.now, names, turn.actor.aadObjectId);
+    const data = eventCardData(agg, turn.now, names, {
+      viewer: turn.actor.aadObjectId,
+      canOrganise: mayOrganise(turn.person, agg.event),
+      organisers: await service.organiserIds(agg.event),
+      onlyReader: turn.conversation.kind === 'personal',
+    });
     const status = myStatus(agg, turn.actor.aadObjectId, turn.now);
     // The answer first, then where the person stands, unless the answer has said it already ("…: you're number 3 on the waitlist.").
     const mine = !headline ? (status ?? '') : status && !saysAlready(headline, status) ? `${headline} ${status}` : headline;
@@ -176,18 +178,20 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
           slots: d.slots,
           deadline: d.deadline,
           status: 'open',
-          organiser: { aadObjectId: turn.actor.aadObjectId, name: turn.actor.name, schoolId: turn.person.schoolId },
+          organiser: { aadObjectId: turn.actor.aadObjectId, name: turn.actor.name, schoolId: turn.person.schoolId, teamsId: turn.actor.teamsId },
           createdAt: turn.now,
           version: 1,
           waitNext: 1,
           runningOrder: [],
+          addedLate: [],
+          cancelReason: '',
           broadcasts: [],
         };
         await deps.store.create(event);
         await service.planTimers(event);
         const agg: Aggregate = { event, signUps: new Map() };
         const names = await service.schoolNames();
-        const shared = renderCard('teachmeetEvent', eventCardData(agg, turn.now, names));
+        const shared = renderCard('teachmeetEvent', eventCardData(agg, turn.now, names, { organisers: await service.organiserIds(event) }));
         const here = TurnContext.getConversationReference(turn.context.activity);
         delete here.activityId;
         const replyTo = turn.context.activity.replyToId;
@@ -205,7 +209,8 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
           const id = stored ? await deps.proactive.send(stored.reference, MessageFactory.attachment(cardAttachment(shared))).catch(() => undefined) : undefined;
           if (stored && id) await service.queue.addPost(event.id, { conversationId: channel!.conversationId, activityId: id, reference: JSON.stringify(stored.reference) });
         }
-        if (isExecute && replyTo) return { card: shared };
+        // The organiser's own view of the card they just posted (with the organiser buttons).
+        if (isExecute && replyTo) return eventCard(turn, agg);
         return { message: `${event.title} is posted. People sign up from its card.` };
       },
     }),
@@ -233,6 +238,21 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
       recentIdentityIsEnough: true,
       data: EventRef,
       audience: 'everyone',
+      async run(turn, data) {
+        // Asks first when there is a place (or a waitlist number) to lose; otherwise the rules say why not.
+        const loaded = await service.queue.read(data.eventId);
+        if (loaded && cancelNeedsConfirmation(loaded.agg, turn.actor.aadObjectId, turn.now)) {
+          return { card: renderCard('teachmeetConfirm', confirmCancelPlaceData(loaded.agg, turn.actor.aadObjectId, turn.now)) };
+        }
+        return change(turn, data.eventId, { kind: 'cancel', person: personRef(turn) });
+      },
+    }),
+    defineAction({
+      verb: 'teachmeet.cancelSure',
+      recentIdentityIsEnough: true,
+      data: EventRef,
+      audience: 'everyone',
+      // Pressed twice (a Teams retry), the second finds nothing to cancel: the place is given up once.
       run: (turn, data) => change(turn, data.eventId, { kind: 'cancel', person: personRef(turn) }),
     }),
     defineAction({
@@ -318,7 +338,23 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
       async run(turn, data) {
         const loaded = await loadForOrganiser(turn, data.eventId);
         if (!('agg' in loaded)) return loaded;
-        const committed = await service.queue.submit(data.eventId, { kind: 'cancelEvent', by: turn.actor.aadObjectId });
+        if (loaded.agg.event.status === 'cancelled') return eventCard(turn, loaded.agg, `${loaded.agg.event.title} was already cancelled.`);
+        return { card: renderCard('teachmeetConfirm', confirmCancelEventData(loaded.agg, turn.now)) };
+      },
+    }),
+    defineAction({
+      verb: 'teachmeet.cancelEventSure',
+      data: EventRef.extend({ reason: cardText(300).optional().default('') }),
+      audience: 'everyone',
+      async run(turn, data) {
+        const loaded = await loadForOrganiser(turn, data.eventId);
+        if (!('agg' in loaded)) return loaded;
+        if (loaded.agg.event.status !== 'cancelled' && data.reason.length < 3) {
+          turn.record.outcome = 'invalid';
+          return { card: renderCard('teachmeetConfirm', confirmCancelEventData(loaded.agg, turn.now, data.reason, 'Say why it is cancelled: everyone signed up will read it. Nothing has been cancelled yet.')) };
+        }
+        // Pressed twice (a Teams retry), the rules find it cancelled already and tell nobody again.
+        const committed = await service.queue.submit(data.eventId, { kind: 'cancelEvent', by: turn.actor.aadObjectId, reason: data.reason });
         return eventCard(turn, committed.agg, committed.outcome.message);
       },
     }),
@@ -349,6 +385,7 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
         const link = deps.csvLink(e.id, turn.now);
         return {
           card: renderCard('teachmeetAttendees', {
+            eventId: e.id,
             title: e.title,
             when: whenText(e, turn.now),
             summary: `${confirmed} coming, ${rows.length - confirmed} waiting`,

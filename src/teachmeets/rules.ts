@@ -1,3 +1,4 @@
+import type { Person } from '../platform/identity';
 import { formatDayTime } from '../platform/time';
 import { SLOT_LENGTHS, type Aggregate, type OfferPolicy, type PersonalNoticeKind, type PersonRef, type SignUp, type SlotLength, type Talk, type TeachMeet } from './model';
 
@@ -22,7 +23,7 @@ export type Intent =
   | { readonly kind: 'claimNotices'; readonly by: string; readonly until: string }
   | { readonly kind: 'sweep' }
   | { readonly kind: 'edit'; readonly by: string; readonly changes: EventChanges }
-  | { readonly kind: 'cancelEvent'; readonly by: string }
+  | { readonly kind: 'cancelEvent'; readonly by: string; readonly reason: string }
   | { readonly kind: 'drawOrder'; readonly by: string; readonly random: readonly number[] };
 
 export type EventChanges = Partial<Pick<TeachMeet, 'title' | 'theme' | 'host' | 'startsAt' | 'endsAt' | 'venue' | 'link' | 'places' | 'slots' | 'deadline'>>;
@@ -69,6 +70,17 @@ function room(applied: Applying): boolean {
 
 const ok = (message: string): Outcome => ({ ok: true, message });
 const no = (message: string): Outcome => ({ ok: false, message });
+
+/** Who may edit, list, draw and cancel a TeachMeet: its organiser, a rep of the host school, or a coordinator. */
+export function mayOrganise(person: Pick<Person, 'aadObjectId' | 'isRep' | 'isCoordinator' | 'schoolId'>, event: TeachMeet): boolean {
+  return person.isCoordinator || event.organiser.aadObjectId === person.aadObjectId || (person.isRep && event.host.kind === 'school' && person.schoolId === event.host.schoolId);
+}
+
+/** Whether "Cancel my place" should ask first: the person has a place or a waitlist number to lose, and it is not too late to cancel. */
+export function cancelNeedsConfirmation(agg: Aggregate, aadObjectId: string, now: Date): boolean {
+  const me = agg.signUps.get(aadObjectId);
+  return !!me && me.status !== 'cancelled' && now.getTime() < agg.event.startsAt.getTime();
+}
 
 export function isClosed(event: TeachMeet, now: Date): boolean {
   return event.status === 'cancelled' || now.getTime() >= event.deadline.getTime() || now.getTime() >= event.startsAt.getTime();
@@ -131,11 +143,50 @@ export function offerExpiry(event: TeachMeet, now: Date, policy: OfferPolicy): D
 export function applyAll(agg: Aggregate, intents: readonly Intent[], now: Date, policy: OfferPolicy): Applied {
   const applied: Applying = { outcomes: [], notices: [], changed: new Set(), eventChanged: false, more: false, shown: false };
   for (const intent of intents) {
-    applied.outcomes.push(applyOne(agg, intent, now, policy, applied));
+    const outcome = applyOne(agg, intent, now, policy, applied);
+    const late = keepRunningOrder(agg, now);
+    if (late.changed) applied.eventChanged = true;
+    applied.outcomes.push(late.added.includes(actorOf(intent) ?? '') && outcome.ok ? ok(`${outcome.message} ${lateLine(agg, actorOf(intent)!)}`) : outcome);
     if (!BOOKKEEPING.has(intent.kind)) applied.shown = true;
   }
   settleNotices(agg, applied, now);
   return applied;
+}
+
+function actorOf(intent: Intent): string | undefined {
+  return 'person' in intent ? intent.person.aadObjectId : undefined;
+}
+
+function lateLine(agg: Aggregate, aadObjectId: string): string {
+  return `The running order was already drawn, so you're at the end of it: number ${agg.event.runningOrder.indexOf(aadObjectId) + 1}.`;
+}
+
+/**
+ * Keeps a drawn running order in step with who is presenting: a presenter who confirms after the draw
+ * goes at the end and is marked as added late (until the organiser draws again); someone who no longer
+ * presents leaves it. Nothing happens before a draw, or once the TeachMeet has started (the order is
+ * then what happened). Returns who was added and whether the order changed.
+ */
+export function keepRunningOrder(agg: Aggregate, now: Date): { added: string[]; changed: boolean } {
+  const { event } = agg;
+  if (event.runningOrder.length === 0 || event.status === 'cancelled' || now.getTime() >= event.startsAt.getTime()) return { added: [], changed: false };
+  const presenting = (id: string) => {
+    const s = agg.signUps.get(id);
+    return !!s && s.status === 'confirmed' && s.role === 'presenter' && !!s.talk;
+  };
+  const kept = event.runningOrder.filter(presenting);
+  const added = [...agg.signUps.values()]
+    .filter((s) => presenting(s.aadObjectId) && !kept.includes(s.aadObjectId))
+    .sort((a, b) => a.updatedAt.getTime() - b.updatedAt.getTime() || a.aadObjectId.localeCompare(b.aadObjectId))
+    .map((s) => s.aadObjectId);
+  if (kept.length === event.runningOrder.length && added.length === 0) return { added: [], changed: false };
+  if (kept.length === 0 && added.length === 0) {
+    // Every presenter left: an empty order would read as "not drawn yet", so keep it until someone presents again.
+    return { added: [], changed: false };
+  }
+  event.runningOrder = [...kept, ...added];
+  event.addedLate = [...event.addedLate.filter((id) => kept.includes(id)), ...added];
+  return { added, changed: true };
 }
 
 /** The version a batch of intents is committed as (the queue writes the event row with version + 1). */
@@ -309,6 +360,7 @@ function applyOne(agg: Aggregate, intent: Intent, now: Date, policy: OfferPolicy
     case 'cancelEvent': {
       if (event.status === 'cancelled') return ok(`${event.title} was already cancelled.`);
       event.status = 'cancelled';
+      event.cancelReason = intent.reason;
       applied.eventChanged = true;
       const v = commitVersion(event);
       event.broadcasts = [...event.broadcasts, { v, kind: 'eventCancelled', what: [], at: now }];
@@ -321,6 +373,7 @@ function applyOne(agg: Aggregate, intent: Intent, now: Date, policy: OfferPolicy
       const presenters = [...agg.signUps.values()].filter((s) => s.status === 'confirmed' && s.role === 'presenter').map((s) => s.aadObjectId).sort();
       if (presenters.length === 0) return no('Nobody is presenting yet, so there is no running order to draw.');
       event.runningOrder = drawRunningOrder(presenters, intent.random);
+      event.addedLate = [];
       applied.eventChanged = true;
       return ok(`Running order drawn for ${presenters.length} ${presenters.length === 1 ? 'presenter' : 'presenters'}.`);
     }

@@ -5,6 +5,7 @@ import { MessageFactory } from 'botbuilder';
 import { cardAttachment, renderCard } from '../platform/cards';
 import type { Clock } from '../platform/clock';
 import type { DeadlineRegistry } from '../platform/deadlines/types';
+import type { ConversationStore } from '../platform/conversations/store';
 import type { DirectoryStore } from '../platform/directory/store';
 import type { Logger } from '../platform/logging';
 import type { Proactive } from '../platform/proactive';
@@ -12,7 +13,7 @@ import type { Timers } from '../platform/timers';
 import { eventCardData, offerCardData } from './cards';
 import type { Aggregate, OfferPolicy, TeachMeet } from './model';
 import { TeachMeetNotices, viaOf } from './notices';
-import type { Applied } from './rules';
+import { mayOrganise, type Applied } from './rules';
 import { TeachMeetQueue } from './queue';
 import { REMINDERS_TIMER, reminderFor, reminderId, remindersFrom, remindersKept } from './reminders';
 import type { Post, TeachMeetStore } from './store';
@@ -36,10 +37,14 @@ const CARD_UPDATE_GAP_MS = 250;
  * due at once, any instance's scheduler could send the same offer while it is still on its way.
  */
 export const OFFER_FOLLOW_UP_MS = 2 * 60_000;
+/** How long the organisers' Teams ids for shared cards may be reused (a new rep gets their view within it). */
+const ORGANISERS_MAX_AGE_MS = 30_000;
 
 export interface ServiceDeps {
   readonly store: TeachMeetStore;
   readonly directory: DirectoryStore;
+  /** Where the Teams ids of reps and coordinators are found (their personal chats with Together). */
+  readonly conversations: ConversationStore;
   readonly proactive: Proactive;
   readonly timers: Timers;
   readonly clock: Clock;
@@ -59,6 +64,8 @@ export class TeachMeetService {
   private readonly lastCardUpdate = new Map<string, number>();
   /** Offer sending in progress per event: one at a time, so two callers cannot both find an offer unsent. */
   private readonly offering = new Map<string, Promise<void>>();
+  /** Teams ids of each event's organisers, read at most every ORGANISERS_MAX_AGE_MS. */
+  private readonly organisersOf = new Map<string, { at: number; ids: Promise<string[]> }>();
   /** Reminder registrations in progress per event, one commit after another. */
   private readonly reminding = new Map<string, Promise<void>>();
 
@@ -110,6 +117,32 @@ export class TeachMeetService {
   }
 
   /**
+   * The Teams ids of the people who may organise `event` (its organiser, then the host school's reps,
+   * then the coordinators): shared cards list them in `refresh.userIds`, so Teams fetches their own view
+   * with the organiser buttons. A rep or coordinator's Teams id is known from their personal chat with
+   * Together; without one they see the shared card (the buttons' server checks do not depend on this).
+   */
+  organiserIds(event: TeachMeet): Promise<string[]> {
+    const cached = this.organisersOf.get(event.id);
+    const now = performance.now();
+    if (cached && now - cached.at < ORGANISERS_MAX_AGE_MS) return cached.ids;
+    const ids = (async () => {
+      const staff = await this.deps.directory.staff();
+      const who = [
+        ...staff.filter((p) => p.aadObjectId === event.organiser.aadObjectId),
+        ...staff.filter((p) => p.isRep && !p.isCoordinator && mayOrganise(p, event)),
+        ...staff.filter((p) => p.isCoordinator),
+      ];
+      const found = await Promise.all(who.map(async (p) => (await this.deps.conversations.personal(p.aadObjectId))?.reference.user?.id));
+      return [...new Set([event.organiser.teamsId, ...found].filter((id): id is string => !!id))];
+    })();
+    ids.catch(() => this.organisersOf.delete(event.id));
+    this.organisersOf.set(event.id, { at: now, ids });
+    if (this.organisersOf.size > 1000) this.organisersOf.delete(this.organisersOf.keys().next().value!);
+    return ids;
+  }
+
+  /**
    * Updates every posted copy of the shared card; coalesced, so a rush sends the latest state, not every
    * step. Another instance may commit and update the card while this one is still sending an older
    * state, so after sending, the stored version is checked and, if it moved on, the card is sent again
@@ -138,15 +171,17 @@ export class TeachMeetService {
               if (a.event.version < sent) continue; // a newer state is already on the card
               const names = await this.schoolNames();
               const now = this.deps.clock.now();
-              const shared = renderCard('teachmeetEvent', eventCardData(a, now, names));
+              const organisers = await this.organiserIds(a.event);
+              const shared = renderCard('teachmeetEvent', eventCardData(a, now, names, { organisers }));
               for (const post of p) {
                 const reference = parseReference(post.reference);
                 if (!reference) continue;
                 // A copy in a personal chat has one reader: show them their own place, not everyone's view
-                // (which would replace the answer to the button they just pressed). Channel copies carry
-                // `refresh` so Teams fetches each signed-up person's own view.
+                // (which would replace the answer to the button they just pressed). Channel copies show no
+                // organiser buttons and carry `refresh`, so Teams fetches the organisers' (and signed-up people's) own view.
                 const reader = reference.conversation?.conversationType === 'personal' ? reference.user?.aadObjectId?.toLowerCase() : undefined;
-                const card = reader ? renderCard('teachmeetEvent', eventCardData(a, now, names, reader)) : shared;
+                const person = reader ? await this.deps.directory.resolve(reader, '', 30_000) : undefined;
+                const card = reader && person ? renderCard('teachmeetEvent', eventCardData(a, now, names, { viewer: reader, canOrganise: mayOrganise(person, a.event), organisers, onlyReader: true })) : shared;
                 await this.deps.proactive.update(reference, post.activityId, MessageFactory.attachment(cardAttachment(card))).catch((err) => this.deps.logger.warn({ err: { message: (err as Error).message } }, 'could not update a TeachMeet card'));
               }
               sent = Math.max(sent, a.event.version);

@@ -39,10 +39,13 @@ const EventRow = z.object({
   organiserAad: z.string(),
   organiserName: z.string(),
   organiserSchoolId: z.string().default(''),
+  organiserTeamsId: z.string().default(''),
   createdAt: iso,
   version: z.number().int(),
   waitNext: z.number().int(),
   runningOrder: z.string().default('[]'),
+  addedLate: z.string().default('[]'),
+  cancelReason: z.string().default(''),
   attending: z.number().int().default(0),
   waiting: z.number().int().default(0),
   presenting: z.number().int().default(0),
@@ -240,10 +243,13 @@ function eventEntity(e: TeachMeet, tally: { attending: number; waiting: number; 
     organiserAad: e.organiser.aadObjectId,
     organiserName: e.organiser.name,
     organiserSchoolId: e.organiser.schoolId ?? '',
+    organiserTeamsId: e.organiser.teamsId ?? '',
     createdAt: e.createdAt.toISOString(),
     version: e.version,
     waitNext: e.waitNext,
     runningOrder: JSON.stringify(e.runningOrder),
+    addedLate: JSON.stringify(e.addedLate),
+    cancelReason: e.cancelReason,
     broadcasts: JSON.stringify(e.broadcasts.map((b) => ({ v: b.v, kind: b.kind, what: b.what, at: b.at.toISOString() }))),
     noticesSince: e.noticesSince?.toISOString() ?? '',
     noticesClaimedUntil: e.noticesClaimedUntil?.toISOString() ?? '',
@@ -252,14 +258,18 @@ function eventEntity(e: TeachMeet, tally: { attending: number; waiting: number; 
   };
 }
 
-function toEvent(r: z.infer<typeof EventRow>): TeachMeet {
-  let runningOrder: string[] = [];
+/** A JSON list of ids from a column; anything else reads as empty. */
+function idList(column: string): string[] {
   try {
-    const parsed: unknown = JSON.parse(r.runningOrder);
-    if (Array.isArray(parsed)) runningOrder = parsed.filter((x): x is string => typeof x === 'string');
+    const parsed: unknown = JSON.parse(column);
+    return Array.isArray(parsed) ? parsed.filter((x): x is string => typeof x === 'string') : [];
   } catch {
-    runningOrder = [];
+    return [];
   }
+}
+
+function toEvent(r: z.infer<typeof EventRow>): TeachMeet {
+  const runningOrder = idList(r.runningOrder);
   let broadcasts: TeachMeet['broadcasts'] = [];
   try {
     const parsed = Broadcasts.safeParse(JSON.parse(r.broadcasts));
@@ -280,11 +290,13 @@ function toEvent(r: z.infer<typeof EventRow>): TeachMeet {
     slots: { 2: r.slots2, 5: r.slots5, 7: r.slots7 },
     deadline: new Date(r.deadline),
     status: r.status,
-    organiser: { aadObjectId: r.organiserAad, name: r.organiserName, schoolId: r.organiserSchoolId || undefined },
+    organiser: { aadObjectId: r.organiserAad, name: r.organiserName, schoolId: r.organiserSchoolId || undefined, teamsId: r.organiserTeamsId || undefined },
     createdAt: new Date(r.createdAt),
     version: r.version,
     waitNext: r.waitNext,
     runningOrder,
+    addedLate: idList(r.addedLate),
+    cancelReason: r.cancelReason,
     broadcasts,
     noticesSince: r.noticesSince ? new Date(r.noticesSince) : undefined,
     noticesClaimedUntil: r.noticesClaimedUntil ? new Date(r.noticesClaimedUntil) : undefined,
@@ -341,7 +353,7 @@ function toSignUp(r: z.infer<typeof SignUpRow>): SignUp {
 
 /** A deep copy, so a batch can be applied and thrown away if its commit fails. */
 export function cloneAggregate(agg: Aggregate): Aggregate {
-  const event: TeachMeet = { ...agg.event, host: { ...agg.event.host }, slots: { ...agg.event.slots }, runningOrder: [...agg.event.runningOrder], broadcasts: [...agg.event.broadcasts] };
+  const event: TeachMeet = { ...agg.event, host: { ...agg.event.host }, slots: { ...agg.event.slots }, runningOrder: [...agg.event.runningOrder], addedLate: [...agg.event.addedLate], broadcasts: [...agg.event.broadcasts] };
   const signUps = new Map<string, SignUp>();
   for (const [id, s] of agg.signUps) signUps.set(id, { ...s });
   return { event, signUps };

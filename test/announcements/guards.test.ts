@@ -110,6 +110,21 @@ describe('announcements: bad input and who may announce', function () {
     assert.match(discarded, /Cancelled: nothing was sent/);
   });
 
+  it('when rep announcements are off, then a rep\'s help does not list announce; once a coordinator turns them on, it does; a coordinator\'s always does', async function () {
+    const helpOf = async (who: SimUser) => said(await w.sim.say(who, w.sim.personalChat(who), 'help'));
+    await w.sim.say(w.cora, w.sim.personalChat(w.cora), 'rep announcements off');
+    const off = await helpOf(ann);
+    assert.match(off, /Commands for you as a school rep/);
+    assert.doesNotMatch(off, /Post an announcement/, 'not offered while reps may not announce');
+    assert.match(off, /Scheduled and recent announcements/, 'the rest of a rep\'s commands are still there');
+    assert.match(await helpOf(w.cora), /Post an announcement/, 'a coordinator may always announce');
+
+    await w.sim.say(w.cora, w.sim.personalChat(w.cora), 'rep announcements on');
+    assert.match(await helpOf(ann), /Post an announcement/, 'offered once reps may announce');
+    assert.doesNotMatch(await helpOf(tia), /Post an announcement/, 'never to a teacher');
+    await w.sim.say(w.cora, w.sim.personalChat(w.cora), 'rep announcements off');
+  });
+
   it('when a teacher types announce, then they are refused; a rep is refused until a coordinator allows reps, and then may announce to their own school only', async function () {
     assert.match(ok(await w.sim.say(tia, w.sim.personalChat(tia), 'announce')), /Only school reps and coordinators can use `announce`/);
     assert.match(ok(await w.sim.say(tia, w.sim.personalChat(tia), 'announce reps: hello')), /Only school reps and coordinators can use `announce`/);

@@ -9,6 +9,7 @@ import { answered } from '../support/said';
 import type { SimUser } from '../support/simulator';
 import { eventIdOf } from '../teachmeets/world';
 import { buttonFor, said, textOf, World } from './world';
+import { cancelMyPlace, clickAndConfirm } from '../support/confirm';
 
 /**
  * The reminder the school day before a TeachMeet, registered by the TeachMeets capability as people sign
@@ -87,7 +88,7 @@ describe('TeachMeet reminders the day before', function () {
     assert.match(said(await w.sim.click(w.sam, w.staffRoom, card, 'Attend', {}, { replyToId })), /You're attending/);
     assert.match(said(await w.sim.click(w.raj, w.staffRoom, card, 'Sign up to present', { talkTitle: 'Retrieval practice in Year 9', slot: '5', talkLine: 'Quizzes' }, { replyToId })), /You're presenting/);
     await w.sim.click(w.bea, w.staffRoom, card, 'Attend', {}, { replyToId });
-    await w.sim.click(w.bea, w.staffRoom, card, 'Cancel my place', {}, { replyToId });
+    await cancelMyPlace(w.sim, w.bea, w.staffRoom, card, { replyToId });
     await w.bot.together.teachmeets.settle();
     assert.deepEqual(whoOf(await openReminders(eventIdOf(card))), ['Raj Mehta', 'Sam Patel'], 'less than 28 days away: registered as people sign up');
 
@@ -107,9 +108,11 @@ describe('TeachMeet reminders the day before', function () {
     assert.match(textOf(raj[0]!), /You're presenting 'Retrieval practice in Year 9' \(5 min\) at Spring TeachMeet tomorrow/);
     assert.equal(w.nudgesTo(w.bea).length, 0, 'Bea cancelled');
 
-    // "Cancel my place" on the reminder is the TeachMeet card's own button.
+    // "Cancel my place" on the reminder is the TeachMeet card's own button: it asks first, as on the card.
     const cancel = buttonFor(adaptiveCardsOf(sam[0]!.activity)[0]!, 'Spring TeachMeet', 'Cancel my place');
-    const cancelled = await w.sim.execute(w.sam, w.sim.personalChat(w.sam), cancel.verb, cancel.data, { replyToId: sam[0]!.activityId });
+    const asked = await w.sim.execute(w.sam, w.sim.personalChat(w.sam), cancel.verb, cancel.data, { replyToId: sam[0]!.activityId });
+    assert.match(cardText(invokeResponseCard(asked.body)!), /Cancel your place\?/);
+    const cancelled = await w.sim.click(w.sam, w.sim.personalChat(w.sam), invokeResponseCard(asked.body)!, 'Yes, cancel my place', {}, { replyToId: sam[0]!.activityId });
     assert.equal(cancelled.status, 200);
     assert.match(cardText(invokeResponseCard(cancelled.body)!), /Your place at Spring TeachMeet is cancelled/);
     await w.bot.together.teachmeets.settle();
@@ -125,7 +128,7 @@ describe('TeachMeet reminders the day before', function () {
     await w.sim.click(w.sam, w.staffRoom, card, 'Attend', {}, { replyToId });
     assert.match(said(await w.sim.click(w.bea, w.staffRoom, card, 'Attend', {}, { replyToId })), /waitlist/);
     await w.sim.click(w.cora, w.staffRoom, card, 'Attend', {}, { replyToId });
-    await w.sim.click(w.cora, w.staffRoom, card, 'Cancel my place', {}, { replyToId });
+    await cancelMyPlace(w.sim, w.cora, w.staffRoom, card, { replyToId });
     assert.match(said(await w.sim.click(w.raj, w.staffRoom, card, 'Sign up to present', { talkTitle: 'Retrieval practice in Year 9', slot: '5', talkLine: 'Quizzes' }, { replyToId })), /You're presenting/);
     await w.bot.together.teachmeets.settle();
 
@@ -142,7 +145,7 @@ describe('TeachMeet reminders the day before', function () {
 
     // Raj cancels after that: his reminder goes with his place.
     w.clock.set('2026-12-21T10:00:00Z');
-    assert.match(said(await w.sim.click(w.raj, w.staffRoom, card, 'Cancel my place', {}, { replyToId })), /cancelled/);
+    assert.match(said(await cancelMyPlace(w.sim, w.raj, w.staffRoom, card, { replyToId })), /cancelled/);
     await w.bot.together.teachmeets.settle();
     assert.equal((await storedReminder(eventId, w.raj))?.status, 'cancelled');
     assert.deepEqual(whoOf(await openReminders(eventId)), ['Sam Patel']);
@@ -209,7 +212,7 @@ describe('TeachMeet reminders the day before', function () {
     assert.equal(await storedReminder(later.eventId, w.sam), undefined);
 
     for (const e of [soon, later]) {
-      const cancelled = await w.sim.click(w.cora, w.staffRoom, e.card, 'Cancel this TeachMeet', {}, { replyToId: e.replyToId });
+      const cancelled = await clickAndConfirm(w.sim, w.cora, w.staffRoom, e.card, 'Cancel this TeachMeet', 'Yes, cancel this TeachMeet', { reason: 'Snow closure' }, { replyToId: e.replyToId });
       assert.match(answered(cancelled), /is cancelled/);
     }
     await w.bot.together.teachmeets.settle();

@@ -124,7 +124,7 @@ interface Fault {
   remaining: number;
 }
 
-interface ActivityOptions {
+export interface ActivityOptions {
   id?: string;
   replyToId?: string;
 }

@@ -5,6 +5,7 @@ import { adaptiveCardsOf, cardText, invokeResponseCard } from '../support/cardAc
 import { TeamsSimulator, type SimConversation, type SimUser } from '../support/simulator';
 import { said } from '../support/said';
 import { FORM } from './world';
+import { cancelMyPlace } from '../support/confirm';
 
 /** The TeachMeet flow through the wire: a coordinator creates, teachers sign up from the shared card. */
 
@@ -75,7 +76,7 @@ describe('TeachMeets through the wire', function () {
     assert.match(said(full), /Spring TeachMeet is full: you're number 1 on the waitlist/);
     assert.equal(said(full).match(/on the waitlist/g)?.length, 1, 'the card tells Dev their place on the waitlist once, not twice');
 
-    const cancelled = await sim.click(ann, staffRoom, card, 'Cancel my place', {}, { replyToId: activityId });
+    const cancelled = await cancelMyPlace(sim, ann, staffRoom, card, { replyToId: activityId });
     assert.match(said(cancelled), /Your place at Spring TeachMeet is cancelled/);
     await bot.together.teachmeets.settle();
     const offers = sim.sent.filter((s) => cardText(adaptiveCardsOf(s.activity)[0] ?? {}).includes('A place has come up'));
@@ -104,7 +105,7 @@ describe('TeachMeets through the wire', function () {
     assert.match(said(list), /No TeachMeets are coming up/);
   });
 
-  it('when someone attends from a card in their personal chat, then the update that follows still shows their place; in a channel the card asks Teams to refresh signed-up people\'s own views', async function () {
+  it('when someone attends from a card in their personal chat, then the update that follows still shows their place; in a channel the card asks Teams to refresh the organiser\'s and signed-up people\'s own views', async function () {
     const mine = sim.personalChat(cora);
     const form = await sim.say(cora, mine, 'teachmeet new');
     const formSent = form.sent.find((s) => adaptiveCardsOf(s.activity).length > 0)!;
@@ -124,7 +125,7 @@ describe('TeachMeets through the wire', function () {
     await bot.together.teachmeets.settle();
     const shared = adaptiveCardsOf(sim.sent.filter((s) => s.method === 'PUT' && s.activityId === activityId).at(-1)!.activity)[0] as { refresh?: { userIds?: string[]; action?: { verb?: string } } };
     assert.doesNotMatch(cardText(shared), /You're attending/, 'the channel copy is everyone\'s view');
-    assert.deepEqual(shared.refresh?.userIds, [ann.id], 'Teams refreshes Ann\'s own view');
+    assert.deepEqual(shared.refresh?.userIds, [cora.id, ann.id], 'Teams refreshes the organiser\'s own view, then Ann\'s');
     assert.equal(shared.refresh?.action?.verb, 'teachmeet.show');
   });
 });

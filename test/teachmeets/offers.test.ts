@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { cardText } from '../support/cardActions';
 import type { Sent, SimUser } from '../support/simulator';
 import { answered, hasAction, said, textOf, World } from './world';
+import { cancelMyPlace } from '../support/confirm';
 
 /** Sign-ups closing at the deadline, and freed places offered to the people waiting, durably and once. */
 
@@ -45,7 +46,7 @@ describe('TeachMeets: closing at the deadline', function () {
     assert.match(answered(latePresent), /closed/);
     assert.equal((await w.signUps(eventId)).agg.signUps.has(ben.aadObjectId), false, 'Ben was not signed up');
 
-    const cancelled = await w.sim.click(ann, w.staffRoom, closed, 'Cancel my place', {}, { replyToId: activityId });
+    const cancelled = await cancelMyPlace(w.sim, ann, w.staffRoom, closed, { replyToId: activityId });
     assert.match(answered(cancelled), /Your place at Spring TeachMeet is cancelled/);
     await w.settle();
     assert.equal((await w.signUps(eventId)).agg.signUps.get(ann.aadObjectId)?.status, 'cancelled');
@@ -100,7 +101,7 @@ describe('TeachMeets: offers of freed places', function () {
   const offersTo = (who: SimUser): Sent[] => w.messagesFor(who, OFFER);
 
   it('when a place frees up, then the first person waiting gets one offer; if it expires they are told and the next person is offered; Decline passes it on; Accept confirms', async function () {
-    await w.sim.click(ann, w.staffRoom, card, 'Cancel my place', {}, { replyToId: activityId });
+    await cancelMyPlace(w.sim, ann, w.staffRoom, card, { replyToId: activityId });
     await w.settle();
     assert.equal(offersTo(ben).length, 1, 'Ben, first waiting, got one offer');
     assert.equal(offersTo(cat).length + offersTo(dev).length, 0, 'nobody else was offered');
@@ -143,7 +144,7 @@ describe('TeachMeets: offers of freed places', function () {
   });
 
   it('when the bot restarts after a place was offered, then a tick later the offer has still gone out exactly once', async function () {
-    await w.sim.click(ann, w.staffRoom, card, 'Cancel my place', {}, { replyToId: activityId });
+    await cancelMyPlace(w.sim, ann, w.staffRoom, card, { replyToId: activityId });
     await w.settle();
     await w.restart();
     w.clock.advance(5 * 60_000);
@@ -157,7 +158,7 @@ describe('TeachMeets: offers of freed places', function () {
     const bensChat = w.sim.personalChat(ben);
     // Teams does not accept the message: opening Ben's chat and posting to it fail for a while.
     w.sim.failNext((req) => req.method === 'POST' && (req.path === '/v3/conversations' || req.conversationId === bensChat.id), 403, {}, 1000);
-    await w.sim.click(ann, w.staffRoom, card, 'Cancel my place', {}, { replyToId: activityId });
+    await cancelMyPlace(w.sim, ann, w.staffRoom, card, { replyToId: activityId });
     await w.settle();
     assert.equal(offersTo(ben).length, 0, 'the offer did not get through');
     assert.equal((await w.signUps(eventId)).agg.signUps.get(ben.aadObjectId)?.status, 'offered', 'but the place is held for Ben');
@@ -173,7 +174,7 @@ describe('TeachMeets: offers of freed places', function () {
   });
 
   it('when the scheduler ticks while the offer is being sent, then the offer still goes out once', async function () {
-    const cancelled = await w.sim.click(ann, w.staffRoom, card, 'Cancel my place', {}, { replyToId: activityId });
+    const cancelled = await cancelMyPlace(w.sim, ann, w.staffRoom, card, { replyToId: activityId });
     assert.match(answered(cancelled), /cancelled/);
     await w.tick(); // no settle first: the offer is still on its way
     await w.settle();
@@ -182,7 +183,7 @@ describe('TeachMeets: offers of freed places', function () {
 
   it('when another instance ticks while this one is sending the offer, then the offer still goes out once', async function () {
     const second = await w.secondInstance();
-    const cancelled = await w.sim.click(ann, w.staffRoom, card, 'Cancel my place', {}, { replyToId: activityId });
+    const cancelled = await cancelMyPlace(w.sim, ann, w.staffRoom, card, { replyToId: activityId });
     assert.match(answered(cancelled), /cancelled/);
     await second.together.scheduler.tick();
     await w.settle();

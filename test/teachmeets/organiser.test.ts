@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { actionTitles, cardText, findAction, invokeResponseCard } from '../support/cardActions';
 import type { SimUser } from '../support/simulator';
+import { clickAndConfirm } from '../support/confirm';
 import { answered, hasAction, runningOrder, said, World } from './world';
 
 /** What the organiser does with a TeachMeet: edit it, cancel it, draw the running order, see who is coming. */
@@ -114,7 +115,7 @@ describe('TeachMeets: the organiser', function () {
 
   it('when the organiser cancels the TeachMeet, then everyone signed up or waiting is told, the card shows Cancelled and Attend is no longer offered or accepted', async function () {
     await signUpEveryone();
-    const cancelled = await w.sim.click(w.cora, w.staffRoom, card, 'Cancel this TeachMeet', {}, { replyToId: activityId });
+    const cancelled = await clickAndConfirm(w.sim, w.cora, w.staffRoom, card, 'Cancel this TeachMeet', 'Yes, cancel this TeachMeet', { reason: 'The hall is needed for mocks' }, { replyToId: activityId });
     assert.match(answered(cancelled), /Spring TeachMeet is cancelled. Everyone signed up or waiting will be told/);
     await w.settle();
 

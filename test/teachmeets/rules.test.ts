@@ -5,6 +5,7 @@ import {
   counts,
   describeChanges,
   drawRunningOrder,
+  keepRunningOrder,
   MAX_ROWS,
   offerExpiry,
   overdueNotices,
@@ -64,6 +65,8 @@ function meet(overrides: Partial<TeachMeet> = {}): TeachMeet {
     version: 1,
     waitNext: 1,
     runningOrder: [],
+    addedLate: [],
+    cancelReason: '',
     broadcasts: [],
     ...overrides,
   };
@@ -946,7 +949,7 @@ describe('teachmeets rules: sign-ups, waitlist, offers and running order, as pur
       const pia = person(40);
       apply(agg, [present(pia, talk(5)), cancel(confirmed[0]!), cancel(waiting[2]!)]); // waiting[0] is offered
       assert.equal(statusOf(agg, waiting[0]!), 'offered');
-      const applied = apply(agg, { kind: 'cancelEvent', by: 'org' });
+      const applied = apply(agg, { kind: 'cancelEvent', by: 'org', reason: 'The hall is flooded' });
 
       assert.deepEqual(applied.outcomes, [{ ok: true, message: 'Retrieval practice TeachMeet is cancelled. Everyone signed up or waiting will be told.' }]);
       assert.equal(agg.event.status, 'cancelled');
@@ -958,8 +961,8 @@ describe('teachmeets rules: sign-ups, waitlist, offers and running order, as pur
 
     it('when the organiser cancels an event twice, then the second time tells nobody', function () {
       const { agg } = fullEvent({ places: 1, waiting: 1 });
-      apply(agg, { kind: 'cancelEvent', by: 'org' });
-      const again = apply(agg, { kind: 'cancelEvent', by: 'org' });
+      apply(agg, { kind: 'cancelEvent', by: 'org', reason: 'The hall is flooded' });
+      const again = apply(agg, { kind: 'cancelEvent', by: 'org', reason: 'The hall is flooded' });
       assert.deepEqual(again.outcomes, [{ ok: true, message: 'Retrieval practice TeachMeet was already cancelled.' }]);
       assert.equal(again.notices.length, 0);
     });
@@ -967,7 +970,7 @@ describe('teachmeets rules: sign-ups, waitlist, offers and running order, as pur
     it('when the event is cancelled, then an outstanding offer cannot be accepted and freed places are offered to nobody', function () {
       const { agg, confirmed, waiting } = fullEvent({ places: 2, waiting: 2 });
       apply(agg, cancel(confirmed[0]!));
-      apply(agg, { kind: 'cancelEvent', by: 'org' });
+      apply(agg, { kind: 'cancelEvent', by: 'org', reason: 'The hall is flooded' });
       const accepted = apply(agg, accept(waiting[0]!));
       assert.deepEqual(accepted.outcomes, [{ ok: false, message: 'Retrieval practice TeachMeet has been cancelled.' }]);
       const freed = apply(agg, cancel(confirmed[1]!));
@@ -1064,6 +1067,81 @@ describe('teachmeets rules: sign-ups, waitlist, offers and running order, as pur
       apply(forwards, { kind: 'drawOrder', by: 'org', random });
       apply(backwards, { kind: 'drawOrder', by: 'org', random });
       assert.deepEqual(forwards.event.runningOrder, backwards.event.runningOrder);
+    });
+  });
+
+  describe('presenters who sign up after the draw', function () {
+    const p = people(5);
+    const draw: Intent = { kind: 'drawOrder', by: 'org', random: [0.3, 0.6, 0.9] };
+    const drawnAt = at(NOW, HOUR);
+    interface Row {
+      readonly when: string;
+      readonly before: readonly Intent[];
+      readonly after: readonly Intent[];
+      readonly now?: Date;
+      /** The order after, as indexes into p: the drawn ones first in any order (a set), then the late ones in order. */
+      readonly drawn: readonly number[];
+      readonly late: readonly number[];
+      /** What the last intent's person is told, if anything particular. */
+      readonly told?: RegExp;
+      readonly eventChanged: boolean;
+    }
+    const rows: readonly Row[] = [
+      { when: 'a presenter signs up after the draw', before: [present(p[0]!, talk(5)), present(p[1]!, talk(2))], after: [present(p[2]!, talk(7))], drawn: [0, 1], late: [2], told: /already drawn, so you're at the end of it: number 3\.$/, eventChanged: true },
+      { when: 'two presenters sign up after the draw, one after the other', before: [present(p[0]!, talk(5))], after: [present(p[1]!, talk(2)), present(p[2]!, talk(7))], drawn: [0], late: [1, 2], told: /number 3\.$/, eventChanged: true },
+      { when: 'an attendee becomes a presenter after the draw', before: [present(p[0]!, talk(5)), attend(p[1]!)], after: [present(p[1]!, talk(2))], drawn: [0], late: [1], told: /number 2\.$/, eventChanged: true },
+      { when: 'a presenter in the order changes their talk', before: [present(p[0]!, talk(5)), present(p[1]!, talk(2))], after: [present(p[0]!, talk(5, 'A new title'))], drawn: [0, 1], late: [], eventChanged: false },
+      { when: 'a presenter in the order cancels', before: [present(p[0]!, talk(5)), present(p[1]!, talk(2))], after: [cancel(p[1]!)], drawn: [0], late: [], eventChanged: true },
+      { when: 'a late presenter cancels', before: [present(p[0]!, talk(5))], after: [present(p[1]!, talk(2)), cancel(p[1]!)], drawn: [0], late: [], eventChanged: true },
+      { when: 'someone only attends after the draw', before: [present(p[0]!, talk(5))], after: [attend(p[1]!)], drawn: [0], late: [], eventChanged: false },
+    ];
+    for (const row of rows) {
+      it(`when ${row.when}, then the running order is ${row.drawn.length} drawn then [${row.late.join(', ')}] added late`, function () {
+        const agg = aggregate();
+        apply(agg, row.before);
+        apply(agg, draw, drawnAt);
+        const drawn = [...agg.event.runningOrder];
+        const applied = apply(agg, row.after, row.now ?? at(drawnAt, HOUR));
+        const ids = (xs: readonly number[]) => xs.map((i) => p[i]!.aadObjectId);
+        assert.deepEqual(agg.event.runningOrder.slice(0, row.drawn.length), drawn.filter((id) => ids(row.drawn).includes(id)), 'the drawn presenters keep their order');
+        assert.deepEqual(agg.event.runningOrder.slice(row.drawn.length), ids(row.late), 'late presenters follow, in the order they signed up');
+        assert.deepEqual(agg.event.addedLate, ids(row.late));
+        assert.equal(applied.eventChanged, row.eventChanged);
+        if (row.told) assert.match(applied.outcomes.at(-1)!.message, row.told);
+        else assert.doesNotMatch(applied.outcomes.at(-1)!.message, /running order/);
+      });
+    }
+
+    it('when nothing has been drawn, then presenters who sign up are not put in an order', function () {
+      const agg = aggregate();
+      const applied = apply(agg, [present(p[0]!, talk(5)), present(p[1]!, talk(2))]);
+      assert.deepEqual(agg.event.runningOrder, []);
+      assert.deepEqual(agg.event.addedLate, []);
+      assert.doesNotMatch(applied.outcomes.at(-1)!.message, /running order/);
+    });
+
+    it('when the order is drawn again, then nobody is marked as added late and everyone presenting is in it once', function () {
+      const agg = aggregate();
+      apply(agg, [present(p[0]!, talk(5)), draw, present(p[1]!, talk(2))]);
+      assert.deepEqual(agg.event.addedLate, [p[1]!.aadObjectId]);
+      apply(agg, draw);
+      assert.deepEqual(agg.event.addedLate, []);
+      assert.deepEqual([...agg.event.runningOrder].sort(), [p[0]!, p[1]!].map((x) => x.aadObjectId).sort());
+    });
+
+    it('when the TeachMeet has started or is cancelled, then the order is left as it was', function () {
+      for (const [label, setUp, now] of [
+        ['started', (agg: Aggregate) => void agg, at(START, MINUTE)],
+        ['cancelled', (agg: Aggregate) => void apply(agg, { kind: 'cancelEvent', by: 'org', reason: 'Snow' }), NOW],
+      ] as const) {
+        const agg = aggregate();
+        apply(agg, [present(p[0]!, talk(5)), present(p[1]!, talk(2)), draw]);
+        setUp(agg);
+        const drawn = [...agg.event.runningOrder];
+        signUp(agg, p[1]!).status = 'cancelled'; // however it came about, the order is history now
+        assert.deepEqual(keepRunningOrder(agg, now), { added: [], changed: false }, label);
+        assert.deepEqual(agg.event.runningOrder, drawn, label);
+      }
     });
   });
 
@@ -1200,7 +1278,7 @@ describe('teachmeets rules: notices recorded with the change that causes them, u
     const crowd = people(150);
     for (let i = 0; i < crowd.length; i += MAX_ROWS) commit(agg, crowd.slice(i, i + MAX_ROWS).map(attend));
     assert.equal(pending(agg).length, 150);
-    const cancelled = commit(agg, { kind: 'cancelEvent', by: 'org' }, at(NOW, MINUTE));
+    const cancelled = commit(agg, { kind: 'cancelEvent', by: 'org', reason: 'The hall is flooded' }, at(NOW, MINUTE));
     assert.equal(cancelled.changed.size, 0, 'no sign-up row is rewritten (a transaction holds 99)');
     assert.deepEqual(pending(agg), [], 'their confirmations are owed no more');
     const owed = overdueNotices(agg, at(NOW, MINUTE));
@@ -1211,7 +1289,7 @@ describe('teachmeets rules: notices recorded with the change that causes them, u
   it('when someone joins in the same batch as the cancellation, before it, then they are owed the cancellation; someone whose click came after it is refused', function () {
     const agg = aggregate(meet({ places: 2 }));
     const [ann, ben] = people(2);
-    const applied = commit(agg, [attend(ann!), { kind: 'cancelEvent', by: 'org' }, attend(ben!)], at(NOW, MINUTE));
+    const applied = commit(agg, [attend(ann!), { kind: 'cancelEvent', by: 'org', reason: 'The hall is flooded' }, attend(ben!)], at(NOW, MINUTE));
     assert.equal(applied.outcomes[2]!.ok, false);
     assert.deepEqual(overdue(agg, at(NOW, MINUTE)), ['p01:eventCancelled']);
   });
@@ -1234,7 +1312,7 @@ describe('teachmeets rules: notices recorded with the change that causes them, u
     const owed = overdueNotices(agg, at(NOW, 2 * MINUTE));
     assert.deepEqual(owed.map((n) => [n.kind, 'v' in n ? n.v : 0]), [['changed', second]], 'one message for both');
     assert.deepEqual(owedBroadcasts(agg.event, signUp(agg, ann!).toldVersion, second), { kind: 'changed', what: ['venue: Main hall', 'theme: Oracy'] });
-    commit(agg, { kind: 'cancelEvent', by: 'org' }, at(NOW, 3 * MINUTE));
+    commit(agg, { kind: 'cancelEvent', by: 'org', reason: 'The hall is flooded' }, at(NOW, 3 * MINUTE));
     assert.deepEqual(owedBroadcasts(agg.event, signUp(agg, ann!).toldVersion, agg.event.version), { kind: 'eventCancelled' });
     commit(agg, told(ann!, agg.event.version));
     assert.deepEqual(agg.event.broadcasts, [], 'told of the last, Ann owes nothing more');

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cardText } from '../support/cardActions';
+import { cardText, invokeResponseCard } from '../support/cardActions';
 import type { SimUser, TurnResult } from '../support/simulator';
 import { startTestBot } from '../support/bot';
 import type { Committed } from '../../src/teachmeets/queue';
@@ -209,7 +209,8 @@ describe('TeachMeets under a rush of sign-ups', function () {
     const zoe = w.sim.user('zoe', 'Zoe Patel');
     const attended = await via(w.sim, paced.url, () => w.sim.click(zoe, w.staffRoom, card, 'Attend', {}, { replyToId: activityId }));
     assert.match(answered(attended), /You're attending/);
-    const cancelled = await via(w.sim, paced.url, () => w.sim.click(zoe, w.staffRoom, card, 'Cancel my place', {}, { replyToId: activityId }));
+    const asked = await via(w.sim, paced.url, () => w.sim.click(zoe, w.staffRoom, card, 'Cancel my place', {}, { replyToId: activityId }));
+    const cancelled = await via(w.sim, paced.url, () => w.sim.click(zoe, w.staffRoom, invokeResponseCard(asked.body)!, 'Yes, cancel my place', {}, { replyToId: activityId }));
     assert.doesNotMatch(answered(cancelled), /You're attending/, 'Zoe has cancelled');
     assert.ok(people.some((p) => w.messagesFor(p, /Your place is confirmed/).length === 0), 'some confirmations were still waiting their turn when Zoe cancelled');
 
