@@ -19,6 +19,19 @@ const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const emptyToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
 const optionalText = z.preprocess(emptyToUndefined, z.string().trim().optional());
 
+/** A number of academic years to keep something for, 1 to 50. */
+const years = (what: string, fallback: string) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .trim()
+      .regex(/^\d{1,2}$/, `must be a whole number of academic years to keep ${what}, from 1 to 50`)
+      .transform(Number)
+      .pipe(z.number().min(1, `must be a whole number of academic years to keep ${what}, from 1 to 50`).max(50, `must be a whole number of academic years to keep ${what}, from 1 to 50`))
+      .default(fallback),
+  );
+
 const EnvSchema = z
   .object({
     NODE_ENV: optionalText,
@@ -59,6 +72,8 @@ const EnvSchema = z
         .pipe(z.number().min(5, 'must be a whole number of seconds from 5 to 3600').max(3600, 'must be a whole number of seconds from 5 to 3600'))
         .default('60'),
     ),
+    RETENTION_YEARS: years('programme records', '6'),
+    DELIVERY_RETENTION_YEARS: years('delivery records', '1'),
     TEAMS_SEND_RATE: z.preprocess(
       emptyToUndefined,
       z
@@ -151,6 +166,8 @@ export interface Config {
   readonly sendRatePerSecond: number;
   /** How often the scheduler ticks in each instance (timers, the nudge round). */
   readonly schedulerIntervalMs: number;
+  /** Academic years programme records and delivery records are kept for (platform/retention.ts). */
+  readonly retention: Readonly<{ programmeYears: number; deliveryYears: number }>;
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -187,6 +204,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
     linkSigningKey: e.LINK_SIGNING_KEY,
     sendRatePerSecond: e.TEAMS_SEND_RATE,
     schedulerIntervalMs: e.SCHEDULER_INTERVAL_SECONDS * 1000,
+    retention: Object.freeze({ programmeYears: e.RETENTION_YEARS, deliveryYears: e.DELIVERY_RETENTION_YEARS }),
   };
   return { ok: true, config: Object.freeze(config) };
 }

@@ -44,6 +44,7 @@ import { PROPOSALS_INVENTORY } from './proposals/inventory';
 import { NUDGES_INVENTORY } from './nudges/inventory';
 import { ANNOUNCEMENTS_INVENTORY } from './announcements/inventory';
 import { privacyRoutes } from './privacy/routes';
+import { RetentionJob } from './platform/retention';
 
 /**
  * The composition root: builds the storage clients, wires every capability into the bot, starts the
@@ -157,6 +158,7 @@ export function wireCapabilities(deps: CapabilityDeps): Capabilities & { teachme
   const timers = new Map<string, TimerHandler>([[SWEEP_TIMER, (key) => teachmeets.sweep(key)], [REMINDERS_TIMER, (key) => teachmeets.registerAllReminders(key)], ...swapPart.timers]);
   const announcePart = announcementRoutes({ tables: deps.tables, queues: deps.queues, directory, conversations: deps.conversations, proactive: deps.proactive, timers: deps.timers, links: deps.links, clock: deps.clock, logger, partnershipName: config.partnershipName, ratePerSecond: config.sendRatePerSecond, tuning: deps.fanout });
   commands.push(...announcePart.commands);
+  const retention = new RetentionJob(deps.tables, INVENTORY, config.retention, logger);
   const privacyPart = privacyRoutes({ tables: deps.tables, inventory: INVENTORY, links: deps.links, clock: deps.clock, partnershipName: config.partnershipName, directory, conversations: deps.conversations, logger });
   commands.push(...privacyPart.commands);
   actions.push(...privacyPart.actions);
@@ -164,7 +166,7 @@ export function wireCapabilities(deps: CapabilityDeps): Capabilities & { teachme
   actions.push(...announcePart.actions);
   for (const [kind, handler] of announcePart.timers) timers.set(kind, handler);
   downloads.push(...announcePart.downloads);
-  return { commands, actions, timers, downloads, help: help.help, welcome: help.welcome, teachmeets, jobs: [(now: Date) => nudges.tick(now), (now: Date) => teachmeets.notices.recover(now)], nudges, announcements: announcePart };
+  return { commands, actions, timers, downloads, help: help.help, welcome: help.welcome, teachmeets, jobs: [(now: Date) => nudges.tick(now), (now: Date) => teachmeets.notices.recover(now), (now: Date) => retention.tick(now)], nudges, announcements: announcePart };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { odata } from '@azure/data-tables';
-import { fieldsOf, KEPT_UNTIL_REMOVED, PROGRAMME_BASIS, type TableInventory } from '../platform/inventory';
-import { ANNOUNCEMENTS_TABLE } from './store';
+import { fieldsOf, PROGRAMME_BASIS, type TableInventory } from '../platform/inventory';
+import { ANNOUNCEMENTS_TABLE, indexTime } from './store';
 
 /** What the Announcements table holds (see platform/inventory.ts). */
 export const ANNOUNCEMENTS_INVENTORY: TableInventory = {
@@ -13,7 +13,7 @@ export const ANNOUNCEMENTS_INVENTORY: TableInventory = {
   purpose: 'Composing, scheduling and delivering announcements within Teams\' limits, the delivery and acknowledgement report',
   lawfulBasis: PROGRAMME_BASIS,
   whoCanSee: 'The author and coordinators see the report (sent, failed, acknowledged per school; failures as CSV); recipients see the announcement',
-  kept: KEPT_UNTIL_REMOVED,
+  kept: "Each recipient's delivery record: DELIVERY_RETENTION_YEARS academic years (default 1) after the one it was sent in; the announcement and its acknowledgements: RETENTION_YEARS (default 6); then purged",
   fields: {
     ...fieldsOf('the announcement: title, text, link, importance, whether acknowledgement is asked, audience and its target', 'title', 'text', 'link', 'importance', 'askAck', 'audience', 'target'),
     ...fieldsOf("the author: Entra object id, display name, role", 'authorAad', 'authorName', 'authorRole'),
@@ -27,5 +27,10 @@ export const ANNOUNCEMENTS_INVENTORY: TableInventory = {
     busyUntil: "a sending instance's heartbeat: until when it is busy sending (shares the app's rate)",
   },
   head: 'announcement',
+  retention: [
+    { kind: 'delivery', what: "each recipient's delivery record, by when it was done", expired: (cutoff) => odata`RowKey ge 'r|' and RowKey lt 'r}' and doneAt lt ${cutoff} and doneAt ne ''` },
+    { kind: 'programme', what: 'an announcement with its acknowledgements, by when it was written', wholePartition: true, expired: (cutoff) => odata`RowKey eq 'announcement' and createdAt lt ${cutoff}` },
+    { kind: 'programme', what: "the list's entry for it", expired: (cutoff) => odata`PartitionKey eq 'index' and RowKey gt ${indexTime(new Date(cutoff))}` },
+  ],
   about: (aad) => odata`authorAad eq ${aad} or RowKey eq ${`ack|${aad}`} or RowKey eq ${`r|p|${aad}`}`,
 };

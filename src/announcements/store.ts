@@ -16,6 +16,11 @@ export const ANNOUNCEMENTS_TABLE = 'Announcements';
 
 const MAIN = 'announcement';
 const INDEX = 'index';
+
+/** An index row's key starts with this: newest first, so `announcements` reads the latest few. */
+export function indexTime(createdAt: Date): string {
+  return String(9_000_000_000_000_000 - createdAt.getTime()).padStart(16, '0');
+}
 const SETTINGS = 'settings';
 const WORKERS = 'workers';
 
@@ -192,8 +197,7 @@ export class AnnouncementStore {
   /** Stores a new draft and its index row (newest first). */
   async create(a: Announcement): Promise<string> {
     const created = await this.table.createEntity(toEntity(a));
-    const inverted = String(9_000_000_000_000_000 - a.createdAt.getTime()).padStart(16, '0');
-    await this.table.upsertEntity({ partitionKey: INDEX, rowKey: `${inverted}|${a.id}`, id: a.id, authorAad: a.author.aadObjectId }, 'Replace');
+    await this.table.upsertEntity({ partitionKey: INDEX, rowKey: `${indexTime(a.createdAt)}|${a.id}`, id: a.id, authorAad: a.author.aadObjectId }, 'Replace');
     return created.etag ?? '';
   }
 

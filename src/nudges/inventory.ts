@@ -1,5 +1,5 @@
 import { odata } from '@azure/data-tables';
-import { KEPT_UNTIL_REMOVED, PROGRAMME_BASIS, type TableInventory } from '../platform/inventory';
+import { PROGRAMME_BASIS, type TableInventory } from '../platform/inventory';
 import { NUDGES_TABLE } from './store';
 
 /** What the Nudges table holds (see platform/inventory.ts). */
@@ -11,7 +11,7 @@ export const NUDGES_INVENTORY: TableInventory = {
   purpose: 'At most one reminder a person a day, in school hours, never on holidays',
   lawfulBasis: PROGRAMME_BASIS,
   whoCanSee: 'Nobody through Teams: the bot reads it to decide whom to remind',
-  kept: KEPT_UNTIL_REMOVED,
+  kept: "A person's day rows: DELIVERY_RETENTION_YEARS academic years (default 1) after the one they fall in, then purged; the settings stay",
   fields: {
     policy: "the partnership's nudge hours, days before and holidays (JSON, settings row)",
     until: "the round's lease, or a day row's claim, lasts until then",
@@ -19,5 +19,6 @@ export const NUDGES_INVENTORY: TableInventory = {
     items: 'a day row: the deadline items that day\'s reminder carried',
   },
   erase: () => 'delete',
+  retention: [{ kind: 'delivery', what: 'the per-person day rows, by their day', expired: (cutoff) => odata`PartitionKey ge 'day|' and PartitionKey lt ${`day|${cutoff.slice(0, 10)}`}` }],
   about: (aad) => odata`PartitionKey ge 'day|' and PartitionKey lt 'day}' and RowKey eq ${aad}`,
 };

@@ -12,6 +12,8 @@
  *    run every field any test stored in any table must be declared here (test/support/hooks.ts).
  */
 
+import type { RetentionRule } from './retention';
+
 export interface TableInventory {
   /** The table's name (without any prefix). */
   readonly table: string;
@@ -43,14 +45,13 @@ export interface TableInventory {
    * ETag in the same transaction, so a writer holding an older state fails and reads again.
    */
   readonly head?: string;
+  /** When its rows are purged (platform/retention.ts); absent for tables whose rows go when their purpose does. */
+  readonly retention?: readonly RetentionRule[];
 }
 
 /** The basis a partnership of schools would normally rely on for its programme's records; its DPO decides. */
 export const PROGRAMME_BASIS =
   'Public task, Art. 6(1)(e) (state schools and trusts) or legitimate interests, Art. 6(1)(f) (independent schools): running the partnership\'s programme';
-
-/** Until retention is configurable (issue 16, item 4), nothing is purged automatically. */
-export const KEPT_UNTIL_REMOVED = 'Until removed: there is no automatic purge yet';
 
 /** Several fields that share one description. */
 export function fieldsOf(description: string, ...names: string[]): Record<string, string> {

@@ -2,7 +2,7 @@ import { odata } from '@azure/data-tables';
 import { CONVERSATIONS_TABLE } from './conversations/store';
 import { DEADLINES_TABLE } from './deadlines/store';
 import { DIRECTORY_TABLE } from './directory/store';
-import { fieldsOf, KEPT_UNTIL_REMOVED, PROGRAMME_BASIS, type TableInventory } from './inventory';
+import { fieldsOf, PROGRAMME_BASIS, type TableInventory } from './inventory';
 import { TIMERS_TABLE } from './timers';
 
 /** What the platform's own tables hold (see inventory.ts). */
@@ -51,13 +51,14 @@ export const PLATFORM_INVENTORY: readonly TableInventory[] = [
     purpose: 'Reminding reps of what waits on them, telling coordinators of missed deadlines',
     lawfulBasis: PROGRAMME_BASIS,
     whoCanSee: 'Coordinators (`deadlines`); a rep sees what waits on them in their reminders',
-    kept: KEPT_UNTIL_REMOVED,
+    kept: 'Open deadlines until they close; closed ones DELIVERY_RETENTION_YEARS academic years (default 1) after the one they closed in, then purged',
     fields: {
       ...fieldsOf('the deadline: id, capability, what is due, from whom (a school or a person), for which school, when, the buttons to act, whether essential, deadline or reminder, detail and link', 'id', 'capability', 'what', 'who', 'schoolId', 'dueAt', 'actions', 'essential', 'kind', 'detail', 'link'),
       ...fieldsOf('its progress: status, nudges sent, snoozes and stops, revision, when registered, closed or written', 'status', 'progress', 'rev', 'registeredAt', 'closedAt', 'writtenAt'),
       ...fieldsOf('scheduling: when it is next looked at, where its due row is, the item row\'s ETag, a claim', 'nextAt', 'duePk', 'dueRk', 'indexEtag', 'claimedUntil'),
     },
     // Item rows and their due copies: both carry whom the deadline waits on.
+    retention: [{ kind: 'delivery', what: 'closed deadlines, by when they closed', expired: (cutoff) => odata`PartitionKey ge 'item|' and PartitionKey lt 'item}' and status ne 'open' and closedAt lt ${cutoff} and closedAt ne ''` }],
     about: () => odata`(PartitionKey ge 'item|' and PartitionKey lt 'item}') or (PartitionKey ge 'due|' and PartitionKey lt 'due}')`,
     // A deadline about an erased person (a reminder to them) has nobody left to remind: it goes.
     erase: () => 'delete',

@@ -1,5 +1,5 @@
 import { odata } from '@azure/data-tables';
-import { fieldsOf, KEPT_UNTIL_REMOVED, PROGRAMME_BASIS, type TableInventory } from '../platform/inventory';
+import { fieldsOf, PROGRAMME_BASIS, type TableInventory } from '../platform/inventory';
 import { PROPOSALS_TABLE } from './store';
 
 /** What the Proposals table holds (see platform/inventory.ts). */
@@ -13,7 +13,7 @@ export const PROPOSALS_INVENTORY: TableInventory = {
   purpose: 'Proposing projects on mutual need, each partner school\'s approval, the coordinators\' sign-off, and an audit of who decided what and when',
   lawfulBasis: PROGRAMME_BASIS,
   whoCanSee: "Reps and coordinators see proposals, decisions and who made them; coordinators see the full history (`proposal history`)",
-  kept: KEPT_UNTIL_REMOVED,
+  kept: "A proposal with its decisions, versions and audit: RETENTION_YEARS academic years (default 6) after the one it last changed in, then purged; the lists of needs and outcomes stay",
   fields: {
     content: 'the proposal as written (JSON): title, summary, schools and contributions, participant counts, legacy, outcome, needs, outcomes, dates, budget',
     ...fieldsOf('its state: lifecycle, status for lists, lead school, version and revision, schools still to decide, whether approved', 'lifecycle', 'status', 'leadSchoolId', 'version', 'rev', 'waitingOn', 'approved'),
@@ -26,5 +26,7 @@ export const PROPOSALS_INVENTORY: TableInventory = {
     ...fieldsOf('a posted copy of the card: the conversation, the message id and the conversation reference', 'conversationId', 'activityId', 'reference'),
     tags: "the partnership's lists of mutual needs and funder outcomes (settings row)",
   },
+  head: 'proposal',
+  retention: [{ kind: 'programme', what: 'a proposal with its decisions, versions and audit, by when it last changed', wholePartition: true, expired: (cutoff) => odata`RowKey eq 'proposal' and updatedAt lt ${cutoff}` }],
   about: (aad) => odata`proposerAad eq ${aad} or byAad eq ${aad} or closedByAad eq ${aad}`,
 };

@@ -1,5 +1,5 @@
 import { odata } from '@azure/data-tables';
-import { fieldsOf, KEPT_UNTIL_REMOVED, PROGRAMME_BASIS, type TableInventory } from '../platform/inventory';
+import { fieldsOf, PROGRAMME_BASIS, type TableInventory } from '../platform/inventory';
 import { SWAPS_TABLE } from './store';
 
 /** What the Swaps table holds (see platform/inventory.ts). */
@@ -12,7 +12,7 @@ export const SWAPS_INVENTORY: TableInventory = {
   purpose: 'Offering placements, proposing two-way matches, getting both schools to yes, the history of agreed swaps',
   lawfulBasis: PROGRAMME_BASIS,
   whoCanSee: "Reps and coordinators see offers and swaps on the board; the trainee's name is on the offer and the proposed swap the two schools' reps see",
-  kept: KEPT_UNTIL_REMOVED,
+  kept: "Offers, swaps and the history: RETENTION_YEARS academic years (default 6) after the one they last changed in (an agreed swap: was agreed in), then purged; a rep's Teams id until they are erased",
   fields: {
     ...fieldsOf("the offering school (id and name)", 'schoolId', 'schoolName'),
     ...fieldsOf('what the school can send: phase, subject, number of trainees, the trainee (first name and initial)', 'sendPhase', 'sendSubject', 'sendCount', 'trainee'),
@@ -31,6 +31,11 @@ export const SWAPS_INVENTORY: TableInventory = {
     ...fieldsOf("a rep who acted: Teams id and display name (person rows), to message them", 'teamsId', 'name'),
     via: 'how a swap was proposed or ended (automatic match, decline, cancel)',
   },
+  retention: [
+    { kind: 'programme', what: 'offers, by when they last changed', expired: (cutoff) => odata`PartitionKey eq 'swaps' and RowKey ge 'offer|' and RowKey lt 'offer}' and updatedAt lt ${cutoff}` },
+    { kind: 'programme', what: 'proposed swaps, by when they were proposed', expired: (cutoff) => odata`PartitionKey eq 'swaps' and RowKey ge 'match|' and RowKey lt 'match}' and proposedAt lt ${cutoff}` },
+    { kind: 'programme', what: 'agreed swaps in the history, by when they were agreed', expired: (cutoff) => odata`PartitionKey eq 'swaps' and RowKey ge 'history|' and RowKey lt 'history}' and agreedAt lt ${cutoff}` },
+  ],
   erase: (row) => (row.partitionKey === 'person' ? 'delete' : 'anonymise'),
   about: (aad) => odata`PartitionKey eq 'swaps' or (PartitionKey eq 'person' and RowKey eq ${aad})`,
 };

@@ -1,5 +1,5 @@
 import { odata } from '@azure/data-tables';
-import { fieldsOf, KEPT_UNTIL_REMOVED, PROGRAMME_BASIS, type TableInventory } from '../platform/inventory';
+import { fieldsOf, PROGRAMME_BASIS, type TableInventory } from '../platform/inventory';
 import { TEACHMEETS_TABLE } from './store';
 
 /** What the TeachMeets table holds (see platform/inventory.ts). */
@@ -14,7 +14,7 @@ export const TEACHMEETS_INVENTORY: TableInventory = {
   lawfulBasis: PROGRAMME_BASIS,
   whoCanSee:
     "Everyone in the partnership sees the event, counts and presenters' talk titles on the card; names of who is coming: the organiser, the host school's reps and coordinators; a person sees their own sign-up",
-  kept: KEPT_UNTIL_REMOVED,
+  kept: "A TeachMeet with its sign-ups: RETENTION_YEARS academic years (default 6) after the one it took place in, then purged",
   fields: {
     ...fieldsOf('the TeachMeet: title, theme, times, venue or online link, sign-up deadline', 'title', 'theme', 'startsAt', 'endsAt', 'venue', 'link', 'deadline'),
     ...fieldsOf('the host: online or a school (its id and name)', 'hostKind', 'hostSchoolId', 'hostSchoolName'),
@@ -24,6 +24,9 @@ export const TEACHMEETS_INVENTORY: TableInventory = {
     organiserAad: "the organiser's Entra object id",
     organiserName: "the organiser's display name",
     organiserSchoolId: "the organiser's school",
+    organiserTeamsId: "the organiser's Teams id, so their own view of the shared card can be offered to them",
+    cancelReason: 'why the organiser cancelled the TeachMeet (told to everyone signed up)',
+    addedLate: 'presenters who signed up after the running order was drawn (added at its end)',
     ...fieldsOf('when the row was created or last changed', 'createdAt', 'updatedAt'),
     version: "the event's version, for updating every copy of its card to the newest",
     runningOrder: 'the drawn running order (sign-up ids in order)',
@@ -39,5 +42,6 @@ export const TEACHMEETS_INVENTORY: TableInventory = {
     ...fieldsOf('a posted copy of the card: the conversation, the message id and the conversation reference', 'conversationId', 'activityId', 'reference'),
   },
   head: 'event',
+  retention: [{ kind: 'programme', what: 'a TeachMeet with its sign-ups, by when it ended', wholePartition: true, expired: (cutoff) => odata`RowKey eq 'event' and endsAt lt ${cutoff}` }],
   about: (aad) => odata`RowKey eq ${`signup|${aad}`} or organiserAad eq ${aad}`,
 };

@@ -1,0 +1,142 @@
+import { odata, type TransactionAction } from '@azure/data-tables';
+import type { TableInventory } from './inventory';
+import type { Logger } from './logging';
+import { statusOf, type Tables } from './storage/tables';
+import { londonFields } from './time';
+
+/**
+ * Retention: records past their time are purged by the scheduler, in every instance, in bounded batches.
+ *
+ * Why: UK GDPR's storage limitation. A partnership keeps its programme records (TeachMeets, swaps,
+ * proposals, announcements and acknowledgements) for a number of academic years (RETENTION_YEARS,
+ * default 6), and delivery logs (who was sent what, per-day nudge rows, closed deadlines) for fewer
+ * (DELIVERY_RETENTION_YEARS, default 1). How:
+ * 1. the cutoff is pure: the 1 September that starts the academic year N years before the current one
+ *    (Europe/London), so the current academic year and the N before it are kept whole;
+ * 2. each table declares its rules in its inventory (which rows, by which date, and whether a row takes
+ *    its whole partition with it, as a TeachMeet takes its sign-ups);
+ * 3. a round deletes at most `budget` rows; an instance runs one an hour (its queries read whole
+ *    tables), and the next at once while the last one found more than it could take; deleting is
+ *    idempotent, so several instances purging at once only meet 404s, which are fine.
+ */
+
+export type RetentionKind = 'programme' | 'delivery';
+
+export interface RetentionRule {
+  readonly kind: RetentionKind;
+  /** What goes, for the inventory ("TeachMeets (with their sign-ups) that ended"). */
+  readonly what: string;
+  /** An OData filter (escaped with `odata`) for the rows whose deciding date is before `cutoff` (ISO 8601). */
+  expired(cutoff: string): string;
+  /** The rows found are heads: their whole partition goes with them. */
+  readonly wholePartition?: boolean;
+}
+
+export interface RetentionPolicy {
+  readonly programmeYears: number;
+  readonly deliveryYears: number;
+}
+
+/** The first day kept: 1 September of the academic year `years` before the one `now` is in (London dates). */
+export function retentionCutoff(now: Date, years: number): string {
+  const { year, month } = londonFields(now);
+  const currentStart = month >= 9 ? year : year - 1;
+  return `${currentStart - years}-09-01`;
+}
+
+const OPERATIONS = 100;
+const HOUR = 3_600_000;
+
+export class RetentionJob {
+  private running: Promise<number> | undefined;
+  private nextAt = 0;
+
+  constructor(
+    private readonly tables: Tables,
+    private readonly inventory: readonly TableInventory[],
+    private readonly policy: RetentionPolicy,
+    private readonly logger: Logger,
+    private readonly budget = 500,
+  ) {}
+
+  /** On a scheduler tick: one bounded round if one is due (see above); returns how many rows went. */
+  async tick(now: Date): Promise<number> {
+    if (this.running) return this.running;
+    if (now.getTime() < this.nextAt) return 0;
+    this.running = this.round(now).finally(() => (this.running = undefined));
+    const gone = await this.running;
+    this.nextAt = gone >= this.budget ? 0 : now.getTime() + HOUR;
+    return gone;
+  }
+
+  private async round(now: Date): Promise<number> {
+    let left = this.budget;
+    for (const table of this.inventory) {
+      for (const rule of table.retention ?? []) {
+        if (left <= 0) return this.budget - left;
+        const cutoff = retentionCutoff(now, rule.kind === 'programme' ? this.policy.programmeYears : this.policy.deliveryYears);
+        const found = await this.find(table.table, rule.expired(`${cutoff}T00:00:00.000Z`), left);
+        let gone = 0;
+        if (rule.wholePartition) {
+          for (const head of found) {
+            if (left - gone <= 0) break;
+            gone += await this.deletePartition(table.table, head.partitionKey, left - gone);
+          }
+        } else {
+          gone = await this.deleteRows(table.table, found);
+        }
+        if (gone > 0) this.logger.info({ retention: { table: table.table, kind: rule.kind, cutoff, deleted: gone } }, 'purged records past their retention');
+        left -= gone;
+      }
+    }
+    return this.budget - left;
+  }
+
+  private async find(table: string, filter: string, limit: number): Promise<{ partitionKey: string; rowKey: string }[]> {
+    const keys: { partitionKey: string; rowKey: string }[] = [];
+    for await (const row of this.tables.client(table).listEntities<Record<string, unknown>>({ queryOptions: { filter, select: ['PartitionKey', 'RowKey'] } })) {
+      keys.push({ partitionKey: String(row.partitionKey), rowKey: String(row.rowKey) });
+      if (keys.length >= limit) break;
+    }
+    return keys;
+  }
+
+  /** Deletes a partition's rows, head last (so a round cut short leaves the head to be found again). */
+  private async deletePartition(table: string, partitionKey: string, limit: number): Promise<number> {
+    const rows = await this.find(table, odata`PartitionKey eq ${partitionKey}`, Number.MAX_SAFE_INTEGER);
+    const ordered = [...rows.filter((r) => !this.isHead(table, r.rowKey)), ...rows.filter((r) => this.isHead(table, r.rowKey))].slice(0, limit);
+    return this.deleteRows(table, ordered);
+  }
+
+  private isHead(table: string, rowKey: string): boolean {
+    return this.inventory.find((t) => t.table === table)?.head === rowKey;
+  }
+
+  /** In transactions of up to 100 per partition; a batch that meets a row already gone is done row by row. */
+  private async deleteRows(table: string, rows: readonly { partitionKey: string; rowKey: string }[]): Promise<number> {
+    const client = this.tables.client(table);
+    const byPartition = new Map<string, { partitionKey: string; rowKey: string }[]>();
+    for (const row of rows) byPartition.set(row.partitionKey, [...(byPartition.get(row.partitionKey) ?? []), row]);
+    let deleted = 0;
+    for (const group of byPartition.values()) {
+      for (let i = 0; i < group.length; i += OPERATIONS) {
+        const chunk = group.slice(i, i + OPERATIONS);
+        try {
+          await client.submitTransaction(chunk.map((keys): TransactionAction => ['delete', keys]));
+          deleted += chunk.length;
+        } catch (err) {
+          if (statusOf(err) !== 404) throw err;
+          for (const keys of chunk) {
+            await client.deleteEntity(keys.partitionKey, keys.rowKey).then(
+              () => (deleted += 1),
+              (e: unknown) => {
+                if (statusOf(e) !== 404) throw e;
+              },
+            );
+          }
+        }
+      }
+    }
+    return deleted;
+  }
+}
