@@ -330,3 +330,8 @@ export function boardCardData(partnership: string, offers: readonly Offer[], mat
     sections,
   };
 }
+
+/** The answer to an accept that another school's accept, at the same moment, turned into an agreed swap. */
+export function acceptedTogetherText(m: Match, side: 0 | 1): string {
+  return `You've accepted for ${m.schoolNames[side]}, and ${m.schoolNames[side === 0 ? 1 : 0]} accepted at the same moment, so the swap is agreed. I've told both schools' reps and the coordinators.`;
+}

@@ -7,7 +7,8 @@ import { swapRoutes } from '../../src/swaps/routes';
 import { SwapService } from '../../src/swaps/service';
 import { hold, overlapOf, proposal } from '../../src/swaps/rules';
 import { SwapChange } from '../../src/swaps/store';
-import { adaptiveCardsOf, cardText, invokeResponseCard } from '../support/cardActions';
+import { actionTitles, adaptiveCardsOf, cardText, invokeResponseCard } from '../support/cardActions';
+import { answered } from '../support/said';
 import { lastMatching, MATHS, matchesOfSchool, messagesMatching, offer, said, startWorld, texts, type World } from './world';
 
 /** Placement swaps through the wire: reps offer from a card, both schools get the proposal, accept or decline. */
@@ -159,6 +160,32 @@ describe('placement swaps through the wire', function () {
     assert.equal([said(ra), said(rb)].filter((t) => /The swap is agreed:/.test(t)).length, 1, `${said(ra)}\n---\n${said(rb)}`);
     assert.equal((await store.match(m!.id))!.match.status, 'agreed');
     assert.equal((await store.history()).length, 1);
+  });
+
+  it('when both schools accept the same proposal at the same moment, then whoever completed it is answered "agreed", each school is told once, and nobody is left with a card asking them to accept', async function () {
+    const { sim, ann, ben, schools } = w;
+    await offer(w, ann);
+    await offer(w, ben, HILL);
+    const [m] = (await matchesOfSchool(w, schools.hill)).map((x) => x.match);
+    const before = { ann: sim.transcript(w.chat(ann)).length, ben: sim.transcript(w.chat(ben)).length };
+    const [ra, rb] = await Promise.all([sim.execute(ann, w.chat(ann), 'swap.accept', { matchId: m!.id, schoolId: schools.oak }), sim.execute(ben, w.chat(ben), 'swap.accept', { matchId: m!.id, schoolId: schools.hill })]);
+    assert.ok([ra, rb].some((r) => /The swap is agreed:|so the swap is agreed\./.test(answered(r))), `whoever completed the swap is answered that it is agreed:\n${answered(ra)}\n---\n${answered(rb)}`);
+    for (const [who, result, start] of [
+      [ann, ra, before.ann],
+      [ben, rb, before.ben],
+    ] as const) {
+      const answer = answered(result);
+      const since = sim.transcript(w.chat(who)).slice(start);
+      const notices = since.filter((e) => adaptiveCardsOf(e.activity).some((c) => /Placement swap agreed/.test(cardText(c))));
+      const toldInAnswer = /The swap is agreed:/.test(answer) ? 1 : 0;
+      assert.equal(toldInAnswer + notices.length, 1, `${who.name} is told once that the swap is agreed; answer: ${answer}; then: ${since.map((e) => adaptiveCardsOf(e.activity).map((c) => cardText(c)).join(' ')).join('\n---\n')}`);
+      for (const e of since) {
+        for (const card of adaptiveCardsOf(e.activity)) {
+          assert.doesNotMatch(cardText(card), /as soon as .* accepts too/, `${who.name} is not asked to accept an agreed swap`);
+          assert.ok(!actionTitles(card).includes('Accept'), `${who.name} has no live Accept button after the swap is agreed: ${cardText(card)}`);
+        }
+      }
+    }
   });
 
   it('when two schools offer at the same moment and both fit one open offer, then that offer is in exactly one proposal and the other is told why', async function () {
