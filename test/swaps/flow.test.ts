@@ -67,11 +67,32 @@ describe('placement swaps through the wire', function () {
     assert.equal(messagesMatching(sim, w.chat(ann), /Placement swap agreed/).length, 1, 'a repeated click tells nobody again');
 
     const board = said(await sim.say(ann, w.chat(ann), 'swaps'));
-    assert.ok(board.indexOf('Your school: Oakfield Academy') < board.indexOf('Open offers'), 'the rep sees their school first');
+    assert.ok(board.indexOf('Your school: Oakfield Academy') < board.indexOf("Other schools' open offers"), 'the rep sees their school first');
     assert.match(board, /Oakfield Academy ⇄ Hillside High: agreed/);
-    assert.match(board, /No open offers\./);
+    assert.match(board, /No other school has an open offer\./);
     const history = await w.store.history();
     assert.equal(history.length, 1, 'the swap is kept in the history');
+  });
+
+  it('when a rep opens the board with their own offer open and their own swap agreed, then no section says it is empty above what it leaves out, and the other sections say they are about other schools', async function () {
+    const { sim, ann, ben, cal } = w;
+    await offer(w, cal, { ...MATHS, trainee: 'Lee R.', sendSubject: 'History', hostSubjects: 'History', from: '2026-03-02', to: '2026-03-27', confirmBy: '2026-02-27' });
+    const open = said(await sim.say(cal, w.chat(cal), 'swaps'));
+    assert.match(open, /Castle School offers 1 secondary History trainee/);
+    assert.doesNotMatch(open, /No open offers\./, 'the board does not say there are no open offers under Castle School\'s own');
+    assert.match(open, /Other schools' open offers\nNo other school has an open offer\./);
+
+    await offer(w, ann);
+    await offer(w, ben, HILL);
+    await sim.click(ann, w.chat(ann), lastMatching(sim, w.chat(ann), /Placement swap: Oakfield Academy ⇄ Hillside High/), 'Accept');
+    await sim.click(ben, w.chat(ben), lastMatching(sim, w.chat(ben), /Placement swap: Hillside High ⇄ Oakfield Academy/), 'Accept');
+    const board = said(await sim.say(ann, w.chat(ann), 'swaps'));
+    assert.match(board, /Oakfield Academy ⇄ Hillside High: agreed/);
+    assert.doesNotMatch(board, /No agreed swaps coming up\./, 'the board does not say there are no agreed swaps under Oakfield Academy\'s own');
+    assert.match(board, /Other schools' agreed swaps\nNo other school has an agreed swap coming up\./);
+    assert.match(board, /Other schools' open offers\nCastle School offers 1 secondary History trainee/);
+    const coordinator = said(await sim.say(w.cora, w.chat(w.cora), 'swaps'));
+    assert.match(coordinator, /Agreed swaps\n(Oakfield Academy ⇄ Hillside High|Hillside High ⇄ Oakfield Academy): agreed/, `a coordinator with no school sees every school in one list: ${coordinator}`);
   });
 
   it('when a school declines, then both offers are freed, the other school is told why, and matching moves on to the next candidate without proposing the pair again', async function () {
