@@ -90,7 +90,10 @@ describe('proposal rules', function () {
       { when: 'there is no partner school', change: { partnerSchoolIds: [] }, missing: ['collaboration'] },
       { when: 'the only partner is the lead school itself', change: { partnerSchoolIds: [OAK] }, missing: ['collaboration'] },
       { when: 'there is no measurable outcome', change: { outcome: '' }, missing: ['measurable'] },
-      { when: 'nothing is answered', change: { contributions: '', pupils: 0, staff: 0, partnerSchoolIds: [], outcome: '' }, missing: ['contributes', 'impact', 'collaboration', 'measurable'] },
+      { when: 'no legacy is stated', change: { legacy: ' ' }, missing: ['legacy'] },
+      { when: 'nobody says how different groups work together', change: { collaboration: '' }, missing: ['groups'] },
+      { when: 'participants are given but neither legacy nor how groups work together', change: { legacy: '', collaboration: '  ' }, missing: ['legacy', 'groups'] },
+      { when: 'nothing is answered', change: { contributions: '', pupils: 0, staff: 0, legacy: '', partnerSchoolIds: [], collaboration: '', outcome: '' }, missing: ['contributes', 'impact', 'legacy', 'collaboration', 'groups', 'measurable'] },
     ];
     for (const c of cases) {
       it(`when ${c.when}, then the missing criteria are [${c.missing.join(', ')}]`, function () {
@@ -110,6 +113,8 @@ describe('proposal rules', function () {
       summary: 'Engineering challenges.',
       partners: `${RIV},${HILL}`,
       contributions: 'Each school runs a day.',
+      collaboration: 'Mixed-school teams.',
+      legacy: 'A bank of challenges.',
       pupils: '120',
       staff: '12',
       outcome: 'Survey before and after.',
@@ -131,9 +136,11 @@ describe('proposal rules', function () {
     });
 
     it('when criteria are missing, then each is named and the field errors say what to add', function () {
-      const checked = checkForm({ ...good, contributions: '', outcome: '', partners: OAK, pupils: '', staff: '0' }, ctx);
+      const checked = checkForm({ ...good, contributions: '', outcome: '', partners: OAK, pupils: '', staff: '0', legacy: '', collaboration: ' ' }, ctx);
       assert.ok(!checked.ok);
-      assert.deepEqual(checked.missing, ['contributes', 'impact', 'collaboration', 'measurable']);
+      assert.deepEqual(checked.missing, ['contributes', 'impact', 'legacy', 'collaboration', 'groups', 'measurable']);
+      assert.match(checked.errors.legacy!, /criterion 2/);
+      assert.match(checked.errors.collaboration!, /criterion 3/);
       assert.match(checked.errors.contributions!, /criterion 1/);
       assert.match(checked.errors.pupils!, /criterion 2/);
       assert.match(checked.errors.partners!, /criterion 3/);
