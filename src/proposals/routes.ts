@@ -309,11 +309,11 @@ export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec
           const reference = here(turn);
           const replyTo = turn.context.activity.replyToId;
           if (turn.context.activity.type === 'invoke' && replyTo) {
-            await store.addPost(id, { conversationId: turn.conversation.id, activityId: replyTo, reference: JSON.stringify(reference) });
+            await store.addPost(id, { conversationId: turn.conversation.id, activityId: replyTo, reference: JSON.stringify(reference), version: agg.proposal.version });
             result = { card: shared };
           } else {
             const sent = await turn.context.sendActivity(MessageFactory.attachment(cardAttachment(shared)));
-            if (sent?.id) await store.addPost(id, { conversationId: turn.conversation.id, activityId: sent.id, reference: JSON.stringify(reference) });
+            if (sent?.id) await store.addPost(id, { conversationId: turn.conversation.id, activityId: sent.id, reference: JSON.stringify(reference), version: agg.proposal.version });
             result = { message: `'${agg.proposal.content.title}' is posted for the partner schools to approve.` };
           }
         }

@@ -9,7 +9,7 @@ import type { DirectoryStore } from '../platform/directory/store';
 import type { Logger } from '../platform/logging';
 import type { Proactive } from '../platform/proactive';
 import { formatDayTime } from '../platform/time';
-import { noticeCardData, proposalCardData, schoolList } from './cards';
+import { noticeCardData, proposalCardData, schoolList, supersededCardData } from './cards';
 import type { Aggregate, AuditEntry } from './model';
 import { approvedCount, deadlineChanges, deadlineId, deadlineItem, statusOf, waitingOn, type Change, type Names, type Refusal, type Result } from './rules';
 import type { Post, ProposalStore } from './store';
@@ -105,7 +105,9 @@ export class ProposalService {
       for (const post of targets) {
         const reference = parseReference(post.reference);
         if (!reference) continue;
-        await this.deps.proactive.update(reference, post.activityId, MessageFactory.attachment(cardAttachment(card))).catch((err) => this.deps.logger.warn({ err: { message: (err as Error).message } }, 'could not update a proposal card'));
+        // A copy posted for an earlier version was replaced by the edited one: it says so, with no buttons to decide.
+        const shown = post.version && post.version < current.proposal.version ? renderCard('proposalNotice', supersededCardData(current, post.version)) : card;
+        await this.deps.proactive.update(reference, post.activityId, MessageFactory.attachment(cardAttachment(shown))).catch((err) => this.deps.logger.warn({ err: { message: (err as Error).message } }, 'could not update a proposal card'));
       }
       const stored = await this.deps.store.rev(current.proposal.id);
       if (stored === undefined || stored <= current.proposal.rev) return;
@@ -136,7 +138,7 @@ export class ProposalService {
     const card = renderCard('proposalCard', proposalCardData(agg, this.deps.clock.now(), names));
     const id = await this.deps.proactive.send(where.reference, MessageFactory.attachment(cardAttachment(card)));
     if (!id) return false;
-    await this.deps.store.addPost(agg.proposal.id, { conversationId: where.conversationId, activityId: id, reference: JSON.stringify(where.reference) });
+    await this.deps.store.addPost(agg.proposal.id, { conversationId: where.conversationId, activityId: id, reference: JSON.stringify(where.reference), version: agg.proposal.version });
     return true;
   }
 

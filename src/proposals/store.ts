@@ -91,12 +91,15 @@ const AuditRow = z.object({
 });
 
 const VersionRow = z.object({ rowKey: z.string().startsWith(VERSION), content: z.string(), byAad: z.string(), byName: z.string(), at: iso });
-const PostRow = z.object({ rowKey: z.string().startsWith(POST), conversationId: z.string(), activityId: z.string(), reference: z.string() });
+const PostRow = z.object({ rowKey: z.string().startsWith(POST), conversationId: z.string(), activityId: z.string(), reference: z.string(), version: z.number().int().default(0) });
 const TagsRow = z.object({ tags: z.string() });
 const TagList = z.array(z.object({ id: z.string().min(1).max(60).regex(/^[^,]+$/), label: z.string().min(1).max(100) }));
 
 /** A copy of the proposal card posted in a conversation, kept so it can be updated in place. */
-export type Post = CardPost;
+/** A posted copy of the card, with the version it was posted for (0 when not recorded: kept up to date with the latest). */
+export interface Post extends CardPost {
+  readonly version?: number;
+}
 
 export interface Loaded {
   readonly agg: Aggregate;
@@ -158,7 +161,7 @@ export class ProposalStore {
         if (parsed) decisions.set(parsed.rowKey.slice(SCHOOL.length), toDecision(parsed));
       } else if (row.rowKey?.startsWith(POST)) {
         const parsed = parseRow(PostRow, row, this.logger, PROPOSALS_TABLE);
-        if (parsed) posts.push({ conversationId: parsed.conversationId, activityId: parsed.activityId, reference: parsed.reference });
+        if (parsed) posts.push({ conversationId: parsed.conversationId, activityId: parsed.activityId, reference: parsed.reference, version: parsed.version });
       }
     }
     if (!head) return undefined;
@@ -193,7 +196,7 @@ export class ProposalStore {
   }
 
   async addPost(id: string, post: Post): Promise<void> {
-    await this.table.upsertEntity({ partitionKey: id, rowKey: `${POST}${encodeKey(post.activityId)}`, conversationId: post.conversationId, activityId: post.activityId, reference: post.reference }, 'Replace');
+    await this.table.upsertEntity({ partitionKey: id, rowKey: `${POST}${encodeKey(post.activityId)}`, conversationId: post.conversationId, activityId: post.activityId, reference: post.reference, version: post.version ?? 0 }, 'Replace');
   }
 
   /** The proposal row's rev as stored now (one point read), or undefined if it is gone. */

@@ -115,10 +115,11 @@ describe('proposals through the wire', function () {
     const saved = await w.sim.click(w.ann, w.chat(w.ann), formCard, 'Save and ask again for approval', { pupils: '180', summary: 'Engineering challenges for Years 8 and 9.' }, { replyToId: notice[0]!.activityId });
     assert.match(answered(saved), /Saved version 2 of 'STEM Week'\. Changed: summary, pupils\. Every partner school's approval is reset/);
 
-    // The old card now shows version 2 with both schools pending; the edited version is re-posted in the channel.
+    // The edited version is re-posted in the channel; the old card says it was replaced and has no buttons to decide with.
     const old = w.current(post);
-    assert.deepEqual(statusOfCard(schoolRows(old)), { 'Riverside Primary': 'Pending', 'Hillview High School': 'Pending' });
-    assert.match(cardText(old), /version 2/);
+    assert.match(cardText(old), /Replaced: version 1 of 'STEM Week'/);
+    assert.match(cardText(old), /Version 2 was posted again for every partner school to decide on/);
+    for (const title of ['Approve for my school', 'Request changes', 'Decline']) assert.ok(!w.hasButton(old, title), `the replaced card has no '${title}'`);
     const posts = w.posted(w.reps);
     assert.equal(posts.length, 2, 'the edited version is posted again');
     const reposted = posts[1]!;
@@ -131,9 +132,8 @@ describe('proposals through the wire', function () {
 
     await w.press(w.ben, reposted, 'Approve for my school');
     await w.press(w.cat, reposted, 'Approve for my school');
-    for (const copy of [post, reposted]) {
-      assert.deepEqual(statusOfCard(schoolRows(w.current(copy))), { 'Riverside Primary': 'Approved', 'Hillview High School': 'Approved' }, 'every copy shows the latest state');
-    }
+    assert.deepEqual(statusOfCard(schoolRows(w.current(reposted))), { 'Riverside Primary': 'Approved', 'Hillview High School': 'Approved' }, 'the live card shows the latest state');
+    assert.match(cardText(w.current(post)), /Replaced: version 1/, 'the replaced card stays replaced');
 
     // Coordinators see the whole history: every version and every decision with who, when and the comment.
     const history = said(await w.sim.say(w.cora, w.chat(w.cora), 'proposal history STEM Week'));
