@@ -164,7 +164,7 @@ export class ProposalService {
     let data;
     switch (audit.kind) {
       case 'approved':
-        data = noticeCardData(`${school} approved '${title}'`, `By ${audit.by.name}, ${when}. ${progress}`, p.id, { comment: audit.comment });
+        data = noticeCardData(`${school} approved '${title}'`, `By ${audit.by.name}, ${when}. ${progress}`, p.id, { comment: audit.comment, canEdit: open });
         break;
       case 'changesRequested':
         data = noticeCardData(`${school} asks for changes to '${title}'`, `From ${audit.by.name}, ${when}. Edit the proposal and every partner school will look at it again.`, p.id, { comment: audit.comment, canEdit: open });

@@ -60,6 +60,7 @@ describe('proposals through the wire', function () {
     assert.ok(benApproves.sent.some((s) => s.method === 'PUT' && s.activityId === post.activityId), 'updated in place');
     assert.equal(w.messagesFor(w.ann, /Riverside Primary approved 'STEM Week'/).length, 1);
     assert.match(textOf(w.messagesFor(w.ann, /Riverside Primary approved/)[0]!), /1 of 2 partner schools have approved; waiting for Hillview High School/);
+    assert.ok(w.hasButton(adaptiveCardsOf(w.messagesFor(w.ann, /Riverside Primary approved/)[0]!.activity)[0]!, 'Edit proposal'), 'the approval notice has the Edit button too');
     assert.equal((await w.bot.together.deadlines.get(`proposal:${id}:school:${w.school.riv}`))?.status, 'completed');
 
     // Hillview approves: every partner school has approved, the coordinator's button appears.
@@ -70,6 +71,7 @@ describe('proposals through the wire', function () {
     assert.match(cardText(ready), /Awaiting sign-off/);
     assert.ok(w.hasButton(ready, 'Give final sign-off'));
     assert.match(textOf(w.messagesFor(w.ann, /Hillview High School approved/)[0]!), /Every partner school has approved: a coordinator gives the final sign-off next/);
+    assert.ok(w.hasButton(adaptiveCardsOf(w.messagesFor(w.ann, /Hillview High School approved/)[0]!.activity)[0]!, 'Edit proposal'), 'still open, so it can still be edited');
 
     // A rep cannot sign off; the coordinator does.
     const repSignOff = await w.sim.click(w.ben, w.reps, ready, 'Give final sign-off', {}, { replyToId: post.activityId });
@@ -82,6 +84,7 @@ describe('proposals through the wire', function () {
     assert.ok(!w.hasButton(final, 'Approve for my school'), 'no more decisions on an approved proposal');
     assert.deepEqual(statusOfCard(schoolRows(final)), { 'Riverside Primary': 'Approved', 'Hillview High School': 'Approved' });
     assert.equal(w.messagesFor(w.ann, /'STEM Week' is approved/).length, 1, 'Ann is told it is approved');
+    assert.ok(!w.hasButton(adaptiveCardsOf(w.messagesFor(w.ann, /'STEM Week' is approved/)[0]!.activity)[0]!, 'Edit proposal'), 'an approved proposal can no longer be edited');
     const announced = w.sim.sent.filter((s) => s.method === 'POST' && s.conversationId === w.reps.id && /Approved: STEM Week/.test(textOf(s)));
     assert.equal(announced.length, 1, 'announced in the reps channel');
     assert.match(textOf(announced[0]!), /Every partner school approved \(Riverside Primary and Hillview High School\) and Cora Whitfield gave the final sign-off/);
