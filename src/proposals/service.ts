@@ -40,6 +40,12 @@ export type Applied =
 
 type Reference = Partial<ConversationReference>;
 
+/** How long a turn to tell the proposer lasts if its instance stops, and how long another waits for it. */
+const NOTICE_TURN_MS = 30_000;
+const NOTICE_TURN_WAIT_MS = 10_000;
+/** About NOTICE_TURN_WAIT_MS of tries, for a clock that does not move by itself (tests). */
+const NOTICE_TURN_TRIES = 300;
+
 export class ProposalService {
   constructor(private readonly deps: ProposalServiceDeps) {}
 
@@ -150,7 +156,31 @@ export class ProposalService {
     if (where) await this.post(agg, where, names);
   }
 
-  private async tellProposer(agg: Aggregate, audit: AuditEntry, names: Names, via: Reference | undefined): Promise<void> {
+  /**
+   * Tells the proposer of a change. Two decisions committed at the same moment on two instances would
+   * otherwise race to the proposer, so notices about one proposal go one at a time (a turn row under
+   * its ETag), and each reports where the proposal stands as stored when it is sent: a notice never
+   * reports fewer approvals than one before it.
+   */
+  private async tellProposer(committed: Aggregate, audit: AuditEntry, names: Names, via: Reference | undefined): Promise<void> {
+    const id = committed.proposal.id;
+    const holder = randomBytes(6).toString('hex');
+    const giveUpAt = this.deps.clock.elapsed() + NOTICE_TURN_WAIT_MS;
+    let turn = await this.deps.store.takeNoticeTurn(id, holder, this.deps.clock.now(), new Date(this.deps.clock.now().getTime() + NOTICE_TURN_MS));
+    for (let tries = 0; turn === 'held' && tries < NOTICE_TURN_TRIES && this.deps.clock.elapsed() < giveUpAt; tries += 1) {
+      await sleep(20 + Math.floor(Math.random() * 30));
+      turn = await this.deps.store.takeNoticeTurn(id, holder, this.deps.clock.now(), new Date(this.deps.clock.now().getTime() + NOTICE_TURN_MS));
+    }
+    if (turn === 'held') this.deps.logger.warn({ proposalId: id }, 'another notice to the proposer is taking long; sending this one anyway');
+    try {
+      const now = (await this.deps.store.load(id))?.agg;
+      await this.sendProposerNotice(now && now.proposal.rev >= committed.proposal.rev ? now : committed, audit, names, via);
+    } finally {
+      if (turn !== 'held') await this.deps.store.releaseNoticeTurn(id, turn);
+    }
+  }
+
+  private async sendProposerNotice(agg: Aggregate, audit: AuditEntry, names: Names, via: Reference | undefined): Promise<void> {
     const p = agg.proposal;
     const title = p.content.title;
     const school = audit.schoolId ? names(audit.schoolId) || 'A partner school' : '';
