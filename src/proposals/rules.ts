@@ -128,6 +128,8 @@ export type Names = (schoolId: string) => string;
 export type Actor = Pick<Person, 'aadObjectId' | 'name' | 'schoolId' | 'isRep' | 'isCoordinator'>;
 
 const refuse = (reason: Refusal['reason'], message: string): Refusal => ({ ok: false, reason, message });
+/** " Ann Hughes has been told." for whoever acted, unless they are the proposer (who is never told about themselves in the third person). */
+const told = (p: Proposal, actor: Actor, rest: string): string => (actor.aadObjectId === p.proposer.aadObjectId ? '' : ` ${p.proposer.name}${rest}`);
 const who = (a: Actor): Who => ({ aadObjectId: a.aadObjectId, name: a.name });
 
 export const COMMENT_MAX = 500;
@@ -208,11 +210,11 @@ export function decide(agg: Aggregate, actor: Actor, kind: DecisionKind, cardVer
   const school = names(schoolId) || 'your school';
   let message: string;
   if (kind === 'approve') {
-    message = statusOf(next) === 'awaitingSignOff' ? `Approved for ${school}. Every partner school has now approved '${p.content.title}': a coordinator gives the final sign-off.` : `Approved for ${school}. ${p.proposer.name} has been told.`;
+    message = statusOf(next) === 'awaitingSignOff' ? `Approved for ${school}. Every partner school has now approved '${p.content.title}': a coordinator gives the final sign-off.` : `Approved for ${school}.${told(p, actor, ' has been told.')}`;
   } else if (kind === 'requestChanges') {
-    message = `Change request sent for ${school}. ${p.proposer.name} has been told and can edit the proposal.`;
+    message = `Change request sent for ${school}.${told(p, actor, ' has been told and can edit the proposal.')}`;
   } else {
-    message = `Declined for ${school}. ${p.proposer.name} has been told why.`;
+    message = `Declined for ${school}.${told(p, actor, ' has been told why.')}`;
   }
   return { ok: true, next, audit: { kind: status, version: p.version, by: who(actor), at: now, schoolId, comment: text }, newVersion: false, message };
 }
@@ -236,7 +238,7 @@ export function signOff(agg: Aggregate, actor: Actor, cardVersion: number, now: 
     return refuse('notReady', `Every partner school must approve '${p.content.title}' before the final sign-off. Still to approve: ${waiting.join(', ')}.`);
   }
   const next: Aggregate = { proposal: { ...p, lifecycle: 'approved', rev: p.rev + 1, updatedAt: now, closed: { by: who(actor), at: now, comment: '' } }, decisions: agg.decisions };
-  return { ok: true, next, audit: { kind: 'signedOff', version: p.version, by: who(actor), at: now, comment: '' }, newVersion: false, message: `Signed off: '${p.content.title}' is approved. ${p.proposer.name} has been told and it is announced to the reps.` };
+  return { ok: true, next, audit: { kind: 'signedOff', version: p.version, by: who(actor), at: now, comment: '' }, newVersion: false, message: `Signed off: '${p.content.title}' is approved${actor.aadObjectId === p.proposer.aadObjectId ? '' : `. ${p.proposer.name} has been told`} and it is announced to the reps.` };
 }
 
 /** Only the proposer or a coordinator may edit or withdraw a proposal. */

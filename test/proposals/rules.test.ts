@@ -81,6 +81,26 @@ function approvedBy(...actors: Actor[]): Aggregate {
 }
 
 describe('proposal rules', function () {
+  describe('what the person who acted is told about the proposer', function () {
+    const coraWithSchool: Actor = { ...cora, schoolId: OAK };
+    const byCora = () => submit('prtest00002', { aadObjectId: cora.aadObjectId, teamsId: '29:cora', name: 'Cora' }, OAK, CONTENT, NOW).agg;
+    const approvedOf = (agg: Aggregate) => [ben, cat].reduce((a, r) => ok(decide(a, r, 'approve', 1, '', LATER, names)), agg);
+    const cases: { when: string; result: () => Result; says: RegExp; never?: RegExp }[] = [
+      { when: 'a coordinator signs off someone else\'s proposal', result: () => signOff(approvedBy(ben, cat), cora, 1, LATER, names), says: /is approved\. Ann has been told and it is announced to the reps\./ },
+      { when: 'a coordinator signs off their own proposal', result: () => signOff(approvedOf(byCora()), coraWithSchool, 1, LATER, names), says: /^Signed off: 'STEM Week' is approved and it is announced to the reps\.$/, never: /has been told/ },
+      { when: 'a partner school approves', result: () => decide(proposal(), ben, 'approve', 1, '', LATER, names), says: /^Approved for Riverside Primary\. Ann has been told\.$/ },
+      { when: 'a partner school declines', result: () => decide(proposal(), ben, 'decline', 1, 'Not this term.', LATER, names), says: /^Declined for Riverside Primary\. Ann has been told why\.$/ },
+    ];
+    for (const c of cases) {
+      it(`when ${c.when}, then they are told ${c.says}`, function () {
+        const result = c.result();
+        if (!result.ok) assert.fail(result.message);
+        assert.match(result.message, c.says);
+        if (c.never) assert.doesNotMatch(result.message, c.never);
+      });
+    }
+  });
+
   describe('the four criteria', function () {
     const cases: { when: string; change: Partial<Content>; missing: Criterion[] }[] = [
       { when: 'everything is answered', change: {}, missing: [] },
