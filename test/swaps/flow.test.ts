@@ -33,8 +33,8 @@ describe('placement swaps through the wire', function () {
     const { sim, ann, ben, cora } = w;
     const first = await offer(w, ann);
     assert.match(said(first), /Your offer is saved/);
-    assert.match(said(first), /No match yet: No school offers to host secondary Maths in weeks 12 Jan – 6 Feb\./);
-    assert.match(said(first), /confirm-by date \(Fri 9 Jan\)/);
+    assert.match(said(first), /No match yet: No school offers to host secondary Maths in weeks 12 Jan – 6 Feb 2026\./);
+    assert.match(said(first), /confirm-by date \(Fri 9 Jan 2026\)/);
 
     const second = await offer(w, ben, HILL);
     assert.match(said(second), /I've found a match with Oakfield Academy and sent the proposal to both schools' reps/);
@@ -43,8 +43,8 @@ describe('placement swaps through the wire', function () {
     const benProposal = lastMatching(sim, w.chat(ben), /Placement swap: Hillside High ⇄ Oakfield Academy/);
     for (const card of [annProposal, benProposal]) {
       const text = cardText(adaptiveCardsOf(card.activity)[0]!);
-      assert.match(text, /19 Jan – 6 Feb \(3 school weeks\)/, 'the overlapping weeks');
-      assert.match(text, /Fri 9 Jan/, 'the answer-by date');
+      assert.match(text, /19 Jan – 6 Feb 2026 \(3 school weeks\)/, 'the overlapping weeks');
+      assert.match(text, /Fri 9 Jan 2026/, 'the answer-by date');
       assert.match(text, /1 secondary Maths trainee \(Sam P\.\)/, "Oakfield's offer");
       assert.match(text, /1 secondary Maths trainee \(Jo K\.\)/, "Hillside's offer, side by side");
     }
@@ -252,8 +252,8 @@ describe('placement swaps through the wire', function () {
     assert.deepEqual(
       deadlines.map((d) => [d.kind, d.schoolId, d.dueAt.toISOString(), d.what, d.reps.map((r) => [r.name, r.teamsId])]),
       [
-        ['swap.confirmBy', schools.castle, '2025-12-06T00:00:00.000Z', 'Your placement swap offer (secondary Music, 12 Jan – 6 Feb) has no match yet and expires at the end of Fri 5 Dec', [['Cal Moss', cal.id]]],
-        ['swap.answer', schools.hill, '2026-01-10T00:00:00.000Z', 'Answer the placement swap proposal with Oakfield Academy by Fri 9 Jan', [['Ben Carter', ben.id]]],
+        ['swap.confirmBy', schools.castle, '2025-12-06T00:00:00.000Z', 'Your placement swap offer (secondary Music, 12 Jan – 6 Feb 2026) has no match yet and expires at the end of Fri 5 Dec', [['Cal Moss', cal.id]]],
+        ['swap.answer', schools.hill, '2026-01-10T00:00:00.000Z', 'Answer the placement swap proposal with Oakfield Academy by Fri 9 Jan 2026', [['Ben Carter', ben.id]]],
       ],
     );
   });
@@ -384,7 +384,7 @@ describe('placement swaps through the wire', function () {
     const castle = await offer(w, cal, CASTLE);
     const castleOffer = (await store.currentOffers()).find((o) => o.offer.schoolId === schools.castle)!.offer;
     const withdrawn = await sim.click(cal, w.chat(cal), invokeResponseCard(castle.body)!, 'Withdraw', {}, { replyToId: 'x' });
-    assert.match(said(withdrawn), /Castle School's offer \(secondary Maths, 12 Jan – 30 Jan\) is withdrawn\./);
+    assert.match(said(withdrawn), /Castle School's offer \(secondary Maths, 12 Jan – 30 Jan 2026\) is withdrawn\./);
     assert.equal((await store.offer(castleOffer.id))!.offer.status, 'withdrawn');
     const again = await sim.execute(cal, w.chat(cal), 'swap.withdraw', { offerId: castleOffer.id });
     assert.match(said(again), /already withdrawn/);
@@ -428,7 +428,7 @@ describe('placement swaps through the wire', function () {
     await bot.together.scheduler.tick();
     const calTold = texts(sim, w.chat(cal)).at(-1)!;
     assert.match(calTold, /Your placement swap offer has expired/);
-    assert.match(calTold, /reached its confirm-by date \(Fri 5 Dec\) without a match, so it has expired\. No school offers to host secondary Music in weeks 12 Jan – 6 Feb\./);
+    assert.match(calTold, /reached its confirm-by date \(Fri 5 Dec\) without a match, so it has expired\. No school offers to host secondary Music in weeks 12 Jan – 6 Feb 2026\./);
 
     clock.set('2026-01-03T00:00:00Z');
     await bot.together.scheduler.tick();
