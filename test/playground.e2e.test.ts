@@ -138,6 +138,33 @@ describe('the Microsoft 365 Agents Playground, end to end', function () {
       const firstTextBlock = (await helpCard.locator('.ac-textBlock').first().innerText()).trim();
       assert.equal(firstTextBlock, helpTitle, "the help card's first TextBlock names the partnership");
       assert.match(await helpCard.innerText(), /\bwhoami\b/);
+
+      // What to type shows as typed, placeholders and all, and every line has the card's width to itself.
+      const shown = await helpCard.innerText();
+      for (const usage of ['school rename <name> to <new name>', 'holidays add <first day> - <last day> <name>', 'my school <school name>']) {
+        assert.ok(shown.includes(usage), `the help card shows "${usage}": ${shown}`);
+      }
+      const cardWidth = (await helpCard.boundingBox())!.width;
+      const blocks = helpCard.locator('.ac-textBlock');
+      for (let i = 0; i < (await blocks.count()); i += 1) {
+        const block = blocks.nth(i);
+        const width = (await block.boundingBox())?.width ?? cardWidth;
+        assert.ok(width >= cardWidth * 0.6, `"${(await block.innerText()).trim()}" is squeezed into ${Math.round(width)} of the card's ${Math.round(cardWidth)} pixels`);
+      }
+    });
+  });
+
+  it('when a coordinator types whoami in the Agents Playground, then they are told their role and id without being told to make themselves a coordinator', async function () {
+    this.timeout(120_000);
+    const { page } = browser!;
+    await explainingFailure(page, async () => {
+      const messageBox = await openPersonalChat(page);
+      await send(page, messageBox, 'whoami');
+      const answer = page.getByText(/You're a coordinator of the partnership/).first();
+      await answer.waitFor({ state: 'visible', timeout: 45_000 });
+      const shown = await page.locator('body').innerText();
+      assert.match(shown, /Your Entra object id is /, 'local mode shows the id');
+      assert.doesNotMatch(shown, /to make yourself a coordinator/, 'a coordinator is not told to make themselves one');
     });
   });
 

@@ -175,7 +175,7 @@ export function reportCardData(a: Announcement, message: CardJson, r: Report | u
       statusColour = 'Warning';
       break;
     case 'done':
-      statusLine = t && t.failed > 0 ? `Sent to ${t.sent} of ${a.recipients}; ${t.failed} could not be reached.` : `Sent to all ${t?.sent ?? a.recipients}.`;
+      statusLine = t && t.failed > 0 ? `Sent to ${t.sent} of ${a.recipients}; ${t.failed} could not be reached.` : (t?.sent ?? a.recipients) === 1 ? 'Sent to its one recipient.' : `Sent to all ${t?.sent ?? a.recipients}.`;
       statusColour = t && t.failed > 0 ? 'Attention' : 'Good';
       break;
     case 'cancelled':

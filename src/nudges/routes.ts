@@ -143,7 +143,7 @@ export function nudgeRoutes(deps: NudgeRouteDeps): { commands: CommandSpec[]; ac
         await turn.reply(
           coming.length === 0
             ? 'No holidays are set, so nudges go out on every school day. Coordinators add them with `holidays add 19 Dec 2026 - 4 Jan 2027 Christmas`.'
-            : `No nudges on these days:\n\n${lines.join('\n')}\n\nCoordinators change them with \`holidays add …\` and \`holidays remove <day>\`.`,
+            : `No nudges on these days:\n\n${lines.join('\n')}\n\nCoordinators change them with \`holidays add …\` and \`holidays remove\` with a day in the break.`,
         );
       },
     },

@@ -33,8 +33,17 @@ export function helpCardData(partnership: string, person: Person, commands: read
     role: roleName(person),
     unknown: unknown ? plainWords(truncate(unknown, 60)) : '',
     hasUnknown: !!unknown,
-    commands: commands.filter((c) => mayUse(person, c.audience)).map((c) => ({ usage: c.usage, summary: c.summary })),
+    commands: commands.filter((c) => mayUse(person, c.audience)).map((c) => ({ usage: shownAsTyped(c.usage), summary: c.summary })),
   };
+}
+
+/**
+ * What to type, for a TextBlock: Teams and the Agents Playground read TextBlock text as Markdown that
+ * may hold HTML, so `<name>` would be taken for an HTML tag and dropped ("school rename to"). As
+ * character references the placeholders show exactly as written.
+ */
+function shownAsTyped(usage: string): string {
+  return usage.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 /** What someone typed, shown back without anything Teams would render as a link or formatting. */

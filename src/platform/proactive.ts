@@ -26,6 +26,12 @@ export interface PersonAddress {
   readonly name?: string;
 }
 
+/** A message delivered: the conversation it went to and its activity id ('' if Teams gave none). */
+export interface SentMessage {
+  readonly reference: Partial<ConversationReference>;
+  readonly activityId: string;
+}
+
 /** A connector call that failed for good; `statusCode` as botbuilder's errors have it. */
 export class ConnectorError extends Error {
   constructor(
@@ -134,6 +140,11 @@ export class Proactive {
    * delivered (logged, not thrown: a nudge must not break the turn).
    */
   async toPerson(person: PersonAddress, via: Partial<ConversationReference> | undefined, activity: Partial<Activity>): Promise<boolean> {
+    return (await this.toPersonSent(person, via, activity)) !== undefined;
+  }
+
+  /** As toPerson, but says where the message went and its id, so it can be updated later (undefined when not delivered). */
+  async toPersonSent(person: PersonAddress, via: Partial<ConversationReference> | undefined, activity: Partial<Activity>): Promise<SentMessage | undefined> {
     const aad = person.aadObjectId.toLowerCase();
     try {
       let chat = this.chats.get(aad);
@@ -145,21 +156,15 @@ export class Proactive {
           return undefined;
         });
       }
-      if (chat) {
-        await this.send(chat.reference, activity);
-        return true;
-      }
+      if (chat) return { reference: chat.reference, activityId: (await this.send(chat.reference, activity)) ?? '' };
       const stored = await this.conversations.personal(aad);
-      if (stored) {
-        await this.send(stored.reference, activity);
-        return true;
-      }
+      if (stored) return { reference: stored.reference, activityId: (await this.send(stored.reference, activity)) ?? '' };
       this.logger.warn({ reason: 'no personal chat and no way to open one' }, 'personal message not sent');
-      return false;
+      return undefined;
     } catch (err) {
       if (err instanceof ConnectorError && (err.statusCode === 403 || err.statusCode === 404)) this.chats.delete(aad);
       this.logger.warn({ err: { message: (err as Error).message, status: (err as { statusCode?: number }).statusCode } }, 'personal message not sent');
-      return false;
+      return undefined;
     }
   }
 

@@ -268,6 +268,16 @@ export function noticeCardData(heading: string, text: string, proposalId: string
   return { heading, text, comment: opts.comment ? `“${opts.comment}”` : '', hasComment: !!opts.comment, proposalId, canEdit: opts.canEdit ?? false };
 }
 
+/** A copy of the card posted for an earlier version, once an edit has posted the new one: no buttons to decide on it. */
+export function supersededCardData(agg: Aggregate, shownVersion: number): NoticeCardData {
+  const p = agg.proposal;
+  return noticeCardData(
+    `Replaced: version ${shownVersion} of '${p.content.title}'`,
+    `${p.proposer.name} edited this proposal, so this card is out of date. Version ${p.version} was posted again for every partner school to decide on; please use that card.`,
+    p.id,
+  );
+}
+
 export interface TagsCardData {
   readonly partnership: string;
   readonly needs: { label: string }[];

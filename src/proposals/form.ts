@@ -117,10 +117,12 @@ export function checkForm(values: FormValues, ctx: FormContext): Checked {
   else if (decisionDue({ decisionBy: v.decisionBy }).getTime() <= ctx.now.getTime()) errors.decisionBy = 'The decision-by date has passed (decisions are due by 17:00 that day).';
   else if (!errors.startDate && v.decisionBy > v.startDate) errors.decisionBy = 'Partner schools should decide on or before the start date.';
 
-  const missing = criteriaMissing({ contributions: v.contributions, pupils: pupils ?? 0, staff: staff ?? 0, partnerSchoolIds, outcome: v.outcome }, ctx.leadSchoolId);
+  const missing = criteriaMissing({ contributions: v.contributions, pupils: pupils ?? 0, staff: staff ?? 0, legacy: v.legacy, partnerSchoolIds, collaboration: v.collaboration, outcome: v.outcome }, ctx.leadSchoolId);
   if (missing.includes('contributes') && !errors.contributions) errors.contributions = 'Say how each school contributes (criterion 1).';
   if (missing.includes('impact') && !errors.pupils && !errors.staff) errors.pupils = 'Give the number of pupils and staff expected to take part (criterion 2).';
+  if (missing.includes('legacy') && !errors.legacy) errors.legacy = 'Say what lasts afterwards, its legacy (criterion 2).';
   if (missing.includes('collaboration') && !errors.partners) errors.partners = 'Choose at least one partner school besides your own (criterion 3).';
+  if (missing.includes('groups') && !errors.collaboration) errors.collaboration = 'Say how different pupil or staff groups work together (criterion 3).';
   if (missing.includes('measurable') && !errors.outcome) errors.outcome = 'Say what measurable outcome it will have (criterion 4).';
 
   if (Object.keys(errors).length > 0 || pupils === undefined || staff === undefined) return { ok: false, errors, missing };

@@ -169,11 +169,11 @@ export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec
         const schools = await directory.schools();
         const lead = schools.find((s) => s.id === turn.person.schoolId);
         if (!lead) {
-          await turn.refuse("To propose a project you need a school in the directory: it is the lead school. Ask a coordinator to `rep add` you for your school (or, as a coordinator, set yours with `my school <name>`).");
+          await turn.refuse("To propose a project you need a school in the directory: it is the lead school. Ask a coordinator to `rep add` you for your school (or, as a coordinator, set yours with `my school` and your school's name).");
           return;
         }
         if (schools.length < 2) {
-          await turn.refuse('There is no other school in the directory to work with yet. A coordinator adds schools with `school add <name>`.');
+          await turn.refuse('There is no other school in the directory to work with yet. A coordinator adds schools with `school add` and the school\'s name.');
           return;
         }
         const { needs, outcomes } = await lists();
@@ -309,11 +309,11 @@ export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec
           const reference = here(turn);
           const replyTo = turn.context.activity.replyToId;
           if (turn.context.activity.type === 'invoke' && replyTo) {
-            await store.addPost(id, { conversationId: turn.conversation.id, activityId: replyTo, reference: JSON.stringify(reference) });
+            await store.addPost(id, { conversationId: turn.conversation.id, activityId: replyTo, reference: JSON.stringify(reference), version: agg.proposal.version });
             result = { card: shared };
           } else {
             const sent = await turn.context.sendActivity(MessageFactory.attachment(cardAttachment(shared)));
-            if (sent?.id) await store.addPost(id, { conversationId: turn.conversation.id, activityId: sent.id, reference: JSON.stringify(reference) });
+            if (sent?.id) await store.addPost(id, { conversationId: turn.conversation.id, activityId: sent.id, reference: JSON.stringify(reference), version: agg.proposal.version });
             result = { message: `'${agg.proposal.content.title}' is posted for the partner schools to approve.` };
           }
         }

@@ -14,27 +14,42 @@ import type { Aggregate, AuditEntry, AuditKind, Content, Decision, PersonRef, Pr
 // The four criteria
 
 export const CRITERIA = [
-  { key: 'contributes', n: 1, name: 'Each school contributes', missing: 'say how each school contributes' },
-  { key: 'impact', n: 2, name: 'Widest impact (participants and legacy)', missing: 'give the number of pupils and staff expected to take part' },
-  { key: 'collaboration', n: 3, name: 'Collaboration across pupil or staff groups', missing: 'choose at least one partner school besides your own' },
-  { key: 'measurable', n: 4, name: 'A measurable outcome', missing: 'say what measurable outcome it will have' },
+  { key: 'contributes', n: 1, name: 'Each school contributes' },
+  { key: 'impact', n: 2, name: 'Widest impact (participants and legacy)' },
+  { key: 'collaboration', n: 3, name: 'Collaboration across pupil or staff groups' },
+  { key: 'measurable', n: 4, name: 'A measurable outcome' },
 ] as const;
 
-export type Criterion = (typeof CRITERIA)[number]['key'];
+/** Each answer the four criteria need, in criterion order: a blank one comes back as what is missing. */
+export const ANSWERS = [
+  { key: 'contributes', n: 1, missing: 'say how each school contributes' },
+  { key: 'impact', n: 2, missing: 'give the number of pupils and staff expected to take part' },
+  { key: 'legacy', n: 2, missing: 'say what lasts afterwards (its legacy)' },
+  { key: 'collaboration', n: 3, missing: 'choose at least one partner school besides your own' },
+  { key: 'groups', n: 3, missing: 'say how different pupil or staff groups work together' },
+  { key: 'measurable', n: 4, missing: 'say what measurable outcome it will have' },
+] as const;
 
-/** Which of the four criteria a proposal does not address. */
-export function criteriaMissing(c: Pick<Content, 'contributions' | 'pupils' | 'staff' | 'partnerSchoolIds' | 'outcome'>, leadSchoolId: string): Criterion[] {
-  const missing: Criterion[] = [];
-  if (c.contributions.trim().length === 0) missing.push('contributes');
-  if (!(c.pupils > 0 || c.staff > 0)) missing.push('impact');
-  if (!c.partnerSchoolIds.some((id) => id !== leadSchoolId)) missing.push('collaboration');
-  if (c.outcome.trim().length === 0) missing.push('measurable');
-  return missing;
+/** An answer the criteria need that a proposal leaves out (several per criterion). */
+export type Criterion = (typeof ANSWERS)[number]['key'];
+
+/** Which answers the four criteria need a proposal leaves out, in criterion order. */
+export function criteriaMissing(c: Pick<Content, 'contributions' | 'pupils' | 'staff' | 'legacy' | 'partnerSchoolIds' | 'collaboration' | 'outcome'>, leadSchoolId: string): Criterion[] {
+  const blank = (text: string) => text.trim().length === 0;
+  const missing: Record<Criterion, boolean> = {
+    contributes: blank(c.contributions),
+    impact: !(c.pupils > 0 || c.staff > 0),
+    legacy: blank(c.legacy),
+    collaboration: !c.partnerSchoolIds.some((id) => id !== leadSchoolId),
+    groups: blank(c.collaboration),
+    measurable: blank(c.outcome),
+  };
+  return ANSWERS.filter((a) => missing[a.key]).map((a) => a.key);
 }
 
-/** "Criterion 1 (each school contributes): say how each school contributes." and so on, one per line. */
+/** "Criterion 2 (widest impact (participants and legacy)): say what lasts afterwards (its legacy)." and so on, one per line. */
 export function missingLines(missing: readonly Criterion[]): string[] {
-  return CRITERIA.filter((c) => missing.includes(c.key)).map((c) => `Criterion ${c.n} (${c.name.toLowerCase()}): ${c.missing}.`);
+  return ANSWERS.filter((a) => missing.includes(a.key)).map((a) => `Criterion ${a.n} (${CRITERIA[a.n - 1]!.name.toLowerCase()}): ${a.missing}.`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -113,6 +128,8 @@ export type Names = (schoolId: string) => string;
 export type Actor = Pick<Person, 'aadObjectId' | 'name' | 'schoolId' | 'isRep' | 'isCoordinator'>;
 
 const refuse = (reason: Refusal['reason'], message: string): Refusal => ({ ok: false, reason, message });
+/** " Ann Hughes has been told." for whoever acted, unless they are the proposer (who is never told about themselves in the third person). */
+const told = (p: Proposal, actor: Actor, rest: string): string => (actor.aadObjectId === p.proposer.aadObjectId ? '' : ` ${p.proposer.name}${rest}`);
 const who = (a: Actor): Who => ({ aadObjectId: a.aadObjectId, name: a.name });
 
 export const COMMENT_MAX = 500;
@@ -193,11 +210,11 @@ export function decide(agg: Aggregate, actor: Actor, kind: DecisionKind, cardVer
   const school = names(schoolId) || 'your school';
   let message: string;
   if (kind === 'approve') {
-    message = statusOf(next) === 'awaitingSignOff' ? `Approved for ${school}. Every partner school has now approved '${p.content.title}': a coordinator gives the final sign-off.` : `Approved for ${school}. ${p.proposer.name} has been told.`;
+    message = statusOf(next) === 'awaitingSignOff' ? `Approved for ${school}. Every partner school has now approved '${p.content.title}': a coordinator gives the final sign-off.` : `Approved for ${school}.${told(p, actor, ' has been told.')}`;
   } else if (kind === 'requestChanges') {
-    message = `Change request sent for ${school}. ${p.proposer.name} has been told and can edit the proposal.`;
+    message = `Change request sent for ${school}.${told(p, actor, ' has been told and can edit the proposal.')}`;
   } else {
-    message = `Declined for ${school}. ${p.proposer.name} has been told why.`;
+    message = `Declined for ${school}.${told(p, actor, ' has been told why.')}`;
   }
   return { ok: true, next, audit: { kind: status, version: p.version, by: who(actor), at: now, schoolId, comment: text }, newVersion: false, message };
 }
@@ -221,7 +238,7 @@ export function signOff(agg: Aggregate, actor: Actor, cardVersion: number, now: 
     return refuse('notReady', `Every partner school must approve '${p.content.title}' before the final sign-off. Still to approve: ${waiting.join(', ')}.`);
   }
   const next: Aggregate = { proposal: { ...p, lifecycle: 'approved', rev: p.rev + 1, updatedAt: now, closed: { by: who(actor), at: now, comment: '' } }, decisions: agg.decisions };
-  return { ok: true, next, audit: { kind: 'signedOff', version: p.version, by: who(actor), at: now, comment: '' }, newVersion: false, message: `Signed off: '${p.content.title}' is approved. ${p.proposer.name} has been told and it is announced to the reps.` };
+  return { ok: true, next, audit: { kind: 'signedOff', version: p.version, by: who(actor), at: now, comment: '' }, newVersion: false, message: `Signed off: '${p.content.title}' is approved${actor.aadObjectId === p.proposer.aadObjectId ? '' : `. ${p.proposer.name} has been told`} and it is announced to the reps.` };
 }
 
 /** Only the proposer or a coordinator may edit or withdraw a proposal. */

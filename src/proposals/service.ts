@@ -9,7 +9,7 @@ import type { DirectoryStore } from '../platform/directory/store';
 import type { Logger } from '../platform/logging';
 import type { Proactive } from '../platform/proactive';
 import { formatDayTime } from '../platform/time';
-import { noticeCardData, proposalCardData, schoolList } from './cards';
+import { noticeCardData, proposalCardData, schoolList, supersededCardData } from './cards';
 import type { Aggregate, AuditEntry } from './model';
 import { approvedCount, deadlineChanges, deadlineId, deadlineItem, statusOf, waitingOn, type Change, type Names, type Refusal, type Result } from './rules';
 import type { Post, ProposalStore } from './store';
@@ -39,6 +39,12 @@ export type Applied =
   | { readonly kind: 'done'; readonly change: Change; readonly before: Aggregate; readonly posts: readonly Post[] };
 
 type Reference = Partial<ConversationReference>;
+
+/** How long a turn to tell the proposer lasts if its instance stops, and how long another waits for it. */
+const NOTICE_TURN_MS = 30_000;
+const NOTICE_TURN_WAIT_MS = 10_000;
+/** About NOTICE_TURN_WAIT_MS of tries, for a clock that does not move by itself (tests). */
+const NOTICE_TURN_TRIES = 300;
 
 export class ProposalService {
   constructor(private readonly deps: ProposalServiceDeps) {}
@@ -105,7 +111,9 @@ export class ProposalService {
       for (const post of targets) {
         const reference = parseReference(post.reference);
         if (!reference) continue;
-        await this.deps.proactive.update(reference, post.activityId, MessageFactory.attachment(cardAttachment(card))).catch((err) => this.deps.logger.warn({ err: { message: (err as Error).message } }, 'could not update a proposal card'));
+        // A copy posted for an earlier version was replaced by the edited one: it says so, with no buttons to decide.
+        const shown = post.version && post.version < current.proposal.version ? renderCard('proposalNotice', supersededCardData(current, post.version)) : card;
+        await this.deps.proactive.update(reference, post.activityId, MessageFactory.attachment(cardAttachment(shown))).catch((err) => this.deps.logger.warn({ err: { message: (err as Error).message } }, 'could not update a proposal card'));
       }
       const stored = await this.deps.store.rev(current.proposal.id);
       if (stored === undefined || stored <= current.proposal.rev) return;
@@ -136,7 +144,7 @@ export class ProposalService {
     const card = renderCard('proposalCard', proposalCardData(agg, this.deps.clock.now(), names));
     const id = await this.deps.proactive.send(where.reference, MessageFactory.attachment(cardAttachment(card)));
     if (!id) return false;
-    await this.deps.store.addPost(agg.proposal.id, { conversationId: where.conversationId, activityId: id, reference: JSON.stringify(where.reference) });
+    await this.deps.store.addPost(agg.proposal.id, { conversationId: where.conversationId, activityId: id, reference: JSON.stringify(where.reference), version: agg.proposal.version });
     return true;
   }
 
@@ -148,7 +156,31 @@ export class ProposalService {
     if (where) await this.post(agg, where, names);
   }
 
-  private async tellProposer(agg: Aggregate, audit: AuditEntry, names: Names, via: Reference | undefined): Promise<void> {
+  /**
+   * Tells the proposer of a change. Two decisions committed at the same moment on two instances would
+   * otherwise race to the proposer, so notices about one proposal go one at a time (a turn row under
+   * its ETag), and each reports where the proposal stands as stored when it is sent: a notice never
+   * reports fewer approvals than one before it.
+   */
+  private async tellProposer(committed: Aggregate, audit: AuditEntry, names: Names, via: Reference | undefined): Promise<void> {
+    const id = committed.proposal.id;
+    const holder = randomBytes(6).toString('hex');
+    const giveUpAt = this.deps.clock.elapsed() + NOTICE_TURN_WAIT_MS;
+    let turn = await this.deps.store.takeNoticeTurn(id, holder, this.deps.clock.now(), new Date(this.deps.clock.now().getTime() + NOTICE_TURN_MS));
+    for (let tries = 0; turn === 'held' && tries < NOTICE_TURN_TRIES && this.deps.clock.elapsed() < giveUpAt; tries += 1) {
+      await sleep(20 + Math.floor(Math.random() * 30));
+      turn = await this.deps.store.takeNoticeTurn(id, holder, this.deps.clock.now(), new Date(this.deps.clock.now().getTime() + NOTICE_TURN_MS));
+    }
+    if (turn === 'held') this.deps.logger.warn({ proposalId: id }, 'another notice to the proposer is taking long; sending this one anyway');
+    try {
+      const now = (await this.deps.store.load(id))?.agg;
+      await this.sendProposerNotice(now && now.proposal.rev >= committed.proposal.rev ? now : committed, audit, names, via);
+    } finally {
+      if (turn !== 'held') await this.deps.store.releaseNoticeTurn(id, turn);
+    }
+  }
+
+  private async sendProposerNotice(agg: Aggregate, audit: AuditEntry, names: Names, via: Reference | undefined): Promise<void> {
     const p = agg.proposal;
     const title = p.content.title;
     const school = audit.schoolId ? names(audit.schoolId) || 'A partner school' : '';
@@ -162,7 +194,7 @@ export class ProposalService {
     let data;
     switch (audit.kind) {
       case 'approved':
-        data = noticeCardData(`${school} approved '${title}'`, `By ${audit.by.name}, ${when}. ${progress}`, p.id, { comment: audit.comment });
+        data = noticeCardData(`${school} approved '${title}'`, `By ${audit.by.name}, ${when}. ${progress}`, p.id, { comment: audit.comment, canEdit: open });
         break;
       case 'changesRequested':
         data = noticeCardData(`${school} asks for changes to '${title}'`, `From ${audit.by.name}, ${when}. Edit the proposal and every partner school will look at it again.`, p.id, { comment: audit.comment, canEdit: open });

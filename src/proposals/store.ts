@@ -10,7 +10,8 @@ import { approvedCount, statusOf as proposalStatus, tagsFromLabels, waitingOn, t
  * Proposals in Table Storage. A proposal and everything about it share one partition (PartitionKey =
  * proposal id): the proposal row ('proposal': current content, version, rev, status for the list), one
  * decision row per partner school ('school|<id>'), a snapshot of every version ('version|000001'), the
- * audit trail ('audit|<rev>') and the posted copies of its card ('post|<activity>'). Every change is
+ * audit trail ('audit|<rev>'), the posted copies of its card ('post|<activity>') and the turn to tell
+ * the proposer ('notice|proposer'). Every change is
  * one entity-group transaction that replaces the proposal row under its ETag, writes the decision rows
  * and appends the audit entry: two reps deciding at the same moment cannot both commit from the same
  * state, so the second re-reads and applies its decision on top, and neither is lost.
@@ -24,6 +25,8 @@ const SCHOOL = 'school|';
 const VERSION = 'version|';
 const AUDIT = 'audit|';
 const POST = 'post|';
+/** Whose turn it is to tell the proposer something: one notice at a time, so they arrive in order. */
+const NOTICE_TURN = 'notice|proposer';
 const SETTINGS = 'settings';
 const pad = (n: number) => String(n).padStart(6, '0');
 
@@ -91,12 +94,15 @@ const AuditRow = z.object({
 });
 
 const VersionRow = z.object({ rowKey: z.string().startsWith(VERSION), content: z.string(), byAad: z.string(), byName: z.string(), at: iso });
-const PostRow = z.object({ rowKey: z.string().startsWith(POST), conversationId: z.string(), activityId: z.string(), reference: z.string() });
+const PostRow = z.object({ rowKey: z.string().startsWith(POST), conversationId: z.string(), activityId: z.string(), reference: z.string(), version: z.number().int().default(0) });
 const TagsRow = z.object({ tags: z.string() });
 const TagList = z.array(z.object({ id: z.string().min(1).max(60).regex(/^[^,]+$/), label: z.string().min(1).max(100) }));
 
 /** A copy of the proposal card posted in a conversation, kept so it can be updated in place. */
-export type Post = CardPost;
+/** A posted copy of the card, with the version it was posted for (0 when not recorded: kept up to date with the latest). */
+export interface Post extends CardPost {
+  readonly version?: number;
+}
 
 export interface Loaded {
   readonly agg: Aggregate;
@@ -158,7 +164,7 @@ export class ProposalStore {
         if (parsed) decisions.set(parsed.rowKey.slice(SCHOOL.length), toDecision(parsed));
       } else if (row.rowKey?.startsWith(POST)) {
         const parsed = parseRow(PostRow, row, this.logger, PROPOSALS_TABLE);
-        if (parsed) posts.push({ conversationId: parsed.conversationId, activityId: parsed.activityId, reference: parsed.reference });
+        if (parsed) posts.push({ conversationId: parsed.conversationId, activityId: parsed.activityId, reference: parsed.reference, version: parsed.version });
       }
     }
     if (!head) return undefined;
@@ -193,7 +199,42 @@ export class ProposalStore {
   }
 
   async addPost(id: string, post: Post): Promise<void> {
-    await this.table.upsertEntity({ partitionKey: id, rowKey: `${POST}${encodeKey(post.activityId)}`, conversationId: post.conversationId, activityId: post.activityId, reference: post.reference }, 'Replace');
+    await this.table.upsertEntity({ partitionKey: id, rowKey: `${POST}${encodeKey(post.activityId)}`, conversationId: post.conversationId, activityId: post.activityId, reference: post.reference, version: post.version ?? 0 }, 'Replace');
+  }
+
+  /**
+   * Takes the turn to tell the proposer about this proposal, under the turn row's ETag, until `until`
+   * (a turn left by an instance that stopped ends then). Returns the row's ETag to release it with,
+   * or 'held' while someone else has it.
+   */
+  async takeNoticeTurn(id: string, holder: string, now: Date, until: Date): Promise<string | 'held'> {
+    const entity = { partitionKey: id, rowKey: NOTICE_TURN, holder, until: until.toISOString() };
+    try {
+      const row = await this.table.getEntity<{ holder?: unknown; until?: unknown }>(id, NOTICE_TURN);
+      if (typeof row.until === 'string' && row.until > now.toISOString() && row.holder !== holder) return 'held';
+      const updated = await this.table.updateEntity(entity, 'Replace', { etag: row.etag });
+      return updated.etag ?? '';
+    } catch (err) {
+      const status = statusOf(err);
+      if (status === 412 || status === 409) return 'held';
+      if (status !== 404) throw err;
+    }
+    try {
+      return (await this.table.createEntity(entity)).etag ?? '';
+    } catch (err) {
+      if (statusOf(err) === 409) return 'held';
+      throw err;
+    }
+  }
+
+  /** Gives the turn back (if it is still ours: after it ran out someone else may have it). */
+  async releaseNoticeTurn(id: string, etag: string): Promise<void> {
+    try {
+      await this.table.updateEntity({ partitionKey: id, rowKey: NOTICE_TURN, holder: '', until: new Date(0).toISOString() }, 'Replace', { etag });
+    } catch (err) {
+      const status = statusOf(err);
+      if (status !== 412 && status !== 404) throw err;
+    }
   }
 
   /** The proposal row's rev as stored now (one point read), or undefined if it is gone. */

@@ -321,12 +321,18 @@ export function boardCardData(partnership: string, offers: readonly Offer[], mat
     const items = [...openOffers.filter((o) => o.schoolId === mine).map(offerItem), ...proposed.filter(isMine).map(matchItem), ...agreed.filter(isMine).map(matchItem)];
     sections.push(section(`Your school: ${viewer.schoolName ?? ''}`, items, viewer.canOffer ? 'Nothing yet. Offer a swap with: swap offer' : 'Nothing for your school yet.'));
   }
-  sections.push(section('Open offers', openOffers.filter((o) => o.schoolId !== mine).map(offerItem), 'No open offers.'));
-  sections.push(section('Proposed swaps', proposed.filter((m) => !isMine(m)).map(matchItem), 'No swaps waiting for answers.'));
-  sections.push(section('Agreed swaps', agreed.filter((m) => !isMine(m)).map(matchItem), 'No agreed swaps coming up.'));
+  // Below the viewer's own school, the sections are about the other schools, and say so.
+  sections.push(section(mine ? "Other schools' open offers" : 'Open offers', openOffers.filter((o) => o.schoolId !== mine).map(offerItem), mine ? 'No other school has an open offer.' : 'No open offers.'));
+  sections.push(section(mine ? "Other schools' proposed swaps" : 'Proposed swaps', proposed.filter((m) => !isMine(m)).map(matchItem), mine ? 'No swaps between other schools are waiting for answers.' : 'No swaps waiting for answers.'));
+  sections.push(section(mine ? "Other schools' agreed swaps" : 'Agreed swaps', agreed.filter((m) => !isMine(m)).map(matchItem), mine ? 'No other school has an agreed swap coming up.' : 'No agreed swaps coming up.'));
   return {
     heading: `Placement swaps: ${partnership}`,
     intro: viewer.canOffer ? 'Offer a swap with: swap offer' : 'Your school reps offer and agree swaps.',
     sections,
   };
+}
+
+/** The answer to an accept that another school's accept, at the same moment, turned into an agreed swap. */
+export function acceptedTogetherText(m: Match, side: 0 | 1): string {
+  return `You've accepted for ${m.schoolNames[side]}, and ${m.schoolNames[side === 0 ? 1 : 0]} accepted at the same moment, so the swap is agreed. I've told both schools' reps and the coordinators.`;
 }

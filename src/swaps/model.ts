@@ -85,6 +85,18 @@ export interface Match {
   reasonBy: string;
   /** The school that declined or cancelled, '' otherwise. */
   reasonSchoolId: string;
+  /**
+   * The "…has accepted; the swap is agreed as soon as you accept too" cards sent to the other school,
+   * so whoever sees the swap agreed (or closed) updates them and no live Accept is left behind.
+   */
+  waitingCards?: readonly WaitingCard[];
+}
+
+/** A message sent to a school asking it to accept: where it is (a conversation reference, JSON) and its id. */
+export interface WaitingCard {
+  readonly schoolId: string;
+  readonly reference: string;
+  readonly activityId: string;
 }
 
 /** An agreed swap between two schools, kept to prefer schools that have not swapped recently. */

@@ -132,7 +132,7 @@ export function swapRoutes(deps: SwapRouteDeps): SwapRoutes {
           const schools = await directory.schools();
           if (schools.length === 0) {
             turn.record.outcome = 'invalid';
-            await turn.reply('There are no schools in the directory yet. Add them with `school add <name>` first.');
+            await turn.reply('There are no schools in the directory yet. Add them with `school add` and the school\'s name first.');
             return;
           }
           const values = { school: turn.person.schoolId ?? '' } as OfferValues;

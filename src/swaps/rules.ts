@@ -81,12 +81,15 @@ export function formatDate(date: DateText, now: Date, weekday = false): string {
   const d = new Date(day * DAY_MS);
   const today = dayNumber(todayIn(now)) ?? day;
   const text = `${weekday ? `${WEEKDAYS[d.getUTCDay()]} ` : ''}${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]}`;
-  return day < today - 60 || day > today + 300 ? `${text} ${d.getUTCFullYear()}` : text;
+  // As everywhere in Together (platform formatDay): the year whenever it is not this year.
+  return d.getUTCFullYear() !== new Date(today * DAY_MS).getUTCFullYear() ? `${text} ${d.getUTCFullYear()}` : text;
 }
 
-/** "12 Jan – 6 Feb" */
+/** "12 Jan – 6 Feb"; "12 Jan – 6 Feb 2026" in another year; "15 Dec 2025 – 16 Jan 2026" across two. */
 export function formatRange(from: DateText, to: DateText, now: Date): string {
-  return `${formatDate(from, now)} – ${formatDate(to, now)}`;
+  const [fromText, toText] = [formatDate(from, now), formatDate(to, now)];
+  if (from.slice(0, 4) !== to.slice(0, 4)) return `${fromText.replace(/ \d{4}$/, '')} ${from.slice(0, 4)} – ${toText.replace(/ \d{4}$/, '')} ${to.slice(0, 4)}`;
+  return `${fromText.replace(/ \d{4}$/, '')} – ${toText}`;
 }
 
 /** "4 school weeks", "2 school weeks and 3 days", "4 days" */
@@ -137,9 +140,14 @@ export function phaseLabel(phase: Phase): string {
   return phase;
 }
 
+/** A subject with its phase in front, unless the subject already says it: "secondary maths", "General primary". */
+function withPhase(phase: Phase, subject: string): string {
+  return subject.toLowerCase().includes(phaseLabel(phase).toLowerCase()) ? subject : `${phaseLabel(phase)} ${subject}`;
+}
+
 /** "secondary maths" */
 export function sendsLabel(offer: Offer): string {
-  return `${phaseLabel(offer.sends.phase)} ${offer.sends.subject}`;
+  return withPhase(offer.sends.phase, offer.sends.subject);
 }
 
 /** "1 secondary maths trainee (Sam P.)" */
@@ -150,7 +158,9 @@ export function sendsText(offer: Offer): string {
 
 /** "secondary maths, physics" */
 export function hostsText(offer: Offer): string {
-  return `${phaseLabel(offer.hosts.phase)} ${offer.hosts.subjects.join(', ')}`;
+  const { phase, subjects } = offer.hosts;
+  if (!subjects.some((s) => withPhase(phase, s) === s)) return `${phaseLabel(phase)} ${subjects.join(', ')}`;
+  return subjects.map((s) => withPhase(phase, s)).join(', ');
 }
 
 /** Whether `host` can host what `sender` sends: the same phase and one of its subjects. */

@@ -7,16 +7,17 @@ import type { DeadlineRegistry } from '../platform/deadlines/types';
 import type { DirectoryStore } from '../platform/directory/store';
 import type { Person } from '../platform/identity';
 import type { Logger } from '../platform/logging';
-import type { Proactive } from '../platform/proactive';
+import type { Proactive, SentMessage } from '../platform/proactive';
 import type { Timers } from '../platform/timers';
-import { answerByText, button, noticeCardData, offerFacts, overlapText, proposalCardData, swapLines, type Button } from './cards';
+import { acceptedTogetherText, answerByText, button, noticeCardData, offerFacts, overlapText, proposalCardData, swapLines, type Button } from './cards';
 import type { OfferDraft } from './form';
-import type { Match, MatchPolicy, Offer, PersonRef } from './model';
+import type { Match, MatchPolicy, Offer, PersonRef, WaitingCard } from './model';
 import {
   accept,
   agree,
   cancel,
   checkAgree,
+  closedText,
   closeCancelled,
   decline,
   expiresAt,
@@ -227,7 +228,12 @@ export class SwapService {
         const view = await this.view(decision.match);
         const otherSide = other(side);
         const card = renderCard('swapProposal', proposalCardData(decision.match, view.offers, { schoolId: decision.match.schoolIds[otherSide], now: this.now, mayAnswer: true, mine: `${decision.match.schoolNames[side]} has accepted (${by.name}). The swap is agreed as soon as ${decision.match.schoolNames[otherSide]} accepts too.` }));
-        await this.tellSchool(decision.match.schoolIds[otherSide], MessageFactory.attachment(cardAttachment(card)), via, { also: view.offers[otherSide] ? [view.offers[otherSide]!.by] : [] });
+        const sent = await this.tellSchool(decision.match.schoolIds[otherSide], MessageFactory.attachment(cardAttachment(card)), via, { also: view.offers[otherSide] ? [view.offers[otherSide]!.by] : [] });
+        // The other school may have accepted meanwhile: the answer, and the cards just sent, follow what is stored now.
+        const committed = await this.noteWaitingCards(matchId, sent.map((m) => ({ schoolId: decision.match.schoolIds[otherSide], reference: JSON.stringify(m.reference), activityId: m.activityId })));
+        if (committed && committed.status !== 'proposed') {
+          return { kind: 'done', message: committed.status === 'agreed' ? acceptedTogetherText(committed, side) : closedText(committed, this.now), view: await this.view(committed), changed: true };
+        }
         return { kind: 'done', message: `You've accepted for ${decision.match.schoolNames[side]}. The swap is agreed as soon as ${decision.match.schoolNames[otherSide]} accepts too; I've let their reps know.`, view, changed: true };
       }
       // Both schools have said yes: agree if both offers are still held, in one transaction.
@@ -252,6 +258,7 @@ export class SwapService {
       await this.syncRegistry([offerA, offerB], [agreed]);
       const view: MatchView = { match: agreed, offers: [offerA, offerB] };
       await this.tellAgreed(view, via, by.aadObjectId);
+      await this.closeWaitingCards(agreed, agreed.waitingCards ?? []);
       await this.lapseOthers(agreed, via);
       return { kind: 'done', message: `The swap is agreed: both ${agreed.schoolNames[0]} and ${agreed.schoolNames[1]} have accepted. I've told both schools' reps and the coordinators.`, view, changed: true };
     }
@@ -533,11 +540,48 @@ export class SwapService {
   }
 
   /**
+   * Records on a still-proposed match the cards just sent asking a school to accept, under its ETag.
+   * When the match has moved on (agreed at the same moment, or closed), those cards are updated to
+   * say so instead, so none is left with live buttons. Returns the match as stored now.
+   */
+  private async noteWaitingCards(matchId: string, cards: readonly WaitingCard[]): Promise<Match | undefined> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+      const stored = await this.deps.store.match(matchId);
+      if (!stored) return undefined;
+      if (stored.match.status !== 'proposed') {
+        await this.closeWaitingCards(stored.match, cards);
+        return stored.match;
+      }
+      if (cards.length === 0) return stored.match;
+      const noted: Match = { ...stored.match, waitingCards: [...(stored.match.waitingCards ?? []), ...cards] };
+      try {
+        await this.deps.store.commit(new SwapChange().updateMatch(noted, stored.etag));
+        return noted;
+      } catch (err) {
+        if (!(err instanceof SwapConflict)) throw err;
+      }
+    }
+    return undefined;
+  }
+
+  /** Updates cards that asked a school to accept to the match as it is now (no buttons once it is closed). */
+  private async closeWaitingCards(match: Match, cards: readonly WaitingCard[]): Promise<void> {
+    if (cards.length === 0) return;
+    const view = await this.view(match);
+    for (const c of cards) {
+      const reference = parseReference(c.reference);
+      if (!reference || !c.activityId) continue;
+      const card = renderCard('swapProposal', proposalCardData(match, view.offers, { schoolId: c.schoolId, now: this.now, mayAnswer: false, mine: closedText(match, this.now) }));
+      await this.deps.proactive.update(reference, c.activityId, MessageFactory.attachment(cardAttachment(card))).catch((err) => this.deps.logger.warn({ err: { message: (err as Error).message } }, 'could not update a swap card asking for an answer'));
+    }
+  }
+
+  /**
    * Messages a school's reps (and `also`, e.g. whoever made the offer) personally, except `exclude`
    * (who acted and sees the answer already). When none could be reached, the school's channel or the
-   * reps' channel gets it instead, if a coordinator set one.
+   * reps' channel gets it instead, if a coordinator set one. Returns the messages delivered.
    */
-  private async tellSchool(schoolId: string, activity: Partial<Activity>, via: Via, opts: { also?: readonly PersonRef[]; exclude?: string } = {}): Promise<void> {
+  private async tellSchool(schoolId: string, activity: Partial<Activity>, via: Via, opts: { also?: readonly PersonRef[]; exclude?: string } = {}): Promise<SentMessage[]> {
     const reps = await this.deps.directory.repsOf(schoolId);
     const people = new Map<string, PersonRef>();
     for (const r of reps) people.set(r.aadObjectId.toLowerCase(), { aadObjectId: r.aadObjectId.toLowerCase(), teamsId: '', name: r.name });
@@ -546,21 +590,27 @@ export class SwapService {
       people.set(aad, { ...p, aadObjectId: aad, teamsId: p.teamsId || people.get(aad)?.teamsId || '' });
     }
     const excluded = opts.exclude ? people.delete(opts.exclude.toLowerCase()) : false;
-    let delivered = 0;
+    const delivered: SentMessage[] = [];
     if (people.size > 0) {
       const known = await this.deps.store.people([...people.keys()]);
       for (const p of people.values()) {
         const teamsId = p.teamsId || known.get(p.aadObjectId)?.teamsId || '';
-        if (await this.deps.proactive.toPerson({ aadObjectId: p.aadObjectId, teamsId, name: p.name || known.get(p.aadObjectId)?.name || '' }, via, activity)) delivered += 1;
+        const sent = await this.deps.proactive.toPersonSent({ aadObjectId: p.aadObjectId, teamsId, name: p.name || known.get(p.aadObjectId)?.name || '' }, via, activity);
+        if (sent) delivered.push(sent);
       }
     }
-    if (delivered > 0 || (excluded && people.size === 0)) return;
+    if (delivered.length > 0 || (excluded && people.size === 0)) return delivered;
     const channel = await this.channelFor(schoolId);
     if (channel) {
-      await this.deps.proactive.send(channel, activity).catch((err) => this.deps.logger.warn({ err: { message: (err as Error).message } }, 'swap message to a channel not sent'));
+      const activityId = await this.deps.proactive.send(channel, activity).catch((err) => {
+        this.deps.logger.warn({ err: { message: (err as Error).message } }, 'swap message to a channel not sent');
+        return undefined;
+      });
+      if (activityId) delivered.push({ reference: channel, activityId });
     } else {
       this.deps.logger.warn({ schoolId, recipients: people.size }, 'no rep of the school could be reached and it has no channel: the board still shows it');
     }
+    return delivered;
   }
 
   private async tellCoordinators(activity: Partial<Activity>, via: Via, exclude?: string): Promise<void> {

@@ -71,8 +71,11 @@ const MatchRow = z.object({
   reason: z.string().default(''),
   reasonBy: z.string().default(''),
   reasonSchoolId: z.string().default(''),
+  waitingCards: z.string().default('[]'),
   etag: z.string(),
 });
+
+const WaitingCardsJson = z.array(z.object({ schoolId: z.string(), reference: z.string(), activityId: z.string() }));
 
 const AnswerJson = z.object({ by: z.string(), aadObjectId: z.string(), at: iso });
 
@@ -320,6 +323,14 @@ function answerJson(a: Answer | undefined): string {
   return a ? JSON.stringify({ by: a.by, aadObjectId: a.aadObjectId, at: a.at.toISOString() }) : '';
 }
 
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 function parseAnswer(text: string): Answer | undefined {
   if (!text) return undefined;
   try {
@@ -352,6 +363,7 @@ function matchEntity(m: Match) {
     reason: m.reason,
     reasonBy: m.reasonBy,
     reasonSchoolId: m.reasonSchoolId,
+    waitingCards: JSON.stringify(m.waitingCards ?? []),
   };
 }
 
@@ -371,6 +383,8 @@ function toMatch(r: z.infer<typeof MatchRow>): Match {
     reasonSchoolId: r.reasonSchoolId,
   };
   if (r.decidedAt) match.decidedAt = new Date(r.decidedAt);
+  const waiting = WaitingCardsJson.safeParse(safeJson(r.waitingCards));
+  if (waiting.success && waiting.data.length > 0) match.waitingCards = waiting.data;
   return match;
 }
 

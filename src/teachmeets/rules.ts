@@ -456,7 +456,7 @@ function present(agg: Aggregate, person: PersonRef, talk: Talk, now: Date, polic
   agg.signUps.set(s.aadObjectId, s);
   tell(applied, s, 'confirmed', now);
   if (wasAttending || wasQueued) fill(agg, now, policy, applied);
-  return ok(`You're presenting at ${event.title}: ${talk.slot} min, '${talk.title}'.`);
+  return ok(`You're presenting: ${talk.slot} min, '${talk.title}'.`);
 }
 
 function cancel(agg: Aggregate, aadObjectId: string, now: Date, policy: OfferPolicy, applied: Applying): Outcome {

@@ -126,6 +126,23 @@ describe('announcements through the wire', function () {
     for (const s of schools) assert.match(report, new RegExp(`${s.name}\\s+1\\s+0\\s+0`));
   });
 
+  it('when a coordinator announces to one school\'s channel, then the report says it reached its one recipient, not "all 1"', async function () {
+    const westfield = await w.addSchool('Westfield School'); // its channel, and no reps yet
+    const me = w.sim.personalChat(w.cora);
+    const typed = await w.sim.say(w.cora, me, 'announce Westfield School: Trip forms are due on Friday');
+    const previewSent = typed.sent.find((s) => adaptiveCardsOf(s.activity).length > 0)!;
+    assert.ok(previewSent, said(typed));
+    assert.match(textOf(previewSent), /\b1 conversation\b/);
+    await w.sim.click(w.cora, me, previewSent, 'Send');
+    await eventually("Westfield's channel got it", () => w.announcementsIn(westfield.channel, 'Trip forms are due on Friday').length === 1);
+    const report = await eventually('the report is final', () => {
+      const text = w.latest(me, previewSent.activityId);
+      return /Sent to/.test(text) ? text : undefined;
+    });
+    assert.match(report, /Sent to its one recipient\./);
+    assert.doesNotMatch(report, /all 1\b/);
+  });
+
   it('when Send is pressed twice (or Teams delivers the press twice), then nobody gets it twice', async function () {
     const me = w.sim.personalChat(w.cora);
     const typed = await w.sim.say(w.cora, me, 'announce schools: Twice pressed');

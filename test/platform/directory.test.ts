@@ -81,6 +81,18 @@ describe('directory: coordinators manage schools, reps and coordinators from Tea
     assert.match(said(who), /You're a teacher at Oakfield Academy/);
   });
 
+  it('when a new teacher and a coordinator ask whoami, then the teacher is shown how to set a school without angle-bracket placeholders (Teams clients drop or garble them) and the coordinator is not told to make themselves a coordinator', async function () {
+    await sim.say(cora, staffRoom, 'school add Hillside High');
+    const teacher = said(await sim.say(tia, sim.personalChat(tia), 'whoami'));
+    assert.match(teacher, /You haven't set your school yet: type `my school` and your school's name, e.g\. `my school Hillside High`\./);
+    assert.doesNotMatch(teacher, /[<>]|&lt;|&gt;/, teacher);
+    assert.match(teacher, /Your Entra object id is .* \(put it in COORDINATORS to make yourself a coordinator\)/, 'local mode tells a teacher how to become a coordinator');
+    const coordinator = said(await sim.say(cora, sim.personalChat(cora), 'whoami'));
+    assert.match(coordinator, /You're a coordinator of the partnership/);
+    assert.match(coordinator, /Your Entra object id is /);
+    assert.doesNotMatch(coordinator, /make yourself a coordinator/, coordinator);
+  });
+
   it('when a coordinator renames and removes schools, then names stay unique and the school\'s reps stop being reps', async function () {
     await sim.say(cora, staffRoom, 'school add Oakfield');
     await sim.say(cora, staffRoom, 'school add Hillside High');

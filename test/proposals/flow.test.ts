@@ -60,6 +60,7 @@ describe('proposals through the wire', function () {
     assert.ok(benApproves.sent.some((s) => s.method === 'PUT' && s.activityId === post.activityId), 'updated in place');
     assert.equal(w.messagesFor(w.ann, /Riverside Primary approved 'STEM Week'/).length, 1);
     assert.match(textOf(w.messagesFor(w.ann, /Riverside Primary approved/)[0]!), /1 of 2 partner schools have approved; waiting for Hillview High School/);
+    assert.ok(w.hasButton(adaptiveCardsOf(w.messagesFor(w.ann, /Riverside Primary approved/)[0]!.activity)[0]!, 'Edit proposal'), 'the approval notice has the Edit button too');
     assert.equal((await w.bot.together.deadlines.get(`proposal:${id}:school:${w.school.riv}`))?.status, 'completed');
 
     // Hillview approves: every partner school has approved, the coordinator's button appears.
@@ -70,6 +71,7 @@ describe('proposals through the wire', function () {
     assert.match(cardText(ready), /Awaiting sign-off/);
     assert.ok(w.hasButton(ready, 'Give final sign-off'));
     assert.match(textOf(w.messagesFor(w.ann, /Hillview High School approved/)[0]!), /Every partner school has approved: a coordinator gives the final sign-off next/);
+    assert.ok(w.hasButton(adaptiveCardsOf(w.messagesFor(w.ann, /Hillview High School approved/)[0]!.activity)[0]!, 'Edit proposal'), 'still open, so it can still be edited');
 
     // A rep cannot sign off; the coordinator does.
     const repSignOff = await w.sim.click(w.ben, w.reps, ready, 'Give final sign-off', {}, { replyToId: post.activityId });
@@ -82,6 +84,7 @@ describe('proposals through the wire', function () {
     assert.ok(!w.hasButton(final, 'Approve for my school'), 'no more decisions on an approved proposal');
     assert.deepEqual(statusOfCard(schoolRows(final)), { 'Riverside Primary': 'Approved', 'Hillview High School': 'Approved' });
     assert.equal(w.messagesFor(w.ann, /'STEM Week' is approved/).length, 1, 'Ann is told it is approved');
+    assert.ok(!w.hasButton(adaptiveCardsOf(w.messagesFor(w.ann, /'STEM Week' is approved/)[0]!.activity)[0]!, 'Edit proposal'), 'an approved proposal can no longer be edited');
     const announced = w.sim.sent.filter((s) => s.method === 'POST' && s.conversationId === w.reps.id && /Approved: STEM Week/.test(textOf(s)));
     assert.equal(announced.length, 1, 'announced in the reps channel');
     assert.match(textOf(announced[0]!), /Every partner school approved \(Riverside Primary and Hillview High School\) and Cora Whitfield gave the final sign-off/);
@@ -115,10 +118,11 @@ describe('proposals through the wire', function () {
     const saved = await w.sim.click(w.ann, w.chat(w.ann), formCard, 'Save and ask again for approval', { pupils: '180', summary: 'Engineering challenges for Years 8 and 9.' }, { replyToId: notice[0]!.activityId });
     assert.match(answered(saved), /Saved version 2 of 'STEM Week'\. Changed: summary, pupils\. Every partner school's approval is reset/);
 
-    // The old card now shows version 2 with both schools pending; the edited version is re-posted in the channel.
+    // The edited version is re-posted in the channel; the old card says it was replaced and has no buttons to decide with.
     const old = w.current(post);
-    assert.deepEqual(statusOfCard(schoolRows(old)), { 'Riverside Primary': 'Pending', 'Hillview High School': 'Pending' });
-    assert.match(cardText(old), /version 2/);
+    assert.match(cardText(old), /Replaced: version 1 of 'STEM Week'/);
+    assert.match(cardText(old), /Version 2 was posted again for every partner school to decide on/);
+    for (const title of ['Approve for my school', 'Request changes', 'Decline']) assert.ok(!w.hasButton(old, title), `the replaced card has no '${title}'`);
     const posts = w.posted(w.reps);
     assert.equal(posts.length, 2, 'the edited version is posted again');
     const reposted = posts[1]!;
@@ -131,9 +135,8 @@ describe('proposals through the wire', function () {
 
     await w.press(w.ben, reposted, 'Approve for my school');
     await w.press(w.cat, reposted, 'Approve for my school');
-    for (const copy of [post, reposted]) {
-      assert.deepEqual(statusOfCard(schoolRows(w.current(copy))), { 'Riverside Primary': 'Approved', 'Hillview High School': 'Approved' }, 'every copy shows the latest state');
-    }
+    assert.deepEqual(statusOfCard(schoolRows(w.current(reposted))), { 'Riverside Primary': 'Approved', 'Hillview High School': 'Approved' }, 'the live card shows the latest state');
+    assert.match(cardText(w.current(post)), /Replaced: version 1/, 'the replaced card stays replaced');
 
     // Coordinators see the whole history: every version and every decision with who, when and the comment.
     const history = said(await w.sim.say(w.cora, w.chat(w.cora), 'proposal history STEM Week'));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { adaptiveCardsOf, cardText, invokeResponseCard } from '../support/cardActions';
 import type { Sent } from '../support/simulator';
-import { answered, FORM, proposalIdOf, said, schoolRows, statusOfCard, World } from './world';
+import { answered, FORM, proposalIdOf, said, schoolRows, statusOfCard, textOf, World } from './world';
 
 /** Who may decide, bad input and two people deciding at the same moment, through the wire. */
 
@@ -117,6 +117,19 @@ describe('proposals: refusals, bad input and concurrent decisions', function () 
     assert.match(history, /Approved for Riverside Primary by Ben Carter/);
     assert.match(history, /Approved for Hillview High School by Cat Nolan/);
     for (const school of [w.school.riv, w.school.hill]) assert.equal((await w.bot.together.deadlines.get(`proposal:${id}:school:${school}`))?.status, 'completed');
+  });
+
+  it('when two partner schools approve at the same moment on two instances, then the proposer\'s notices never report fewer approvals after more', async function () {
+    const second = await w.secondInstance();
+    for (const title of ['Robotics day', 'Debate league', 'Choir festival']) {
+      await w.propose(w.ann, { title, partners: `${w.school.riv},${w.school.hill},${w.school.west}` });
+      const card = w.posted(w.reps).find((s) => cardText(adaptiveCardsOf(s.activity)[0]!).includes(`Proposal: ${title}`))!;
+      await Promise.all([w.press(w.ben, card, 'Approve for my school'), w.pressOn(second, w.cat, card, 'Approve for my school')]);
+      const counts = w.messagesFor(w.ann, new RegExp(`approved '${title}'`)).map((s) => Number(/(\d) of 3 partner schools have approved/.exec(textOf(s))?.[1] ?? NaN));
+      assert.equal(counts.length, 2, `Ann is told of both approvals of ${title}`);
+      assert.deepEqual(counts, [...counts].sort((a, b) => a - b), `${title}: Ann was told ${counts.map((c) => `${c} of 3`).join(', then ')}`);
+      assert.equal(counts.at(-1), 2, 'the last notice says 2 of 3');
+    }
   });
 
   it('when two reps of the same school decide at the same moment, then exactly one decision is recorded and the other is told', async function () {

@@ -81,6 +81,26 @@ function approvedBy(...actors: Actor[]): Aggregate {
 }
 
 describe('proposal rules', function () {
+  describe('what the person who acted is told about the proposer', function () {
+    const coraWithSchool: Actor = { ...cora, schoolId: OAK };
+    const byCora = () => submit('prtest00002', { aadObjectId: cora.aadObjectId, teamsId: '29:cora', name: 'Cora' }, OAK, CONTENT, NOW).agg;
+    const approvedOf = (agg: Aggregate) => [ben, cat].reduce((a, r) => ok(decide(a, r, 'approve', 1, '', LATER, names)), agg);
+    const cases: { when: string; result: () => Result; says: RegExp; never?: RegExp }[] = [
+      { when: 'a coordinator signs off someone else\'s proposal', result: () => signOff(approvedBy(ben, cat), cora, 1, LATER, names), says: /is approved\. Ann has been told and it is announced to the reps\./ },
+      { when: 'a coordinator signs off their own proposal', result: () => signOff(approvedOf(byCora()), coraWithSchool, 1, LATER, names), says: /^Signed off: 'STEM Week' is approved and it is announced to the reps\.$/, never: /has been told/ },
+      { when: 'a partner school approves', result: () => decide(proposal(), ben, 'approve', 1, '', LATER, names), says: /^Approved for Riverside Primary\. Ann has been told\.$/ },
+      { when: 'a partner school declines', result: () => decide(proposal(), ben, 'decline', 1, 'Not this term.', LATER, names), says: /^Declined for Riverside Primary\. Ann has been told why\.$/ },
+    ];
+    for (const c of cases) {
+      it(`when ${c.when}, then they are told ${c.says}`, function () {
+        const result = c.result();
+        if (!result.ok) assert.fail(result.message);
+        assert.match(result.message, c.says);
+        if (c.never) assert.doesNotMatch(result.message, c.never);
+      });
+    }
+  });
+
   describe('the four criteria', function () {
     const cases: { when: string; change: Partial<Content>; missing: Criterion[] }[] = [
       { when: 'everything is answered', change: {}, missing: [] },
@@ -90,7 +110,10 @@ describe('proposal rules', function () {
       { when: 'there is no partner school', change: { partnerSchoolIds: [] }, missing: ['collaboration'] },
       { when: 'the only partner is the lead school itself', change: { partnerSchoolIds: [OAK] }, missing: ['collaboration'] },
       { when: 'there is no measurable outcome', change: { outcome: '' }, missing: ['measurable'] },
-      { when: 'nothing is answered', change: { contributions: '', pupils: 0, staff: 0, partnerSchoolIds: [], outcome: '' }, missing: ['contributes', 'impact', 'collaboration', 'measurable'] },
+      { when: 'no legacy is stated', change: { legacy: ' ' }, missing: ['legacy'] },
+      { when: 'nobody says how different groups work together', change: { collaboration: '' }, missing: ['groups'] },
+      { when: 'participants are given but neither legacy nor how groups work together', change: { legacy: '', collaboration: '  ' }, missing: ['legacy', 'groups'] },
+      { when: 'nothing is answered', change: { contributions: '', pupils: 0, staff: 0, legacy: '', partnerSchoolIds: [], collaboration: '', outcome: '' }, missing: ['contributes', 'impact', 'legacy', 'collaboration', 'groups', 'measurable'] },
     ];
     for (const c of cases) {
       it(`when ${c.when}, then the missing criteria are [${c.missing.join(', ')}]`, function () {
@@ -110,6 +133,8 @@ describe('proposal rules', function () {
       summary: 'Engineering challenges.',
       partners: `${RIV},${HILL}`,
       contributions: 'Each school runs a day.',
+      collaboration: 'Mixed-school teams.',
+      legacy: 'A bank of challenges.',
       pupils: '120',
       staff: '12',
       outcome: 'Survey before and after.',
@@ -131,9 +156,11 @@ describe('proposal rules', function () {
     });
 
     it('when criteria are missing, then each is named and the field errors say what to add', function () {
-      const checked = checkForm({ ...good, contributions: '', outcome: '', partners: OAK, pupils: '', staff: '0' }, ctx);
+      const checked = checkForm({ ...good, contributions: '', outcome: '', partners: OAK, pupils: '', staff: '0', legacy: '', collaboration: ' ' }, ctx);
       assert.ok(!checked.ok);
-      assert.deepEqual(checked.missing, ['contributes', 'impact', 'collaboration', 'measurable']);
+      assert.deepEqual(checked.missing, ['contributes', 'impact', 'legacy', 'collaboration', 'groups', 'measurable']);
+      assert.match(checked.errors.legacy!, /criterion 2/);
+      assert.match(checked.errors.collaboration!, /criterion 3/);
       assert.match(checked.errors.contributions!, /criterion 1/);
       assert.match(checked.errors.pupils!, /criterion 2/);
       assert.match(checked.errors.partners!, /criterion 3/);

@@ -7,7 +7,8 @@ import { swapRoutes } from '../../src/swaps/routes';
 import { SwapService } from '../../src/swaps/service';
 import { hold, overlapOf, proposal } from '../../src/swaps/rules';
 import { SwapChange } from '../../src/swaps/store';
-import { adaptiveCardsOf, cardText, invokeResponseCard } from '../support/cardActions';
+import { actionTitles, adaptiveCardsOf, cardText, invokeResponseCard } from '../support/cardActions';
+import { answered } from '../support/said';
 import { lastMatching, MATHS, matchesOfSchool, messagesMatching, offer, said, startWorld, texts, type World } from './world';
 
 /** Placement swaps through the wire: reps offer from a card, both schools get the proposal, accept or decline. */
@@ -32,8 +33,8 @@ describe('placement swaps through the wire', function () {
     const { sim, ann, ben, cora } = w;
     const first = await offer(w, ann);
     assert.match(said(first), /Your offer is saved/);
-    assert.match(said(first), /No match yet: No school offers to host secondary Maths in weeks 12 Jan – 6 Feb\./);
-    assert.match(said(first), /confirm-by date \(Fri 9 Jan\)/);
+    assert.match(said(first), /No match yet: No school offers to host secondary Maths in weeks 12 Jan – 6 Feb 2026\./);
+    assert.match(said(first), /confirm-by date \(Fri 9 Jan 2026\)/);
 
     const second = await offer(w, ben, HILL);
     assert.match(said(second), /I've found a match with Oakfield Academy and sent the proposal to both schools' reps/);
@@ -42,8 +43,8 @@ describe('placement swaps through the wire', function () {
     const benProposal = lastMatching(sim, w.chat(ben), /Placement swap: Hillside High ⇄ Oakfield Academy/);
     for (const card of [annProposal, benProposal]) {
       const text = cardText(adaptiveCardsOf(card.activity)[0]!);
-      assert.match(text, /19 Jan – 6 Feb \(3 school weeks\)/, 'the overlapping weeks');
-      assert.match(text, /Fri 9 Jan/, 'the answer-by date');
+      assert.match(text, /19 Jan – 6 Feb 2026 \(3 school weeks\)/, 'the overlapping weeks');
+      assert.match(text, /Fri 9 Jan 2026/, 'the answer-by date');
       assert.match(text, /1 secondary Maths trainee \(Sam P\.\)/, "Oakfield's offer");
       assert.match(text, /1 secondary Maths trainee \(Jo K\.\)/, "Hillside's offer, side by side");
     }
@@ -66,11 +67,32 @@ describe('placement swaps through the wire', function () {
     assert.equal(messagesMatching(sim, w.chat(ann), /Placement swap agreed/).length, 1, 'a repeated click tells nobody again');
 
     const board = said(await sim.say(ann, w.chat(ann), 'swaps'));
-    assert.ok(board.indexOf('Your school: Oakfield Academy') < board.indexOf('Open offers'), 'the rep sees their school first');
+    assert.ok(board.indexOf('Your school: Oakfield Academy') < board.indexOf("Other schools' open offers"), 'the rep sees their school first');
     assert.match(board, /Oakfield Academy ⇄ Hillside High: agreed/);
-    assert.match(board, /No open offers\./);
+    assert.match(board, /No other school has an open offer\./);
     const history = await w.store.history();
     assert.equal(history.length, 1, 'the swap is kept in the history');
+  });
+
+  it('when a rep opens the board with their own offer open and their own swap agreed, then no section says it is empty above what it leaves out, and the other sections say they are about other schools', async function () {
+    const { sim, ann, ben, cal } = w;
+    await offer(w, cal, { ...MATHS, trainee: 'Lee R.', sendSubject: 'History', hostSubjects: 'History', from: '2026-03-02', to: '2026-03-27', confirmBy: '2026-02-27' });
+    const open = said(await sim.say(cal, w.chat(cal), 'swaps'));
+    assert.match(open, /Castle School offers 1 secondary History trainee/);
+    assert.doesNotMatch(open, /No open offers\./, 'the board does not say there are no open offers under Castle School\'s own');
+    assert.match(open, /Other schools' open offers\nNo other school has an open offer\./);
+
+    await offer(w, ann);
+    await offer(w, ben, HILL);
+    await sim.click(ann, w.chat(ann), lastMatching(sim, w.chat(ann), /Placement swap: Oakfield Academy ⇄ Hillside High/), 'Accept');
+    await sim.click(ben, w.chat(ben), lastMatching(sim, w.chat(ben), /Placement swap: Hillside High ⇄ Oakfield Academy/), 'Accept');
+    const board = said(await sim.say(ann, w.chat(ann), 'swaps'));
+    assert.match(board, /Oakfield Academy ⇄ Hillside High: agreed/);
+    assert.doesNotMatch(board, /No agreed swaps coming up\./, 'the board does not say there are no agreed swaps under Oakfield Academy\'s own');
+    assert.match(board, /Other schools' agreed swaps\nNo other school has an agreed swap coming up\./);
+    assert.match(board, /Other schools' open offers\nCastle School offers 1 secondary History trainee/);
+    const coordinator = said(await sim.say(w.cora, w.chat(w.cora), 'swaps'));
+    assert.match(coordinator, /Agreed swaps\n(Oakfield Academy ⇄ Hillside High|Hillside High ⇄ Oakfield Academy): agreed/, `a coordinator with no school sees every school in one list: ${coordinator}`);
   });
 
   it('when a school declines, then both offers are freed, the other school is told why, and matching moves on to the next candidate without proposing the pair again', async function () {
@@ -161,6 +183,32 @@ describe('placement swaps through the wire', function () {
     assert.equal((await store.history()).length, 1);
   });
 
+  it('when both schools accept the same proposal at the same moment, then whoever completed it is answered "agreed", each school is told once, and nobody is left with a card asking them to accept', async function () {
+    const { sim, ann, ben, schools } = w;
+    await offer(w, ann);
+    await offer(w, ben, HILL);
+    const [m] = (await matchesOfSchool(w, schools.hill)).map((x) => x.match);
+    const before = { ann: sim.transcript(w.chat(ann)).length, ben: sim.transcript(w.chat(ben)).length };
+    const [ra, rb] = await Promise.all([sim.execute(ann, w.chat(ann), 'swap.accept', { matchId: m!.id, schoolId: schools.oak }), sim.execute(ben, w.chat(ben), 'swap.accept', { matchId: m!.id, schoolId: schools.hill })]);
+    assert.ok([ra, rb].some((r) => /The swap is agreed:|so the swap is agreed\./.test(answered(r))), `whoever completed the swap is answered that it is agreed:\n${answered(ra)}\n---\n${answered(rb)}`);
+    for (const [who, result, start] of [
+      [ann, ra, before.ann],
+      [ben, rb, before.ben],
+    ] as const) {
+      const answer = answered(result);
+      const since = sim.transcript(w.chat(who)).slice(start);
+      const notices = since.filter((e) => adaptiveCardsOf(e.activity).some((c) => /Placement swap agreed/.test(cardText(c))));
+      const toldInAnswer = /The swap is agreed:/.test(answer) ? 1 : 0;
+      assert.equal(toldInAnswer + notices.length, 1, `${who.name} is told once that the swap is agreed; answer: ${answer}; then: ${since.map((e) => adaptiveCardsOf(e.activity).map((c) => cardText(c)).join(' ')).join('\n---\n')}`);
+      for (const e of since) {
+        for (const card of adaptiveCardsOf(e.activity)) {
+          assert.doesNotMatch(cardText(card), /as soon as .* accepts too/, `${who.name} is not asked to accept an agreed swap`);
+          assert.ok(!actionTitles(card).includes('Accept'), `${who.name} has no live Accept button after the swap is agreed: ${cardText(card)}`);
+        }
+      }
+    }
+  });
+
   it('when two schools offer at the same moment and both fit one open offer, then that offer is in exactly one proposal and the other is told why', async function () {
     const { sim, ann, ben, cal, store, schools } = w;
     await offer(w, ann);
@@ -204,8 +252,8 @@ describe('placement swaps through the wire', function () {
     assert.deepEqual(
       deadlines.map((d) => [d.kind, d.schoolId, d.dueAt.toISOString(), d.what, d.reps.map((r) => [r.name, r.teamsId])]),
       [
-        ['swap.confirmBy', schools.castle, '2025-12-06T00:00:00.000Z', 'Your placement swap offer (secondary Music, 12 Jan – 6 Feb) has no match yet and expires at the end of Fri 5 Dec', [['Cal Moss', cal.id]]],
-        ['swap.answer', schools.hill, '2026-01-10T00:00:00.000Z', 'Answer the placement swap proposal with Oakfield Academy by Fri 9 Jan', [['Ben Carter', ben.id]]],
+        ['swap.confirmBy', schools.castle, '2025-12-06T00:00:00.000Z', 'Your placement swap offer (secondary Music, 12 Jan – 6 Feb 2026) has no match yet and expires at the end of Fri 5 Dec', [['Cal Moss', cal.id]]],
+        ['swap.answer', schools.hill, '2026-01-10T00:00:00.000Z', 'Answer the placement swap proposal with Oakfield Academy by Fri 9 Jan 2026', [['Ben Carter', ben.id]]],
       ],
     );
   });
@@ -336,7 +384,7 @@ describe('placement swaps through the wire', function () {
     const castle = await offer(w, cal, CASTLE);
     const castleOffer = (await store.currentOffers()).find((o) => o.offer.schoolId === schools.castle)!.offer;
     const withdrawn = await sim.click(cal, w.chat(cal), invokeResponseCard(castle.body)!, 'Withdraw', {}, { replyToId: 'x' });
-    assert.match(said(withdrawn), /Castle School's offer \(secondary Maths, 12 Jan – 30 Jan\) is withdrawn\./);
+    assert.match(said(withdrawn), /Castle School's offer \(secondary Maths, 12 Jan – 30 Jan 2026\) is withdrawn\./);
     assert.equal((await store.offer(castleOffer.id))!.offer.status, 'withdrawn');
     const again = await sim.execute(cal, w.chat(cal), 'swap.withdraw', { offerId: castleOffer.id });
     assert.match(said(again), /already withdrawn/);
@@ -380,7 +428,7 @@ describe('placement swaps through the wire', function () {
     await bot.together.scheduler.tick();
     const calTold = texts(sim, w.chat(cal)).at(-1)!;
     assert.match(calTold, /Your placement swap offer has expired/);
-    assert.match(calTold, /reached its confirm-by date \(Fri 5 Dec\) without a match, so it has expired\. No school offers to host secondary Music in weeks 12 Jan – 6 Feb\./);
+    assert.match(calTold, /reached its confirm-by date \(Fri 5 Dec\) without a match, so it has expired\. No school offers to host secondary Music in weeks 12 Jan – 6 Feb 2026\./);
 
     clock.set('2026-01-03T00:00:00Z');
     await bot.together.scheduler.tick();

@@ -10,8 +10,10 @@ import {
   expiresAt,
   fit,
   formatDate,
+  formatRange,
   formatSchoolDays,
   hold,
+  hostsText,
   isDueToExpire,
   mayActFor,
   overlapOf,
@@ -22,6 +24,7 @@ import {
   rankCandidates,
   release,
   schoolDaysBetween,
+  sendsText,
   subjectKey,
   whyUnmatched,
   withdraw,
@@ -93,11 +96,23 @@ describe('swaps: rules', function () {
       assert.equal(expiresAt('2026-06-12').toISOString(), '2026-06-12T23:00:00.000Z');
     });
 
-    it('when dates are shown, then they read "12 Jan", with the year only when it is not the obvious one', function () {
-      assert.equal(formatDate('2026-01-12', NOW), '12 Jan');
-      assert.equal(formatDate('2026-01-09', NOW, true), 'Fri 9 Jan');
-      assert.equal(formatDate('2026-11-02', NOW), '2 Nov 2026');
-      assert.equal(formatDate('2025-01-02', NOW), '2 Jan 2025');
+    const dates: { when: string; shown: () => string; reads: string }[] = [
+      { when: 'a date is in this year', shown: () => formatDate('2025-12-08', NOW), reads: '8 Dec' },
+      { when: 'a confirm-by date is in this year', shown: () => formatDate('2025-12-12', NOW, true), reads: 'Fri 12 Dec' },
+      { when: 'a date is early next year', shown: () => formatDate('2026-01-12', NOW), reads: '12 Jan 2026' },
+      { when: 'a confirm-by date is early next year', shown: () => formatDate('2026-01-09', NOW, true), reads: 'Fri 9 Jan 2026' },
+      { when: 'a date is late next year', shown: () => formatDate('2026-11-02', NOW), reads: '2 Nov 2026' },
+      { when: 'a date was last year', shown: () => formatDate('2025-01-02', new Date('2026-01-05T10:00:00Z')), reads: '2 Jan 2025' },
+      { when: 'weeks are in this year', shown: () => formatRange('2025-12-01', '2025-12-12', NOW), reads: '1 Dec – 12 Dec' },
+      { when: 'weeks are all next year', shown: () => formatRange('2026-01-12', '2026-02-06', NOW), reads: '12 Jan – 6 Feb 2026' },
+      { when: 'weeks run into next year', shown: () => formatRange('2025-12-15', '2026-01-16', NOW), reads: '15 Dec 2025 – 16 Jan 2026' },
+    ];
+    for (const d of dates) {
+      it(`when ${d.when}, then it reads "${d.reads}" (the year whenever it is not this year)`, function () {
+        assert.equal(d.shown(), d.reads);
+      });
+    }
+    it('when school days are counted, then they read in weeks and days', function () {
       assert.deepEqual([3, 5, 7, 15].map(formatSchoolDays), ['3 days', '1 school week', '1 school week and 2 days', '3 school weeks']);
     });
   });
@@ -120,6 +135,19 @@ describe('swaps: rules', function () {
       assert.notEqual(subjectKey('Physics'), subjectKey('Chemistry'));
       assert.notEqual(subjectKey('English'), subjectKey('English language and literature'));
     });
+    const said: { when: string; over: OfferOver; sends: string; hosts: string }[] = [
+      { when: 'the subject does not name the phase', over: { sends: { subject: 'Maths', trainee: 'Sam P.' }, hosts: { subjects: ['Maths', 'Physics'] } }, sends: '1 secondary Maths trainee (Sam P.)', hosts: 'secondary Maths, Physics' },
+      { when: 'the subject already names the phase', over: { sends: { phase: 'primary', subject: 'General primary', count: 1, trainee: 'Amy B.' }, hosts: { phase: 'primary', subjects: ['General primary'] } }, sends: '1 General primary trainee (Amy B.)', hosts: 'General primary' },
+      { when: 'only some hosted subjects name the phase', over: { hosts: { phase: 'primary', subjects: ['General primary', 'Music'] } }, sends: '1 secondary maths trainee', hosts: 'General primary, primary Music' },
+      { when: 'the phase is post-16', over: { sends: { phase: 'post-16', subject: 'Post-16 physics', count: 2, trainee: '' } }, sends: '2 Post-16 physics trainees', hosts: 'secondary maths' },
+    ];
+    for (const c of said) {
+      it(`when ${c.when}, then an offer reads "${c.sends}" and hosts "${c.hosts}"`, function () {
+        const o = offer(c.over);
+        assert.equal(sendsText(o), c.sends);
+        assert.equal(hostsText(o), c.hosts);
+      });
+    }
     it('when a list of subjects is typed, then it is split on commas, semicolons and slashes without duplicates', function () {
       assert.deepEqual(parseSubjects('Maths, physics; chemistry / maths ,, '), ['Maths', 'physics', 'chemistry']);
     });
@@ -229,13 +257,13 @@ describe('swaps: rules', function () {
 
   describe('unmatched is told why', function () {
     const cases: { name: string; others: () => Offer[]; paired?: (others: Offer[]) => string[]; expected: RegExp }[] = [
-      { name: 'there are no other offers', others: () => [], expected: /^No school offers to host secondary maths in weeks 12 Jan – 6 Feb\.$/ },
-      { name: 'only our own school offers', others: () => [offer()], expected: /^No school offers to host secondary maths in weeks 12 Jan – 6 Feb\.$/ },
-      { name: 'the only host is in another phase', others: () => [hill({ hosts: { phase: 'primary', subjects: ['maths'] } })], expected: /^No school offers to host secondary maths in weeks 12 Jan – 6 Feb\.$/ },
+      { name: 'there are no other offers', others: () => [], expected: /^No school offers to host secondary maths in weeks 12 Jan – 6 Feb 2026\.$/ },
+      { name: 'only our own school offers', others: () => [offer()], expected: /^No school offers to host secondary maths in weeks 12 Jan – 6 Feb 2026\.$/ },
+      { name: 'the only host is in another phase', others: () => [hill({ hosts: { phase: 'primary', subjects: ['maths'] } })], expected: /^No school offers to host secondary maths in weeks 12 Jan – 6 Feb 2026\.$/ },
       {
         name: 'a school hosts it, in other weeks',
         others: () => [hill({ from: '2026-03-02', to: '2026-03-27' })],
-        expected: /^No school offers to host secondary maths in weeks 12 Jan – 6 Feb\. Hillside High \(2 Mar – 27 Mar\) can host secondary maths, but not for 2 school weeks of yours\.$/,
+        expected: /^No school offers to host secondary maths in weeks 12 Jan – 6 Feb 2026\. Hillside High \(2 Mar – 27 Mar 2026\) can host secondary maths, but not for 2 school weeks of yours\.$/,
       },
       {
         name: 'a school hosts it in our weeks, but sends what we cannot host',
@@ -386,8 +414,8 @@ describe('swaps: rules', function () {
       assert.deepEqual(
         list.map((d) => [d.kind, d.schoolId, d.dueAt.toISOString(), d.what]),
         [
-          ['swap.confirmBy', 'river', '2025-12-13T00:00:00.000Z', 'Your placement swap offer (primary General, 12 Jan – 6 Feb) has no match yet and expires at the end of Fri 12 Dec'],
-          ['swap.answer', 'hill', '2026-01-06T00:00:00.000Z', 'Answer the placement swap proposal with Oakfield Academy by Mon 5 Jan'],
+          ['swap.confirmBy', 'river', '2025-12-13T00:00:00.000Z', 'Your placement swap offer (primary General, 12 Jan – 6 Feb 2026) has no match yet and expires at the end of Fri 12 Dec'],
+          ['swap.answer', 'hill', '2026-01-06T00:00:00.000Z', 'Answer the placement swap proposal with Oakfield Academy by Mon 5 Jan 2026'],
         ],
       );
       assert.deepEqual(list[1]!.action, { verb: 'swap.show', data: { matchId: 'sm1', schoolId: 'hill' } });
@@ -414,7 +442,7 @@ describe('swaps: rules', function () {
         ],
       );
       assert.equal(changes.register[1]!.what, 'Answer the placement swap proposal with Oakfield Academy');
-      assert.equal(changes.register[1]!.detail, 'Overlapping weeks 12 Jan – 6 Feb. Oakfield Academy has accepted.');
+      assert.equal(changes.register[1]!.detail, 'Overlapping weeks 12 Jan – 6 Feb 2026. Oakfield Academy has accepted.');
       assert.deepEqual(changes.complete.sort(), [`swap:offer:${a.id}`, `swap:offer:${b.id}`, 'swap:answer:sm1:oak', 'swap:answer:sm2:oak'].sort());
       assert.deepEqual(changes.cancel.sort(), [`swap:offer:${withdrawn.id}`, 'swap:answer:sm2:river'].sort());
     });

@@ -70,6 +70,7 @@ describe('TeachMeets through the wire', function () {
 
     const presented = await sim.click(ben, staffRoom, card, 'Sign up to present', { talkTitle: 'Retrieval practice in Year 9', slot: '5', talkLine: 'Low-stakes quizzes' }, { replyToId: activityId });
     assert.match(said(presented), /You're presenting: 5 min, 'Retrieval practice in Year 9'/);
+    assert.equal(said(presented).match(/You're presenting/g)?.length, 1, `the card tells Ben he is presenting once, not twice: ${said(presented)}`);
 
     await sim.click(cat, staffRoom, card, 'Attend', {}, { replyToId: activityId });
     const full = await sim.click(dev, staffRoom, card, 'Attend', {}, { replyToId: activityId });

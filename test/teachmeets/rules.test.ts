@@ -331,7 +331,7 @@ describe('teachmeets rules: sign-ups, waitlist, offers and running order, as pur
       assert.deepEqual(counts(agg).presenting, { 2: 2, 5: 1, 7: 1 });
       assert.deepEqual(counts(agg).slotsLeft, { 2: 0, 5: 0, 7: 0 });
       assert.equal(counts(agg).attending, 0, 'presenters do not take attendee places');
-      assert.equal(applied.outcomes[2]!.message, "You're presenting at Retrieval practice TeachMeet: 5 min, 'A 5-minute talk'.");
+      assert.equal(applied.outcomes[2]!.message, "You're presenting: 5 min, 'A 5-minute talk'.");
     });
 
     it('when an attendee switches to presenting while people wait, then they keep a place as presenter and the first person waiting is offered the freed place', function () {

@@ -53,7 +53,7 @@ export function directoryRoutes(deps: DirectoryRouteDeps): { commands: CommandSp
     const schools = await directory.schools();
     const lines = [describeRole(turn.person, schools)];
     if (turn.person.coordinatorFromConfig) lines.push('Your coordinator role comes from the COORDINATORS setting.');
-    if (deps.localMode) lines.push(`Your Entra object id is ${turn.actor.aadObjectId} (put it in COORDINATORS to make yourself a coordinator).`);
+    if (deps.localMode) lines.push(turn.person.isCoordinator ? `Your Entra object id is ${turn.actor.aadObjectId}.` : `Your Entra object id is ${turn.actor.aadObjectId} (put it in COORDINATORS to make yourself a coordinator).`);
     return lines.join('\n\n');
   };
 
@@ -275,7 +275,7 @@ export function directoryRoutes(deps: DirectoryRouteDeps): { commands: CommandSp
           }
           default:
             turn.record.outcome = 'invalid';
-            await turn.reply('Say which role: `channel announcements`, `channel reps`, `channel school <name>` or `channel clear`.');
+            await turn.reply('Say which role: `channel announcements`, `channel reps`, `channel school` and the school\'s name, or `channel clear`.');
         }
       },
     },

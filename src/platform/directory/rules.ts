@@ -53,13 +53,13 @@ export function describeRole(person: Person, schools: readonly School[]): string
   if (person.isRep && school) parts.push(`a rep of ${school.name}`);
   if (parts.length === 0) parts.push(school ? `a teacher at ${school.name}` : 'a teacher');
   const role = parts.join(' and ');
-  if (!school && !person.isCoordinator) return `You're ${role}. You haven't set your school yet: type \`my school <name>\`.`;
+  if (!school && !person.isCoordinator) return `You're ${role}. You haven't set your school yet: type \`my school\` and your school's name, e.g. \`my school ${schools[0]?.name ?? 'Oakfield Academy'}\`.`;
   if (!person.isRep && school && person.isCoordinator) return `You're ${role}, at ${school.name}.`;
   return `You're ${role}.`;
 }
 
 /** School names listed for a person who gave one that does not exist. */
 export function unknownSchoolMessage(schools: readonly School[], name: string): string {
-  if (schools.length === 0) return `There are no schools in the directory yet, so I can't find "${name}". A coordinator can add one with \`school add <name>\`.`;
+  if (schools.length === 0) return `There are no schools in the directory yet, so I can't find "${name}". A coordinator can add one with \`school add\` and its name.`;
   return `I can't find a school called "${name}". The schools are: ${schools.map((s) => s.name).join(', ')}.`;
 }
