@@ -1,3 +1,4 @@
+import { pupilWarningText, type PupilDataWarning } from '../platform/pupilData';
 import { formatDay, formatDayTime, londonToInstant } from '../platform/time';
 import { FORM_FIELDS, type FormErrors, type FormValues } from './form';
 import type { Aggregate, AuditEntry, Content, SchoolStatus, Tag } from './model';
@@ -7,6 +8,8 @@ import { AUDIT_LABEL, CRITERIA, SCHOOL_STATUS_LABEL, STATUS_LABEL, approvedCount
 /** Proposal domain → typed template data for cards/proposal*.json. No Teams calls here. */
 
 export const PERSONAL_DATA_NOTE = 'No pupil names or personal details, please.';
+/** The free-text fields checked for pupils' names before a proposal is stored. */
+export const FREE_TEXT_FIELDS = ['title', 'summary', 'contributions', 'collaboration', 'legacy', 'outcome'] as const;
 
 type Colour = 'Default' | 'Accent' | 'Good' | 'Warning' | 'Attention';
 
@@ -118,6 +121,8 @@ export function proposalCardData(agg: Aggregate, now: Date, names: Names, note =
 }
 
 export interface FormCardData {
+  readonly pupilWarning: string;
+  readonly hasPupilWarning: boolean;
   readonly heading: string;
   readonly verb: 'proposal.submit' | 'proposal.saveEdit';
   readonly submitTitle: string;
@@ -148,6 +153,8 @@ export function formCardData(opts: {
   values: FormValues;
   errors?: FormErrors;
   missing?: readonly Criterion[];
+  /** Free text that looks like it names a pupil: the form comes back with a warning and "Submit anyway". */
+  pupilData?: readonly PupilDataWarning[];
 }): FormCardData {
   const errors = Object.fromEntries(FORM_FIELDS.map((f) => [f, opts.errors?.[f] ?? '']));
   const missing = missingLines(opts.missing ?? []).map((line) => ({ line }));
@@ -172,8 +179,20 @@ export function formCardData(opts: {
     needChoices: opts.needs.map((t) => ({ title: t.label, value: t.id })),
     outcomeChoices: opts.outcomes.map((t) => ({ title: t.label, value: t.id })),
     hasOutcomeChoices: opts.outcomes.length > 0,
+    pupilWarning: pupilWarningText(opts.pupilData ?? [], FIELD_LABELS),
+    hasPupilWarning: (opts.pupilData ?? []).length > 0,
   };
 }
+
+/** Where the pupil-data warning names a field, the words the form shows for it. */
+const FIELD_LABELS: Readonly<Record<string, string>> = {
+  title: 'the title',
+  summary: 'the summary',
+  contributions: 'how each school contributes',
+  collaboration: 'how groups work together',
+  legacy: 'the legacy',
+  outcome: 'the measurable outcome',
+};
 
 export interface ListCardData {
   readonly heading: string;

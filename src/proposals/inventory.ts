@@ -24,6 +24,7 @@ export const PROPOSALS_INVENTORY: TableInventory = {
     kind: "a decision's or audit entry's kind (approved, changes requested, declined, submitted, edited…)",
     ...fieldsOf('who decided or acted (Entra object id, display name), when, and their comment', 'byAad', 'byName', 'at', 'comment'),
     ...fieldsOf('a posted copy of the card: the conversation, the message id and the conversation reference', 'conversationId', 'activityId', 'reference'),
+    ...fieldsOf('whose turn it is to tell the proposer about a decision (an instance id) and until when (notice turn row)', 'holder', 'until'),
     tags: "the partnership's lists of mutual needs and funder outcomes (settings row)",
   },
   head: 'proposal',

@@ -11,7 +11,8 @@ import type { Logger } from '../platform/logging';
 import type { Proactive } from '../platform/proactive';
 import type { Tables } from '../platform/storage/tables';
 import type { Turn } from '../platform/turn';
-import { formCardData, historyCardData, listCardData, noticeCardData, proposalCardData, tagsCardData } from './cards';
+import { formCardData, FREE_TEXT_FIELDS, historyCardData, listCardData, noticeCardData, proposalCardData, tagsCardData } from './cards';
+import { pupilDataWarnings } from '../platform/pupilData';
 import { checkForm, emptyValues, FormInput, valuesOf, type FormValues } from './form';
 import type { Aggregate, Tag, TagKind } from './model';
 import { addTag, changedFields, decide, edit, findTag, listSections, mayChange, removeTag, signOff, submit, withdraw, type DecisionKind, type Summary } from './rules';
@@ -72,7 +73,14 @@ export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec
     return { message };
   };
 
-  async function editForm(turn: Turn, agg: Aggregate, values?: FormValues, errors?: Parameters<typeof formCardData>[0]['errors'], missing?: Parameters<typeof formCardData>[0]['missing']): Promise<ActionResult> {
+  async function editForm(
+    turn: Turn,
+    agg: Aggregate,
+    values?: FormValues,
+    errors?: Parameters<typeof formCardData>[0]['errors'],
+    missing?: Parameters<typeof formCardData>[0]['missing'],
+    pupilData?: Parameters<typeof formCardData>[0]['pupilData'],
+  ): Promise<ActionResult> {
     const schools = await directory.schools();
     const { needs, outcomes } = await lists();
     const p = agg.proposal;
@@ -80,7 +88,7 @@ export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec
     return {
       card: renderCard(
         'proposalForm',
-        formCardData({ mode: 'edit', proposal: { id: p.id, version: p.version, title: p.content.title }, leadSchool: lead, schools, needs, outcomes, values: values ?? valuesOf(p.content, needs, outcomes), errors, missing }),
+        formCardData({ mode: 'edit', proposal: { id: p.id, version: p.version, title: p.content.title }, leadSchool: lead, schools, needs, outcomes, values: values ?? valuesOf(p.content, needs, outcomes), errors, missing, pupilData }),
       ),
     };
   }
@@ -266,8 +274,12 @@ export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec
     ...tagCommands('outcomes', 'funder outcome', '`funder outcome remove Leadership skills`'),
   ];
 
-  const formData = z.object({ formId: z.string().trim().regex(/^[0-9a-f]{10}$/) }).merge(FormInput).strip();
-  const editData = Ref.extend({ version: Version }).merge(FormInput).strip();
+  const pupilDataChecked = z.object({ pupilDataChecked: z.literal('yes').optional() });
+  const formData = z.object({ formId: z.string().trim().regex(/^[0-9a-f]{10}$/) }).merge(FormInput).merge(pupilDataChecked).strip();
+  const editData = Ref.extend({ version: Version }).merge(FormInput).merge(pupilDataChecked).strip();
+  /** Names next to pupil words in the free text, unless the writer already said it is not a pupil. */
+  const pupilData = (values: FormValues, checked: 'yes' | undefined, schools: readonly { name: string }[]) =>
+    checked === 'yes' ? [] : pupilDataWarnings(Object.fromEntries(FREE_TEXT_FIELDS.map((f) => [f, values[f]])), schools.map((s) => s.name));
   const asValues = (data: z.infer<typeof FormInput>): FormValues => data as FormValues;
 
   const actions: ActionSpec[] = [
@@ -292,6 +304,11 @@ export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec
         if (!checked.ok) {
           turn.record.outcome = 'invalid';
           return { card: renderCard('proposalForm', formCardData({ mode: 'new', formId: data.formId, leadSchool: lead, schools, needs, outcomes, values, errors: checked.errors, missing: checked.missing })) };
+        }
+        const warnings = pupilData(values, data.pupilDataChecked, schools);
+        if (warnings.length > 0) {
+          turn.record.outcome = 'invalid';
+          return { card: renderCard('proposalForm', formCardData({ mode: 'new', formId: data.formId, leadSchool: lead, schools, needs, outcomes, values, pupilData: warnings })) };
         }
         const proposer = { aadObjectId: turn.actor.aadObjectId, teamsId: turn.actor.teamsId, name: turn.actor.name };
         const { agg, audit } = submit(id, proposer, lead.id, checked.content, turn.now);
@@ -337,6 +354,11 @@ export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec
         if (!checked.ok) {
           turn.record.outcome = 'invalid';
           return editForm(turn, { ...loaded.agg, proposal: { ...loaded.agg.proposal, version: data.version } }, values, checked.errors, checked.missing);
+        }
+        const warnings = pupilData(values, data.pupilDataChecked, schools);
+        if (warnings.length > 0) {
+          turn.record.outcome = 'invalid';
+          return editForm(turn, { ...loaded.agg, proposal: { ...loaded.agg.proposal, version: data.version } }, values, undefined, undefined, warnings);
         }
         const names = await service.schoolNames();
         const applied = await service.apply(data.proposalId, (agg) => edit(agg, turn.person, checked.content, data.version, turn.now, names));

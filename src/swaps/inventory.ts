@@ -29,6 +29,7 @@ export const SWAPS_INVENTORY: TableInventory = {
     ...fieldsOf('a decline or cancel reason, who gave it and for which school', 'reason', 'reasonBy', 'reasonSchoolId'),
     ...fieldsOf('an agreed swap in the history: when, and whether it was cancelled later', 'agreedAt', 'cancelled'),
     ...fieldsOf("a rep who acted: Teams id and display name (person rows), to message them", 'teamsId', 'name'),
+    waitingCards: "the cards sent to a school still to answer, so they are updated when the swap is agreed",
     via: 'how a swap was proposed or ended (automatic match, decline, cancel)',
   },
   retention: [

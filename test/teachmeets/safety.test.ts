@@ -137,7 +137,7 @@ describe('TeachMeets: safe and navigable cards', function () {
     assert.match(answered(drawn), /Running order drawn for 2 presenters/);
 
     const late = await click(dev, card, 'Sign up to present', { talkTitle: 'Reading ages', slot: '5' });
-    assert.match(answered(late), /You're presenting at Spring TeachMeet: 5 min, 'Reading ages'. The running order was already drawn, so you're at the end of it: number 3/);
+    assert.match(answered(late), /You're presenting: 5 min, 'Reading ages'. The running order was already drawn, so you're at the end of it: number 3/);
     await w.settle();
 
     const shared = w.sharedCard(activityId);
