@@ -10,6 +10,7 @@ import { DEADLINES_TABLE, DeadlineStore } from './platform/deadlines/store';
 import { directoryRoutes } from './platform/directory/routes';
 import { DIRECTORY_TABLE, DirectoryStore } from './platform/directory/store';
 import { helpRoutes } from './platform/help';
+import { INBOUND_TABLE, InboundLog } from './platform/inbound';
 import { signedCsv } from './platform/downloads';
 import { SignedLinks } from './platform/links';
 import type { Logger } from './platform/logging';
@@ -75,7 +76,7 @@ export interface Together {
   close(): Promise<void>;
 }
 
-export const TABLES = [DIRECTORY_TABLE, CONVERSATIONS_TABLE, TIMERS_TABLE, TEACHMEETS_TABLE, SWAPS_TABLE, DEADLINES_TABLE, NUDGES_TABLE, PROPOSALS_TABLE, ANNOUNCEMENTS_TABLE] as const;
+export const TABLES = [DIRECTORY_TABLE, CONVERSATIONS_TABLE, TIMERS_TABLE, TEACHMEETS_TABLE, SWAPS_TABLE, DEADLINES_TABLE, NUDGES_TABLE, PROPOSALS_TABLE, ANNOUNCEMENTS_TABLE, INBOUND_TABLE] as const;
 
 export interface Capabilities {
   readonly commands: readonly CommandSpec[];
@@ -198,7 +199,8 @@ export async function startTogether(options: TogetherOptions): Promise<Together>
   const deadlines = new DeadlineStore(tables, clock, logger);
 
   const capabilities = wireCapabilities({ config, logger, clock, tables, directory, conversations, proactive, timers, links, offerPolicy: options.offerPolicy ?? DEFAULT_OFFER_POLICY, deadlines, queues: new Queues(options.storage, options.tablePrefix ?? ''), fanout: options.announcements });
-  const bot = createBot({ config, logger, clock, directory, conversations, adapter, ...capabilities });
+  const inbound = new InboundLog(tables, logger);
+  const bot = createBot({ config, logger, clock, directory, conversations, inbound, adapter, ...capabilities });
 
   const server = await startServer(
     {
@@ -220,7 +222,7 @@ export async function startTogether(options: TogetherOptions): Promise<Together>
   );
   listeningPort = server.port;
 
-  const scheduler = new Scheduler(timers, capabilities.timers, clock, logger, options.schedulerIntervalMs ?? config.schedulerIntervalMs, capabilities.jobs);
+  const scheduler = new Scheduler(timers, capabilities.timers, clock, logger, options.schedulerIntervalMs ?? config.schedulerIntervalMs, [...capabilities.jobs, (now) => inbound.cleanUp(now)]);
   scheduler.start();
   capabilities.announcements.start();
 

@@ -15,6 +15,7 @@ import { extractMentions, parseCommand, type CommandSpec, type MentionEntity } f
 import type { ConversationStore } from './conversations/store';
 import type { DirectoryStore } from './directory/store';
 import { mayUse, roleLabel, type Actor } from './identity';
+import type { Delivery, InboundLog } from './inbound';
 import type { Logger, TurnRecord } from './logging';
 import { ReusedClients } from './reusedClients';
 import { makeTurn, type Turn } from './turn';
@@ -40,6 +41,8 @@ export interface BotDeps {
   readonly clock: Clock;
   readonly directory: DirectoryStore;
   readonly conversations: ConversationStore;
+  /** Which messages and invokes have been taken on already (Teams delivers some twice). */
+  readonly inbound: InboundLog;
   readonly commands: readonly CommandSpec[];
   readonly actions: readonly ActionSpec[];
   /** Answers `help` and any unknown command. */
@@ -205,7 +208,28 @@ export function createBot(deps: BotDeps) {
           refusedTenant = true;
           return;
         }
-        await app.run(context);
+        const delivery = await claimDelivery(context);
+        if (delivery?.kind === 'repeat') {
+          // Acted on already (or being acted on): answer as the first delivery was answered, run nothing.
+          record.outcome = 'ignored';
+          if (context.activity.type === ActivityTypes.Invoke) {
+            const response = (delivery.response as { statusCode: number; type: string; value: unknown } | undefined) ?? { statusCode: 200, type: MESSAGE_RESPONSE, value: STILL_WORKING };
+            await sendInvoke(context, response);
+          }
+          return;
+        }
+        let answer: unknown;
+        context.onSendActivities(async (_ctx, activities, next) => {
+          for (const a of activities) if (a.type === ActivityTypes.InvokeResponse) answer = (a.value as { body?: unknown } | undefined)?.body;
+          return next();
+        });
+        try {
+          await app.run(context);
+        } catch (err) {
+          await delivery?.release();
+          throw err;
+        }
+        await delivery?.finish(answer);
       });
       if (refusedTenant) {
         record.outcome = 'refused';
@@ -225,10 +249,18 @@ export function createBot(deps: BotDeps) {
     }
   }
 
+  /** Messages and invokes are claimed once across instances; other activities (installs, joins) are idempotent anyway. */
+  async function claimDelivery(context: TurnContext): Promise<Delivery | undefined> {
+    const { type, id, conversation } = context.activity;
+    if ((type !== ActivityTypes.Message && type !== ActivityTypes.Invoke) || !id || !conversation?.id) return undefined;
+    return deps.inbound.claim(conversation.id, id, deps.clock.now());
+  }
+
   return { adapter, app, handle };
 }
 
 const RECORD = Symbol('together.turnRecord');
+const STILL_WORKING = 'I am still working on that. Please look again in a moment.';
 const NO_IDENTITY = 'I can only work with people signed in to Microsoft Teams with a work or school account.';
 
 /**
