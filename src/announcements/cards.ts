@@ -233,3 +233,6 @@ export interface FailuresCardData {
   readonly csvUrl: string;
   readonly validFor: string;
 }
+
+/** Said to someone pressing Got it on an announcement that was not sent to them (nothing of it is shown). */
+export const NOT_SENT_TO_YOU = 'That announcement was not sent to you, so there is nothing to acknowledge.';
