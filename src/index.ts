@@ -131,6 +131,8 @@ export function wireCapabilities(deps: CapabilityDeps): Capabilities & { teachme
     proactive: deps.proactive,
     conversations: deps.conversations,
     csvLink: attendees.link,
+    // Late-bound: the announcements capability is wired below.
+    repsMayAnnounce: () => announcePart.repsMayAnnounce(),
   });
   const downloads: Download[] = [attendees.download];
 

@@ -59,6 +59,8 @@ export interface AnnouncementRoutes {
   readonly tables: string[];
   readonly downloads: Download[];
   readonly service: AnnouncementService;
+  /** Whether the coordinators let school reps announce (`rep announcements on`). */
+  repsMayAnnounce(): Promise<boolean>;
   start(): void;
   stop(): Promise<void>;
 }
@@ -412,6 +414,7 @@ export function announcementRoutes(deps: AnnouncementRouteDeps): AnnouncementRou
     tables: [ANNOUNCEMENTS_TABLE],
     downloads,
     service,
+    repsMayAnnounce: () => store.repsMayAnnounce(),
     start: () => service.start(),
     stop: () => service.stop(),
   };
