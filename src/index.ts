@@ -202,7 +202,7 @@ export async function startTogether(options: TogetherOptions): Promise<Together>
 
   const capabilities = wireCapabilities({ config, logger, clock, tables, directory, conversations, proactive, timers, links, offerPolicy: options.offerPolicy ?? DEFAULT_OFFER_POLICY, deadlines, queues: new Queues(options.storage, options.tablePrefix ?? ''), fanout: options.announcements });
   const inbound = new InboundLog(tables, logger);
-  const bot = createBot({ config, logger, clock, directory, conversations, inbound, adapter, ...capabilities });
+  const bot = createBot({ config, logger, clock, directory, conversations, inbound, proactive, adapter, ...capabilities });
 
   const server = await startServer(
     {

@@ -3,13 +3,15 @@ import { Application, TeamsAdapter } from '@microsoft/teams-ai';
 import {
   ActivityTypes,
   ConfigurationServiceClientCredentialFactory,
+  MessageFactory,
+  TurnContext,
   type Activity,
   type InvokeResponse,
-  type TurnContext,
 } from 'botbuilder';
 import { AuthenticationError, type BotFrameworkAuthentication } from 'botframework-connector';
 import type { Config } from '../config';
 import { parseActionData, type ActionResult, type ActionSpec } from './actions';
+import { cardAttachment } from './cards';
 import type { Clock } from './clock';
 import { extractMentions, parseCommand, type CommandSpec, type MentionEntity } from './commands';
 import type { ConversationStore } from './conversations/store';
@@ -17,6 +19,7 @@ import type { DirectoryStore } from './directory/store';
 import { mayUse, roleLabel, type Actor } from './identity';
 import type { Delivery, InboundLog } from './inbound';
 import type { Logger, TurnRecord } from './logging';
+import type { Proactive } from './proactive';
 import { ReusedClients } from './reusedClients';
 import { makeTurn, type Turn } from './turn';
 
@@ -43,6 +46,8 @@ export interface BotDeps {
   readonly conversations: ConversationStore;
   /** Which messages and invokes have been taken on already (Teams delivers some twice). */
   readonly inbound: InboundLog;
+  /** Sends to people's personal chats (answers to presses made in a chat or channel). */
+  readonly proactive: Proactive;
   readonly commands: readonly CommandSpec[];
   readonly actions: readonly ActionSpec[];
   /** Answers `help` and any unknown command. */
@@ -120,8 +125,9 @@ export function createBot(deps: BotDeps) {
     if (value && typeof value === 'object' && typeof value.verb === 'string') {
       // Action.Submit from a client without Action.Execute: same handlers, answered with a new message.
       const result = await runAction(turn, value.verb, value);
-      if ('card' in result) await turn.replyCard(result.card);
-      else await turn.reply(result.message);
+      const answer = 'card' in result ? MessageFactory.attachment(cardAttachment(result.card)) : MessageFactory.text(result.message);
+      if (turn.conversation.kind === 'personal') await context.sendActivity(answer);
+      else await answerPrivately(turn, answer);
       return;
     }
     const mentions = (context.activity.entities ?? [])
@@ -172,6 +178,16 @@ export function createBot(deps: BotDeps) {
       return { message: 'That card sent something I could not read, so nothing was changed. Please use a fresh card.' };
     }
     return spec.run(turn, parsed.data);
+  }
+
+  /**
+   * An answer to a press is for the presser (Action.Execute shows it to them alone): from a chat or
+   * channel, an Action.Submit press is answered in their personal chat, never where everyone sees it.
+   */
+  async function answerPrivately(turn: Turn, answer: Partial<Activity>): Promise<void> {
+    const here = TurnContext.getConversationReference(turn.context.activity);
+    const sent = await deps.proactive.toPerson({ aadObjectId: turn.actor.aadObjectId, teamsId: turn.actor.teamsId, name: turn.actor.name }, here, answer);
+    if (!sent) await turn.reply(NOT_PRIVATE);
   }
 
   async function refusal(command: string | null, audience: 'everyone' | 'rep' | 'coordinator'): Promise<string> {
@@ -260,6 +276,7 @@ export function createBot(deps: BotDeps) {
 }
 
 const RECORD = Symbol('together.turnRecord');
+const NOT_PRIVATE = 'I could not send you the answer in a personal chat. Open a chat with Together and press the button again.';
 const STILL_WORKING = 'I am still working on that. Please look again in a moment.';
 const NO_IDENTITY = 'I can only work with people signed in to Microsoft Teams with a work or school account.';
 
