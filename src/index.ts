@@ -15,6 +15,7 @@ import { signedCsv } from './platform/downloads';
 import { SignedLinks } from './platform/links';
 import type { Logger } from './platform/logging';
 import { Proactive } from './platform/proactive';
+import type { PressLimits } from './platform/rateLimit';
 import { startServer, type Download } from './platform/server';
 import { Tables, type TableTarget } from './platform/storage/tables';
 import { Queues } from './platform/storage/queues';
@@ -57,6 +58,8 @@ export interface TogetherOptions {
   /** How often the scheduler ticks; 0 turns the timer off (tests tick by hand). Default: config.schedulerIntervalMs (60 s). */
   readonly schedulerIntervalMs?: number;
   readonly offerPolicy?: OfferPolicy;
+  /** How many commands and clicks one person may send (tests make it small). */
+  readonly pressLimits?: PressLimits;
   /** Announcement fan-out timing and limits (tests and benchmarks make them fast); the rate comes from config. */
   readonly announcements?: Partial<FanoutTuning>;
 }
@@ -202,7 +205,7 @@ export async function startTogether(options: TogetherOptions): Promise<Together>
 
   const capabilities = wireCapabilities({ config, logger, clock, tables, directory, conversations, proactive, timers, links, offerPolicy: options.offerPolicy ?? DEFAULT_OFFER_POLICY, deadlines, queues: new Queues(options.storage, options.tablePrefix ?? ''), fanout: options.announcements });
   const inbound = new InboundLog(tables, logger);
-  const bot = createBot({ config, logger, clock, directory, conversations, inbound, proactive, adapter, ...capabilities });
+  const bot = createBot({ config, logger, clock, directory, conversations, inbound, proactive, adapter, pressLimits: options.pressLimits, ...capabilities });
 
   const server = await startServer(
     {

@@ -20,6 +20,7 @@ import { mayUse, roleLabel, type Actor } from './identity';
 import type { Delivery, InboundLog } from './inbound';
 import type { Logger, TurnRecord } from './logging';
 import type { Proactive } from './proactive';
+import { DEFAULT_PRESS_LIMITS, LogLimiter, PressLimiter, type PressLimits } from './rateLimit';
 import { ReusedClients } from './reusedClients';
 import { makeTurn, type Turn } from './turn';
 
@@ -50,6 +51,8 @@ export interface BotDeps {
   readonly proactive: Proactive;
   readonly commands: readonly CommandSpec[];
   readonly actions: readonly ActionSpec[];
+  /** How many commands and clicks one person may send (default DEFAULT_PRESS_LIMITS). */
+  readonly pressLimits?: PressLimits;
   /** Answers `help` and any unknown command. */
   help(turn: Turn, unknown?: string): Promise<void>;
   /** Greets a person, chat or team the bot was just added to. */
@@ -80,10 +83,14 @@ export function createAdapter(config: Config): TogetherAdapter {
 
 export function createBot(deps: BotDeps) {
   const { config, logger, adapter } = deps;
+  // Real time (not the injectable clock): these limit how fast requests really come.
+  const presses = new PressLimiter(deps.pressLimits ?? DEFAULT_PRESS_LIMITS, () => performance.now());
+  const errorLines = new LogLimiter(ERROR_LINES_PER_SENDER, ERROR_WINDOW_MS, () => performance.now());
   adapter.onTurnError = async (context, error) => {
     const record = recordOf(context);
     if (record) record.outcome = 'error';
-    logger.error({ err: { message: error.message, stack: error.stack }, activityType: context.activity.type }, 'turn failed');
+    const line = errorLines.allow(senderOf(context.activity));
+    if (line) logger.error({ err: { message: error.message, stack: error.stack }, activityType: context.activity.type, ...suppressed(line) }, 'turn failed');
     if (context.activity.type === ActivityTypes.Invoke) {
       await sendInvoke(context, { statusCode: 200, type: MESSAGE_RESPONSE, value: SORRY }).catch(() => undefined);
     } else if (context.activity.type === ActivityTypes.Message) {
@@ -217,12 +224,25 @@ export function createBot(deps: BotDeps) {
     if (activity.type === ActivityTypes.Invoke) record.name = String(activity.name ?? '').slice(0, 60);
     const started = performance.now();
     let refusedTenant = false;
+    /** A refused press not worth a log line of its own (one is logged when the sender is told to slow down). */
+    let quiet = false;
     try {
       const response = await adapter.handle(authHeader, activity, async (context) => {
         context.turnState.set(RECORD, record);
         if (!tenantAllowed(config, context.activity)) {
           refusedTenant = true;
           return;
+        }
+        if (isPress(context.activity)) {
+          // Refused before anything is read or written: a flood costs no storage calls.
+          const verdict = presses.take(senderOf(context.activity));
+          if (!verdict.allowed) {
+            record.outcome = 'limited';
+            quiet = !verdict.tell;
+            if (context.activity.type === ActivityTypes.Invoke) await sendInvoke(context, { statusCode: 200, type: MESSAGE_RESPONSE, value: SLOW_DOWN });
+            else if (verdict.tell) await context.sendActivity(SLOW_DOWN);
+            return;
+          }
         }
         const delivery = await claimDelivery(context);
         if (delivery?.kind === 'repeat') {
@@ -258,10 +278,11 @@ export function createBot(deps: BotDeps) {
         return { status: 401, body: { error: 'Unauthorised' } };
       }
       record.outcome = 'error';
-      logger.error({ err: { message: (err as Error).message } }, 'request failed');
+      const line = errorLines.allow(senderOf(activity));
+      if (line) logger.error({ err: { message: (err as Error).message }, ...suppressed(line) }, 'request failed');
       return { status: 500, body: { error: 'Internal error' } };
     } finally {
-      logger.info({ turn: { ...record, durationMs: Math.round(performance.now() - started) } }, 'turn');
+      if (!quiet) logger.info({ turn: { ...record, durationMs: Math.round(performance.now() - started) } }, 'turn');
     }
   }
 
@@ -276,6 +297,10 @@ export function createBot(deps: BotDeps) {
 }
 
 const RECORD = Symbol('together.turnRecord');
+const SLOW_DOWN = 'You are sending me a lot very quickly, so I have skipped some. Please wait a few seconds and try again.';
+/** Error lines one sender may cause a minute; the rest are counted on the next line let through. */
+const ERROR_LINES_PER_SENDER = 5;
+const ERROR_WINDOW_MS = 60_000;
 const NOT_PRIVATE = 'I could not send you the answer in a personal chat. Open a chat with Together and press the button again.';
 const STILL_WORKING = 'I am still working on that. Please look again in a moment.';
 const NO_IDENTITY = 'I can only work with people signed in to Microsoft Teams with a work or school account.';
@@ -287,6 +312,20 @@ const NO_IDENTITY = 'I can only work with people signed in to Microsoft Teams wi
 function isTokenError(err: unknown): boolean {
   const name = (err as { name?: unknown } | undefined)?.name;
   return name === 'JsonWebTokenError' || name === 'NotBeforeError' || name === 'TokenExpiredError';
+}
+
+/** Commands and clicks: what a person sends (installs and joins are not counted). */
+function isPress(activity: Activity): boolean {
+  return activity.type === ActivityTypes.Message || activity.type === ActivityTypes.Invoke;
+}
+
+/** Who sent an activity, for the per-sender limits. */
+function senderOf(activity: Partial<Activity>): string {
+  return (activity.from?.aadObjectId ?? activity.from?.id ?? 'unknown').toLowerCase();
+}
+
+function suppressed(line: { suppressed: number }): { suppressedSinceLast?: number } {
+  return line.suppressed > 0 ? { suppressedSinceLast: line.suppressed } : {};
 }
 
 function recordOf(context: TurnContext): TurnRecord | undefined {
