@@ -288,8 +288,8 @@ export function createBot(deps: BotDeps) {
 
   /** Messages and invokes are claimed once across instances; other activities (installs, joins) are idempotent anyway. */
   async function claimDelivery(context: TurnContext): Promise<Delivery | undefined> {
-    const { type, id, conversation } = context.activity;
-    if ((type !== ActivityTypes.Message && type !== ActivityTypes.Invoke) || !id || !conversation?.id) return undefined;
+    const { id, conversation } = context.activity;
+    if (!isPress(context.activity) || !id || !conversation?.id) return undefined;
     return deps.inbound.claim(conversation.id, id, deps.clock.now());
   }
 
