@@ -10,10 +10,12 @@ import { DEADLINES_TABLE, DeadlineStore } from './platform/deadlines/store';
 import { directoryRoutes } from './platform/directory/routes';
 import { DIRECTORY_TABLE, DirectoryStore } from './platform/directory/store';
 import { helpRoutes } from './platform/help';
+import { INBOUND_TABLE, InboundLog } from './platform/inbound';
 import { signedCsv } from './platform/downloads';
 import { SignedLinks } from './platform/links';
 import type { Logger } from './platform/logging';
 import { Proactive } from './platform/proactive';
+import type { PressLimits } from './platform/rateLimit';
 import { startServer, type Download } from './platform/server';
 import { Tables, type TableTarget } from './platform/storage/tables';
 import { Queues } from './platform/storage/queues';
@@ -65,6 +67,8 @@ export interface TogetherOptions {
   /** How often the scheduler ticks; 0 turns the timer off (tests tick by hand). Default: config.schedulerIntervalMs (60 s). */
   readonly schedulerIntervalMs?: number;
   readonly offerPolicy?: OfferPolicy;
+  /** How many commands and clicks one person may send (tests make it small). */
+  readonly pressLimits?: PressLimits;
   /** Announcement fan-out timing and limits (tests and benchmarks make them fast); the rate comes from config. */
   readonly announcements?: Partial<FanoutTuning>;
 }
@@ -87,7 +91,7 @@ export interface Together {
 /** What every table holds, for a school's DPO (README's "What Together stores" is made from it). */
 export const INVENTORY: readonly TableInventory[] = [...PLATFORM_INVENTORY, TEACHMEETS_INVENTORY, SWAPS_INVENTORY, PROPOSALS_INVENTORY, NUDGES_INVENTORY, ANNOUNCEMENTS_INVENTORY];
 
-export const TABLES = [DIRECTORY_TABLE, CONVERSATIONS_TABLE, TIMERS_TABLE, TEACHMEETS_TABLE, SWAPS_TABLE, DEADLINES_TABLE, NUDGES_TABLE, PROPOSALS_TABLE, ANNOUNCEMENTS_TABLE] as const;
+export const TABLES = [DIRECTORY_TABLE, CONVERSATIONS_TABLE, TIMERS_TABLE, TEACHMEETS_TABLE, SWAPS_TABLE, DEADLINES_TABLE, NUDGES_TABLE, PROPOSALS_TABLE, ANNOUNCEMENTS_TABLE, INBOUND_TABLE] as const;
 
 export interface Capabilities {
   readonly commands: readonly CommandSpec[];
@@ -142,6 +146,8 @@ export function wireCapabilities(deps: CapabilityDeps): Capabilities & { teachme
     proactive: deps.proactive,
     conversations: deps.conversations,
     csvLink: attendees.link,
+    // Late-bound: the announcements capability is wired below.
+    repsMayAnnounce: () => announcePart.repsMayAnnounce(),
   });
   const downloads: Download[] = [attendees.download];
 
@@ -215,7 +221,8 @@ export async function startTogether(options: TogetherOptions): Promise<Together>
   const deadlines = new DeadlineStore(tables, clock, logger);
 
   const capabilities = wireCapabilities({ config, logger, clock, tables, directory, conversations, proactive, timers, links, offerPolicy: options.offerPolicy ?? DEFAULT_OFFER_POLICY, deadlines, queues: new Queues(options.storage, options.tablePrefix ?? ''), fanout: options.announcements });
-  const bot = createBot({ config, logger, clock, directory, conversations, adapter, ...capabilities });
+  const inbound = new InboundLog(tables, logger);
+  const bot = createBot({ config, logger, clock, directory, conversations, inbound, proactive, adapter, pressLimits: options.pressLimits, ...capabilities });
 
   const server = await startServer(
     {
@@ -237,7 +244,7 @@ export async function startTogether(options: TogetherOptions): Promise<Together>
   );
   listeningPort = server.port;
 
-  const scheduler = new Scheduler(timers, capabilities.timers, clock, logger, options.schedulerIntervalMs ?? config.schedulerIntervalMs, capabilities.jobs);
+  const scheduler = new Scheduler(timers, capabilities.timers, clock, logger, options.schedulerIntervalMs ?? config.schedulerIntervalMs, [...capabilities.jobs, (now) => inbound.cleanUp(now)]);
   scheduler.start();
   capabilities.announcements.start();
 

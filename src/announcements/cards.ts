@@ -10,7 +10,8 @@ export interface MessageCardData {
   readonly partnership: string;
   readonly title: string;
   readonly hasTitle: boolean;
-  readonly text: string;
+  /** The body, in Teams Markdown: written by someone allowed to announce, so kept as Markdown. */
+  readonly textMarkdown: string;
   readonly link: string;
   readonly hasLink: boolean;
   readonly importance: string;
@@ -32,7 +33,7 @@ export function messageCardData(a: Announcement, partnership: string, mine = '')
     partnership,
     title: a.title,
     hasTitle: !!a.title,
-    text: a.text,
+    textMarkdown: a.text,
     link: a.link,
     hasLink: !!a.link,
     importance: IMPORTANCE_LABEL[a.importance],
@@ -232,3 +233,6 @@ export interface FailuresCardData {
   readonly csvUrl: string;
   readonly validFor: string;
 }
+
+/** Said to someone pressing Got it on an announcement that was not sent to them (nothing of it is shown). */
+export const NOT_SENT_TO_YOU = 'That announcement was not sent to you, so there is nothing to acknowledge.';

@@ -17,10 +17,10 @@ import type { Tables } from '../platform/storage/tables';
 import { formatDayTime } from '../platform/time';
 import type { TimerHandler, Timers } from '../platform/timers';
 import type { Turn } from '../platform/turn';
-import { composeCardData, listItem, previewCardData, valuesOf, type FailuresCardData } from './cards';
+import { composeCardData, listItem, NOT_SENT_TO_YOU, previewCardData, valuesOf, type FailuresCardData } from './cards';
 import { BotConnector, type Connector } from './connector';
 import type { Announcement, Endpoint } from './model';
-import { checkDraft, failuresCsv, FORM_FIELDS, kindLabel, mayAnnounce, MAX_TEXT_CHARS, parseShortForm, recipientCounts, sizeProblem, type FormValues } from './rules';
+import { checkDraft, conversationKey, failuresCsv, FORM_FIELDS, kindLabel, mayAnnounce, MAX_TEXT_CHARS, parseShortForm, personKey, recipientCounts, sizeProblem, type FormValues } from './rules';
 import { AnnouncementService, DISPATCH_TIMER } from './service';
 import { ANNOUNCEMENTS_TABLE, AnnouncementStore } from './store';
 import { DEFAULT_TUNING, type FanoutTuning } from './worker';
@@ -59,6 +59,8 @@ export interface AnnouncementRoutes {
   readonly tables: string[];
   readonly downloads: Download[];
   readonly service: AnnouncementService;
+  /** Whether the coordinators let school reps announce (`rep announcements on`). */
+  repsMayAnnounce(): Promise<boolean>;
   start(): void;
   stop(): Promise<void>;
 }
@@ -389,6 +391,12 @@ export function announcementRoutes(deps: AnnouncementRouteDeps): AnnouncementRou
         if (!content) return { message: "I can't find that announcement." };
         const a = content.announcement;
         if (a.status === 'draft') return { message: 'This is the preview: recipients get this button, and their presses are counted per school.' };
+        // Only someone it was sent to: to them personally, or in the chat or channel they press it in.
+        const sentTo = (await store.recipient(a.id, personKey(turn.actor.aadObjectId))) ?? (await store.recipient(a.id, conversationKey(turn.conversation.id)));
+        if (!sentTo) {
+          turn.record.outcome = 'refused';
+          return { message: NOT_SENT_TO_YOU };
+        }
         if (!a.askAck) return { message: 'No acknowledgement was asked for on this announcement.' };
         const added = await store.addAck(a.id, { aadObjectId: turn.actor.aadObjectId, name: turn.actor.name, schoolId: turn.person.schoolId ?? '', at: turn.now.toISOString() });
         if (added) service.markDirty(a.id);
@@ -407,6 +415,7 @@ export function announcementRoutes(deps: AnnouncementRouteDeps): AnnouncementRou
     tables: [ANNOUNCEMENTS_TABLE],
     downloads,
     service,
+    repsMayAnnounce: () => store.repsMayAnnounce(),
     start: () => service.start(),
     stop: () => service.stop(),
   };

@@ -1,4 +1,5 @@
 import { findSchool, type School } from '../platform/directory/rules';
+import { spreadsheetCsv } from '../platform/downloads';
 import { londonToInstant } from '../platform/time';
 import { isHttpsUrl } from '../platform/urls';
 import type { Announcement, Audience, ConversationKind, Endpoint, Importance, Recipient, RecipientRow, Status, Target } from './model';
@@ -401,14 +402,12 @@ export interface FailureLine {
   readonly when: string;
 }
 
-/** RFC 4180 CSV, with cells that could be read as formulas neutralised. */
+/** Who an announcement could not reach, as a CSV for spreadsheets. */
 export function failuresCsv(lines: readonly FailureLine[]): string {
-  const cell = (v: string) => {
-    const safe = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
-    return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-  };
-  const rows = [['School', 'Recipient', 'Kind', 'HTTP status', 'Reason', 'Attempts', 'Last tried (UK time)'], ...lines.map((l) => [l.school, l.recipient, l.kind, l.status, l.reason, String(l.attempts), l.when])];
-  return rows.map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n';
+  return spreadsheetCsv(
+    ['School', 'Recipient', 'Kind', 'HTTP status', 'Reason', 'Attempts', 'Last tried (UK time)'],
+    lines.map((l) => [l.school, l.recipient, l.kind, l.status, l.reason, String(l.attempts), l.when]),
+  );
 }
 
 export function kindLabel(target: Target): string {

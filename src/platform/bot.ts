@@ -3,19 +3,24 @@ import { Application, TeamsAdapter } from '@microsoft/teams-ai';
 import {
   ActivityTypes,
   ConfigurationServiceClientCredentialFactory,
+  MessageFactory,
+  TurnContext,
   type Activity,
   type InvokeResponse,
-  type TurnContext,
 } from 'botbuilder';
 import { AuthenticationError, type BotFrameworkAuthentication } from 'botframework-connector';
 import type { Config } from '../config';
 import { parseActionData, type ActionResult, type ActionSpec } from './actions';
+import { cardAttachment } from './cards';
 import type { Clock } from './clock';
 import { extractMentions, parseCommand, type CommandSpec, type MentionEntity } from './commands';
 import type { ConversationStore } from './conversations/store';
 import type { DirectoryStore } from './directory/store';
 import { mayUse, roleLabel, type Actor } from './identity';
+import type { Delivery, InboundLog } from './inbound';
 import type { Logger, TurnRecord } from './logging';
+import type { Proactive } from './proactive';
+import { DEFAULT_PRESS_LIMITS, LogLimiter, PressLimiter, type PressLimits } from './rateLimit';
 import { ReusedClients } from './reusedClients';
 import { makeTurn, type Turn } from './turn';
 
@@ -40,8 +45,14 @@ export interface BotDeps {
   readonly clock: Clock;
   readonly directory: DirectoryStore;
   readonly conversations: ConversationStore;
+  /** Which messages and invokes have been taken on already (Teams delivers some twice). */
+  readonly inbound: InboundLog;
+  /** Sends to people's personal chats (answers to presses made in a chat or channel). */
+  readonly proactive: Proactive;
   readonly commands: readonly CommandSpec[];
   readonly actions: readonly ActionSpec[];
+  /** How many commands and clicks one person may send (default DEFAULT_PRESS_LIMITS). */
+  readonly pressLimits?: PressLimits;
   /** Answers `help` and any unknown command. */
   help(turn: Turn, unknown?: string): Promise<void>;
   /** Greets a person, chat or team the bot was just added to. */
@@ -72,10 +83,14 @@ export function createAdapter(config: Config): TogetherAdapter {
 
 export function createBot(deps: BotDeps) {
   const { config, logger, adapter } = deps;
+  // Real time (not the injectable clock): these limit how fast requests really come.
+  const presses = new PressLimiter(deps.pressLimits ?? DEFAULT_PRESS_LIMITS, () => performance.now());
+  const errorLines = new LogLimiter(ERROR_LINES_PER_SENDER, ERROR_WINDOW_MS, () => performance.now());
   adapter.onTurnError = async (context, error) => {
     const record = recordOf(context);
     if (record) record.outcome = 'error';
-    logger.error({ err: { message: error.message, stack: error.stack }, activityType: context.activity.type }, 'turn failed');
+    const line = errorLines.allow(senderOf(context.activity));
+    if (line) logger.error({ err: { message: error.message, stack: error.stack }, activityType: context.activity.type, ...suppressed(line) }, 'turn failed');
     if (context.activity.type === ActivityTypes.Invoke) {
       await sendInvoke(context, { statusCode: 200, type: MESSAGE_RESPONSE, value: SORRY }).catch(() => undefined);
     } else if (context.activity.type === ActivityTypes.Message) {
@@ -117,8 +132,9 @@ export function createBot(deps: BotDeps) {
     if (value && typeof value === 'object' && typeof value.verb === 'string') {
       // Action.Submit from a client without Action.Execute: same handlers, answered with a new message.
       const result = await runAction(turn, value.verb, value);
-      if ('card' in result) await turn.replyCard(result.card);
-      else await turn.reply(result.message);
+      const answer = 'card' in result ? MessageFactory.attachment(cardAttachment(result.card)) : MessageFactory.text(result.message);
+      if (turn.conversation.kind === 'personal') await context.sendActivity(answer);
+      else await answerPrivately(turn, answer);
       return;
     }
     const mentions = (context.activity.entities ?? [])
@@ -171,6 +187,16 @@ export function createBot(deps: BotDeps) {
     return spec.run(turn, parsed.data);
   }
 
+  /**
+   * An answer to a press is for the presser (Action.Execute shows it to them alone): from a chat or
+   * channel, an Action.Submit press is answered in their personal chat, never where everyone sees it.
+   */
+  async function answerPrivately(turn: Turn, answer: Partial<Activity>): Promise<void> {
+    const here = TurnContext.getConversationReference(turn.context.activity);
+    const sent = await deps.proactive.toPerson({ aadObjectId: turn.actor.aadObjectId, teamsId: turn.actor.teamsId, name: turn.actor.name }, here, answer);
+    if (!sent) await turn.reply(NOT_PRIVATE);
+  }
+
   async function refusal(command: string | null, audience: 'everyone' | 'rep' | 'coordinator'): Promise<string> {
     const coordinators = (await deps.directory.coordinators()).map((c) => c.name).filter((n) => n);
     const who = coordinators.length > 0 ? ` Your coordinators: ${coordinators.join(', ')}.` : '';
@@ -198,6 +224,8 @@ export function createBot(deps: BotDeps) {
     if (activity.type === ActivityTypes.Invoke) record.name = String(activity.name ?? '').slice(0, 60);
     const started = performance.now();
     let refusedTenant = false;
+    /** A refused press not worth a log line of its own (one is logged when the sender is told to slow down). */
+    let quiet = false;
     try {
       const response = await adapter.handle(authHeader, activity, async (context) => {
         context.turnState.set(RECORD, record);
@@ -205,7 +233,39 @@ export function createBot(deps: BotDeps) {
           refusedTenant = true;
           return;
         }
-        await app.run(context);
+        if (isPress(context.activity)) {
+          // Refused before anything is read or written: a flood costs no storage calls.
+          const verdict = presses.take(senderOf(context.activity));
+          if (!verdict.allowed) {
+            record.outcome = 'limited';
+            quiet = !verdict.tell;
+            if (context.activity.type === ActivityTypes.Invoke) await sendInvoke(context, { statusCode: 200, type: MESSAGE_RESPONSE, value: SLOW_DOWN });
+            else if (verdict.tell) await context.sendActivity(SLOW_DOWN);
+            return;
+          }
+        }
+        const delivery = await claimDelivery(context);
+        if (delivery?.kind === 'repeat') {
+          // Acted on already (or being acted on): answer as the first delivery was answered, run nothing.
+          record.outcome = 'ignored';
+          if (context.activity.type === ActivityTypes.Invoke) {
+            const response = (delivery.response as { statusCode: number; type: string; value: unknown } | undefined) ?? { statusCode: 200, type: MESSAGE_RESPONSE, value: STILL_WORKING };
+            await sendInvoke(context, response);
+          }
+          return;
+        }
+        let answer: unknown;
+        context.onSendActivities(async (_ctx, activities, next) => {
+          for (const a of activities) if (a.type === ActivityTypes.InvokeResponse) answer = (a.value as { body?: unknown } | undefined)?.body;
+          return next();
+        });
+        try {
+          await app.run(context);
+        } catch (err) {
+          await delivery?.release();
+          throw err;
+        }
+        await delivery?.finish(answer);
       });
       if (refusedTenant) {
         record.outcome = 'refused';
@@ -218,17 +278,36 @@ export function createBot(deps: BotDeps) {
         return { status: 401, body: { error: 'Unauthorised' } };
       }
       record.outcome = 'error';
-      logger.error({ err: { message: (err as Error).message } }, 'request failed');
+      const line = errorLines.allow(senderOf(activity));
+      if (line) logger.error({ err: { message: (err as Error).message }, ...suppressed(line) }, 'request failed');
       return { status: 500, body: { error: 'Internal error' } };
     } finally {
-      logger.info({ turn: { ...record, durationMs: Math.round(performance.now() - started) } }, 'turn');
+      if (!quiet) logger.info({ turn: { ...record, durationMs: Math.round(performance.now() - started) } }, 'turn');
     }
+  }
+
+  /**
+   * Messages (commands) are claimed once across instances. Button presses are not: every action is
+   * idempotent by design (its rule sees the stored state and does what is still to do), and claiming
+   * each click would add two storage calls to every sign-up in a rush and keep its answer (which can
+   * list people) for two days. Installs and joins are idempotent too.
+   */
+  async function claimDelivery(context: TurnContext): Promise<Delivery | undefined> {
+    const { id, conversation } = context.activity;
+    if (context.activity.type !== ActivityTypes.Message || !id || !conversation?.id) return undefined;
+    return deps.inbound.claim(conversation.id, id, deps.clock.now());
   }
 
   return { adapter, app, handle };
 }
 
 const RECORD = Symbol('together.turnRecord');
+const SLOW_DOWN = 'You are sending me a lot very quickly, so I have skipped some. Please wait a few seconds and try again.';
+/** Error lines one sender may cause a minute; the rest are counted on the next line let through. */
+const ERROR_LINES_PER_SENDER = 5;
+const ERROR_WINDOW_MS = 60_000;
+const NOT_PRIVATE = 'I could not send you the answer in a personal chat. Open a chat with Together and press the button again.';
+const STILL_WORKING = 'I am still working on that. Please look again in a moment.';
 const NO_IDENTITY = 'I can only work with people signed in to Microsoft Teams with a work or school account.';
 
 /**
@@ -238,6 +317,20 @@ const NO_IDENTITY = 'I can only work with people signed in to Microsoft Teams wi
 function isTokenError(err: unknown): boolean {
   const name = (err as { name?: unknown } | undefined)?.name;
   return name === 'JsonWebTokenError' || name === 'NotBeforeError' || name === 'TokenExpiredError';
+}
+
+/** Commands and clicks: what a person sends (installs and joins are not counted). */
+function isPress(activity: Activity): boolean {
+  return activity.type === ActivityTypes.Message || activity.type === ActivityTypes.Invoke;
+}
+
+/** Who sent an activity, for the per-sender limits. */
+function senderOf(activity: Partial<Activity>): string {
+  return (activity.from?.aadObjectId ?? activity.from?.id ?? 'unknown').toLowerCase();
+}
+
+function suppressed(line: { suppressed: number }): { suppressedSinceLast?: number } {
+  return line.suppressed > 0 ? { suppressedSinceLast: line.suppressed } : {};
 }
 
 function recordOf(context: TurnContext): TurnRecord | undefined {

@@ -1,3 +1,4 @@
+import { stringify } from 'csv-stringify/sync';
 import type { Clock } from './clock';
 import type { SignedLinks } from './links';
 import type { Download } from './server';
@@ -59,4 +60,18 @@ export function signedDownload(
       },
     },
   };
+}
+
+/** How a cell a spreadsheet would run as a formula (or a DDE command) starts: = + - @, tab, CR, or their full-width forms. */
+const FORMULA_START = /^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
+
+/**
+ * The one way Together writes a CSV for people to open in a spreadsheet: a UTF-8 BOM (so Excel reads
+ * accents and full-width characters), every cell quoted (so a `;` inside a cell cannot start a new
+ * cell when the file is opened with `;` as the separator), CRLF line ends, and a single quote before
+ * any cell a spreadsheet would otherwise run as a formula.
+ */
+export function spreadsheetCsv(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const safe = (cell: string) => (FORMULA_START.test(cell) ? `'${cell}` : cell);
+  return stringify([header, ...rows].map((row) => row.map(safe)), { bom: true, quoted: true, record_delimiter: 'windows' });
 }

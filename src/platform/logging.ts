@@ -28,5 +28,5 @@ export interface TurnRecord {
   name?: string;
   command?: string;
   verb?: string;
-  outcome: 'ok' | 'refused' | 'invalid' | 'ignored' | 'error';
+  outcome: 'ok' | 'refused' | 'invalid' | 'ignored' | 'limited' | 'error';
 }

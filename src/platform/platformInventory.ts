@@ -3,6 +3,7 @@ import { CONVERSATIONS_TABLE } from './conversations/store';
 import { DEADLINES_TABLE } from './deadlines/store';
 import { DIRECTORY_TABLE } from './directory/store';
 import { fieldsOf, PROGRAMME_BASIS, type TableInventory } from './inventory';
+import { INBOUND_TABLE } from './inbound';
 import { TIMERS_TABLE } from './timers';
 
 /** What the platform's own tables hold (see inventory.ts). */
@@ -62,6 +63,20 @@ export const PLATFORM_INVENTORY: readonly TableInventory[] = [
     about: () => odata`(PartitionKey ge 'item|' and PartitionKey lt 'item}') or (PartitionKey ge 'due|' and PartitionKey lt 'due}')`,
     // A deadline about an erased person (a reminder to them) has nobody left to remind: it goes.
     erase: () => 'delete',
+  },
+  {
+    table: INBOUND_TABLE,
+    capability: 'Platform',
+    rows: "One row per message Teams delivered (PartitionKey = UTC day; RowKey = a hash of the conversation and activity ids)",
+    personalData: 'None directly: a one-way hash of the conversation and message ids',
+    purpose: 'Acting once on a message Teams delivers twice (it retries after 15 s, maybe to another instance)',
+    lawfulBasis: PROGRAMME_BASIS,
+    whoCanSee: 'Nobody through Teams',
+    kept: 'Until the end of the next UTC day, then deleted by the scheduler',
+    fields: {
+      done: 'whether the first delivery has been handled',
+      response: 'the answer the first delivery gave, so a repeat gets the same',
+    },
   },
   {
     table: TIMERS_TABLE,

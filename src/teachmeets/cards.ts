@@ -1,3 +1,4 @@
+import { spreadsheetCsv } from '../platform/downloads';
 import { formatDayTime, formatTime, londonDate, londonTime } from '../platform/time';
 import type { FormErrors, FormValues } from './form';
 import { FORM_FIELDS } from './form';
@@ -263,14 +264,9 @@ export function attendeeRows(agg: Aggregate, schoolName: (id: string) => string)
     }));
 }
 
-/** RFC 4180 CSV, with cells that could be read as formulas neutralised. */
+/** Who is coming, as a CSV for spreadsheets. */
 export function attendeesCsv(rows: readonly AttendeeRow[]): string {
-  const cell = (v: string) => {
-    const safe = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
-    return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-  };
-  const lines = [['Name', 'School', 'Role', 'Talk', 'Status'], ...rows.map((r) => [r.name, r.school, r.role, r.talk, r.status])];
-  return lines.map((l) => l.map(cell).join(',')).join('\r\n') + '\r\n';
+  return spreadsheetCsv(['Name', 'School', 'Role', 'Talk', 'Status'], rows.map((r) => [r.name, r.school, r.role, r.talk, r.status]));
 }
 
 export interface ConfirmCardData {

@@ -28,6 +28,8 @@ export interface TeachMeetRouteDeps {
   readonly conversations: ConversationStore;
   /** A short-lived link to the attendee list as CSV. */
   csvLink(eventId: string, now: Date): { url: string; validFor: string };
+  /** Whether the coordinators let school reps announce: a rep's TeachMeet goes to the announcements channel only then. */
+  repsMayAnnounce(): Promise<boolean>;
 }
 
 /** Whether `answer` already tells what the `status` sentence would ("…: you're number 3 on the waitlist." and "You're number 3 on the waitlist."). */
@@ -47,8 +49,17 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
     return person.isCoordinator ? schools : schools.filter((s) => s.id === person.schoolId);
   }
 
-  async function hasAnnouncements() {
-    return (await directory.channels()).some((c) => c.role.kind === 'announcements');
+  /** Whether `person` may post a new TeachMeet in the announcements channel too (there is one, and they may announce). */
+  async function hasAnnouncements(person: Person) {
+    if (!(await directory.channels()).some((c) => c.role.kind === 'announcements')) return false;
+    return person.isCoordinator || (await deps.repsMayAnnounce());
+  }
+
+  /** The schools an edit may host the event at: any for a coordinator; otherwise the person's own school or where it is now. */
+  async function editHostSchools(person: Person, event: TeachMeet) {
+    const schools = await directory.schools();
+    if (person.isCoordinator) return schools;
+    return schools.filter((s) => s.id === person.schoolId || (event.host.kind === 'school' && s.id === event.host.schoolId));
   }
 
   async function eventCard(turn: Turn, agg: Aggregate, headline?: string) {
@@ -107,7 +118,7 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
       audience: 'rep',
       async run(turn) {
         const schools = await hostSchools(turn.person);
-        await turn.replyCard(renderCard('teachmeetForm', formCardData({ mode: 'new', schools, hasAnnouncements: await hasAnnouncements() })));
+        await turn.replyCard(renderCard('teachmeetForm', formCardData({ mode: 'new', schools, hasAnnouncements: await hasAnnouncements(turn.person) })));
       },
     },
     {
@@ -162,7 +173,7 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
         const checked = checkForm(values, schools, turn.now);
         if (!checked.ok) {
           turn.record.outcome = 'invalid';
-          return { card: renderCard('teachmeetForm', formCardData({ mode: 'new', values, errors: checked.errors, schools, hasAnnouncements: await hasAnnouncements() })) };
+          return { card: renderCard('teachmeetForm', formCardData({ mode: 'new', values, errors: checked.errors, schools, hasAnnouncements: await hasAnnouncements(turn.person) })) };
         }
         const d = checked.draft;
         const event: TeachMeet = {
@@ -203,7 +214,7 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
           const sent = await turn.context.sendActivity(MessageFactory.attachment(cardAttachment(shared)));
           if (sent?.id) await service.queue.addPost(event.id, { conversationId: here.conversation!.id, activityId: sent.id, reference: JSON.stringify(here) });
         }
-        if (d.announce) {
+        if (d.announce && (await hasAnnouncements(turn.person))) {
           const channel = (await directory.channels()).find((c) => c.role.kind === 'announcements');
           const stored = channel ? await deps.conversations.conversation(channel.conversationId) : undefined;
           const id = stored ? await deps.proactive.send(stored.reference, MessageFactory.attachment(cardAttachment(shared))).catch(() => undefined) : undefined;
@@ -295,7 +306,7 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
         const loaded = await loadForOrganiser(turn, data.eventId);
         if (!('agg' in loaded)) return loaded;
         if (loaded.agg.event.status === 'cancelled') return { message: 'This TeachMeet has been cancelled, so it cannot be edited.' };
-        const schools = await directory.schools();
+        const schools = await editHostSchools(turn.person, loaded.agg.event);
         return { card: renderCard('teachmeetForm', formCardData({ mode: 'edit', event: loaded.agg.event, schools, hasAnnouncements: false })) };
       },
     }),
@@ -308,9 +319,9 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
         if (!eventId.success) return { message: 'That form is missing its TeachMeet, so nothing was changed.' };
         const loaded = await loadForOrganiser(turn, eventId.data);
         if (!('agg' in loaded)) return loaded;
-        const schools = await directory.schools();
-        const values = asValues(data);
         const current = loaded.agg.event;
+        const schools = await editHostSchools(turn.person, current);
+        const values = asValues(data);
         // Past dates are fine for an edit only if they are unchanged; the form checks against now.
         const checked = checkForm(values, schools, turn.now);
         if (!checked.ok) {

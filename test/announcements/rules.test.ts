@@ -260,9 +260,12 @@ describe('announcement rules', function () {
       assert.equal(r.total.notSent, 2);
       assert.equal(r.finished, true);
     });
-    it('when failures are exported, then the CSV quotes what needs quoting and neutralises formulas', function () {
-      const csv = failuresCsv([{ school: 'Oakfield, "North"', recipient: '=HYPERLINK("x")', kind: 'channel', status: '403', reason: 'blocked', attempts: 1, when: 'Wed 25 Nov, 10:00' }]);
-      assert.equal(csv, 'School,Recipient,Kind,HTTP status,Reason,Attempts,Last tried (UK time)\r\n"Oakfield, ""North""","\'=HYPERLINK(""x"")",channel,403,blocked,1,"Wed 25 Nov, 10:00"\r\n');
+    it('when failures are exported, then the CSV has a BOM, quotes every cell and neutralises formulas, full-width ones too', function () {
+      const csv = failuresCsv([{ school: 'Oakfield, "North"', recipient: '=HYPERLINK("x")', kind: 'channel', status: '403', reason: '＠blocked; -1', attempts: 1, when: 'Wed 25 Nov, 10:00' }]);
+      assert.equal(
+        csv,
+        '\uFEFF"School","Recipient","Kind","HTTP status","Reason","Attempts","Last tried (UK time)"\r\n"Oakfield, ""North""","\'=HYPERLINK(""x"")","channel","403","\'＠blocked; -1","1","Wed 25 Nov, 10:00"\r\n',
+      );
     });
   });
 

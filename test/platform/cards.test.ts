@@ -8,6 +8,7 @@ import { createLogger } from '../../src/platform/logging';
 import { Tables } from '../../src/platform/storage/tables';
 import { testConfig, uniquePrefix } from '../support/bot';
 import { storageConnectionString } from '../support/hooks';
+import { liveMarkup, markdownTexts } from '../support/markdown';
 
 /**
  * Every template in cards/*.json, checked as Teams would meet it: expanded with realistic data from
@@ -97,6 +98,17 @@ function actionProblems(card: object, verbs: ReadonlySet<string>): string[] {
     }
   }
   return problems;
+}
+
+/**
+ * The data with Markdown appended to every string someone could have typed (not to fields named as
+ * Markdown, such as an announcement's body, which its author may format).
+ */
+function typedByMallory(value: unknown, key = ''): unknown {
+  if (typeof value === 'string') return key.endsWith('Markdown') ? value : `${value} **Free** _now_ [Claim your CPD certificate](https://evil.example)`;
+  if (Array.isArray(value)) return value.map((v) => typedByMallory(v, key));
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typedByMallory(v, k)]));
 }
 
 function fixtureVariants(name: string): object[] {
@@ -194,6 +206,18 @@ describe('cards: every template expands, parses and only names real buttons', fu
       it('when it is expanded, then every verb it names has a registered action, with the Submit fallback older clients need', function () {
         for (const [i, data] of fixtureVariants(name).entries()) {
           assert.deepEqual(actionProblems(renderCard(name, data), verbs), [], `variant ${i}; the bot's verbs: ${[...verbs].join(', ')}`);
+        }
+      });
+
+      it('when every text in its data is Markdown someone typed, then no TextBlock or fact shows it as a link or emphasis', function () {
+        for (const [i, data] of fixtureVariants(name).entries()) {
+          const card = renderCard(name, typedByMallory(data) as object);
+          // The template's own links keep working; their target is one address, whatever the data held.
+          const problems = markdownTexts(card)
+            .map((text) => text.replace(/\[Join online\]\([^\s()]+\)/g, ''))
+            .flatMap(liveMarkup)
+            .filter((p) => /Claim|evil|Free|now/.test(p));
+          assert.deepEqual(problems, [], `variant ${i}`);
         }
       });
 

@@ -6,6 +6,7 @@ import type { Clock } from '../../src/platform/clock';
 import { createLogger } from '../../src/platform/logging';
 import { storageConnectionString } from './hooks';
 import { TeamsSimulator } from './simulator';
+import type { PressLimits } from '../../src/platform/rateLimit';
 
 /** A Together instance in-process on an ephemeral port, on the shared test Azurite, with its own tables. */
 export interface TestBot {
@@ -25,6 +26,8 @@ export interface TestBotOptions {
   readonly clock?: Clock;
   /** The scheduler's tick interval; 0 (the default in tests) means tests tick by hand with a controlled clock. */
   readonly schedulerIntervalMs?: number;
+  /** How many commands and clicks one person may send (default: the bot's). */
+  readonly pressLimits?: PressLimits;
 }
 
 export function uniquePrefix(): string {
@@ -60,6 +63,7 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
     logger: createLogger(config.logLevel, sink),
     clock: options.clock,
     schedulerIntervalMs: options.schedulerIntervalMs ?? 0,
+    pressLimits: options.pressLimits,
     tablePrefix,
     port: 0,
     host: '127.0.0.1',

@@ -1,6 +1,8 @@
 // Helpers for reading Adaptive Cards in tests the way a person reads them: the text they can see,
 // the buttons they can press, and the inputs a press would send. No Teams or bot dependencies.
 
+import { rendered } from './markdown';
+
 /** An Adaptive Card action as found in a card (only the fields tests rely on are typed). */
 export interface CardAction {
   type: string;
@@ -255,7 +257,8 @@ function richTextLine(block: Json): string | undefined {
 /**
  * All the text a person can read on the card, one item per line: TextBlock texts, FactSet titles
  * and values, RichTextBlock runs, input labels, toggle titles and choice titles. Includes the
- * contents of Action.ShowCard cards.
+ * contents of Action.ShowCard cards. Markdown escapes in TextBlocks and facts read as the character
+ * they escape, as Teams renders them.
  */
 export function cardText(card: object): string {
   const lines: string[] = [];
@@ -266,7 +269,7 @@ export function cardText(card: object): string {
     }
     if (!isObject(value)) return;
     const type = typeOf(value);
-    if (type === 'TextBlock' && typeof value.text === 'string') lines.push(value.text);
+    if (type === 'TextBlock' && typeof value.text === 'string') lines.push(rendered(value.text));
     if (type === 'RichTextBlock') {
       const line = richTextLine(value);
       if (line !== undefined) lines.push(line);
@@ -275,8 +278,8 @@ export function cardText(card: object): string {
     if (type === 'FactSet' && Array.isArray(value.facts)) {
       for (const fact of value.facts) {
         if (!isObject(fact)) continue;
-        if (typeof fact.title === 'string') lines.push(fact.title);
-        if (typeof fact.value === 'string') lines.push(fact.value);
+        if (typeof fact.title === 'string') lines.push(rendered(fact.title));
+        if (typeof fact.value === 'string') lines.push(rendered(fact.value));
       }
       return;
     }

@@ -140,7 +140,8 @@ describe('TeachMeets: bad input', function () {
     await w.stop();
   });
 
-  async function unchanged(check: () => Promise<TurnResult>, expected: RegExp): Promise<void> {
+  /** `check` changes nothing and answers `expected`, in the chat or (for Action.Submit in a channel) privately to the presser. */
+  async function unchanged(check: () => Promise<TurnResult>, expected: RegExp, presser?: SimUser): Promise<void> {
     const before = await w.signUps(eventId);
     const sentBefore = w.sim.sent.length;
     const result = await check();
@@ -150,7 +151,8 @@ describe('TeachMeets: bad input', function () {
     const after = await w.signUps(eventId);
     assert.equal(after.agg.event.version, before.agg.event.version, 'the event did not change');
     assert.deepEqual([...after.agg.signUps.keys()], [...before.agg.signUps.keys()], 'no sign-up was stored');
-    const reply = (x: (typeof w.sim.sent)[number]) => x.method === 'POST' && result.sent.includes(x) && x.conversationId === w.staffRoom.id;
+    const replyTo = presser ? w.sim.personalChat(presser).id : w.staffRoom.id;
+    const reply = (x: (typeof w.sim.sent)[number]) => x.method === 'POST' && result.sent.includes(x) && x.conversationId === replyTo;
     assert.deepEqual(w.sim.sent.slice(sentBefore).filter((x) => !reply(x)), [], 'no card update and no messages, beyond a reply to the person');
     const failures = w.bot.logs.filter((l) => typeof l.level === 'number' && l.level >= 50).map((l) => String(l.msg));
     assert.deepEqual(failures, [], 'nothing failed inside the bot');
@@ -200,9 +202,9 @@ describe('TeachMeets: bad input', function () {
     assert.doesNotMatch(said(await w.sim.say(w.cora, w.staffRoom, 'teachmeets')), /Spring TeachMeet[\s\S]*Spring TeachMeet/, 'no second TeachMeet was created');
   });
 
-  it('when the old-client fallback (Action.Submit) carries a tampered payload, then the person gets the same clear message in the chat', async function () {
-    await unchanged(() => w.sim.submit(ben, w.staffRoom, { verb: 'teachmeet.present', eventId, talkTitle: 'My talk', slot: '9' }), UNREADABLE);
-    await unchanged(() => w.sim.submit(ben, w.staffRoom, { verb: 'teachmeet.attend', eventId: 'tm0123456789' }), NOT_FOUND);
+  it('when the old-client fallback (Action.Submit) carries a tampered payload, then the person gets the same clear message in their personal chat', async function () {
+    await unchanged(() => w.sim.submit(ben, w.staffRoom, { verb: 'teachmeet.present', eventId, talkTitle: 'My talk', slot: '9' }), UNREADABLE, ben);
+    await unchanged(() => w.sim.submit(ben, w.staffRoom, { verb: 'teachmeet.attend', eventId: 'tm0123456789' }), NOT_FOUND, ben);
   });
 
   it('when a card names a button the bot does not know, then the person is told so and nothing changes', async function () {

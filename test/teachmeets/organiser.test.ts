@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { actionTitles, cardText, findAction, invokeResponseCard } from '../support/cardActions';
+import { readAsSpreadsheet } from '../support/csv';
 import type { SimUser } from '../support/simulator';
 import { clickAndConfirm } from '../support/confirm';
 import { answered, hasAction, runningOrder, said, World } from './world';
@@ -184,15 +185,15 @@ describe('TeachMeets: the organiser', function () {
     const response = await fetch(url);
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type') ?? '', /text\/csv/);
-    const csv = (await response.text()).trim().split('\r\n');
-    assert.equal(csv[0], 'Name,School,Role,Talk,Status');
+    const csv = readAsSpreadsheet(await response.text(), ',');
+    assert.deepEqual(csv[0], ['Name', 'School', 'Role', 'Talk', 'Status']);
     assert.deepEqual(
-      csv.slice(1).map((l) => l.split(',')[0]).sort(),
+      csv.slice(1).map((l) => l[0]).sort(),
       ['Ann Hughes', 'Ben Carter', 'Cat Nolan', 'Dev Shah'],
       'the same people as on the card',
     );
-    assert.ok(csv.includes("Dev Shah,No school set,Presenting 5 min: 'Retrieval practice in Year 9',Retrieval practice in Year 9 — Low-stakes quizzes,confirmed"));
-    assert.ok(csv.includes('Cat Nolan,No school set,Waiting (1),,waiting'));
+    assert.deepEqual(csv.find((l) => l[0] === 'Dev Shah'), ['Dev Shah', 'No school set', "Presenting 5 min: 'Retrieval practice in Year 9'", 'Retrieval practice in Year 9 — Low-stakes quizzes', 'confirmed']);
+    assert.deepEqual(csv.find((l) => l[0] === 'Cat Nolan'), ['Cat Nolan', 'No school set', 'Waiting (1)', '', 'waiting']);
 
     const tamperedSig = new URL(url);
     const sig = tamperedSig.searchParams.get('sig')!;
