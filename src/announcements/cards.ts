@@ -53,13 +53,18 @@ export interface ComposeCardData {
   readonly errors: Record<string, string>;
   readonly hasErrors: boolean;
   readonly problem: string;
+  readonly pupilCheck: boolean;
+  readonly previewAnyway: string;
   readonly hasProblem: boolean;
   readonly audienceChoices: { title: string; value: string }[];
   readonly importanceChoices: { title: string; value: string }[];
   readonly isRep: boolean;
 }
 
-export function composeCardData(opts: { person: Announcer; schools: readonly School[]; values?: Partial<FormValues>; errors?: FormErrors; draftId?: string; problem?: string }): ComposeCardData {
+/** The compose card's second button when the text may name a pupil. */
+export const PREVIEW_ANYWAY = 'Preview anyway: it is not a pupil';
+
+export function composeCardData(opts: { person: Announcer; schools: readonly School[]; values?: Partial<FormValues>; errors?: FormErrors; draftId?: string; problem?: string; pupilCheck?: boolean }): ComposeCardData {
   const values = { ...emptyValues(), ...(opts.values ?? {}) } as FormValues;
   const choices = audienceChoices(opts.person, opts.schools);
   if (!values.audience && choices.length === 1) values.audience = choices[0]!.value;
@@ -71,6 +76,8 @@ export function composeCardData(opts: { person: Announcer; schools: readonly Sch
     hasErrors: Object.values(opts.errors ?? {}).some((e) => !!e),
     problem: opts.problem ?? '',
     hasProblem: !!opts.problem,
+    pupilCheck: opts.pupilCheck ?? false,
+    previewAnyway: PREVIEW_ANYWAY,
     audienceChoices: choices,
     importanceChoices: [
       { title: 'Normal', value: 'normal' },

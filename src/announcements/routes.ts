@@ -1,3 +1,4 @@
+import { pupilDataWarnings, pupilWarningText } from '../platform/pupilData';
 import { TurnContext } from 'botbuilder';
 import { z } from 'zod';
 import { cardId, defineAction, type ActionResult, type ActionSpec } from '../platform/actions';
@@ -17,7 +18,7 @@ import type { Tables } from '../platform/storage/tables';
 import { formatDayTime } from '../platform/time';
 import type { TimerHandler, Timers } from '../platform/timers';
 import type { Turn } from '../platform/turn';
-import { composeCardData, listItem, NOT_SENT_TO_YOU, previewCardData, valuesOf, type FailuresCardData } from './cards';
+import { composeCardData, listItem, NOT_SENT_TO_YOU, previewCardData, valuesOf, type FailuresCardData, PREVIEW_ANYWAY } from './cards';
 import { BotConnector, type Connector } from './connector';
 import type { Announcement, Endpoint } from './model';
 import { checkDraft, conversationKey, failuresCsv, FORM_FIELDS, kindLabel, mayAnnounce, MAX_TEXT_CHARS, parseShortForm, personKey, recipientCounts, sizeProblem, type FormValues } from './rules';
@@ -81,6 +82,7 @@ const PreviewInput = z
     ack: field(10),
     sendDate: field(20),
     sendTime: field(20),
+    pupilDataChecked: z.literal('yes').optional(),
   })
   .strip();
 
@@ -102,7 +104,7 @@ export function announcementRoutes(deps: AnnouncementRouteDeps): AnnouncementRou
     return activity.serviceUrl && activity.recipient?.id ? { serviceUrl: activity.serviceUrl, tenantId, botId: activity.recipient.id } : undefined;
   };
 
-  async function composeCard(turn: Turn, opts: { values?: Partial<FormValues>; errors?: Partial<Record<string, string>>; draftId?: string; problem?: string } = {}): Promise<AdaptiveCard> {
+  async function composeCard(turn: Turn, opts: { values?: Partial<FormValues>; errors?: Partial<Record<string, string>>; draftId?: string; problem?: string; pupilCheck?: boolean } = {}): Promise<AdaptiveCard> {
     const schools = await directory.schools();
     return renderCard('announceCompose', composeCardData({ person: turn.person, schools, ...opts }));
   }
@@ -115,7 +117,7 @@ export function announcementRoutes(deps: AnnouncementRouteDeps): AnnouncementRou
   }
 
   /** Checks the form, stores the draft (new, or the one being edited) and shows the preview. Nothing is queued. */
-  async function preview(turn: Turn, values: Partial<FormValues>, draftId: string): Promise<ActionResult> {
+  async function preview(turn: Turn, values: Partial<FormValues>, draftId: string, pupilDataChecked?: 'yes'): Promise<ActionResult> {
     const schools = await directory.schools();
     const repsMayAnnounce = turn.person.isCoordinator ? true : await store.repsMayAnnounce();
     const allowed = mayAnnounce(turn.person, undefined, repsMayAnnounce);
@@ -139,6 +141,11 @@ export function announcementRoutes(deps: AnnouncementRouteDeps): AnnouncementRou
     if (!checked.ok) {
       turn.record.outcome = 'invalid';
       return { card: await composeCard(turn, { values, errors: checked.errors, draftId }) };
+    }
+    const warnings = pupilDataChecked === 'yes' ? [] : pupilDataWarnings({ title: values.title, text: values.text }, schools.map((s) => s.name));
+    if (warnings.length > 0) {
+      turn.record.outcome = 'invalid';
+      return { card: await composeCard(turn, { values, draftId, problem: pupilWarningText(warnings, { title: 'the title', text: 'the text' }, PREVIEW_ANYWAY), pupilCheck: true }) };
     }
     const d = checked.draft;
     const base = existing?.announcement;
@@ -309,7 +316,7 @@ export function announcementRoutes(deps: AnnouncementRouteDeps): AnnouncementRou
       audience: 'rep',
       async run(turn, data) {
         const values = Object.fromEntries(FORM_FIELDS.map((f) => [f, data[f]])) as FormValues;
-        return preview(turn, values, data.draftId);
+        return preview(turn, values, data.draftId, data.pupilDataChecked);
       },
     }),
     managedAction('announce.send', Ref.extend({ version: z.union([z.string().regex(/^\d{1,6}$/), z.number().int()]).transform(Number), confirm: z.enum(['everyone']).optional() }), async (turn, loaded, data) => {

@@ -64,8 +64,8 @@ export function pupilDataWarnings(fields: Readonly<Record<string, string | undef
 }
 
 /** The warning a writer reads above their form (one sentence per field; '' when there is none). */
-export function pupilWarningText(warnings: readonly PupilDataWarning[], labels: Readonly<Record<string, string>>): string {
+export function pupilWarningText(warnings: readonly PupilDataWarning[], labels: Readonly<Record<string, string>>, anyway = 'Submit anyway'): string {
   if (warnings.length === 0) return '';
   const where = warnings.map((w) => `"${w.excerpt}" (${labels[w.field] ?? w.field})`).join('; ');
-  return `This may name a pupil: ${where}. Together must not hold pupils' personal data, so nothing has been saved yet. Please take the name out, or press "Submit anyway" if it is not a pupil.`;
+  return `This may name a pupil: ${where}. Together must not hold pupils' personal data, so nothing has been saved yet. Please take the name out, or press "${anyway}".`;
 }

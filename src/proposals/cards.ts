@@ -179,7 +179,7 @@ export function formCardData(opts: {
     needChoices: opts.needs.map((t) => ({ title: t.label, value: t.id })),
     outcomeChoices: opts.outcomes.map((t) => ({ title: t.label, value: t.id })),
     hasOutcomeChoices: opts.outcomes.length > 0,
-    pupilWarning: pupilWarningText(opts.pupilData ?? [], FIELD_LABELS),
+    pupilWarning: pupilWarningText(opts.pupilData ?? [], FIELD_LABELS, 'Submit anyway: it is not a pupil'),
     hasPupilWarning: (opts.pupilData ?? []).length > 0,
   };
 }
