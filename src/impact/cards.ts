@@ -1,0 +1,150 @@
+import { stringify } from 'csv-stringify/sync';
+import { figure, SCHOOL_FIGURES, type FigureId, type Report } from './figures';
+import { dateText, spanText, termLabel, yearLabel } from './rules';
+import type { Term } from './model';
+
+/**
+ * The words of the impact capability: the terms message, the Teams card's data (cards/impact.json),
+ * and the report's tables, which the page and every CSV are both made from, so they always agree.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Terms
+
+function termLine(t: Term): string {
+  return `- ${termLabel(t)}: ${spanText(t)}${t.custom ? '' : ' (usual dates)'}`;
+}
+
+/** `terms`: this academic year's terms and next year's. */
+export function termsText(startYear: number, terms: (y: number) => readonly Term[], mayEdit: boolean): string {
+  const years = [startYear, startYear + 1].map((y) => `**${yearLabel(y)}**\n\n${terms(y).map(termLine).join('\n')}`);
+  const usual = 'Usual dates: autumn 1 Sep – 31 Dec, spring 1 Jan – Easter Sunday, summer Easter Monday – 31 Aug.';
+  const edit = mayEdit ? ' Set your schools’ dates with `term set spring 2027 4 Jan 2027 - 26 Mar 2027`.' : '';
+  return `The partnership’s terms (reports choose one with \`impact spring 2027\`):\n\n${years.join('\n\n')}\n\n${usual}${edit}`;
+}
+
+export function termSetText(t: Term, overridesYear: (y: number) => readonly Term[], startYear: number): string {
+  return `Done: ${termLabel(t)} is now ${spanText(t)}.\n\n**${yearLabel(startYear)}**\n\n${overridesYear(startYear).map(termLine).join('\n')}`;
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// The report's tables (page and CSV)
+
+export interface Column {
+  readonly label: string;
+  /** The figure's one-line definition ('' for a name column). */
+  readonly definition: string;
+}
+
+export interface Table {
+  readonly id: TableId;
+  readonly title: string;
+  readonly columns: readonly Column[];
+  readonly rows: readonly (readonly (string | number)[])[];
+  /** A last row of totals, when the table has one. */
+  readonly total?: readonly (string | number)[];
+}
+
+export const TABLE_IDS = ['schools', 'needs', 'outcomes'] as const;
+export type TableId = (typeof TABLE_IDS)[number];
+
+const col = (id: FigureId): Column => ({ label: figure(id).label, definition: `${figure(id).definition} Date that counts: ${figure(id).date}.` });
+
+export function reportTables(report: Report): Table[] {
+  const schools: Table = {
+    id: 'schools',
+    title: 'Per school',
+    columns: [{ label: 'School', definition: '' }, ...SCHOOL_FIGURES.map(col)],
+    rows: report.schools.map((r) => [r.school.name, ...SCHOOL_FIGURES.map((f) => r.counts[f])]),
+    total: report.scope.kind === 'all' ? ['All schools', ...SCHOOL_FIGURES.map((f) => report.totals[f])] : undefined,
+  };
+  const tag = (id: 'needs' | 'outcomes', title: string, name: string): Table => ({
+    id,
+    title,
+    columns: [{ label: name, definition: '' }, col('tagProjects'), col('tagParticipants')],
+    rows: report[id].map((r) => [r.label, r.projects, r.participants]),
+  });
+  return [schools, tag('needs', 'Per mutual need', 'Mutual need'), tag('outcomes', 'Per funder outcome', 'Funder outcome')];
+}
+
+/** "2.5 days", or "no projects signed off". */
+export function turnaroundText(report: Report): string {
+  const t = report.turnaround;
+  if (t.medianDays === undefined) return 'no projects signed off';
+  return `${t.medianDays} ${t.medianDays === 1 ? 'day' : 'days'} (${t.projects} ${t.projects === 1 ? 'project' : 'projects'})`;
+}
+
+/** Characters a spreadsheet reads as the start of a formula (with their full-width forms). */
+const FORMULA_START = /^[=+\-@\t\r＝＋－＠]/;
+
+/** A cell a spreadsheet shows as text, never runs: a leading formula character gets a single quote before it. */
+export function safeCell(value: string | number): string {
+  const text = String(value);
+  return FORMULA_START.test(text) ? `'${text}` : text;
+}
+
+/** One table as CSV: UTF-8 with a byte-order mark (so Excel keeps "Siân"), a header row, the rows and any total. */
+export function tableCsv(table: Table): string {
+  const rows = [table.columns.map((c) => c.label), ...table.rows, ...(table.total ? [table.total] : [])];
+  return `\uFEFF${stringify(rows.map((r) => r.map(safeCell)), { eof: true, record_delimiter: '\r\n', quoted_match: /[;\t]/ })}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The card in Teams (cards/impact.json)
+
+export interface ImpactCardData {
+  readonly partnership: string;
+  readonly title: string;
+  readonly span: string;
+  readonly scopeLine: string;
+  readonly headline: readonly { readonly title: string; readonly value: string }[];
+  readonly schools: readonly { readonly name: string; readonly line: string }[];
+  readonly pageUrl: string;
+  readonly validFor: string;
+}
+
+const SHORT: Record<string, string> = {
+  attended: 'attended',
+  presented: 'presented',
+  traineesSent: 'trainees sent',
+  traineesHosted: 'hosted',
+  proposalsLed: 'proposals led',
+  proposalsPartnered: 'partnered',
+  projectsApproved: 'approved',
+  acknowledged: 'acknowledged',
+};
+
+export function impactCardData(report: Report, partnership: string, schoolName: string | undefined, link: { url: string; validFor: string }): ImpactCardData {
+  const t = report.totals;
+  const scopeLine = report.scope.kind === 'all' ? `Every partner school (${report.schools.length})` : `${schoolName ?? 'Your school'} only`;
+  return {
+    partnership,
+    title: `Impact: ${report.period.label}`,
+    span: `${dateText(report.period.from)} – ${dateText(report.period.to)}`,
+    scopeLine,
+    headline: [
+      { title: 'Staff at TeachMeets', value: `${t.attended} attended, ${t.presented} presented` },
+      { title: 'Trainees in swaps', value: `${t.traineesSent} sent, ${t.traineesHosted} hosted` },
+      { title: 'Projects approved', value: String(t.projectsApproved) },
+      { title: 'Participants planned', value: `${t.pupilsPlanned} pupils, ${t.staffPlanned} staff` },
+      { title: 'Approval turnaround', value: turnaroundText(report) },
+      { title: 'Announcements acknowledged', value: String(t.acknowledged) },
+      { title: 'Nudges sent', value: String(t.nudges) },
+      { title: 'Deadlines missed', value: String(t.deadlinesMissed) },
+    ],
+    schools: report.schools.map((r) => ({
+      name: r.school.name,
+      line: (Object.keys(SHORT) as (keyof typeof SHORT)[]).map((k) => `${r.counts[k as keyof typeof r.counts]} ${SHORT[k]}`).join(' · '),
+    })),
+    pageUrl: link.url,
+    validFor: link.validFor,
+  };
+}
+
+export const IMPACT_WORDS = {
+  notYourSchool: (own: string) => `You can see your own school’s impact only (${own}); coordinators see every school.`,
+  noSchool: 'You are not a rep of a school yet, so there is no school’s impact to show. Ask a coordinator to add you.',
+  unknownSchool: (name: string) => `I don’t know a school called "${name.slice(0, 80)}". Type \`directory\` to see the partner schools.`,
+  noSchools: 'There are no partner schools yet: coordinators add them with `school add <name>`.',
+} as const;
