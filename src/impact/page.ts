@@ -47,8 +47,9 @@ svg.chart rect { fill: var(--bar); }
   @page { size: A4; margin: 12mm; }
   body { max-width: none; padding: 0; font-size: 10pt; }
   .download { display: none; }
-  table { font-size: 7.5pt; page-break-inside: auto; }
-  th, td { padding: 3px 2px; }
+  table { font-size: 7.5pt; page-break-inside: auto; table-layout: fixed; }
+  th, td { padding: 3px 2px; overflow-wrap: anywhere; hyphens: auto; }
+  th:first-child { width: 16%; }
   tr, .chart-block, .headline div { page-break-inside: avoid; }
   h2 { page-break-after: avoid; }
 }
@@ -90,7 +91,7 @@ function tableHtml(table: Table, csvUrl: string): string {
     .join('');
   return `<section id="${table.id}"><h2>${escapeHtml(table.title)}</h2>
 <p class="download"><a href="${escapeHtml(csvUrl)}" download>Download this table (CSV)</a></p>
-<table class="wide"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>
+<table${table.columns.length > 4 ? ' class="wide"' : ''}><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>
 <dl class="defs">${defs}</dl></section>`;
 }
 

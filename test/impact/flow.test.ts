@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { repositoryRoot } from '../../scripts/playground';
+import { launchChromium } from '../support/playground';
 import { adaptiveCardsOf, cardText, invokeResponseCard } from '../support/cardActions';
 import type { Sent, SimUser } from '../support/simulator';
 import { FORM as TEACHMEET_FORM, eventIdOf } from '../teachmeets/world';
@@ -221,6 +225,48 @@ describe('impact through the wire', function () {
     assert.equal(expired.status, 403);
     assert.match(await expired.text(), /This link can’t be opened/);
     w.clock.set(new Date(REPORT_AT));
+  });
+
+  it('when the report page is opened in headless Chromium at phone width and printed on A4, then it renders with its charts and nothing is cut off', async function () {
+    const url = reportUrl(impactCard(await w.sim.say(w.cora, w.staffRoom, 'impact')));
+    const artefacts = path.join(repositoryRoot(), 'test-artefacts', 'impact');
+    fs.mkdirSync(artefacts, { recursive: true });
+    const browser = await launchChromium();
+    try {
+      const { page } = browser;
+      /** How far anything reaches past the right edge (0 when nothing is cut off), and the charts' drawn bars. */
+      const layout = () =>
+        page.evaluate(`(() => {
+          const width = document.documentElement.clientWidth;
+          const edges = [...document.querySelectorAll('td, th, svg, h1, p')].map((e) => e.getBoundingClientRect().right - width);
+          const overflow = Math.max(0, document.documentElement.scrollWidth - width, ...edges);
+          const charts = [...document.querySelectorAll('svg.chart')].map((svg) => ({ width: svg.getBoundingClientRect().width, bars: svg.querySelectorAll('rect').length }));
+          const cell = document.querySelector('#schools tbody tr td:nth-child(3)');
+          return { overflow: Math.ceil(overflow), charts, label: getComputedStyle(cell, '::before').content, value: cell.textContent };
+        })()`) as Promise<{ overflow: number; charts: { width: number; bars: number }[]; label: string; value: string }>;
+
+      // A phone: 390 px wide. Each school's row is a card of labelled figures.
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.goto(url);
+      assert.equal(await page.locator('h1').textContent(), 'Impact: Autumn term 2026');
+      const phone = await layout();
+      assert.equal(phone.overflow, 0, 'nothing reaches past the right edge of a phone');
+      assert.deepEqual(phone.charts.map((c) => c.bars), [4, 4, 4], 'a bar per school (twice) and per funder outcome');
+      assert.ok(phone.charts.every((c) => c.width > 300), 'the charts fill the phone width');
+      assert.deepEqual([phone.label, phone.value], ['"Staff at TeachMeets (presented)"', '1'], "each figure on a phone is labelled: Hillview's presenters");
+      await page.screenshot({ path: path.join(artefacts, 'report-phone.png'), fullPage: true });
+
+      // A4 print: 210 mm less 12 mm margins each side is 186 mm, about 703 CSS px.
+      await page.emulateMedia({ media: 'print' });
+      await page.setViewportSize({ width: 703, height: 1000 });
+      const print = await layout();
+      assert.equal(print.overflow, 0, 'nothing reaches past the printed page');
+      assert.equal(await page.locator('.download').first().isVisible(), false, 'download links are not printed');
+      await page.screenshot({ path: path.join(artefacts, 'report-print.png'), fullPage: true });
+      await page.pdf({ path: path.join(artefacts, 'report.pdf'), format: 'A4', margin: { top: '12mm', bottom: '12mm', left: '12mm', right: '12mm' } });
+    } finally {
+      await browser.close();
+    }
   });
 
   it("when a rep types impact, then they see their own school's numbers only; asking for another school is refused", async function () {
