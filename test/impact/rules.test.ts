@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { computeReport, daysBetween, FIGURES, median, SCHOOL_FIGURES } from '../../src/impact/figures';
 import { safeCell, tableCsv, reportTables } from '../../src/impact/cards';
+import { reportPage } from '../../src/impact/page';
 import type { Period, ProposalRecord, Records, TermOverrides } from '../../src/impact/model';
 import { defaultTerm, easterSunday, labelFor, parseDate, parsePeriod, setTerm, termOn } from '../../src/impact/rules';
 
@@ -307,5 +308,24 @@ describe('impact rules: CSV cells', function () {
     assert.ok(csv.startsWith('\uFEFFSchool,Staff at TeachMeets (attended),'));
     assert.match(csv, /\r\n"Siân, ""the"" School",0,0,/);
     assert.match(tableCsv(needs!), /\r\n"'=HYPERLINK\(""x""\)",0,0\r\n"Arts; drama",0,0\r\n$/);
+  });
+});
+
+describe('impact rules: the report page', function () {
+  it('when names and labels hold HTML, then the page shows them as text, in tables, definitions and charts', function () {
+    const report = computeReport(
+      { places: [], swaps: [], proposals: [], acks: [], nudges: [], deadlines: [], mutualNeeds: ['<script>alert(1)</script>'], funderOutcomes: ['Pride & "joy"'] },
+      [{ id: 's', name: "O'Brien & <b>Sons</b>" }],
+      { label: 'Autumn term 2026', from: '2026-09-01', to: '2026-12-31' },
+      { kind: 'all' },
+      NOW,
+    );
+    const html = reportPage(report, 'Riverside <Schools> Together', undefined, { csv: { schools: 'https://x/a?exp=1&sig=2', needs: 'https://x/b', outcomes: 'https://x/c' }, validFor: 'for 15 minutes' });
+    assert.doesNotMatch(html, /<script>|<b>Sons|<Schools>/);
+    assert.match(html, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+    assert.match(html, /O&#39;Brien &amp; &lt;b&gt;Sons&lt;\/b&gt;/);
+    assert.match(html, /<title>Pride &amp; &quot;joy&quot;: 0<\/title>/);
+    assert.match(html, /Riverside &lt;Schools&gt; Together/);
+    assert.match(html, /href="https:\/\/x\/a\?exp=1&amp;sig=2"/);
   });
 });
