@@ -37,7 +37,8 @@ import { PROPOSALS_TABLE, ProposalStore } from './proposals/store';
 import { impactRoutes } from './impact/routes';
 import { ImpactService } from './impact/service';
 import { IMPACT_TABLE, ImpactStore } from './impact/store';
-import type { ImpactSources } from './impact/model';
+import type { ImpactSources, Project } from './impact/model';
+import type { Proposal } from './proposals/model';
 import { SWAPS_TABLE, SwapStore } from './swaps/store';
 import { ANNOUNCEMENTS_TABLE, AnnouncementStore } from './announcements/store';
 
@@ -154,11 +155,12 @@ export function wireCapabilities(deps: CapabilityDeps): Capabilities & { teachme
   for (const [kind, handler] of announcePart.timers) timers.set(kind, handler);
   downloads.push(...announcePart.downloads);
   const impactStore = new ImpactStore(deps.tables, logger);
-  const impact = new ImpactService({ store: impactStore, directory, sources: impactSources(deps, { teachMeetStore, nudgeStore }) });
+  const impact = new ImpactService({ store: impactStore, directory, registry: deps.deadlines, sources: impactSources(deps, { teachMeetStore, nudgeStore }) });
   const impactPart = impactRoutes({ service: impact, store: impactStore, directory, links: deps.links, clock: deps.clock, partnershipName: config.partnershipName });
   commands.push(...impactPart.commands);
+  actions.push(...impactPart.actions);
   downloads.push(...impactPart.downloads);
-  return { commands, actions, timers, downloads, help: help.help, welcome: help.welcome, teachmeets, jobs: [(now: Date) => nudges.tick(now), (now: Date) => teachmeets.notices.recover(now)], nudges, announcements: announcePart };
+  return { commands, actions, timers, downloads, help: help.help, welcome: help.welcome, teachmeets, jobs: [(now: Date) => impact.askForOutcomes(now), (now: Date) => nudges.tick(now), (now: Date) => teachmeets.notices.recover(now)], nudges, announcements: announcePart };
 }
 
 /**
@@ -197,6 +199,8 @@ function impactSources(deps: CapabilityDeps, stores: { teachMeetStore: TeachMeet
           withdrawn: p.lifecycle === 'withdrawn',
           pupils: p.content.pupils,
           staff: p.content.staff,
+          outcome: p.content.outcome,
+          endDate: p.content.endDate,
           mutualNeeds: p.content.mutualNeeds,
           funderOutcomes: p.content.funderOutcomes,
         })),
@@ -207,7 +211,18 @@ function impactSources(deps: CapabilityDeps, stores: { teachMeetStore: TeachMeet
         funderOutcomes: outcomes.map((t) => t.label),
       };
     },
+    async projectsEnded(from, to) {
+      return (await proposals.approved()).filter((p) => from <= p.content.endDate && p.content.endDate <= to).map(project);
+    },
+    async project(id) {
+      const loaded = await proposals.load(id);
+      return loaded && loaded.agg.proposal.lifecycle === 'approved' ? project(loaded.agg.proposal) : undefined;
+    },
   };
+}
+
+function project(p: Proposal): Project {
+  return { id: p.id, title: p.content.title, leadSchoolId: p.leadSchoolId, pupils: p.content.pupils, staff: p.content.staff, outcome: p.content.outcome, endDate: p.content.endDate };
 }
 
 /**

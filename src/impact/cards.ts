@@ -1,7 +1,9 @@
 import { stringify } from 'csv-stringify/sync';
 import { figure, SCHOOL_FIGURES, type FigureId, type Report } from './figures';
-import { dateText, spanText, termLabel, yearLabel } from './rules';
-import type { Term } from './model';
+import type { Deadline } from '../platform/deadlines/types';
+import { formatDayTime } from '../platform/time';
+import { dateText, spanText, termLabel, yearLabel, type OutcomeInput } from './rules';
+import type { OutcomeRecord, Project, Term } from './model';
 
 /**
  * The words of the impact capability: the terms message, the Teams card's data (cards/impact.json),
@@ -46,7 +48,7 @@ export interface Table {
   readonly total?: readonly (string | number)[];
 }
 
-export const TABLE_IDS = ['schools', 'needs', 'outcomes'] as const;
+export const TABLE_IDS = ['schools', 'needs', 'outcomes', 'projects'] as const;
 export type TableId = (typeof TABLE_IDS)[number];
 
 const col = (id: FigureId): Column => ({ label: figure(id).label, definition: `${figure(id).definition} Date that counts: ${figure(id).date}.` });
@@ -62,10 +64,45 @@ export function reportTables(report: Report): Table[] {
   const tag = (id: 'needs' | 'outcomes', title: string, name: string): Table => ({
     id,
     title,
-    columns: [{ label: name, definition: '' }, col('tagProjects'), col('tagParticipants')],
-    rows: report[id].map((r) => [r.label, r.projects, r.participants]),
+    columns: [{ label: name, definition: '' }, col('tagProjects'), col('tagParticipants'), col('tagAchieved')],
+    rows: report[id].map((r) => [r.label, r.projects, r.participants, r.achieved]),
   });
-  return [schools, tag('needs', 'Per mutual need', 'Mutual need'), tag('outcomes', 'Per funder outcome', 'Funder outcome')];
+  const text = (label: string, definition: string): Column => ({ label, definition });
+  const projects: Table = {
+    id: 'projects',
+    title: 'Projects: planned and achieved',
+    columns: [
+      text('Project', ''),
+      text('Lead school', ''),
+      text('Ends', ''),
+      col('pupilsPlanned'),
+      col('staffPlanned'),
+      col('pupilsAchieved'),
+      col('staffAchieved'),
+      col('disadvantaged'),
+      col('send'),
+      text('Outcome promised', 'The measurable outcome the proposal promised (criterion 4).'),
+      text('Outcome measured', 'What the lead school measured against it after the project ended (empty until recorded).'),
+      text('Evidence', 'A link to the evidence the lead school gave.'),
+      text('Legacy', 'One line from the lead school on what lasts.'),
+    ],
+    rows: report.projects.map(({ project: p, outcome: o }) => [
+      p.title,
+      report.schoolNames[p.leadSchoolId] ?? '',
+      dateText(p.endDate),
+      p.pupils,
+      p.staff,
+      o?.pupils ?? '',
+      o?.staff ?? '',
+      o?.disadvantaged ?? '',
+      o?.send ?? '',
+      p.outcome,
+      o?.measured ?? 'Not recorded yet',
+      o?.evidence ?? '',
+      o?.legacy ?? '',
+    ]),
+  };
+  return [schools, tag('needs', 'Per mutual need', 'Mutual need'), tag('outcomes', 'Per funder outcome', 'Funder outcome'), projects];
 }
 
 /** "2.5 days", or "no projects signed off". */
@@ -128,6 +165,7 @@ export function impactCardData(report: Report, partnership: string, schoolName: 
       { title: 'Trainees in swaps', value: `${t.traineesSent} sent, ${t.traineesHosted} hosted` },
       { title: 'Projects approved', value: String(t.projectsApproved) },
       { title: 'Participants planned', value: `${t.pupilsPlanned} pupils, ${t.staffPlanned} staff` },
+      { title: 'Participants achieved', value: `${t.pupilsAchieved} pupils, ${t.staffAchieved} staff (${recordedCount(report)} of ${report.projects.length} ${report.projects.length === 1 ? 'project' : 'projects'} recorded)` },
       { title: 'Approval turnaround', value: turnaroundText(report) },
       { title: 'Announcements acknowledged', value: String(t.acknowledged) },
       { title: 'Nudges sent', value: String(t.nudges) },
@@ -142,9 +180,84 @@ export function impactCardData(report: Report, partnership: string, schoolName: 
   };
 }
 
+function recordedCount(report: Report): number {
+  return report.projects.filter((p) => p.outcome).length;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outcome records: the nudge that asks, the form (cards/impactOutcome.json), the answer
+
+export const OUTCOME_FORM_VERB = 'impact.outcomeForm';
+export const OUTCOME_SAVE_VERB = 'impact.outcomeSave';
+
+/** The deadline the lead school's reps are nudged about once the project has ended. */
+export function outcomeDeadline(project: Project, dueAt: Date): Deadline {
+  return {
+    id: `impact:outcome:${project.id}`,
+    capability: 'impact',
+    who: { kind: 'schoolReps', schoolId: project.leadSchoolId },
+    what: `Record what happened in '${project.title.slice(0, 200)}'`,
+    schoolId: project.leadSchoolId,
+    dueAt,
+    actions: [{ title: 'Record what happened', verb: OUTCOME_FORM_VERB, data: { proposalId: project.id } }],
+    essential: true,
+    detail: `It ended on ${dateText(project.endDate)}: pupils and staff who took part (counts only), the outcome you measured, evidence and legacy.`,
+  };
+}
+
+export interface OutcomeFormData {
+  readonly proposalId: string;
+  readonly version: number;
+  readonly heading: string;
+  readonly planned: string;
+  readonly promised: string;
+  readonly values: { readonly pupils: string; readonly staff: string; readonly disadvantaged: string; readonly send: string; readonly measured: string; readonly evidence: string; readonly legacy: string };
+  readonly problem: string;
+  readonly hasProblem: boolean;
+  readonly notice: string;
+  readonly hasNotice: boolean;
+  readonly recordedBy: string;
+  readonly hasRecord: boolean;
+  readonly pupilHint: string;
+}
+
+export function outcomeFormData(project: Project, current: OutcomeRecord | undefined, now: Date, typed?: OutcomeInput, problem = '', notice = ''): OutcomeFormData {
+  const shown = (n: number | undefined) => (n === undefined ? '' : String(n));
+  return {
+    proposalId: project.id,
+    version: current?.version ?? 0,
+    heading: `What happened in '${project.title}'`,
+    planned: `Planned: ${project.pupils} pupils, ${project.staff} staff. Ended ${dateText(project.endDate)}.`,
+    promised: `Outcome promised: ${project.outcome}`,
+    values: typed ?? {
+      pupils: shown(current?.pupils),
+      staff: shown(current?.staff),
+      disadvantaged: shown(current?.disadvantaged),
+      send: shown(current?.send),
+      measured: current?.measured ?? '',
+      evidence: current?.evidence ?? '',
+      legacy: current?.legacy ?? '',
+    },
+    problem,
+    hasProblem: problem !== '',
+    notice,
+    hasNotice: notice !== '',
+    recordedBy: current ? `Recorded by ${current.by.name}, ${formatDayTime(current.at, now)}. Sending the form again changes it.` : '',
+    hasRecord: current !== undefined,
+    pupilHint: 'Counts only. No pupil names or personal details, please.',
+  };
+}
+
+export function outcomeSavedText(project: Project, record: OutcomeRecord, changed: boolean): string {
+  return `${changed ? 'Changed' : 'Recorded'}: '${project.title}' reached ${record.pupils} pupils (${record.disadvantaged} disadvantaged, ${record.send} with SEND) and ${record.staff} staff, against ${project.pupils} pupils and ${project.staff} staff planned. It shows in \`impact\`.`;
+}
+
 export const IMPACT_WORDS = {
   notYourSchool: (own: string) => `You can see your own school’s impact only (${own}); coordinators see every school.`,
   noSchool: 'You are not a rep of a school yet, so there is no school’s impact to show. Ask a coordinator to add you.',
   unknownSchool: (name: string) => `I don’t know a school called "${name.slice(0, 80)}". Type \`directory\` to see the partner schools.`,
   noSchools: 'There are no partner schools yet: coordinators add them with `school add <name>`.',
+  noProject: 'I can’t find that project among the approved ones. It may have been withdrawn.',
+  notLead: (lead: string) => `Only ${lead}’s reps (or a coordinator) record what happened in this project: ${lead} leads it.`,
+  changedMeanwhile: (by: string) => `${by} recorded this project’s outcome while you were filling in the form, so I haven’t changed it. Here is what is stored now; send the form again to change it.`,
 } as const;

@@ -1,5 +1,5 @@
 import { dayInPeriod, inPeriod } from './rules';
-import type { Period, ProposalRecord, Records, SchoolRef, Scope } from './model';
+import type { OutcomeRecord, Period, ProposalRecord, Records, SchoolRef, Scope } from './model';
 
 /**
  * Every figure of the impact report, defined once: its label, a one-line definition (shown beside it on
@@ -25,11 +25,16 @@ export type FigureId =
   | 'projectsApproved'
   | 'pupilsPlanned'
   | 'staffPlanned'
+  | 'pupilsAchieved'
+  | 'staffAchieved'
+  | 'disadvantaged'
+  | 'send'
   | 'acknowledged'
   | 'nudges'
   | 'deadlinesMissed'
   | 'tagProjects'
   | 'tagParticipants'
+  | 'tagAchieved'
   | 'turnaround';
 
 export const FIGURES: readonly FigureDefinition[] = [
@@ -42,11 +47,16 @@ export const FIGURES: readonly FigureDefinition[] = [
   { id: 'projectsApproved', label: 'Projects approved', definition: 'Projects given final sign-off that the school leads or is a partner in; in the total each project counts once.', date: 'the final sign-off' },
   { id: 'pupilsPlanned', label: 'Pupils planned', definition: 'Pupils taking part as planned in the proposal (a count), for approved projects the school leads.', date: 'the final sign-off' },
   { id: 'staffPlanned', label: 'Staff planned', definition: 'Staff taking part as planned in the proposal (a count), for approved projects the school leads.', date: 'the final sign-off' },
+  { id: 'pupilsAchieved', label: 'Pupils achieved', definition: 'Pupils who took part, as the lead school recorded after the project ended, for approved projects the school leads (0 until recorded).', date: 'the final sign-off' },
+  { id: 'staffAchieved', label: 'Staff achieved', definition: 'Staff who took part, as the lead school recorded after the project ended, for approved projects the school leads (0 until recorded).', date: 'the final sign-off' },
+  { id: 'disadvantaged', label: 'Disadvantaged pupils', definition: 'Of the pupils who took part, how many are disadvantaged (e.g. pupil premium), as a count recorded by the lead school.', date: 'the final sign-off' },
+  { id: 'send', label: 'Pupils with SEND', definition: 'Of the pupils who took part, how many have special educational needs or disabilities, as a count recorded by the lead school.', date: 'the final sign-off' },
   { id: 'acknowledged', label: 'Announcements acknowledged', definition: '“Got it” presses on announcements by people of the school; each person counts once per announcement.', date: 'the press' },
   { id: 'nudges', label: 'Nudges sent', definition: 'Daily reminder messages Together sent to people of the school (at most one a person a day), by the school they are in now (people with no school count in the total only).', date: 'the day it was sent' },
   { id: 'deadlinesMissed', label: 'Deadlines missed', definition: 'The school’s deadlines (decisions, answers) that passed while still open, or were met only after they passed; cancelled ones left out.', date: 'the deadline' },
   { id: 'tagProjects', label: 'Projects', definition: 'Approved projects tagged with this mutual need or funder outcome (a project can serve several).', date: 'the final sign-off' },
   { id: 'tagParticipants', label: 'Participants planned', definition: 'Pupils and staff the approved projects with this tag plan to involve (counts from the proposals).', date: 'the final sign-off' },
+  { id: 'tagAchieved', label: 'Participants achieved', definition: 'Pupils and staff who took part in the approved projects with this tag, as their lead schools recorded (0 until recorded).', date: 'the final sign-off' },
   { id: 'turnaround', label: 'Approval turnaround (median days)', definition: 'The median number of days from a proposal’s first submission to its final sign-off, over the projects signed off.', date: 'the final sign-off' },
 ];
 
@@ -55,7 +65,7 @@ export function figure(id: FigureId): FigureDefinition {
 }
 
 /** The per-school figures, in the order of the report's columns. */
-export const SCHOOL_FIGURES = ['attended', 'presented', 'traineesSent', 'traineesHosted', 'proposalsLed', 'proposalsPartnered', 'projectsApproved', 'pupilsPlanned', 'staffPlanned', 'acknowledged', 'nudges', 'deadlinesMissed'] as const satisfies readonly FigureId[];
+export const SCHOOL_FIGURES = ['attended', 'presented', 'traineesSent', 'traineesHosted', 'proposalsLed', 'proposalsPartnered', 'projectsApproved', 'pupilsPlanned', 'staffPlanned', 'pupilsAchieved', 'staffAchieved', 'acknowledged', 'nudges', 'deadlinesMissed'] as const satisfies readonly FigureId[];
 export type SchoolFigure = (typeof SCHOOL_FIGURES)[number];
 
 export type Counts = Record<SchoolFigure, number>;
@@ -69,16 +79,27 @@ export interface TagRow {
   readonly label: string;
   readonly projects: number;
   readonly participants: number;
+  readonly achieved: number;
+}
+
+/** An approved project in the period: what was planned and, once recorded, what was achieved. */
+export interface ProjectRow {
+  readonly project: ProposalRecord;
+  readonly outcome?: OutcomeRecord;
 }
 
 export interface Report {
   readonly period: Period;
   readonly scope: Scope;
   readonly schools: readonly SchoolRow[];
+  /** Every partner school's name by id (for the lead schools of projects). */
+  readonly schoolNames: Readonly<Record<string, string>>;
   /** The partnership (or the one school) as a whole: sums, except projects approved, which counts each project once. */
   readonly totals: Counts;
   readonly needs: readonly TagRow[];
   readonly outcomes: readonly TagRow[];
+  /** The approved projects (signed off in the period), oldest sign-off first. */
+  readonly projects: readonly ProjectRow[];
   /** Median days from submission to sign-off, and over how many projects (undefined when none). */
   readonly turnaround: { readonly medianDays: number | undefined; readonly projects: number };
 }
@@ -132,6 +153,7 @@ export function computeReport(records: Records, schools: readonly SchoolRef[], p
   }
 
   const approved: ProposalRecord[] = [];
+  const recorded = new Map(records.outcomes.map((o) => [o.proposalId, o]));
   for (const p of records.proposals) {
     const involves = schoolsOf(p).some(inScope);
     if (!p.withdrawn && inPeriod(p.submittedAt, period)) {
@@ -147,6 +169,11 @@ export function computeReport(records: Records, schools: readonly SchoolRef[], p
       if (involves) totals.projectsApproved += 1;
       add(p.leadSchoolId, 'pupilsPlanned', p.pupils);
       add(p.leadSchoolId, 'staffPlanned', p.staff);
+      const achieved = recorded.get(p.id);
+      if (achieved) {
+        add(p.leadSchoolId, 'pupilsAchieved', achieved.pupils);
+        add(p.leadSchoolId, 'staffAchieved', achieved.staff);
+      }
     }
   }
 
@@ -163,7 +190,8 @@ export function computeReport(records: Records, schools: readonly SchoolRef[], p
     for (const p of approved) for (const t of tagsOf(p)) if (!labels.includes(t)) labels.push(t);
     return labels.map((label) => {
       const tagged = approved.filter((p) => tagsOf(p).includes(label));
-      return { label, projects: tagged.length, participants: tagged.reduce((n, p) => n + p.pupils + p.staff, 0) };
+      const achieved = tagged.reduce((n, p) => n + (recorded.get(p.id)?.pupils ?? 0) + (recorded.get(p.id)?.staff ?? 0), 0);
+      return { label, projects: tagged.length, participants: tagged.reduce((n, p) => n + p.pupils + p.staff, 0), achieved };
     });
   };
 
@@ -171,9 +199,11 @@ export function computeReport(records: Records, schools: readonly SchoolRef[], p
     period,
     scope,
     schools: shown.map((school) => ({ school, counts: rows.get(school.id)! })),
+    schoolNames: Object.fromEntries(schools.map((school) => [school.id, school.name])),
     totals,
     needs: tagRows(records.mutualNeeds, (p) => p.mutualNeeds),
     outcomes: tagRows(records.funderOutcomes, (p) => p.funderOutcomes),
+    projects: [...approved].sort((a, b) => a.signedOffAt!.getTime() - b.signedOffAt!.getTime()).map((project) => ({ project, outcome: recorded.get(project.id) })),
     turnaround: { medianDays: median(approved.map((p) => daysBetween(p.submittedAt, p.signedOffAt!))), projects: approved.length },
   };
 }

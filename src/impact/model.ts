@@ -73,6 +73,9 @@ export interface ProposalRecord {
   readonly withdrawn: boolean;
   readonly pupils: number;
   readonly staff: number;
+  /** The measurable outcome promised, and the project's last day. */
+  readonly outcome: string;
+  readonly endDate: DateText;
   readonly mutualNeeds: readonly string[];
   readonly funderOutcomes: readonly string[];
 }
@@ -100,6 +103,39 @@ export interface DeadlineRecord {
   readonly closedAt?: Date;
 }
 
+/** An approved project, as the outcome records need it. */
+export interface Project {
+  readonly id: string;
+  readonly title: string;
+  readonly leadSchoolId: string;
+  readonly pupils: number;
+  readonly staff: number;
+  /** The measurable outcome the proposal promised. */
+  readonly outcome: string;
+  readonly endDate: DateText;
+}
+
+/**
+ * What the lead school recorded after a project ended: counts only (no pupil names, anywhere), the
+ * outcome it measured against the one promised, an evidence link and a line on legacy.
+ */
+export interface OutcomeRecord {
+  readonly proposalId: string;
+  readonly pupils: number;
+  readonly staff: number;
+  /** Of the pupils: disadvantaged (e.g. pupil premium) and with SEND, as counts. */
+  readonly disadvantaged: number;
+  readonly send: number;
+  readonly measured: string;
+  /** An https link, or ''. */
+  readonly evidence: string;
+  readonly legacy: string;
+  readonly by: { readonly aadObjectId: string; readonly name: string };
+  readonly at: Date;
+  /** 1 when first recorded, +1 for every change. */
+  readonly version: number;
+}
+
 export interface Records {
   readonly places: readonly TeachMeetPlace[];
   readonly swaps: readonly AgreedSwap[];
@@ -107,6 +143,8 @@ export interface Records {
   readonly acks: readonly Acknowledgement[];
   readonly nudges: readonly NudgeMessage[];
   readonly deadlines: readonly DeadlineRecord[];
+  /** What was recorded after projects ended (any project; the figures pick those they count). */
+  readonly outcomes: readonly OutcomeRecord[];
   /** The partnership's lists (labels), so a need with no project still shows. */
   readonly mutualNeeds: readonly string[];
   readonly funderOutcomes: readonly string[];
@@ -117,5 +155,10 @@ export interface Records {
  * only for rows whose deciding date can fall in [start, end) (instants) or [from, to] (London dates).
  */
 export interface ImpactSources {
-  records(period: { readonly start: Date; readonly end: Date; readonly from: DateText; readonly to: DateText }): Promise<Records>;
+  /** The records a report counts (outcome records excepted: the impact store holds those). */
+  records(period: { readonly start: Date; readonly end: Date; readonly from: DateText; readonly to: DateText }): Promise<Omit<Records, 'outcomes'>>;
+  /** Approved projects whose end date is between two London dates (inclusive). */
+  projectsEnded(from: DateText, to: DateText): Promise<Project[]>;
+  /** One approved project, or undefined (unknown, not approved). */
+  project(id: string): Promise<Project | undefined>;
 }

@@ -38,8 +38,8 @@ svg.chart rect { fill: var(--bar); }
   body { padding: 10px; }
   table.wide thead { display: none; }
   table.wide tr { display: block; border: 1px solid var(--line); border-radius: 6px; margin: 0 0 10px; padding: 4px 8px; }
-  table.wide td { display: flex; justify-content: space-between; gap: 12px; border: 0; padding: 3px 0; text-align: right; }
-  table.wide td::before { content: attr(data-label); text-align: left; color: var(--muted); }
+  table.wide td { display: flex; justify-content: space-between; gap: 12px; border: 0; padding: 3px 0; text-align: right; overflow-wrap: anywhere; }
+  table.wide td::before { content: attr(data-label); text-align: left; color: var(--muted); flex: 0 0 45%; }
   table.wide td:first-child { font-weight: 700; }
   table.wide td:first-child::before { content: none; }
 }
@@ -91,7 +91,7 @@ function tableHtml(table: Table, csvUrl: string): string {
     .join('');
   return `<section id="${table.id}"><h2>${escapeHtml(table.title)}</h2>
 <p class="download"><a href="${escapeHtml(csvUrl)}" download>Download this table (CSV)</a></p>
-<table${table.columns.length > 4 ? ' class="wide"' : ''}><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>
+<table${table.columns.length > 3 ? ' class="wide"' : ''}><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>
 <dl class="defs">${defs}</dl></section>`;
 }
 
@@ -127,6 +127,7 @@ ${charts}
 ${section('needs')}
 ${section('outcomes')}
 ${barChart('Projects approved, per funder outcome', report.outcomes.map((r) => ({ label: r.label, value: r.projects })))}
+${section('projects')}
 <p class="sub download">Download links on this page work ${escapeHtml(links.validFor)}. Counts only: no pupil names or personal details.</p>
 </main></body></html>`;
 }

@@ -1,4 +1,7 @@
+import { z } from 'zod';
+import { cardId, cardText, defineAction, type ActionResult, type ActionSpec } from '../platform/actions';
 import type { Clock } from '../platform/clock';
+import type { Turn } from '../platform/turn';
 import type { CommandSpec } from '../platform/commands';
 import { renderCard } from '../platform/cards';
 import type { DirectoryStore } from '../platform/directory/store';
@@ -6,15 +9,18 @@ import { findSchool } from '../platform/directory/rules';
 import { signedCsv, signedPage } from '../platform/downloads';
 import type { SignedLinks } from '../platform/links';
 import type { Download } from '../platform/server';
-import { IMPACT_WORDS, impactCardData, reportTables, TABLE_IDS, tableCsv, termSetText, termsText, type TableId } from './cards';
+import { IMPACT_WORDS, impactCardData, OUTCOME_FORM_VERB, OUTCOME_SAVE_VERB, outcomeFormData, outcomeSavedText, reportTables, TABLE_IDS, tableCsv, termSetText, termsText, type TableId } from './cards';
 import type { Scope } from './model';
 import { refusedPage, reportPage } from './page';
-import { academicYearOf, academicYearTerms, parsePeriod, setTerm, termOn } from './rules';
+import { academicYearOf, academicYearTerms, checkOutcome, parsePeriod, setTerm, termOn } from './rules';
 import { REPORT_ID, TABLE_ID, type ImpactService } from './service';
 import type { ImpactStore } from './store';
 import { londonDate } from '../platform/time';
 
-/** `terms`, `term set` and `impact`, and the report page and CSVs behind signed links. */
+/**
+ * `terms`, `term set` and `impact`; the report page and CSVs behind signed links; and the outcome
+ * record form the nudges open once an approved project has ended.
+ */
 
 export interface ImpactRouteDeps {
   readonly service: ImpactService;
@@ -28,7 +34,19 @@ export interface ImpactRouteDeps {
 const REFUSED = 'This link has expired or is not valid. Type `impact` in Teams for a new one.';
 const GONE = 'That school is no longer a partner school, so there is no report for it. Type `impact` in Teams for a new one.';
 
-export function impactRoutes(deps: ImpactRouteDeps): { commands: CommandSpec[]; downloads: Download[] } {
+const ProposalRef = z.object({ proposalId: cardId }).strip();
+const OutcomeForm = ProposalRef.extend({
+  version: z.string().regex(/^\d{1,6}$/).transform(Number),
+  pupils: cardText(20).default(''),
+  staff: cardText(20).default(''),
+  disadvantaged: cardText(20).default(''),
+  send: cardText(20).default(''),
+  measured: cardText(2000).default(''),
+  evidence: cardText(2000).default(''),
+  legacy: cardText(2000).default(''),
+}).strip();
+
+export function impactRoutes(deps: ImpactRouteDeps): { commands: CommandSpec[]; actions: ActionSpec[]; downloads: Download[] } {
   const { service, store, directory } = deps;
 
   const csv = signedCsv(deps.links, deps.clock, {
@@ -114,5 +132,53 @@ export function impactRoutes(deps: ImpactRouteDeps): { commands: CommandSpec[]; 
     },
   ];
 
-  return { commands, downloads: [page.download, csv.download] };
+  /** The project, when the person pressing may record it; otherwise what to tell them. */
+  async function recordable(turn: Turn, proposalId: string) {
+    const found = await service.outcomeFor(proposalId, turn.person);
+    if (found.kind === 'missing') {
+      turn.record.outcome = 'invalid';
+      return { message: IMPACT_WORDS.noProject } satisfies ActionResult;
+    }
+    if (found.kind === 'notLead') {
+      turn.record.outcome = 'refused';
+      return { message: IMPACT_WORDS.notLead(found.lead) } satisfies ActionResult;
+    }
+    return found;
+  }
+
+  const actions: ActionSpec[] = [
+    defineAction({
+      verb: OUTCOME_FORM_VERB,
+      data: ProposalRef,
+      audience: 'rep',
+      async run(turn, data) {
+        const found = await recordable(turn, data.proposalId);
+        if ('message' in found) return found;
+        return { card: renderCard('impactOutcome', outcomeFormData(found.project, found.current, turn.now)) };
+      },
+    }),
+    defineAction({
+      verb: OUTCOME_SAVE_VERB,
+      data: OutcomeForm,
+      audience: 'rep',
+      async run(turn, data) {
+        const found = await recordable(turn, data.proposalId);
+        if ('message' in found) return found;
+        const checked = checkOutcome(data);
+        if (!checked.ok) {
+          turn.record.outcome = 'invalid';
+          return { card: renderCard('impactOutcome', outcomeFormData(found.project, found.current, turn.now, data, checked.message)) };
+        }
+        const result = await service.recordOutcome(found.project, found.current, data.version, checked.values, { aadObjectId: turn.actor.aadObjectId, name: turn.actor.name }, turn.now);
+        if (result.kind === 'conflict') {
+          turn.record.outcome = 'refused';
+          return { card: renderCard('impactOutcome', outcomeFormData(found.project, result.current, turn.now, undefined, IMPACT_WORDS.changedMeanwhile(result.current?.by.name ?? 'Someone else'))) };
+        }
+        if (!result.changed && found.current) turn.record.outcome = 'ignored';
+        return { card: renderCard('impactOutcome', outcomeFormData(found.project, result.record, turn.now, undefined, '', outcomeSavedText(found.project, result.record, result.changed))) };
+      },
+    }),
+  ];
+
+  return { commands, actions, downloads: [page.download, csv.download] };
 }

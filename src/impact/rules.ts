@@ -257,3 +257,70 @@ export function setTerm(text: string, overrides: TermOverrides): Refusable<{ ter
   }
   return { ok: true, term: term(name, year, next), overrides: next };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Outcome records: asked for once an approved project has ended
+
+/** The lead school records what happened within this many days of the project's last day. */
+export const OUTCOME_DAYS = 14;
+/** Projects that ended longer ago than this are not asked about any more (they were asked then). */
+export const OUTCOME_ASK_WINDOW_DAYS = 60;
+
+/** When the record is due: 17:00 London, OUTCOME_DAYS after the project's last day. */
+export function outcomeDueAt(endDate: DateText): Date {
+  return londonToInstant(addDays(endDate, OUTCOME_DAYS), '17:00')!;
+}
+
+/** The London days whose projects a daily round asks about: those that ended before today, within the window. */
+export function outcomeAskWindow(now: Date): { from: DateText; to: DateText } {
+  const today = londonDate(now);
+  return { from: addDays(today, -OUTCOME_ASK_WINDOW_DAYS), to: addDays(today, -1) };
+}
+
+export interface OutcomeInput {
+  readonly pupils: string;
+  readonly staff: string;
+  readonly disadvantaged: string;
+  readonly send: string;
+  readonly measured: string;
+  readonly evidence: string;
+  readonly legacy: string;
+}
+
+export interface OutcomeValues {
+  readonly pupils: number;
+  readonly staff: number;
+  readonly disadvantaged: number;
+  readonly send: number;
+  readonly measured: string;
+  readonly evidence: string;
+  readonly legacy: string;
+}
+
+/** Checks what the lead school typed; a refusal says every problem at once. */
+export function checkOutcome(input: OutcomeInput): Refusable<{ values: OutcomeValues }> {
+  const problems: string[] = [];
+  const count = (text: string, what: string): number => {
+    const t = text.trim();
+    if (!/^\d{1,6}$/.test(t)) {
+      problems.push(`${what}: a whole number, 0 or more.`);
+      return 0;
+    }
+    return Number(t);
+  };
+  const pupils = count(input.pupils, 'Pupils who took part');
+  const staff = count(input.staff, 'Staff who took part');
+  const disadvantaged = count(input.disadvantaged, 'Disadvantaged pupils');
+  const send = count(input.send, 'Pupils with SEND');
+  if (disadvantaged > pupils) problems.push(`Disadvantaged pupils (${disadvantaged}) can't be more than the pupils who took part (${pupils}).`);
+  if (send > pupils) problems.push(`Pupils with SEND (${send}) can't be more than the pupils who took part (${pupils}).`);
+  const measured = input.measured.replace(/\s+/g, ' ').trim();
+  if (measured.length < 3) problems.push('What you measured: say how the project did against the outcome it promised.');
+  if (measured.length > 500) problems.push('What you measured: 500 characters at most.');
+  const evidence = input.evidence.trim();
+  if (evidence && !/^https:\/\/[^\s<>"]{3,500}$/i.test(evidence)) problems.push('Evidence: a link starting https://, or leave it empty.');
+  const legacy = input.legacy.replace(/\s+/g, ' ').trim();
+  if (legacy.length > 300) problems.push('Legacy: 300 characters at most.');
+  if (problems.length > 0) return { ok: false, message: `Nothing was recorded yet: ${problems.join(' ')}` };
+  return { ok: true, values: { pupils, staff, disadvantaged, send, measured, evidence, legacy } };
+}

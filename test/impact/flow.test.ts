@@ -30,13 +30,13 @@ const REPORT_AT = '2026-12-05T10:00:00Z';
  */
 /** In the order the partnership lists its schools (by name). */
 const EXPECTED: Record<string, number[]> = {
-  //                      att pre sent host led part appr pupils staff ack nudge missed
-  'Hillview High School': [0, 1, 1, 2, 0, 1, 1, 0, 0, 1, 0, 0],
-  'Oakfield Academy': [1, 0, 2, 1, 1, 1, 1, 120, 12, 1, 1, 1],
-  'Riverside Primary': [1, 0, 0, 0, 0, 1, 1, 0, 0, 1, 0, 0],
-  'Westbrook School': [0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0],
+  //                      att pre sent host led part appr pupils staff (achieved) ack nudge missed
+  'Hillview High School': [0, 1, 1, 2, 0, 1, 1, 0, 0, 0, 0, 1, 0, 0],
+  'Oakfield Academy': [1, 0, 2, 1, 1, 1, 1, 120, 12, 0, 0, 1, 1, 1],
+  'Riverside Primary': [1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 1, 0, 0],
+  'Westbrook School': [0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0],
 };
-const TOTALS = [2, 1, 3, 3, 2, 3, 1, 120, 12, 3, 1, 1];
+const TOTALS = [2, 1, 3, 3, 2, 3, 1, 120, 12, 0, 0, 3, 1, 1];
 
 /** The swap both schools offer: 7–18 Dec 2026 (2 school weeks), to be agreed by Fri 4 Dec. */
 const SWAP = { sendSubject: 'Maths', trainee: 'Sam P.', hostSubjects: 'Maths', from: '2026-12-07', to: '2026-12-18', confirmBy: '2026-12-04', notes: '' };
@@ -162,12 +162,13 @@ describe('impact through the wire', function () {
     assert.match(text, /Trainees in swaps\n3 sent, 3 hosted/);
     assert.match(text, /Projects approved\n1\n/);
     assert.match(text, /Participants planned\n120 pupils, 12 staff/);
+    assert.match(text, /Participants achieved\n0 pupils, 0 staff \(0 of 1 project recorded\)/);
     assert.match(text, /Approval turnaround\n2.5 days \(1 project\)/);
     assert.match(text, /Announcements acknowledged\n3\n/);
     assert.match(text, /Nudges sent\n1\n/);
     assert.match(text, /Deadlines missed\n1\n/);
     for (const [school, n] of Object.entries(EXPECTED)) {
-      const line = `${n[0]} attended · ${n[1]} presented · ${n[2]} trainees sent · ${n[3]} hosted · ${n[4]} proposals led · ${n[5]} partnered · ${n[6]} approved · ${n[9]} acknowledged`;
+      const line = `${n[0]} attended · ${n[1]} presented · ${n[2]} trainees sent · ${n[3]} hosted · ${n[4]} proposals led · ${n[5]} partnered · ${n[6]} approved · ${n[11]} acknowledged`;
       assert.ok(text.includes(`${school}\n${line}`), `${school}: ${line}\n---\n${text}`);
     }
   });
@@ -188,11 +189,11 @@ describe('impact through the wire', function () {
     assert.match(html, /Date that counts: the final sign-off\./);
     // Mutual needs and funder outcomes: every one listed; STEM Week under its own.
     const needs = Object.fromEntries(htmlRows(html, 'needs').slice(1).map((r) => [r[0]!, r.slice(1).map(Number)]));
-    assert.deepEqual(needs['STEM'], [1, 132]);
-    assert.deepEqual(needs['Collaboration'], [1, 132]);
-    assert.deepEqual(needs['Careers provision'], [0, 0], 'the pending Careers fair is not an approved project');
+    assert.deepEqual(needs['STEM'], [1, 132, 0]);
+    assert.deepEqual(needs['Collaboration'], [1, 132, 0]);
+    assert.deepEqual(needs['Careers provision'], [0, 0, 0], 'the pending Careers fair is not an approved project');
     const outcomes = Object.fromEntries(htmlRows(html, 'outcomes').slice(1).map((r) => [r[0]!, r.slice(1).map(Number)]));
-    assert.deepEqual(outcomes, { 'Cultural capital (knowledge, skills and education)': [0, 0], 'Leadership skills': [1, 132], 'Community pride and responsibility': [0, 0], 'Self-confidence and resilience': [0, 0] });
+    assert.deepEqual(outcomes, { 'Cultural capital (knowledge, skills and education)': [0, 0, 0], 'Leadership skills': [1, 132, 0], 'Community pride and responsibility': [0, 0, 0], 'Self-confidence and resilience': [0, 0, 0] });
     assert.match(html, /Approval turnaround \(median days\):<\/b> 2.5 days \(1 project\)/);
     // Charts: a bar per school and per funder outcome.
     assert.equal((html.match(/<svg class="chart"/g) ?? []).length, 3);
@@ -208,7 +209,7 @@ describe('impact through the wire', function () {
     const bytes = Buffer.from(await csv.arrayBuffer());
     assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'UTF-8 BOM');
     const lines = bytes.toString('utf8').slice(1).trimEnd().split('\r\n');
-    assert.equal(lines[0], 'School,Staff at TeachMeets (attended),Staff at TeachMeets (presented),Trainees sent,Trainees hosted,Proposals led,Proposals partnered,Projects approved,Pupils planned,Staff planned,Announcements acknowledged,Nudges sent,Deadlines missed');
+    assert.equal(lines[0], 'School,Staff at TeachMeets (attended),Staff at TeachMeets (presented),Trainees sent,Trainees hosted,Proposals led,Proposals partnered,Projects approved,Pupils planned,Staff planned,Pupils achieved,Staff achieved,Announcements acknowledged,Nudges sent,Deadlines missed');
     assert.deepEqual(lines.slice(1), [...Object.entries(EXPECTED).map(([s, n]) => [s, ...n].join(',')), ['All schools', ...TOTALS].join(',')]);
   });
 
@@ -238,19 +239,21 @@ describe('impact through the wire', function () {
       const layout = () =>
         page.evaluate(`(() => {
           const width = document.documentElement.clientWidth;
-          const edges = [...document.querySelectorAll('td, th, svg, h1, p')].map((e) => e.getBoundingClientRect().right - width);
+          const all = [...document.querySelectorAll('td, th, svg, h1, p')];
+          const edges = all.map((e) => e.getBoundingClientRect().right - width);
           const overflow = Math.max(0, document.documentElement.scrollWidth - width, ...edges);
+          const culprits = all.filter((e) => e.getBoundingClientRect().right > width + 0.5).map((e) => e.tagName + ': ' + (e.textContent || '').slice(0, 40));
           const charts = [...document.querySelectorAll('svg.chart')].map((svg) => ({ width: svg.getBoundingClientRect().width, bars: svg.querySelectorAll('rect').length }));
           const cell = document.querySelector('#schools tbody tr td:nth-child(3)');
-          return { overflow: Math.ceil(overflow), charts, label: getComputedStyle(cell, '::before').content, value: cell.textContent };
-        })()`) as Promise<{ overflow: number; charts: { width: number; bars: number }[]; label: string; value: string }>;
+          return { overflow: Math.ceil(overflow), culprits, charts, label: getComputedStyle(cell, '::before').content, value: cell.textContent };
+        })()`) as Promise<{ overflow: number; culprits: string[]; charts: { width: number; bars: number }[]; label: string; value: string }>;
 
       // A phone: 390 px wide. Each school's row is a card of labelled figures.
       await page.setViewportSize({ width: 390, height: 844 });
       await page.goto(url);
       assert.equal(await page.locator('h1').textContent(), 'Impact: Autumn term 2026');
       const phone = await layout();
-      assert.equal(phone.overflow, 0, 'nothing reaches past the right edge of a phone');
+      assert.equal(phone.overflow, 0, `nothing reaches past the right edge of a phone: ${phone.culprits.join('; ')}`);
       assert.deepEqual(phone.charts.map((c) => c.bars), [4, 4, 4], 'a bar per school (twice) and per funder outcome');
       assert.ok(phone.charts.every((c) => c.width > 300), 'the charts fill the phone width');
       assert.deepEqual([phone.label, phone.value], ['"Staff at TeachMeets (presented)"', '1'], "each figure on a phone is labelled: Hillview's presenters");
@@ -260,7 +263,7 @@ describe('impact through the wire', function () {
       await page.emulateMedia({ media: 'print' });
       await page.setViewportSize({ width: 703, height: 1000 });
       const print = await layout();
-      assert.equal(print.overflow, 0, 'nothing reaches past the printed page');
+      assert.equal(print.overflow, 0, `nothing reaches past the printed page: ${print.culprits.join('; ')}`);
       assert.equal(await page.locator('.download').first().isVisible(), false, 'download links are not printed');
       await page.screenshot({ path: path.join(artefacts, 'report-print.png'), fullPage: true });
       await page.pdf({ path: path.join(artefacts, 'report.pdf'), format: 'A4', margin: { top: '12mm', bottom: '12mm', left: '12mm', right: '12mm' } });

@@ -3,7 +3,7 @@ import { computeReport, daysBetween, FIGURES, median, SCHOOL_FIGURES } from '../
 import { safeCell, tableCsv, reportTables } from '../../src/impact/cards';
 import { reportPage } from '../../src/impact/page';
 import type { Period, ProposalRecord, Records, TermOverrides } from '../../src/impact/model';
-import { defaultTerm, easterSunday, labelFor, parseDate, parsePeriod, setTerm, termOn } from '../../src/impact/rules';
+import { checkOutcome, defaultTerm, easterSunday, labelFor, outcomeAskWindow, outcomeDueAt, parseDate, parsePeriod, setTerm, termOn, type OutcomeInput } from '../../src/impact/rules';
 
 /*
  * The impact rules, pure: school terms, the report period a person types, and every figure computed
@@ -143,6 +143,8 @@ describe('impact rules: the figures', function () {
     withdrawn: false,
     pupils: 100,
     staff: 10,
+    outcome: 'A survey.',
+    endDate: '2027-02-12',
     mutualNeeds: ['STEM'],
     funderOutcomes: ['Leadership skills'],
     ...p,
@@ -192,15 +194,20 @@ describe('impact rules: the figures', function () {
       { id: 'd4', schoolId: 'riv', dueAt: new Date('2026-11-20T17:00:00Z'), status: 'cancelled', closedAt: new Date('2026-11-22T09:00:00Z') },
       { id: 'd5', schoolId: 'riv', dueAt: new Date('2026-12-20T17:00:00Z'), status: 'open' },
     ],
+    // The lead school recorded what happened in p1 (p3 is not approved: its stray record counts nowhere).
+    outcomes: [
+      { proposalId: 'p1', pupils: 90, staff: 9, disadvantaged: 20, send: 5, measured: '80% finished', evidence: '', legacy: '', by: { aadObjectId: 'a', name: 'Ann' }, at: new Date('2026-10-20T10:00:00Z'), version: 1 },
+      { proposalId: 'p3', pupils: 5, staff: 5, disadvantaged: 0, send: 0, measured: 'x', evidence: '', legacy: '', by: { aadObjectId: 'a', name: 'Ann' }, at: new Date('2026-10-20T10:00:00Z'), version: 1 },
+    ],
     mutualNeeds: ['STEM', 'Careers provision'],
     funderOutcomes: ['Leadership skills', 'Self-confidence and resilience', 'Community pride and responsibility'],
   };
 
   const expected: Record<string, Record<string, number>> = {
-    oak: { attended: 1, presented: 1, traineesSent: 2, traineesHosted: 1, proposalsLed: 1, proposalsPartnered: 0, projectsApproved: 2, pupilsPlanned: 100, staffPlanned: 10, acknowledged: 0, nudges: 0, deadlinesMissed: 0 },
-    riv: { attended: 1, presented: 0, traineesSent: 0, traineesHosted: 0, proposalsLed: 0, proposalsPartnered: 1, projectsApproved: 2, pupilsPlanned: 30, staffPlanned: 4, acknowledged: 2, nudges: 0, deadlinesMissed: 1 },
-    hill: { attended: 1, presented: 0, traineesSent: 1, traineesHosted: 2, proposalsLed: 1, proposalsPartnered: 1, projectsApproved: 1, pupilsPlanned: 0, staffPlanned: 0, acknowledged: 0, nudges: 2, deadlinesMissed: 0 },
-    west: { attended: 0, presented: 0, traineesSent: 0, traineesHosted: 0, proposalsLed: 0, proposalsPartnered: 1, projectsApproved: 0, pupilsPlanned: 0, staffPlanned: 0, acknowledged: 0, nudges: 0, deadlinesMissed: 1 },
+    oak: { attended: 1, presented: 1, traineesSent: 2, traineesHosted: 1, proposalsLed: 1, proposalsPartnered: 0, projectsApproved: 2, pupilsPlanned: 100, staffPlanned: 10, pupilsAchieved: 90, staffAchieved: 9, acknowledged: 0, nudges: 0, deadlinesMissed: 0 },
+    riv: { attended: 1, presented: 0, traineesSent: 0, traineesHosted: 0, proposalsLed: 0, proposalsPartnered: 1, projectsApproved: 2, pupilsPlanned: 30, staffPlanned: 4, pupilsAchieved: 0, staffAchieved: 0, acknowledged: 2, nudges: 0, deadlinesMissed: 1 },
+    hill: { attended: 1, presented: 0, traineesSent: 1, traineesHosted: 2, proposalsLed: 1, proposalsPartnered: 1, projectsApproved: 1, pupilsPlanned: 0, staffPlanned: 0, pupilsAchieved: 0, staffAchieved: 0, acknowledged: 0, nudges: 2, deadlinesMissed: 0 },
+    west: { attended: 0, presented: 0, traineesSent: 0, traineesHosted: 0, proposalsLed: 0, proposalsPartnered: 1, projectsApproved: 0, pupilsPlanned: 0, staffPlanned: 0, pupilsAchieved: 0, staffAchieved: 0, acknowledged: 0, nudges: 0, deadlinesMissed: 1 },
   };
 
   const report = computeReport(records, schools, autumn, { kind: 'all' }, NOW);
@@ -214,20 +221,24 @@ describe('impact rules: the figures', function () {
   }
 
   it('when the autumn report is computed, then the totals add up (projects once each; people without a school in the total only)', function () {
-    assert.deepEqual(report.totals, { attended: 3, presented: 1, traineesSent: 3, traineesHosted: 3, proposalsLed: 2, proposalsPartnered: 3, projectsApproved: 2, pupilsPlanned: 130, staffPlanned: 14, acknowledged: 3, nudges: 3, deadlinesMissed: 2 });
+    assert.deepEqual(report.totals, { attended: 3, presented: 1, traineesSent: 3, traineesHosted: 3, proposalsLed: 2, proposalsPartnered: 3, projectsApproved: 2, pupilsPlanned: 130, staffPlanned: 14, pupilsAchieved: 90, staffAchieved: 9, acknowledged: 3, nudges: 3, deadlinesMissed: 2 });
   });
 
   it('when the autumn report is computed, then each mutual need and funder outcome, used or not, has its projects and participants', function () {
     assert.deepEqual(report.needs, [
-      { label: 'STEM', projects: 2, participants: 144 },
-      { label: 'Careers provision', projects: 0, participants: 0 },
-      { label: 'Public speaking', projects: 1, participants: 34 },
+      { label: 'STEM', projects: 2, participants: 144, achieved: 99 },
+      { label: 'Careers provision', projects: 0, participants: 0, achieved: 0 },
+      { label: 'Public speaking', projects: 1, participants: 34, achieved: 0 },
     ]);
     assert.deepEqual(report.outcomes, [
-      { label: 'Leadership skills', projects: 1, participants: 110 },
-      { label: 'Self-confidence and resilience', projects: 1, participants: 34 },
-      { label: 'Community pride and responsibility', projects: 0, participants: 0 },
+      { label: 'Leadership skills', projects: 1, participants: 110, achieved: 99 },
+      { label: 'Self-confidence and resilience', projects: 1, participants: 34, achieved: 0 },
+      { label: 'Community pride and responsibility', projects: 0, participants: 0, achieved: 0 },
     ]);
+  });
+
+  it('when the autumn report is computed, then the approved projects are listed oldest sign-off first, each with its record if there is one', function () {
+    assert.deepEqual(report.projects.map((p) => [p.project.id, p.outcome?.pupils]), [['p2', undefined], ['p1', 90]]);
   });
 
   it('when the autumn report is computed, then the approval turnaround is the median of 2.5 and 32 days', function () {
@@ -297,7 +308,7 @@ describe('impact rules: CSV cells', function () {
 
   it('when a table is written as CSV, then it starts with a BOM, quotes what needs quoting and ends each line with CRLF', function () {
     const report = computeReport(
-      { places: [], swaps: [], proposals: [], acks: [], nudges: [], deadlines: [], mutualNeeds: ['=HYPERLINK("x")', 'Arts; drama'], funderOutcomes: [] },
+      { places: [], swaps: [], proposals: [], acks: [], nudges: [], deadlines: [], outcomes: [], mutualNeeds: ['=HYPERLINK("x")', 'Arts; drama'], funderOutcomes: [] },
       [{ id: 's', name: 'Siân, "the" School' }],
       { label: 'x', from: '2026-09-01', to: '2026-12-31' },
       { kind: 'all' },
@@ -307,20 +318,20 @@ describe('impact rules: CSV cells', function () {
     const csv = tableCsv(schools!);
     assert.ok(csv.startsWith('\uFEFFSchool,Staff at TeachMeets (attended),'));
     assert.match(csv, /\r\n"Siân, ""the"" School",0,0,/);
-    assert.match(tableCsv(needs!), /\r\n"'=HYPERLINK\(""x""\)",0,0\r\n"Arts; drama",0,0\r\n$/);
+    assert.match(tableCsv(needs!), /\r\n"'=HYPERLINK\(""x""\)",0,0,0\r\n"Arts; drama",0,0,0\r\n$/);
   });
 });
 
 describe('impact rules: the report page', function () {
   it('when names and labels hold HTML, then the page shows them as text, in tables, definitions and charts', function () {
     const report = computeReport(
-      { places: [], swaps: [], proposals: [], acks: [], nudges: [], deadlines: [], mutualNeeds: ['<script>alert(1)</script>'], funderOutcomes: ['Pride & "joy"'] },
+      { places: [], swaps: [], proposals: [], acks: [], nudges: [], deadlines: [], outcomes: [], mutualNeeds: ['<script>alert(1)</script>'], funderOutcomes: ['Pride & "joy"'] },
       [{ id: 's', name: "O'Brien & <b>Sons</b>" }],
       { label: 'Autumn term 2026', from: '2026-09-01', to: '2026-12-31' },
       { kind: 'all' },
       NOW,
     );
-    const html = reportPage(report, 'Riverside <Schools> Together', undefined, { csv: { schools: 'https://x/a?exp=1&sig=2', needs: 'https://x/b', outcomes: 'https://x/c' }, validFor: 'for 15 minutes' });
+    const html = reportPage(report, 'Riverside <Schools> Together', undefined, { csv: { schools: 'https://x/a?exp=1&sig=2', needs: 'https://x/b', outcomes: 'https://x/c', projects: 'https://x/d' }, validFor: 'for 15 minutes' });
     assert.doesNotMatch(html, /<script>|<b>Sons|<Schools>/);
     assert.match(html, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
     assert.match(html, /O&#39;Brien &amp; &lt;b&gt;Sons&lt;\/b&gt;/);
@@ -328,4 +339,38 @@ describe('impact rules: the report page', function () {
     assert.match(html, /Riverside &lt;Schools&gt; Together/);
     assert.match(html, /href="https:\/\/x\/a\?exp=1&amp;sig=2"/);
   });
+});
+
+describe('impact rules: outcome records', function () {
+  it('when a project ends, then its record is due 14 days later at 17:00 London, and a round asks about projects that ended in the last 60 days', function () {
+    assert.equal(outcomeDueAt('2026-12-02').toISOString(), '2026-12-16T17:00:00.000Z');
+    assert.equal(outcomeDueAt('2027-06-30').toISOString(), '2027-07-14T16:00:00.000Z');
+    assert.deepEqual(outcomeAskWindow(NOW), { from: '2026-10-03', to: '2026-12-01' });
+  });
+
+  const good: OutcomeInput = { pupils: '110', staff: '11', disadvantaged: '30', send: '8', measured: '  78% of teams   finished a model. ', evidence: 'https://example.org/stem', legacy: 'A bank of challenges.' };
+  const cases: [string, Partial<OutcomeInput>, RegExp | object][] = [
+    ['everything is filled in well', {}, { pupils: 110, staff: 11, disadvantaged: 30, send: 8, measured: '78% of teams finished a model.', evidence: 'https://example.org/stem', legacy: 'A bank of challenges.' }],
+    ['evidence and legacy are left empty', { evidence: '', legacy: '' }, { pupils: 110, staff: 11, disadvantaged: 30, send: 8, measured: '78% of teams finished a model.', evidence: '', legacy: '' }],
+    ['more disadvantaged pupils than pupils are given', { disadvantaged: '130' }, /Disadvantaged pupils \(130\) can't be more than the pupils who took part \(110\)/],
+    ['more pupils with SEND than pupils are given', { send: '111' }, /Pupils with SEND \(111\) can't be more/],
+    ['a count is not a whole number', { staff: '-1' }, /Staff who took part: a whole number, 0 or more/],
+    ['a count is empty', { pupils: '' }, /Pupils who took part: a whole number/],
+    ['nothing is said about the outcome', { measured: ' ' }, /What you measured: say how the project did/],
+    ['the evidence is not an https link', { evidence: 'javascript:alert(1)' }, /Evidence: a link starting https:\/\//],
+    ['the legacy line is too long', { legacy: 'x'.repeat(301) }, /Legacy: 300 characters at most/],
+  ];
+  for (const [what, change, expected] of cases) {
+    it(`when ${what}, then ${expected instanceof RegExp ? 'nothing is recorded and the message says why' : 'the values are kept'}`, function () {
+      const result = checkOutcome({ ...good, ...change });
+      if (expected instanceof RegExp) {
+        assert.equal(result.ok, false);
+        assert.match((result as { message: string }).message, /^Nothing was recorded yet: /);
+        assert.match((result as { message: string }).message, expected);
+      } else {
+        assert.ok(result.ok, JSON.stringify(result));
+        assert.deepEqual(result.values, expected);
+      }
+    });
+  }
 });
