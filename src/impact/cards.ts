@@ -48,7 +48,7 @@ export interface Table {
   readonly total?: readonly (string | number)[];
 }
 
-export const TABLE_IDS = ['schools', 'needs', 'outcomes', 'projects'] as const;
+export const TABLE_IDS = ['schools', 'terms', 'needs', 'outcomes', 'projects'] as const;
 export type TableId = (typeof TABLE_IDS)[number];
 
 const col = (id: FigureId): Column => ({ label: figure(id).label, definition: `${figure(id).definition} Date that counts: ${figure(id).date}.` });
@@ -102,7 +102,13 @@ export function reportTables(report: Report): Table[] {
       o?.legacy ?? '',
     ]),
   };
-  return [schools, tag('needs', 'Per mutual need', 'Mutual need'), tag('outcomes', 'Per funder outcome', 'Funder outcome'), projects];
+  const terms: Table = {
+    id: 'terms',
+    title: 'Across terms',
+    columns: [{ label: 'Term', definition: '' }, ...SCHOOL_FIGURES.map(col)],
+    rows: report.trend.map((t) => [t.label, ...SCHOOL_FIGURES.map((f) => t.totals[f])]),
+  };
+  return [schools, terms, tag('needs', 'Per mutual need', 'Mutual need'), tag('outcomes', 'Per funder outcome', 'Funder outcome'), projects];
 }
 
 /** "2.5 days", or "no projects signed off". */

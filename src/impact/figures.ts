@@ -82,6 +82,12 @@ export interface TagRow {
   readonly achieved: number;
 }
 
+/** One term's totals, for the trend across terms. */
+export interface TrendRow {
+  readonly label: string;
+  readonly totals: Counts;
+}
+
 /** An approved project in the period: what was planned and, once recorded, what was achieved. */
 export interface ProjectRow {
   readonly project: ProposalRecord;
@@ -100,6 +106,8 @@ export interface Report {
   readonly outcomes: readonly TagRow[];
   /** The approved projects (signed off in the period), oldest sign-off first. */
   readonly projects: readonly ProjectRow[];
+  /** The totals of each term asked for (the trend across terms), computed from the same records. */
+  readonly trend: readonly TrendRow[];
   /** Median days from submission to sign-off, and over how many projects (undefined when none). */
   readonly turnaround: { readonly medianDays: number | undefined; readonly projects: number };
 }
@@ -124,9 +132,10 @@ const schoolsOf = (p: ProposalRecord) => [p.leadSchoolId, ...p.partnerSchoolIds.
 /**
  * The report for a period and scope at `now`, from the records (which may hold more than the period:
  * only the records whose deciding date is in the period count). Every partner school gets a row, even
- * with nothing to count.
+ * with nothing to count. `trendPeriods` (terms) get their totals from the same records, which must
+ * cover them too.
  */
-export function computeReport(records: Records, schools: readonly SchoolRef[], period: Period, scope: Scope, now: Date): Report {
+export function computeReport(records: Records, schools: readonly SchoolRef[], period: Period, scope: Scope, now: Date, trendPeriods: readonly Period[] = []): Report {
   const shown = scope.kind === 'all' ? schools : schools.filter((s) => s.id === scope.schoolId);
   const rows = new Map<string, Counts>(shown.map((s) => [s.id, zero()]));
   const totals = zero();
@@ -203,6 +212,7 @@ export function computeReport(records: Records, schools: readonly SchoolRef[], p
     totals,
     needs: tagRows(records.mutualNeeds, (p) => p.mutualNeeds),
     outcomes: tagRows(records.funderOutcomes, (p) => p.funderOutcomes),
+    trend: trendPeriods.map((p) => ({ label: p.label, totals: computeReport(records, schools, p, scope, now).totals })),
     projects: [...approved].sort((a, b) => a.signedOffAt!.getTime() - b.signedOffAt!.getTime()).map((project) => ({ project, outcome: recorded.get(project.id) })),
     turnaround: { medianDays: median(approved.map((p) => daysBetween(p.submittedAt, p.signedOffAt!))), projects: approved.length },
   };

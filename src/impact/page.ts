@@ -85,10 +85,14 @@ function tableHtml(table: Table, csvUrl: string): string {
   const row = (cells: readonly (string | number)[], cls = '') =>
     `<tr${cls ? ` class="${cls}"` : ''}>${cells.map((cell, i) => `<td data-label="${escapeHtml(table.columns[i]?.label ?? '')}">${escapeHtml(cell)}</td>`).join('')}</tr>`;
   const body = [...table.rows.map((r) => row(r)), ...(table.total ? [row(table.total, 'total')] : [])].join('');
-  const defs = table.columns
-    .filter((c) => c.definition)
-    .map((c) => `<dt>${escapeHtml(c.label)}</dt><dd>${escapeHtml(c.definition)}</dd>`)
-    .join('');
+  // The terms table has the per-school table's figures: their definitions are given there once.
+  const defs =
+    table.id === 'terms'
+      ? '<dd>Each term’s totals, each figure as defined under “Per school”, the term’s dates deciding what counts.</dd>'
+      : table.columns
+          .filter((c) => c.definition)
+          .map((c) => `<dt>${escapeHtml(c.label)}</dt><dd>${escapeHtml(c.definition)}</dd>`)
+          .join('');
   return `<section id="${table.id}"><h2>${escapeHtml(table.title)}</h2>
 <p class="download"><a href="${escapeHtml(csvUrl)}" download>Download this table (CSV)</a></p>
 <table${table.columns.length > 3 ? ' class="wide"' : ''}><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>
@@ -124,6 +128,9 @@ export function reportPage(report: Report, partnership: string, schoolName: stri
 <p><b>${escapeHtml(turnaround.label)}:</b> ${escapeHtml(turnaroundText(report))}. <span class="sub">${escapeHtml(turnaround.definition)} Date that counts: ${escapeHtml(turnaround.date)}.</span></p>
 ${section('schools')}
 ${charts}
+${section('terms')}
+${barChart('Staff at TeachMeets (attended and presented), per term', report.trend.map((t) => ({ label: t.label, value: t.totals.attended + t.totals.presented })))}
+${barChart('Projects approved, per term', report.trend.map((t) => ({ label: t.label, value: t.totals.projectsApproved })))}
 ${section('needs')}
 ${section('outcomes')}
 ${barChart('Projects approved, per funder outcome', report.outcomes.map((r) => ({ label: r.label, value: r.projects })))}

@@ -119,6 +119,20 @@ export function yearPeriod(startYear: number, overrides: TermOverrides): Period 
   return { label: `Academic year ${yearLabel(startYear)}`, from: autumn.from, to: summer.to };
 }
 
+/**
+ * The terms a report's trend shows: every term of the academic years the period falls in that has
+ * started by `today` (at most three years' worth).
+ */
+export function trendTerms(p: Pick<Period, 'from' | 'to'>, overrides: TermOverrides, today: DateText): Term[] {
+  const first = termOn(p.from, overrides);
+  const last = termOn(p.to, overrides);
+  const fromYear = academicYearOf(first.name, first.year);
+  const toYear = Math.min(academicYearOf(last.name, last.year), fromYear + 2);
+  const out: Term[] = [];
+  for (let y = fromYear; y <= toYear; y += 1) out.push(...academicYearTerms(y, overrides).filter((t) => t.from <= today));
+  return out;
+}
+
 /** A period's first instant and the instant after its last day (London midnights). */
 export function periodInstants(p: Pick<Period, 'from' | 'to'>): { start: Date; end: Date } {
   return { start: londonToInstant(p.from, '00:00')!, end: londonToInstant(addDays(p.to, 1), '00:00')! };

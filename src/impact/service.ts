@@ -4,7 +4,7 @@ import type { Person } from '../platform/identity';
 import { londonDate } from '../platform/time';
 import { computeReport, type Report } from './figures';
 import type { ImpactSources, OutcomeRecord, Period, Project, Scope, TermOverrides } from './model';
-import { labelFor, outcomeAskWindow, outcomeDueAt, periodInstants, type OutcomeValues } from './rules';
+import { labelFor, outcomeAskWindow, outcomeDueAt, periodInstants, termPeriod, trendTerms, type OutcomeValues } from './rules';
 import type { ImpactStore } from './store';
 import { outcomeDeadline, TABLE_IDS, type TableId } from './cards';
 
@@ -15,7 +15,7 @@ import { outcomeDeadline, TABLE_IDS, type TableId } from './cards';
  */
 
 export const REPORT_ID = /^\d{4}-\d{2}-\d{2}\.\d{4}-\d{2}-\d{2}\.(all|[0-9a-z-]{1,40})$/;
-export const TABLE_ID = /^\d{4}-\d{2}-\d{2}\.\d{4}-\d{2}-\d{2}\.(all|[0-9a-z-]{1,40})\.(schools|needs|outcomes|projects)$/;
+export const TABLE_ID = /^\d{4}-\d{2}-\d{2}\.\d{4}-\d{2}-\d{2}\.(all|[0-9a-z-]{1,40})\.(schools|needs|outcomes|projects|terms)$/;
 
 export interface BuiltReport {
   readonly report: Report;
@@ -37,10 +37,14 @@ export class ImpactService {
     return this.deps.store.terms();
   }
 
+  /** The report for a period, with the trend across the terms of its academic year(s): the records are read once, for both. */
   async report(period: Period, scope: Scope, now: Date): Promise<BuiltReport> {
-    const { start, end } = periodInstants(period);
-    const [records, outcomes, schools] = await Promise.all([this.deps.sources.records({ start, end, from: period.from, to: period.to }), this.deps.store.outcomes(), this.deps.directory.schools()]);
-    const report = computeReport({ ...records, outcomes }, schools, period, scope, now);
+    const terms = trendTerms(period, await this.terms(), londonDate(now));
+    const from = [period.from, ...terms.map((t) => t.from)].sort()[0]!;
+    const to = [period.to, ...terms.map((t) => t.to)].sort().at(-1)!;
+    const { start, end } = periodInstants({ from, to });
+    const [records, outcomes, schools] = await Promise.all([this.deps.sources.records({ start, end, from, to }), this.deps.store.outcomes(), this.deps.directory.schools()]);
+    const report = computeReport({ ...records, outcomes }, schools, period, scope, now, terms.map(termPeriod));
     return { report, schoolName: scope.kind === 'school' ? schools.find((s) => s.id === scope.schoolId)?.name : undefined };
   }
 

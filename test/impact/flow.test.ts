@@ -196,7 +196,9 @@ describe('impact through the wire', function () {
     assert.deepEqual(outcomes, { 'Cultural capital (knowledge, skills and education)': [0, 0, 0], 'Leadership skills': [1, 132, 0], 'Community pride and responsibility': [0, 0, 0], 'Self-confidence and resilience': [0, 0, 0] });
     assert.match(html, /Approval turnaround \(median days\):<\/b> 2.5 days \(1 project\)/);
     // Charts: a bar per school and per funder outcome.
-    assert.equal((html.match(/<svg class="chart"/g) ?? []).length, 3);
+    assert.equal((html.match(/<svg class="chart"/g) ?? []).length, 5);
+    // The trend across terms: only the autumn term of 2026/27 has started, with the same totals.
+    assert.deepEqual(htmlRows(html, 'terms').slice(1).map((r) => [r[0], ...r.slice(1).map(Number)]), [['Autumn term 2026', ...TOTALS]]);
     assert.match(html, /<title>Oakfield Academy: 3<\/title>|<title>Oakfield Academy: 1<\/title>/);
     assert.match(html, /<title>Leadership skills: 1<\/title>/);
 
@@ -254,7 +256,7 @@ describe('impact through the wire', function () {
       assert.equal(await page.locator('h1').textContent(), 'Impact: Autumn term 2026');
       const phone = await layout();
       assert.equal(phone.overflow, 0, `nothing reaches past the right edge of a phone: ${phone.culprits.join('; ')}`);
-      assert.deepEqual(phone.charts.map((c) => c.bars), [4, 4, 4], 'a bar per school (twice) and per funder outcome');
+      assert.deepEqual(phone.charts.map((c) => c.bars), [4, 4, 1, 1, 4], 'a bar per school (twice), per term (twice) and per funder outcome');
       assert.ok(phone.charts.every((c) => c.width > 300), 'the charts fill the phone width');
       assert.deepEqual([phone.label, phone.value], ['"Staff at TeachMeets (presented)"', '1'], "each figure on a phone is labelled: Hillview's presenters");
       await page.screenshot({ path: path.join(artefacts, 'report-phone.png'), fullPage: true });

@@ -3,7 +3,7 @@ import { computeReport, daysBetween, FIGURES, median, SCHOOL_FIGURES } from '../
 import { safeCell, tableCsv, reportTables } from '../../src/impact/cards';
 import { reportPage } from '../../src/impact/page';
 import type { Period, ProposalRecord, Records, TermOverrides } from '../../src/impact/model';
-import { checkOutcome, defaultTerm, easterSunday, labelFor, outcomeAskWindow, outcomeDueAt, parseDate, parsePeriod, setTerm, termOn, type OutcomeInput } from '../../src/impact/rules';
+import { checkOutcome, trendTerms, defaultTerm, easterSunday, labelFor, outcomeAskWindow, outcomeDueAt, parseDate, parsePeriod, setTerm, termOn, type OutcomeInput } from '../../src/impact/rules';
 
 /*
  * The impact rules, pure: school terms, the report period a person types, and every figure computed
@@ -109,6 +109,18 @@ describe('impact rules: the period a report covers', function () {
         assert.ok(result.ok, JSON.stringify(result));
         assert.deepEqual(result.period, expected);
       }
+    });
+  }
+
+  const trends: [string, Period, string, string[]][] = [
+    ['a term, early in the year', { label: '', from: '2026-09-01', to: '2026-12-31' }, '2026-12-02', ['Autumn term 2026']],
+    ['a term, later in the year', { label: '', from: '2027-01-01', to: '2027-03-28' }, '2027-05-01', ['Autumn term 2026', 'Spring term 2027', 'Summer term 2027']],
+    ['a past academic year', { label: '', from: '2025-09-01', to: '2026-08-31' }, '2026-12-02', ['Autumn term 2025', 'Spring term 2026', 'Summer term 2026']],
+    ['a range over two years', { label: '', from: '2025-11-01', to: '2026-10-31' }, '2026-12-02', ['Autumn term 2025', 'Spring term 2026', 'Summer term 2026', 'Autumn term 2026']],
+  ];
+  for (const [what, period, today, expected] of trends) {
+    it(`when the report covers ${what}, then its trend shows ${expected.join(', ')}`, function () {
+      assert.deepEqual(trendTerms(period, NONE, today).map((t) => `${t.name.charAt(0).toUpperCase()}${t.name.slice(1)} term ${t.year}`), expected);
     });
   }
 
@@ -237,6 +249,12 @@ describe('impact rules: the figures', function () {
     ]);
   });
 
+  it('when a report is computed with its terms, then each term has its own totals from the same records', function () {
+    const withTrend = computeReport(records, schools, autumn, { kind: 'all' }, NOW, [{ label: 'Summer term 2026', from: '2026-04-06', to: '2026-08-31' }, autumn]);
+    assert.deepEqual(withTrend.trend.map((t) => [t.label, t.totals.attended, t.totals.proposalsLed, t.totals.acknowledged]), [['Summer term 2026', 1, 1, 1], ['Autumn term 2026', 3, 2, 3]]);
+    assert.deepEqual(withTrend.trend[1]!.totals, report.totals);
+  });
+
   it('when the autumn report is computed, then the approved projects are listed oldest sign-off first, each with its record if there is one', function () {
     assert.deepEqual(report.projects.map((p) => [p.project.id, p.outcome?.pupils]), [['p2', undefined], ['p1', 90]]);
   });
@@ -314,7 +332,7 @@ describe('impact rules: CSV cells', function () {
       { kind: 'all' },
       NOW,
     );
-    const [schools, needs] = reportTables(report);
+    const [schools, , needs] = reportTables(report);
     const csv = tableCsv(schools!);
     assert.ok(csv.startsWith('\uFEFFSchool,Staff at TeachMeets (attended),'));
     assert.match(csv, /\r\n"Siân, ""the"" School",0,0,/);
@@ -331,7 +349,7 @@ describe('impact rules: the report page', function () {
       { kind: 'all' },
       NOW,
     );
-    const html = reportPage(report, 'Riverside <Schools> Together', undefined, { csv: { schools: 'https://x/a?exp=1&sig=2', needs: 'https://x/b', outcomes: 'https://x/c', projects: 'https://x/d' }, validFor: 'for 15 minutes' });
+    const html = reportPage(report, 'Riverside <Schools> Together', undefined, { csv: { schools: 'https://x/a?exp=1&sig=2', needs: 'https://x/b', outcomes: 'https://x/c', projects: 'https://x/d', terms: 'https://x/e' }, validFor: 'for 15 minutes' });
     assert.doesNotMatch(html, /<script>|<b>Sons|<Schools>/);
     assert.match(html, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
     assert.match(html, /O&#39;Brien &amp; &lt;b&gt;Sons&lt;\/b&gt;/);
