@@ -260,6 +260,7 @@ describe('impact through the wire', function () {
       assert.ok(phone.charts.every((c) => c.width > 300), 'the charts fill the phone width');
       assert.deepEqual([phone.label, phone.value], ['"Staff at TeachMeets (presented)"', '1'], "each figure on a phone is labelled: Hillview's presenters");
       await page.screenshot({ path: path.join(artefacts, 'report-phone.png'), fullPage: true });
+      await page.screenshot({ path: path.join(artefacts, 'report-phone-top.png') });
 
       // A4 print: 210 mm less 12 mm margins each side is 186 mm, about 703 CSS px.
       await page.emulateMedia({ media: 'print' });
