@@ -259,6 +259,8 @@ export function outcomeSavedText(project: Project, record: OutcomeRecord, change
 }
 
 export const IMPACT_WORDS = {
+  linkRefused: 'This link has expired or is not valid. Type `impact` in Teams for a new one.',
+  schoolGone: 'That school is no longer a partner school, so there is no report for it. Type `impact` in Teams for a new one.',
   notYourSchool: (own: string) => `You can see your own school’s impact only (${own}); coordinators see every school.`,
   noSchool: 'You are not a rep of a school yet, so there is no school’s impact to show. Ask a coordinator to add you.',
   unknownSchool: (name: string) => `I don’t know a school called "${name.slice(0, 80)}". Type \`directory\` to see the partner schools.`,

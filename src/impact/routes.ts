@@ -31,8 +31,6 @@ export interface ImpactRouteDeps {
   readonly partnershipName: string;
 }
 
-const REFUSED = 'This link has expired or is not valid. Type `impact` in Teams for a new one.';
-const GONE = 'That school is no longer a partner school, so there is no report for it. Type `impact` in Teams for a new one.';
 
 const ProposalRef = z.object({ proposalId: cardId }).strip();
 const OutcomeForm = ProposalRef.extend({
@@ -52,10 +50,10 @@ export function impactRoutes(deps: ImpactRouteDeps): { commands: CommandSpec[]; 
   const csv = signedCsv(deps.links, deps.clock, {
     route: '/api/impact/:id/table.csv',
     id: TABLE_ID,
-    refused: REFUSED,
+    refused: IMPACT_WORDS.linkRefused,
     async csv(id) {
       const built = await service.fromId(id, deps.clock.now());
-      if (!built?.table) return { missing: GONE };
+      if (!built?.table) return { missing: IMPACT_WORDS.schoolGone };
       const table = reportTables(built.report).find((t) => t.id === built.table)!;
       return { body: tableCsv(table), filename: `impact-${built.report.period.from}-${built.report.period.to}-${table.id}.csv` };
     },
@@ -64,11 +62,11 @@ export function impactRoutes(deps: ImpactRouteDeps): { commands: CommandSpec[]; 
   const page = signedPage(deps.links, deps.clock, {
     route: '/api/impact/:id/report',
     id: REPORT_ID,
-    refused: refusedPage(REFUSED),
+    refused: refusedPage(IMPACT_WORDS.linkRefused),
     async page(id) {
       const now = deps.clock.now();
       const built = await service.fromId(id, now);
-      if (!built) return { missing: refusedPage(GONE) };
+      if (!built) return { missing: refusedPage(IMPACT_WORDS.schoolGone) };
       const links = Object.fromEntries(TABLE_IDS.map((t) => [t, csv.link(`${id}.${t}`, now).url])) as Record<TableId, string>;
       return { html: reportPage(built.report, deps.partnershipName, built.schoolName, { csv: links, validFor: 'for 15 minutes' }) };
     },
