@@ -1,5 +1,6 @@
 import { runFanoutBench, formatFanoutBench } from './fanout';
 import { benchNudges } from './nudges';
+import { benchImpact } from './impact';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -54,8 +55,8 @@ const WARMUP = 200;
 const SOCKETS = Number.isInteger(Number(process.env.BENCH_SOCKETS)) && process.env.BENCH_SOCKETS !== undefined ? Number(process.env.BENCH_SOCKETS) : 500;
 /** No new rep is started once the run has taken this long (or would, judging by the last rep). */
 const BUDGET_MS = intEnv('BENCH_BUDGET_S', 300) * 1000;
-/** Which sections run (BENCH_SECTIONS=teachmeets,nudges,fanout; default all). */
-const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'teachmeets,nudges,fanout').split(',').map((x) => x.trim()));
+/** Which sections run (BENCH_SECTIONS=teachmeets,nudges,fanout,impact; default all). */
+const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'teachmeets,nudges,fanout,impact').split(',').map((x) => x.trim()));
 
 const GOAL_CALLS = 15;
 const GOAL_SETTLE_RATIO = 1.5;
@@ -930,6 +931,11 @@ async function main(): Promise<void> {
     if (SECTIONS.has('fanout')) {
       log('== Announcements: fan-out to 5,000 conversations through a connector enforcing 50 requests/s per app and 7/s per conversation, with 5 % 429 and 1 % 502 ==');
       log(formatFanoutBench(await runFanoutBench({ connectionString: azurite.connectionString, log })));
+      log('');
+    }
+    if (SECTIONS.has('impact')) {
+      log('== Impact: the report for one academic year of three, 40 schools (goal: ready in under 2 s; rows read, against reading every table whole) ==');
+      await benchImpact({ connectionString: azurite.connectionString, log });
       log('');
     }
     log(`bench finished in ${((performance.now() - started) / 1000).toFixed(0)} s (load average now ${os.loadavg().map((l) => l.toFixed(2)).join(' ')})`);

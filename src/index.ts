@@ -21,7 +21,6 @@ import { Tables, type TableTarget } from './platform/storage/tables';
 import { Queues } from './platform/storage/queues';
 import { announcementRoutes, type AnnouncementRoutes } from './announcements/routes';
 import type { AnnouncementService } from './announcements/service';
-import { ANNOUNCEMENTS_TABLE } from './announcements/store';
 import type { FanoutTuning } from './announcements/worker';
 import { Scheduler, TIMERS_TABLE, Timers, type TickJob, type TimerHandler } from './platform/timers';
 import { nudgeRoutes } from './nudges/routes';
@@ -35,9 +34,15 @@ import { REMINDERS_TIMER } from './teachmeets/reminders';
 import { SWEEP_TIMER, TeachMeetService } from './teachmeets/service';
 import { TEACHMEETS_TABLE, TeachMeetStore } from './teachmeets/store';
 import { swapRoutes } from './swaps/routes';
-import { SWAPS_TABLE } from './swaps/store';
 import { proposalRoutes } from './proposals/routes';
-import { PROPOSALS_TABLE } from './proposals/store';
+import { PROPOSALS_TABLE, ProposalStore } from './proposals/store';
+import { impactRoutes } from './impact/routes';
+import { ImpactService } from './impact/service';
+import { IMPACT_TABLE, ImpactStore } from './impact/store';
+import type { ImpactSources, Project } from './impact/model';
+import type { Proposal } from './proposals/model';
+import { SWAPS_TABLE, SwapStore } from './swaps/store';
+import { ANNOUNCEMENTS_TABLE, AnnouncementStore } from './announcements/store';
 import type { TableInventory } from './platform/inventory';
 import { PLATFORM_INVENTORY } from './platform/platformInventory';
 import { TEACHMEETS_INVENTORY } from './teachmeets/inventory';
@@ -45,6 +50,7 @@ import { SWAPS_INVENTORY } from './swaps/inventory';
 import { PROPOSALS_INVENTORY } from './proposals/inventory';
 import { NUDGES_INVENTORY } from './nudges/inventory';
 import { ANNOUNCEMENTS_INVENTORY } from './announcements/inventory';
+import { IMPACT_INVENTORY } from './impact/inventory';
 import { privacyRoutes } from './privacy/routes';
 import { RetentionJob } from './platform/retention';
 
@@ -89,9 +95,9 @@ export interface Together {
 }
 
 /** What every table holds, for a school's DPO (README's "What Together stores" is made from it). */
-export const INVENTORY: readonly TableInventory[] = [...PLATFORM_INVENTORY, TEACHMEETS_INVENTORY, SWAPS_INVENTORY, PROPOSALS_INVENTORY, NUDGES_INVENTORY, ANNOUNCEMENTS_INVENTORY];
+export const INVENTORY: readonly TableInventory[] = [...PLATFORM_INVENTORY, TEACHMEETS_INVENTORY, SWAPS_INVENTORY, PROPOSALS_INVENTORY, NUDGES_INVENTORY, ANNOUNCEMENTS_INVENTORY, IMPACT_INVENTORY];
 
-export const TABLES = [DIRECTORY_TABLE, CONVERSATIONS_TABLE, TIMERS_TABLE, TEACHMEETS_TABLE, SWAPS_TABLE, DEADLINES_TABLE, NUDGES_TABLE, PROPOSALS_TABLE, ANNOUNCEMENTS_TABLE, INBOUND_TABLE] as const;
+export const TABLES = [DIRECTORY_TABLE, CONVERSATIONS_TABLE, TIMERS_TABLE, TEACHMEETS_TABLE, SWAPS_TABLE, DEADLINES_TABLE, NUDGES_TABLE, PROPOSALS_TABLE, ANNOUNCEMENTS_TABLE, INBOUND_TABLE, IMPACT_TABLE] as const;
 
 export interface Capabilities {
   readonly commands: readonly CommandSpec[];
@@ -172,7 +178,75 @@ export function wireCapabilities(deps: CapabilityDeps): Capabilities & { teachme
   actions.push(...announcePart.actions);
   for (const [kind, handler] of announcePart.timers) timers.set(kind, handler);
   downloads.push(...announcePart.downloads);
-  return { commands, actions, timers, downloads, help: help.help, welcome: help.welcome, teachmeets, jobs: [(now: Date) => nudges.tick(now), (now: Date) => teachmeets.notices.recover(now), (now: Date) => retention.tick(now)], nudges, announcements: announcePart };
+  const impactStore = new ImpactStore(deps.tables, logger);
+  const impact = new ImpactService({ store: impactStore, directory, registry: deps.deadlines, sources: impactSources(deps, { teachMeetStore, nudgeStore }) });
+  const impactPart = impactRoutes({ service: impact, store: impactStore, directory, links: deps.links, clock: deps.clock, partnershipName: config.partnershipName });
+  commands.push(...impactPart.commands);
+  actions.push(...impactPart.actions);
+  downloads.push(...impactPart.downloads);
+  return { commands, actions, timers, downloads, help: help.help, welcome: help.welcome, teachmeets, jobs: [(now: Date) => impact.askForOutcomes(now), (now: Date) => nudges.tick(now), (now: Date) => teachmeets.notices.recover(now), (now: Date) => retention.tick(now)], nudges, announcements: announcePart };
+}
+
+/**
+ * What the impact report counts, read from each capability's store (capabilities never import each
+ * other; they meet here): each store answers one query for the rows whose deciding date can fall in
+ * the period, and the rows become the impact capability's plain records.
+ */
+function impactSources(deps: CapabilityDeps, stores: { teachMeetStore: TeachMeetStore; nudgeStore: NudgeStore }): ImpactSources {
+  const swaps = new SwapStore(deps.tables, deps.logger);
+  const proposals = new ProposalStore(deps.tables, deps.logger);
+  const announcements = new AnnouncementStore(deps.tables, deps.logger);
+  return {
+    async records({ start, end, from, to }) {
+      const [events, agreed, proposed, acks, sent, due, people, needs, outcomes] = await Promise.all([
+        stores.teachMeetStore.placesBetween(start, end),
+        swaps.agreedStartingBetween(from, to),
+        proposals.submittedOrClosedBetween(start, end),
+        announcements.acksBetween(start, end),
+        stores.nudgeStore.sentBetween(from, to),
+        deps.deadlines.dueBetween(start, end),
+        deps.directory.allPeople(),
+        proposals.tags('needs'),
+        proposals.tags('outcomes'),
+      ]);
+      const schoolOf = new Map(people.map((p) => [p.aadObjectId.toLowerCase(), p.schoolId ?? '']));
+      return {
+        places: events.flatMap((e) => e.places.map((p) => ({ eventId: e.eventId, startsAt: e.startsAt, cancelled: e.cancelled, schoolId: p.schoolId, role: p.role }))),
+        swaps: agreed,
+        proposals: proposed.map((p) => ({
+          id: p.id,
+          title: p.content.title,
+          leadSchoolId: p.leadSchoolId,
+          partnerSchoolIds: p.content.partnerSchoolIds,
+          submittedAt: p.createdAt,
+          signedOffAt: p.lifecycle === 'approved' ? p.closed?.at : undefined,
+          withdrawn: p.lifecycle === 'withdrawn',
+          pupils: p.content.pupils,
+          staff: p.content.staff,
+          outcome: p.content.outcome,
+          endDate: p.content.endDate,
+          mutualNeeds: p.content.mutualNeeds,
+          funderOutcomes: p.content.funderOutcomes,
+        })),
+        acks: acks.map((a) => ({ announcementId: a.announcementId, schoolId: a.schoolId, at: new Date(a.at) })),
+        nudges: sent.map((n) => ({ day: n.day, aadObjectId: n.aadObjectId, schoolId: schoolOf.get(n.aadObjectId.toLowerCase()) ?? '' })),
+        deadlines: due.map((d) => ({ id: d.id, schoolId: d.schoolId ?? '', dueAt: d.dueAt, status: d.status, closedAt: d.closedAt })),
+        mutualNeeds: needs.map((t) => t.label),
+        funderOutcomes: outcomes.map((t) => t.label),
+      };
+    },
+    async projectsEnded(from, to) {
+      return (await proposals.approved()).filter((p) => from <= p.content.endDate && p.content.endDate <= to).map(project);
+    },
+    async project(id) {
+      const loaded = await proposals.load(id);
+      return loaded && loaded.agg.proposal.lifecycle === 'approved' ? project(loaded.agg.proposal) : undefined;
+    },
+  };
+}
+
+function project(p: Proposal): Project {
+  return { id: p.id, title: p.content.title, leadSchoolId: p.leadSchoolId, pupils: p.content.pupils, staff: p.content.staff, outcome: p.content.outcome, endDate: p.content.endDate };
 }
 
 /**

@@ -356,6 +356,17 @@ export class AnnouncementStore {
     return out;
   }
 
+  /** For reports: every "Got it" pressed in [start, end), across announcements (the acknowledgement rows only). */
+  async acksBetween(start: Date, end: Date): Promise<(Ack & { announcementId: string })[]> {
+    const out: (Ack & { announcementId: string })[] = [];
+    const filter = odata`RowKey ge 'ack|' and RowKey lt 'ack}' and at ge ${start.toISOString()} and at lt ${end.toISOString()}`;
+    for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+      const row = parseRow(AckEntity, entity, this.logger, ANNOUNCEMENTS_TABLE);
+      if (row) out.push({ announcementId: String(entity.partitionKey), aadObjectId: row.rowKey.slice('ack|'.length), name: row.name, schoolId: row.schoolId, at: row.at });
+    }
+    return out;
+  }
+
   // ---------------------------------------------------------------------------------------------
   // The partnership's setting
 

@@ -1,4 +1,4 @@
-import type { TableClient } from '@azure/data-tables';
+import { odata, type TableClient } from '@azure/data-tables';
 import { z } from 'zod';
 import type { Logger } from '../platform/logging';
 import { parseRow, statusOf, type Tables } from '../platform/storage/tables';
@@ -157,6 +157,16 @@ export class NudgeStore {
     const entity = await this.get(`day|${day}`, aadObjectId.toLowerCase());
     const row = entity ? parseRow(DayRow, entity, this.logger, NUDGES_TABLE) : undefined;
     return row?.state === 'sent' ? parseItems(row.items) : [];
+  }
+
+  /** For reports: the daily messages that went out on London days `from` to `to` (inclusive): who, which day. */
+  async sentBetween(from: string, to: string): Promise<{ day: string; aadObjectId: string }[]> {
+    const out: { day: string; aadObjectId: string }[] = [];
+    const filter = odata`PartitionKey ge ${`day|${from}`} and PartitionKey le ${`day|${to}`} and state eq 'sent'`;
+    for await (const row of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter, select: ['PartitionKey', 'RowKey'] } })) {
+      if (typeof row.partitionKey === 'string' && typeof row.rowKey === 'string') out.push({ day: row.partitionKey.slice('day|'.length), aadObjectId: row.rowKey });
+    }
+    return out;
   }
 
   private async get(partitionKey: string, rowKey: string): Promise<Record<string, unknown> | undefined> {

@@ -75,3 +75,42 @@ export function spreadsheetCsv(header: readonly string[], rows: readonly (readon
   const safe = (cell: string) => (FORMULA_START.test(cell) ? `'${cell}` : cell);
   return stringify([header, ...rows].map((row) => row.map(safe)), { bom: true, quoted: true, record_delimiter: 'windows' });
 }
+
+/**
+ * An HTML page the bot serves itself through a short-lived signed link (the impact report), checked as
+ * a signed CSV is: the id's shape, then the link's signature and expiry, before anything is read. A
+ * malformed, tampered or expired link gets the `refused` page with 403.
+ */
+export interface SignedPage {
+  link(id: string, now: Date): { url: string; validFor: string };
+  readonly download: Download;
+}
+
+export function signedPage(
+  links: SignedLinks,
+  clock: Clock,
+  spec: {
+    /** The route, with `:id` where the id goes. */
+    readonly route: string;
+    readonly id: RegExp;
+    /** The whole HTML page shown (403) when the link is malformed, expired or not signed by us. */
+    readonly refused: string;
+    /** The page, or a whole HTML page saying what is gone (404). */
+    page(id: string): Promise<{ html: string } | { missing: string }>;
+  },
+): SignedPage {
+  const pathOf = (id: string) => spec.route.replace(':id', id);
+  const html = (status: number, body: string) => ({ status, contentType: 'text/html; charset=utf-8', body });
+  return {
+    link: (id, now) => ({ url: links.make(pathOf(id), new Date(now.getTime() + LINK_MS)), validFor: 'for 15 minutes' }),
+    download: {
+      path: spec.route,
+      async handle(params, query) {
+        const id = String(params.id ?? '');
+        if (!spec.id.test(id) || !links.verify(pathOf(id), query.exp, query.sig, clock.now())) return html(403, spec.refused);
+        const page = await spec.page(id);
+        return 'missing' in page ? html(404, page.missing) : html(200, page.html);
+      },
+    },
+  };
+}

@@ -275,6 +275,30 @@ export class ProposalStore {
     return out;
   }
 
+  /** For reports: proposals first submitted, or signed off or withdrawn, in [start, end) (the proposal rows only). */
+  async submittedOrClosedBetween(start: Date, end: Date): Promise<Proposal[]> {
+    const [s, e] = [start.toISOString(), end.toISOString()];
+    const filter = odata`RowKey eq ${HEAD} and ((createdAt ge ${s} and createdAt lt ${e}) or (closedAt ge ${s} and closedAt lt ${e}))`;
+    const out: Proposal[] = [];
+    for await (const row of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+      const head = parseRow(HeadRow, row, this.logger, PROPOSALS_TABLE);
+      const proposal = head ? this.toProposal(head) : undefined;
+      if (proposal) out.push(proposal);
+    }
+    return out;
+  }
+
+  /** For reports and outcome records: every approved proposal (the proposal rows only). */
+  async approved(): Promise<Proposal[]> {
+    const out: Proposal[] = [];
+    for await (const row of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`RowKey eq ${HEAD} and lifecycle eq 'approved'` } })) {
+      const head = parseRow(HeadRow, row, this.logger, PROPOSALS_TABLE);
+      const proposal = head ? this.toProposal(head) : undefined;
+      if (proposal) out.push(proposal);
+    }
+    return out;
+  }
+
   /** Every audit entry (oldest first) and every version of a proposal. */
   async history(id: string): Promise<History> {
     const entries: AuditEntry[] = [];

@@ -197,6 +197,21 @@ export class SwapStore {
     return out;
   }
 
+  /**
+   * For reports: agreed swaps (not cancelled) whose weeks start between two London dates (inclusive),
+   * with what each side's offer sends: the agreed match rows, then a point read of each offer.
+   */
+  async agreedStartingBetween(from: string, to: string): Promise<{ matchId: string; startsOn: string; sides: { schoolId: string; sends: number }[] }[]> {
+    const agreed = await this.matches(odata`PartitionKey eq ${PK} and RowKey ge ${MATCH} and RowKey lt 'match}' and status eq 'agreed' and overlapFrom ge ${from} and overlapFrom le ${to}`);
+    return Promise.all(
+      agreed.map(async ({ match }) => {
+        const offers = await Promise.all(match.offerIds.map((id) => this.offer(id)));
+        const sides = match.schoolIds.map((schoolId, i) => ({ schoolId, sends: offers[i]?.offer.sends.count ?? 0 }));
+        return { matchId: match.id, startsOn: match.overlap.from, sides };
+      }),
+    );
+  }
+
   /** Writes one decisive step; throws SwapConflict when another writer got there first. */
   async commit(change: SwapChange): Promise<void> {
     if (change.actions.length === 0) return;

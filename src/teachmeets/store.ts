@@ -179,6 +179,30 @@ export class TeachMeetStore {
     return out.sort((a, b) => b.event.startsAt.getTime() - a.event.startsAt.getTime());
   }
 
+  /**
+   * For reports: events starting in [start, end) with their confirmed places (school and role only):
+   * the event rows in that time, then one partition query per event for its confirmed sign-ups.
+   */
+  async placesBetween(start: Date, end: Date): Promise<{ eventId: string; startsAt: Date; cancelled: boolean; places: { schoolId: string; role: 'attendee' | 'presenter' }[] }[]> {
+    const events: { eventId: string; startsAt: Date; cancelled: boolean }[] = [];
+    const filter = odata`RowKey eq ${EVENT} and startsAt ge ${start.toISOString()} and startsAt lt ${end.toISOString()}`;
+    for await (const row of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter, select: ['PartitionKey', 'startsAt', 'status'] } })) {
+      if (typeof row.partitionKey === 'string' && typeof row.startsAt === 'string') events.push({ eventId: row.partitionKey, startsAt: new Date(row.startsAt), cancelled: row.status === 'cancelled' });
+    }
+    return Promise.all(
+      events.map(async (e) => {
+        const places: { schoolId: string; role: 'attendee' | 'presenter' }[] = [];
+        if (!e.cancelled) {
+          const signUps = odata`PartitionKey eq ${e.eventId} and RowKey ge ${SIGNUP} and RowKey lt ${'signup}'} and status eq 'confirmed'`;
+          for await (const row of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: signUps, select: ['schoolId', 'role'] } })) {
+            if (row.role === 'attendee' || row.role === 'presenter') places.push({ schoolId: typeof row.schoolId === 'string' ? row.schoolId : '', role: row.role });
+          }
+        }
+        return { ...e, places };
+      }),
+    );
+  }
+
   /** Events with a notice recorded at or before `before` and still unsent (event rows only). */
   async withNoticesSince(before: Date): Promise<string[]> {
     const out: string[] = [];

@@ -253,6 +253,18 @@ export class DeadlineStore implements DeadlineRegistry {
     return out.sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime());
   }
 
+  /** For reports: deadlines (not reminders) due in [start, end), whatever became of them (item rows only). */
+  async dueBetween(start: Date, end: Date): Promise<StoredDeadline[]> {
+    const out: StoredDeadline[] = [];
+    const filter = odata`PartitionKey ge ${ITEM_PREFIX} and PartitionKey lt ${'item}'} and kind eq 'deadline' and dueAt ge ${start.toISOString()} and dueAt lt ${end.toISOString()}`;
+    for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+      this.reads.itemRows += 1;
+      const row = parseRow(Row, entity, this.logger, DEADLINES_TABLE);
+      if (row) out.push(toRecord(row));
+    }
+    return out;
+  }
+
   /** Due rows up to `now`, oldest first: reads the partitions of past days and today, and today's only up to now. */
   async due(now: Date, limit = 200): Promise<DueItem[]> {
     const nowIso = now.toISOString();
