@@ -11,11 +11,12 @@
 #   3. its bin folder goes first on PATH, so `node` and the npm on PATH (which runs on `node`) use it.
 #
 # Use: `source scripts/use-node24.sh` (EXACT=1 asks for Node 24 even when a newer supported one is there) (the PATH change stays in your shell), then `npm start` / `npm test`.
-# `bash scripts/use-node24.sh` only prints the folder to put on PATH.
+# `bash scripts/use-node24.sh` prints the folder to put on PATH when it fetched or found Node 24.
 
 _together_use_node24() {
   local root here current major minor os arch pkg prefix bin
-  here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+  # bash has BASH_SOURCE; zsh (macOS's shell) names the sourced file with %x.
+  here="$(cd "$(dirname "${BASH_SOURCE[0]:-${(%):-%x}}")" && pwd)"
   root="$(cd "$here/.." && pwd)"
   if command -v node >/dev/null 2>&1; then
     current="$(node -p 'process.versions.node' 2>/dev/null || echo 0.0.0)"

@@ -96,9 +96,19 @@ function crossProblems(raw: Record<string, string | undefined>): string[] {
     return v ? v : undefined;
   };
   const problems: string[] = [];
-  const production = value('NODE_ENV') === 'production';
+  const production = value('NODE_ENV')?.toLowerCase() === 'production';
   if (value('STORAGE_CONNECTION_STRING') && value('STORAGE_ACCOUNT_NAME')) {
     problems.push('STORAGE_ACCOUNT_NAME: set either STORAGE_CONNECTION_STRING or STORAGE_ACCOUNT_NAME, not both');
+  }
+  const connection = value('STORAGE_CONNECTION_STRING') ?? '';
+  if (production && (/UseDevelopmentStorage=true/i.test(connection) || /devstoreaccount1|Endpoint=https?:\/\/(127\.|localhost)/i.test(connection))) {
+    problems.push('STORAGE_CONNECTION_STRING: is the development storage emulator, which is not for NODE_ENV=production (it saves every 5 s and keeps each instance apart)');
+  }
+  const publicUrl = value('PUBLIC_URL');
+  if (value('BOT_ID') && publicUrl && !/^https:\/\/[^/?#\s]+(\/[^?#\s]*)?$/i.test(publicUrl)) {
+    problems.push('PUBLIC_URL: must be the https:// address people reach the bot at, with no ? or # (e.g. https://together.example.org)');
+  } else if (value('BOT_ID') && publicUrl && /^https:\/\/(localhost|127\.)/i.test(publicUrl)) {
+    problems.push("PUBLIC_URL: must be the bot's public address, not this machine's");
   }
   if ((production || value('BOT_ID')) && !value('STORAGE_CONNECTION_STRING') && !value('STORAGE_ACCOUNT_NAME')) {
     // The embedded emulator saves every 5 s (a crash loses confirmed writes) and each instance would have its own store.
@@ -187,7 +197,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
         { kind: 'managedIdentity', accountName: e.STORAGE_ACCOUNT_NAME, ...(e.BOT_TYPE === 'UserAssignedMsi' ? { clientId: e.BOT_ID } : {}) }
       : { kind: 'embedded', dataDir: e.DATA_DIR };
   const config: Config = {
-    production: e.NODE_ENV === 'production',
+    production: e.NODE_ENV?.toLowerCase() === 'production',
     port: e.PORT,
     localMode: !e.BOT_ID,
     bot: e.BOT_ID

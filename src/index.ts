@@ -171,7 +171,7 @@ export function wireCapabilities(deps: CapabilityDeps): Capabilities & { teachme
   const announcePart = announcementRoutes({ tables: deps.tables, queues: deps.queues, directory, conversations: deps.conversations, proactive: deps.proactive, timers: deps.timers, links: deps.links, clock: deps.clock, logger, partnershipName: config.partnershipName, ratePerSecond: config.sendRatePerSecond, tuning: deps.fanout });
   commands.push(...announcePart.commands);
   const retention = new RetentionJob(deps.tables, INVENTORY, config.retention, logger);
-  const privacyPart = privacyRoutes({ tables: deps.tables, inventory: INVENTORY, links: deps.links, clock: deps.clock, partnershipName: config.partnershipName, directory, conversations: deps.conversations, logger });
+  const privacyPart = privacyRoutes({ tables: deps.tables, inventory: INVENTORY, links: deps.links, clock: deps.clock, partnershipName: config.partnershipName, directory, conversations: deps.conversations, logger, beforeErase: [(aad, now) => teachmeets.releasePlaces(aad, now)] });
   commands.push(...privacyPart.commands);
   actions.push(...privacyPart.actions);
   downloads.push(...privacyPart.downloads);
@@ -283,7 +283,7 @@ export async function startTogether(options: TogetherOptions): Promise<Together>
   await tables.ensure(TABLES);
 
   const directory = new DirectoryStore(tables, config.coordinators, logger);
-  const conversations = new ConversationStore(tables, logger);
+  const conversations = new ConversationStore(tables, logger, clock);
   const adapter = createAdapter(config);
   const proactive = new Proactive(adapter, config.bot?.id ?? '', conversations, logger, config.sendRatePerSecond);
   const timers = new Timers(tables, logger);

@@ -277,6 +277,7 @@ describe('config: the environment becomes one typed configuration, or one list o
           /^COORDINATORS(\.0)?: /,
           /^LOG_LEVEL: /,
           /^STORAGE_ACCOUNT_NAME: set either/,
+          /^STORAGE_CONNECTION_STRING: is the development storage emulator/,
           /^BOT_ID: is required when NODE_ENV=production/,
           /^BOT_PASSWORD: is set but BOT_ID is not/,
         ],

@@ -23,10 +23,13 @@ export const ANNOUNCEMENTS_INVENTORY: TableInventory = {
     ...fieldsOf('a recipient conversation: display name or label, school, delivery status, attempts, last answer from Teams, claim, when sent, message id', 'name', 'label', 'schoolId', 'status', 'attempts', 'lastStatus', 'claimBy', 'claimUntil', 'sentAt', 'doneAt', 'activityId', 'reason', 'via'),
     at: 'when someone pressed Got it (acknowledgement rows)',
     repsMayAnnounce: "the partnership's setting: whether reps may announce to their own school",
-    changedBy: 'who last changed that setting (display name)',
+    changedBy: 'who last changed that setting (their Entra object id)',
     busyUntil: "a sending instance's heartbeat: until when it is busy sending (shares the app's rate)",
   },
   head: 'announcement',
+  // A delivery still owed to an erased person is given up: the announcement finishes without them.
+  afterErase: (row, now) =>
+    String(row.rowKey).startsWith('r|') && row.state === 'pending' ? { ...row, state: 'failed', reason: 'erased', doneAt: now.toISOString(), claimBy: '', claimUntil: 0 } : row,
   retention: [
     { kind: 'delivery', what: "each recipient's delivery record, by when it was done", expired: (cutoff) => odata`RowKey ge 'r|' and RowKey lt 'r}' and doneAt lt ${cutoff} and doneAt ne ''` },
     { kind: 'programme', what: 'an announcement with its acknowledgements, by when it was written', wholePartition: true, expired: (cutoff) => odata`RowKey eq 'announcement' and createdAt lt ${cutoff}` },

@@ -18,7 +18,7 @@ export const NUDGES_INVENTORY: TableInventory = {
     state: "a day row: sending or sent",
     items: 'a day row: the deadline items that day\'s reminder carried',
   },
-  erase: () => 'delete',
+  erase: (row, aad) => (row.rowKey === aad ? 'delete' : 'anonymise'),
   retention: [{ kind: 'delivery', what: 'the per-person day rows, by their day', expired: (cutoff) => odata`PartitionKey ge 'day|' and PartitionKey lt ${`day|${cutoff.slice(0, 10)}`}` }],
   about: (aad) => odata`PartitionKey ge 'day|' and PartitionKey lt 'day}' and RowKey eq ${aad}`,
 };

@@ -38,13 +38,18 @@ export interface TableInventory {
    * On erasure (`forget`), whether a row about the person is deleted (it exists only because of
    * them) or anonymised (it keeps the partnership's counts); anonymised when absent. See privacy/erasure.ts.
    */
-  readonly erase?: (row: { partitionKey: string; rowKey: string }) => 'delete' | 'anonymise';
+  readonly erase?: (row: Readonly<Record<string, unknown>> & { partitionKey: string; rowKey: string }, aadObjectId: string) => 'delete' | 'anonymise';
   /**
    * For a table of aggregates: the RowKey of the row every change to a partition replaces under its
    * ETag (a TeachMeet's event row). An erasure that re-keys a row there rewrites this row under its
    * ETag in the same transaction, so a writer holding an older state fails and reads again.
    */
   readonly head?: string;
+  /**
+   * After a row about an erased person is anonymised, what else changes in it (e.g. a message still
+   * owed to them is given up, so a send that would now reach nobody does not wait for ever).
+   */
+  readonly afterErase?: (row: Record<string, unknown>, now: Date) => Record<string, unknown>;
   /** When its rows are purged (platform/retention.ts); absent for tables whose rows go when their purpose does. */
   readonly retention?: readonly RetentionRule[];
 }

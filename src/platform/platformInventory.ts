@@ -24,7 +24,7 @@ export const PLATFORM_INVENTORY: readonly TableInventory[] = [
       ...fieldsOf('a channel with a role: its conversation id and label', 'conversationId', 'label'),
     },
     about: (aad) => odata`RowKey eq ${`person|${aad}`}`,
-    erase: () => 'delete',
+    erase: (row, aad) => (row.rowKey === `person|${aad}` ? 'delete' : 'anonymise'),
   },
   {
     table: CONVERSATIONS_TABLE,
@@ -42,7 +42,7 @@ export const PLATFORM_INVENTORY: readonly TableInventory[] = [
       label: "the chat's label: the person's display name, 'Group chat', or team and channel",
     },
     about: (aad) => odata`PartitionKey eq 'personal' and RowKey eq ${aad}`,
-    erase: () => 'delete',
+    erase: (row, aad) => (row.partitionKey === 'personal' && row.rowKey === aad ? 'delete' : 'anonymise'),
   },
   {
     table: DEADLINES_TABLE,
@@ -61,8 +61,9 @@ export const PLATFORM_INVENTORY: readonly TableInventory[] = [
     // Item rows and their due copies: both carry whom the deadline waits on.
     retention: [{ kind: 'delivery', what: 'closed deadlines, by when they closed', expired: (cutoff) => odata`PartitionKey ge 'item|' and PartitionKey lt 'item}' and status ne 'open' and closedAt lt ${cutoff} and closedAt ne ''` }],
     about: () => odata`(PartitionKey ge 'item|' and PartitionKey lt 'item}') or (PartitionKey ge 'due|' and PartitionKey lt 'due}')`,
-    // A deadline about an erased person (a reminder to them) has nobody left to remind: it goes.
-    erase: () => 'delete',
+    // A deadline waiting on an erased person (a reminder to them) has nobody left to remind: it goes, with
+    // its due copies. One that waits on a school and only mentions them (a rep who muted it) stays.
+    erase: (row, aad) => (String(row.who ?? '').toLowerCase().includes(aad) ? 'delete' : 'anonymise'),
   },
   {
     table: INBOUND_TABLE,

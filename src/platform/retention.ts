@@ -2,7 +2,7 @@ import { odata, type TransactionAction } from '@azure/data-tables';
 import type { TableInventory } from './inventory';
 import type { Logger } from './logging';
 import { statusOf, type Tables } from './storage/tables';
-import { londonFields } from './time';
+import { londonFields, londonToInstant } from './time';
 
 /**
  * Retention: records past their time are purged by the scheduler, in every instance, in bounded batches.
@@ -64,8 +64,13 @@ export class RetentionJob {
     if (this.running) return this.running;
     if (now.getTime() < this.nextAt) return 0;
     this.running = this.round(now).finally(() => (this.running = undefined));
-    const gone = await this.running;
-    this.nextAt = gone >= this.budget ? 0 : now.getTime() + HOUR;
+    let gone = 0;
+    try {
+      gone = await this.running;
+    } finally {
+      // Even after a failure, not again before the hour: every round reads whole tables.
+      this.nextAt = gone >= this.budget ? 0 : now.getTime() + HOUR;
+    }
     return gone;
   }
 
@@ -75,15 +80,22 @@ export class RetentionJob {
       for (const rule of table.retention ?? []) {
         if (left <= 0) return this.budget - left;
         const cutoff = retentionCutoff(now, rule.kind === 'programme' ? this.policy.programmeYears : this.policy.deliveryYears);
-        const found = await this.find(table.table, rule.expired(`${cutoff}T00:00:00.000Z`), left);
+        // Midnight in London that day, as the dates stored are instants.
+        const instant = (londonToInstant(cutoff, '00:00') ?? new Date(`${cutoff}T00:00:00Z`)).toISOString();
         let gone = 0;
-        if (rule.wholePartition) {
-          for (const head of found) {
-            if (left - gone <= 0) break;
-            gone += await this.deletePartition(table.table, head.partitionKey, left - gone);
+        try {
+          const found = await this.find(table.table, rule.expired(instant), left);
+          if (rule.wholePartition) {
+            for (const head of found) {
+              if (left - gone <= 0) break;
+              gone += await this.deletePartition(table.table, head.partitionKey, left - gone);
+            }
+          } else {
+            gone = await this.deleteRows(table.table, found);
           }
-        } else {
-          gone = await this.deleteRows(table.table, found);
+        } catch (err) {
+          // One rule failing (a table briefly unavailable) does not stop the others; the next round tries again.
+          this.logger.warn({ retention: { table: table.table, kind: rule.kind }, err: { message: (err as Error).message } }, 'retention rule failed');
         }
         if (gone > 0) this.logger.info({ retention: { table: table.table, kind: rule.kind, cutoff, deleted: gone } }, 'purged records past their retention');
         left -= gone;

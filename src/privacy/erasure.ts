@@ -34,8 +34,8 @@ export const FORMER_MEMBER = 'Former member';
 /** Names shorter than this are not searched for in text (they would match inside ordinary words). */
 const SHORTEST_NAME = 3;
 
+/** A row is about the person when scrubbing it changes something; only then is it deleted or anonymised. */
 export function eraseRow(row: Readonly<Record<string, unknown>>, subject: Subject, pseudonym: string, erasure: Erasure): RowChange {
-  if (erasure === 'delete') return { kind: 'delete' };
   const scrub = scrubber(subject, pseudonym);
   let changed = false;
   const next: Record<string, unknown> = {};
@@ -49,6 +49,7 @@ export function eraseRow(row: Readonly<Record<string, unknown>>, subject: Subjec
     next[key] = cleaned;
   }
   if (!changed) return { kind: 'keep' };
+  if (erasure === 'delete') return { kind: 'delete' };
   return { kind: 'replace', row: next, rekeyed: next.partitionKey !== row.partitionKey || next.rowKey !== row.rowKey };
 }
 
@@ -58,11 +59,62 @@ function scrubber(subject: Subject, pseudonym: string): (text: string) => string
     [new RegExp(escape(subject.aadObjectId), 'gi'), pseudonym],
     ...[...new Set(subject.names.map((n) => n.trim()).filter((n) => n.length >= SHORTEST_NAME))]
       .sort((a, b) => b.length - a.length)
-      .map((name): [RegExp, string] => [new RegExp(escape(name), 'gi'), FORMER_MEMBER]),
+      // Whole words only: "Ann" is not erased from "Annual".
+      .map((name): [RegExp, string] => [new RegExp(`(?<![\\p{L}\\p{N}])${escape(name)}(?![\\p{L}\\p{N}])`, 'giu'), FORMER_MEMBER]),
   ];
   return (text) => replacements.reduce((out, [pattern, by]) => out.replace(pattern, by), text);
 }
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * The names and Teams ids a person is recorded under, read from the rows that carry their Entra id:
+ * a row keyed by them (their sign-up, directory entry, personal chat) names them in `name`, `teamsId`
+ * and `label`; a pair of columns such as `organiserAad` / `organiserName` / `organiserTeamsId` does
+ * when its id is theirs; so do JSON objects whose `aadObjectId` is theirs (`name`, `by`, `teamsId`),
+ * and a personal chat's conversation reference (`user`). Only these, never text someone else wrote.
+ */
+export function identityOf(rows: readonly Readonly<Record<string, unknown>>[], aadObjectId: string): { names: string[]; teamsIds: string[] } {
+  const aad = aadObjectId.toLowerCase();
+  const names = new Set<string>();
+  const teamsIds = new Set<string>();
+  const add = (set: Set<string>, value: unknown) => {
+    if (typeof value === 'string' && value.trim()) set.add(value.trim());
+  };
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) return value.forEach(walk);
+    if (!value || typeof value !== 'object') return;
+    const o = value as Record<string, unknown>;
+    if (typeof o.aadObjectId === 'string' && o.aadObjectId.toLowerCase() === aad) {
+      add(names, o.name);
+      add(names, o.by);
+      add(teamsIds, o.teamsId);
+      add(teamsIds, o.id);
+    }
+    Object.values(o).forEach(walk);
+  };
+  for (const row of rows) {
+    if (String(row.rowKey ?? '').toLowerCase().endsWith(aad)) {
+      add(names, row.name);
+      add(names, row.label);
+      add(teamsIds, row.teamsId);
+    }
+    for (const [key, value] of Object.entries(row)) {
+      if (key.endsWith('Aad') && typeof value === 'string' && value.toLowerCase() === aad) {
+        const prefix = key.slice(0, -3);
+        add(names, row[`${prefix}Name`]);
+        add(teamsIds, row[`${prefix}TeamsId`]);
+      }
+      if (typeof value === 'string' && /^[[{]/.test(value)) {
+        try {
+          walk(JSON.parse(value));
+        } catch {
+          // not JSON
+        }
+      }
+    }
+  }
+  return { names: [...names], teamsIds: [...teamsIds].filter((id) => id.length >= 8) };
 }

@@ -1,21 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import type { TransactionAction } from '@azure/data-tables';
+import { odata, type TransactionAction } from '@azure/data-tables';
 import type { TableInventory } from '../platform/inventory';
 import type { Logger } from '../platform/logging';
 import { statusOf, type Tables } from '../platform/storage/tables';
 import { eraseRow, type Subject } from './erasure';
-import { rowsAbout } from './personalData';
 
 /**
  * Erases one person from every table (see erasure.ts for what happens to each row). Per table:
- * 1. read the rows about them and decide each row's change;
- * 2. write each partition's changes in entity-group transactions: updates under the ETags read; a
- *    row re-keyed is deleted and created again in the same transaction (a delete in a transaction
- *    cannot carry an ETag, so where the table has a head row, it is rewritten unchanged under its
- *    ETag in that transaction: a writer holding an older state of the aggregate then fails and reads
- *    again, and cannot bring the old row back); rows that exist only because of the person are
- *    deleted whatever happened to them meanwhile (erasure wins);
- * 3. on 412 or 409 the table is read again and erased again, a few times.
+ * 1. for a table of aggregates, read every head row first (a TeachMeet's event row): its ETag as of
+ *    before the rows are read, so a change to that aggregate made after this moment fails the
+ *    erasure's write (412) and the table is read again;
+ * 2. read the whole table and decide each row's change: a row is about the person when their Entra
+ *    object id, a Teams id or a name of theirs appears in its keys or values (names, and ids inside
+ *    JSON such as a running order or a card copy's conversation reference, sit in rows no key points
+ *    to, so no narrower query finds them all); an erasure is rare, and a table scan is its price;
+ * 3. write each partition's changes in entity-group transactions: updates under the ETags read; a row
+ *    re-keyed is deleted and created again in the same transaction as the head row rewritten under
+ *    its step-1 ETag (a delete in a transaction cannot carry an ETag itself); rows that exist only
+ *    because of the person are deleted whatever happened to them meanwhile (erasure wins);
+ * 4. on 412 or 409 the table is read again and erased again, a few times.
  * Erasing twice finds nothing the second time.
  */
 
@@ -28,40 +31,52 @@ export interface Erased {
   readonly anonymised: number;
 }
 
-export async function forgetPerson(tables: Tables, inventory: readonly TableInventory[], subject: Subject, logger: Logger): Promise<Erased> {
+type Row = Record<string, unknown> & { partitionKey: string; rowKey: string };
+
+export async function forgetPerson(tables: Tables, inventory: readonly TableInventory[], subject: Subject, logger: Logger, now: () => Date = () => new Date()): Promise<Erased> {
   const pseudonym = randomUUID();
   const aad = subject.aadObjectId.toLowerCase();
   let deleted = 0;
   let anonymised = 0;
   for (const table of inventory.filter((t) => t.about)) {
     for (let attempt = 1; ; attempt += 1) {
-      const found = await rowsAbout(tables, table, aad);
-      const byPartition = new Map<string, TransactionAction[][]>();
-      const rekeyedIn = new Set<string>();
-      let counts = { deleted: 0, anonymised: 0 };
-      for (const { row, etag } of found) {
-        const keys = { partitionKey: String(row.partitionKey), rowKey: String(row.rowKey) };
-        const change = eraseRow(row, subject, pseudonym, table.erase?.(keys) ?? 'anonymise');
+      const heads = table.head ? await readAll(tables, table.table, odata`RowKey eq ${table.head}`) : [];
+      const headOf = new Map(heads.map((h) => [h.row.partitionKey, h]));
+      const byPartition = new Map<string, TransactionAction[]>();
+      const guarded = new Set<string>();
+      const counts = { deleted: 0, anonymised: 0 };
+      for (const { row, etag } of await readAll(tables, table.table)) {
+        const keys = { partitionKey: row.partitionKey, rowKey: row.rowKey };
+        const erased = eraseRow(row, subject, pseudonym, table.erase?.(row, aad) ?? 'anonymise');
+        if (erased.kind === 'keep') continue;
+        const change = erased.kind === 'replace' && table.afterErase ? { ...erased, row: table.afterErase(erased.row, now()) } : erased;
+        const isHead = table.head === row.rowKey;
+        // The head row is written under the ETag read first, so a change since then is not lost.
+        const headEtag = isHead ? (headOf.get(row.partitionKey)?.etag ?? etag) : etag;
         const operations: TransactionAction[] =
-          change.kind === 'keep'
-            ? []
-            : change.kind === 'delete'
-              ? [['delete', keys]]
-              : change.rekeyed
-                ? [['delete', keys], ['create', change.row as never]]
-                : [['update', change.row as never, 'Replace', { etag }]];
-        if (operations.length === 0) continue;
-        if (change.kind === 'replace' && change.rekeyed && table.head && keys.rowKey !== table.head) rekeyedIn.add(keys.partitionKey);
+          change.kind === 'delete'
+            ? [['delete', keys]]
+            : change.rekeyed
+              ? [['delete', keys], ['create', change.row as never]]
+              : [['update', change.row as never, 'Replace', { etag: headEtag }]];
+        if (isHead) guarded.add(row.partitionKey);
         if (change.kind === 'delete') counts.deleted += 1;
         else counts.anonymised += 1;
-        const chunks = byPartition.get(keys.partitionKey) ?? [[]];
-        if (chunks.at(-1)!.length + operations.length > OPERATIONS) chunks.push([]);
-        chunks.at(-1)!.push(...operations);
-        byPartition.set(keys.partitionKey, chunks);
+        byPartition.set(row.partitionKey, [...(byPartition.get(row.partitionKey) ?? []), ...operations]);
       }
       try {
-        for (const partition of rekeyedIn) await guardWithHead(tables, table.table, table.head!, partition, byPartition.get(partition)!);
-        for (const chunks of byPartition.values()) for (const chunk of chunks) await tables.client(table.table).submitTransaction(chunk);
+        for (const [partition, operations] of byPartition) {
+          const head = headOf.get(partition);
+          const needsGuard = table.head && head && !guarded.has(partition) && operations.some(([kind]) => kind === 'delete' || kind === 'create');
+          const all: TransactionAction[] = needsGuard ? [['update', head.row as never, 'Replace', { etag: head.etag }], ...operations] : operations;
+          // Large partitions go in several transactions; the guard is in the first, so the rest follow a checked state.
+          for (let i = 0; i < all.length; i += OPERATIONS) {
+            let end = Math.min(all.length, i + OPERATIONS);
+            if (end < all.length && all[end - 1]![0] === 'delete' && all[end]![0] === 'create') end -= 1; // keep a re-key together
+            await tables.client(table.table).submitTransaction(all.slice(i, end));
+            i = end - OPERATIONS;
+          }
+        }
         deleted += counts.deleted;
         anonymised += counts.anonymised;
         break;
@@ -69,7 +84,6 @@ export async function forgetPerson(tables: Tables, inventory: readonly TableInve
         const status = statusOf(err);
         if ((status === 412 || status === 409 || status === 404) && attempt < ATTEMPTS) {
           logger.info({ table: table.table, status, attempt }, 'erasure met a concurrent change: reading again');
-          counts = { deleted: 0, anonymised: 0 };
           continue;
         }
         throw err;
@@ -79,12 +93,12 @@ export async function forgetPerson(tables: Tables, inventory: readonly TableInve
   return { deleted, anonymised };
 }
 
-/** Puts the aggregate's head row, unchanged, under its ETag into the first transaction of the partition (unless it is already written there). */
-async function guardWithHead(tables: Tables, table: string, head: string, partitionKey: string, chunks: TransactionAction[][]): Promise<void> {
-  if (chunks.some((chunk) => chunk.some(([, entity]) => entity.rowKey === head))) return;
-  const { etag, timestamp: _timestamp, ...row } = (await tables.client(table).getEntity(partitionKey, head)) as Record<string, unknown> & { etag: string; timestamp?: unknown };
-  for (const key of Object.keys(row)) if (key.startsWith('odata.') || key.endsWith('@odata.type')) delete row[key];
-  const first = chunks[0]!;
-  if (first.length >= OPERATIONS) chunks.unshift([]);
-  chunks[0]!.unshift(['update', row as never, 'Replace', { etag }]);
+async function readAll(tables: Tables, table: string, filter?: string): Promise<{ row: Row; etag: string }[]> {
+  const rows: { row: Row; etag: string }[] = [];
+  for await (const entity of tables.client(table).listEntities<Record<string, unknown>>(filter ? { queryOptions: { filter } } : {})) {
+    const { etag, timestamp: _timestamp, ...row } = entity as Record<string, unknown> & { etag: string; timestamp?: unknown };
+    for (const key of Object.keys(row)) if (key.startsWith('odata.') || key.endsWith('@odata.type')) delete row[key];
+    rows.push({ row: row as Row, etag });
+  }
+  return rows;
 }

@@ -40,3 +40,18 @@ export async function rowsAbout(tables: Tables, table: TableInventory, aadObject
 function mentions(row: Record<string, unknown>, aad: string): boolean {
   return Object.values(row).some((value) => typeof value === 'string' && value.toLowerCase().includes(aad));
 }
+
+const GUID_ANYWHERE = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+const TEAMS_ID_ANYWHERE = /\b29:[A-Za-z0-9_-]{8,}/g;
+
+/**
+ * For the person's own download: other people's ids inside their rows (a running order, a swap's
+ * answers, a conversation reference) are replaced by "(someone else)"; their own stay. Ids of things
+ * (TeachMeets, proposals) are not GUIDs and stay too.
+ */
+export function redactOthers(rows: readonly Record<string, unknown>[], aadObjectId: string, ownTeamsIds: readonly string[]): Record<string, unknown>[] {
+  const aad = aadObjectId.toLowerCase();
+  const own = new Set(ownTeamsIds);
+  const redact = (text: string) => text.replace(GUID_ANYWHERE, (id) => (id.toLowerCase() === aad ? id : '(someone else)')).replace(TEAMS_ID_ANYWHERE, (id) => (own.has(id) ? id : '(someone else)'));
+  return rows.map((row) => Object.fromEntries(Object.entries(row).map(([key, value]) => [key, typeof value === 'string' ? redact(value) : value])));
+}

@@ -12,9 +12,9 @@ import type { SignedLinks } from '../platform/links';
 import type { Download } from '../platform/server';
 import type { Tables } from '../platform/storage/tables';
 import { forgetConfirmCard, forgotten, myDataCard, NOTHING_TO_FORGET, ONLY_COORDINATORS_FORGET_OTHERS, PRIVATE_ONLY } from './cards';
-import type { Subject } from './erasure';
+import { identityOf, type Subject } from './erasure';
 import { forgetPerson } from './forget';
-import { personalData } from './personalData';
+import { personalData, redactOthers } from './personalData';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -31,6 +31,8 @@ export function privacyRoutes(deps: {
   readonly directory: DirectoryStore;
   readonly conversations: ConversationStore;
   readonly logger: Logger;
+  /** Run before an erasure, e.g. TeachMeets cancelling the person's places at events still to come. */
+  readonly beforeErase?: readonly ((aadObjectId: string, now: Date) => Promise<void>)[];
 }): { commands: CommandSpec[]; actions: ActionSpec[]; downloads: Download[] } {
   const download = signedDownload(deps.links, deps.clock, {
     route: '/api/mydata/:id',
@@ -39,7 +41,9 @@ export function privacyRoutes(deps: {
     refused: 'This link has expired or is not valid. Ask Together for `my data` again in your personal chat.',
     contentType: 'application/json; charset=utf-8',
     async file(aad) {
-      const records = await personalData(deps.tables, deps.inventory, aad);
+      const found = await personalData(deps.tables, deps.inventory, aad);
+      const own = identityOf(found.flatMap((r) => r.rows), aad).teamsIds;
+      const records = found.map((r) => ({ ...r, rows: redactOthers(r.rows, aad, own) }));
       const body = {
         partnership: deps.partnershipName,
         about: { aadObjectId: aad },
@@ -108,7 +112,7 @@ export function privacyRoutes(deps: {
   const actions: ActionSpec[] = [
     defineAction({
       verb: 'privacy.forget',
-      data: z.object({ subject: z.union([z.literal('me'), z.string().regex(GUID)]), name: z.string().max(200).default(''), teamsId: z.string().max(200).default('') }),
+      data: z.object({ subject: z.union([z.literal('me'), z.string().regex(GUID)]), name: z.string().max(200).default(''), teamsId: z.string().max(200).default('') }), // name: only for the reply
       audience: 'everyone',
       async run(turn, data) {
         // Who is erased comes from the Teams identity for `me`; someone else only at a coordinator's word.
@@ -118,13 +122,17 @@ export function privacyRoutes(deps: {
           return { message: ONLY_COORDINATORS_FORGET_OTHERS };
         }
         const aad = me ? turn.actor.aadObjectId : data.subject;
-        const [stored, chat] = await Promise.all([deps.directory.person(aad), deps.conversations.personal(aad)]);
+        // Their places at TeachMeets to come (and the like) go first, as if they had cancelled them.
+        for (const release of deps.beforeErase ?? []) await release(aad, turn.now);
+        // What to search for comes from what is stored under their id (and, for `me`, from Teams), never from card data.
+        const records = await personalData(deps.tables, deps.inventory, aad);
+        const known = identityOf(records.flatMap((r) => r.rows), aad);
         const subject: Subject = {
           aadObjectId: aad,
-          names: [me ? turn.actor.name : data.name, stored?.name ?? '', chat?.label ?? '', String(chat?.reference.user?.name ?? '')],
-          teamsIds: [me ? turn.actor.teamsId : data.teamsId, String(chat?.reference.user?.id ?? '')],
+          names: [...known.names, ...(me ? [turn.actor.name] : [])],
+          teamsIds: [...known.teamsIds, ...(me ? [turn.actor.teamsId] : [])],
         };
-        const erased = await forgetPerson(deps.tables, deps.inventory, subject, deps.logger);
+        const erased = await forgetPerson(deps.tables, deps.inventory, subject, deps.logger, () => deps.clock.now());
         deps.directory.invalidate();
         deps.conversations.forgetKnownPerson(aad);
         deps.logger.info({ privacy: { erased: erased.deleted + erased.anonymised, byCoordinator: !me } }, 'a person was erased');

@@ -9,7 +9,7 @@ export const PROPOSALS_INVENTORY: TableInventory = {
   rows:
     "A proposal's partition (PartitionKey = proposal id): the proposal row, one decision row per partner school ('school|<id>'), every version ('version|…'), the audit trail ('audit|…') and posted copies of its card; partition 'settings': the lists of mutual needs and funder outcomes",
   personalData:
-    "Staff: the proposer's and each decider's Entra object id and display name, the proposer's Teams id; comments as written. Pupils and staff taking part are counts only, never names",
+    "Staff: the proposer's and each decider's Entra object id and display name, the proposer's Teams id; comments as written. Pupils and staff taking part are counts only, never names. Each copy of the card keeps the conversation reference it was posted with, which names the person who posted it",
   purpose: 'Proposing projects on mutual need, each partner school\'s approval, the coordinators\' sign-off, and an audit of who decided what and when',
   lawfulBasis: PROGRAMME_BASIS,
   whoCanSee: "Reps and coordinators see proposals, decisions and who made them; coordinators see the full history (`proposal history`)",

@@ -37,6 +37,6 @@ export const SWAPS_INVENTORY: TableInventory = {
     { kind: 'programme', what: 'proposed swaps, by when they were proposed', expired: (cutoff) => odata`PartitionKey eq 'swaps' and RowKey ge 'match|' and RowKey lt 'match}' and proposedAt lt ${cutoff}` },
     { kind: 'programme', what: 'agreed swaps in the history, by when they were agreed', expired: (cutoff) => odata`PartitionKey eq 'swaps' and RowKey ge 'history|' and RowKey lt 'history}' and agreedAt lt ${cutoff}` },
   ],
-  erase: (row) => (row.partitionKey === 'person' ? 'delete' : 'anonymise'),
+  erase: (row, aad) => (row.partitionKey === 'person' && row.rowKey === aad ? 'delete' : 'anonymise'),
   about: (aad) => odata`PartitionKey eq 'swaps' or (PartitionKey eq 'person' and RowKey eq ${aad})`,
 };

@@ -9,7 +9,7 @@ export const TEACHMEETS_INVENTORY: TableInventory = {
   rows:
     "A TeachMeet's partition (PartitionKey = event id) holds the event row, one sign-up row per person (RowKey 'signup|' + their Entra object id) and one row per posted copy of its card",
   personalData:
-    "Staff: the organiser's and each sign-up's Entra object id, Teams id, display name and school; a presenter's talk title and one line. No pupil data (the form says so)",
+    "Staff: the organiser's and each sign-up's Entra object id, Teams id, display name and school; a presenter's talk title and one line. No pupil data (the form says so). Each copy of the card keeps the conversation reference it was posted with, which names the person who posted it",
   purpose: 'Sign-ups, places, waitlist and offers; confirmations and notices; the running order; the attendee list for the organiser; a person\'s CPD record (`my teachmeets`)',
   lawfulBasis: PROGRAMME_BASIS,
   whoCanSee:

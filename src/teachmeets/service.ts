@@ -282,6 +282,22 @@ export class TeachMeetService {
    * If the event changed while registering (a cancellation, an edit), it looks again, so a reminder
    * registered from the older state does not outlive the change that followed it.
    */
+  /**
+   * Before a person is erased: their places at TeachMeets still to come are cancelled as if they had
+   * pressed Cancel my place (a waiting person is offered it, a talk leaves the running order, no
+   * reminder is owed to them). Past TeachMeets keep their sign-ups, to be anonymised.
+   */
+  async releasePlaces(aadObjectId: string, now: Date): Promise<void> {
+    const aad = aadObjectId.toLowerCase();
+    for (const eventId of await this.deps.store.eventsSignedUp(aad)) {
+      const loaded = await this.queue.read(eventId);
+      const mine = loaded?.agg.signUps.get(aad);
+      if (!loaded || !mine || mine.status === 'cancelled' || loaded.agg.event.status !== 'open' || loaded.agg.event.startsAt <= now) continue;
+      await this.queue.submit(eventId, { kind: 'cancel', person: { aadObjectId: aad, teamsId: mine.teamsId, name: mine.name, schoolId: mine.schoolId } });
+    }
+    await this.settle();
+  }
+
   async registerAllReminders(eventId: string): Promise<void> {
     const deadlines = this.deps.deadlines;
     if (!deadlines) return;

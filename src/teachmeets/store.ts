@@ -118,6 +118,15 @@ export class TeachMeetStore {
     this.table = tables.client(TEACHMEETS_TABLE);
   }
 
+  /** The TeachMeets a person has a sign-up row in (any status). */
+  async eventsSignedUp(aadObjectId: string): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const row of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`RowKey eq ${`${SIGNUP}${aadObjectId.toLowerCase()}`}`, select: ['PartitionKey'] } })) {
+      ids.push(String(row.partitionKey));
+    }
+    return ids;
+  }
+
   async create(event: TeachMeet): Promise<string> {
     const created = await this.table.createEntity(eventEntity(event, { attending: 0, waiting: 0, presenting: 0 }));
     return created.etag ?? '';

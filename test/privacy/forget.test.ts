@@ -74,8 +74,9 @@ describe('forget: erasing a person from Together', function () {
     return cardText(whoCard);
   }
 
-  it('when a teacher says forget me and confirms, then no table identifies them, and the TeachMeet still counts their place as a former member', async function () {
+  it('when a teacher says forget me and confirms after a TeachMeet they attended, then no table identifies them, and the TeachMeet still counts their place as a former member', async function () {
     assert.ok(identifying(await everyRow(w.bot.tablePrefix), ann).length > 0, 'before: Ann is stored');
+    w.clock.set('2026-12-05T10:00:00Z'); // the day after the TeachMeet
     const asked = await w.sim.say(ann, w.sim.personalChat(ann), 'forget me');
     const card = await confirmCardFor(asked);
     const text = cardText(adaptiveCardsOf(card.activity)[0]!);

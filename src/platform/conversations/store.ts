@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../clock';
 import { odata, type TableClient } from '@azure/data-tables';
 import { TurnContext, type ConversationReference } from 'botbuilder';
 import { z } from 'zod';
@@ -13,6 +14,8 @@ import { conversationInfo, type ConversationInfo } from '../turn';
  */
 
 export const CONVERSATIONS_TABLE = 'Conversations';
+/** How long an instance trusts that a reference it wrote is still stored. */
+const KNOWN_MS = 10 * 60_000;
 
 const ReferenceSchema = z.object({
   channelId: z.string(),
@@ -41,13 +44,18 @@ export interface StoredConversation {
 
 export class ConversationStore {
   private readonly table: TableClient;
-  private readonly known = new Set<string>();
+  /**
+   * References this instance stored or saw stored, and when: it writes again only after KNOWN_MS, so a row
+   * another instance removed (an erasure, an uninstall it never saw) comes back within minutes.
+   */
+  private readonly known = new Map<string, number>();
   /** Writes in flight, so a burst of turns from one conversation writes its reference once. */
   private readonly writing = new Map<string, Promise<void>>();
 
   constructor(
     tables: Tables,
     private readonly logger: Logger,
+    private readonly clock: Clock = systemClock,
   ) {
     this.table = tables.client(CONVERSATIONS_TABLE);
   }
@@ -64,12 +72,13 @@ export class ConversationStore {
     const marker = `${key.partitionKey}/${key.rowKey}/${reference.serviceUrl}`;
     // An install always writes: another instance may have deleted the row on an uninstall this one never saw.
     const install = isInstall(context.activity);
-    if (this.known.has(marker) && !install) return;
+    const at = this.known.get(marker);
+    if (at !== undefined && this.clock.now().getTime() - at < KNOWN_MS && !install) return;
     const inFlight = this.writing.get(marker);
     if (inFlight && !install) return inFlight;
     const label = info.kind === 'channel' ? `${info.teamName ?? 'Team'} › ${info.channelName ?? 'General'}` : info.kind === 'groupChat' ? 'Group chat' : (context.activity.from?.name ?? '');
     const write = this.table.upsertEntity({ ...key, reference: JSON.stringify(reference), kind: info.kind, teamId: info.teamId ?? '', label }, 'Replace').then(() => {
-      this.known.add(marker);
+      this.known.set(marker, this.clock.now().getTime());
     });
     this.writing.set(marker, write);
     try {
@@ -83,13 +92,13 @@ export class ConversationStore {
   async rememberPersonal(aadObjectId: string, reference: Partial<ConversationReference>, label: string): Promise<void> {
     const aad = aadObjectId.toLowerCase();
     await this.table.upsertEntity({ partitionKey: 'personal', rowKey: aad, reference: JSON.stringify(reference), kind: 'personal', teamId: '', label }, 'Replace');
-    this.known.add(`personal/${aad}/${reference.serviceUrl}`);
+    this.known.set(`personal/${aad}/${reference.serviceUrl}`, this.clock.now().getTime());
   }
 
   /** After a person is erased elsewhere: this instance no longer assumes their personal chat is stored (their next message stores it again). */
   forgetKnownPerson(aadObjectId: string): void {
     const prefix = `personal/${aadObjectId.toLowerCase()}/`;
-    for (const marker of [...this.known]) if (marker.startsWith(prefix)) this.known.delete(marker);
+    for (const marker of [...this.known.keys()]) if (marker.startsWith(prefix)) this.known.delete(marker);
   }
 
   /** Removes what an uninstall takes away: a personal chat, a group chat, or every channel of a team. */

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { TableClient, TableServiceClient } from '@azure/data-tables';
+import { adaptiveCardsOf } from '../support/cardActions';
+import { storageConnectionString } from '../support/hooks';
+import type { SimUser } from '../support/simulator';
+import { eventually, said, World } from '../announcements/world';
+
+/** Found in review, failing before its fix: erasure misses rows that hold a recipient's name but not their Entra id. */
+
+async function rowsMentioning(prefix: string, marks: string[]): Promise<string[]> {
+  const connection = storageConnectionString();
+  const service = TableServiceClient.fromConnectionString(connection, { allowInsecureConnection: true });
+  const out: string[] = [];
+  for await (const table of service.listTables()) {
+    if (!table.name?.startsWith(prefix)) continue;
+    const client = TableClient.fromConnectionString(connection, table.name, { allowInsecureConnection: true });
+    for await (const entity of client.listEntities<Record<string, unknown>>()) {
+      const text = `${table.name}: ${JSON.stringify(entity)}`.toLowerCase();
+      const hit = marks.map((m) => text.indexOf(m.toLowerCase())).find((i) => i >= 0);
+      if (hit !== undefined) out.push(`${text.slice(0, 120)} … ${text.slice(Math.max(0, hit - 60), hit + 60)}`);
+    }
+  }
+  return out;
+}
+
+describe('erasure: announcements', function () {
+  this.timeout(30_000);
+  let w: World;
+  let ann: SimUser;
+
+  beforeEach(async function () {
+    w = await World.start();
+    await w.addSchool('Oakfield Academy');
+    ann = w.sim.user('ann', 'Ann Hughes');
+    await w.makeRep(ann, 'Oakfield Academy');
+    await w.sim.say(ann, w.sim.personalChat(ann), 'whoami');
+  });
+
+  afterEach(async function () {
+    await w.stop();
+  });
+
+  it('when a rep who was sent an announcement in their personal chat says forget me, then no delivery row still holds their name', async function () {
+    const me = w.sim.personalChat(w.cora);
+    const typed = await w.sim.say(w.cora, me, 'announce reps: Deadline for STEM Week proposals is Friday');
+    const preview = typed.sent.find((s) => adaptiveCardsOf(s.activity).length > 0)!;
+    assert.ok(preview, said(typed));
+    await w.sim.click(w.cora, me, preview, 'Send');
+    await eventually('Ann got it', () => w.announcementsIn(w.sim.personalChat(ann), 'Deadline for STEM Week').length >= 1);
+    await w.settle();
+
+    const asked = await w.sim.say(ann, w.sim.personalChat(ann), 'forget me');
+    const card = asked.sent.find((s) => adaptiveCardsOf(s.activity).length > 0)!;
+    const done = await w.sim.click(ann, w.sim.personalChat(ann), card, 'Yes, erase me');
+    assert.match(said(done), /no longer holds anything that identifies you/);
+    assert.deepEqual(await rowsMentioning(w.prefix, [ann.name, ann.aadObjectId, ann.id]), [], 'nothing identifies Ann');
+  });
+  it("when a coordinator who cancelled a rep's announcement says forget me, then the announcement no longer names them", async function () {
+    assert.match(said(await w.sim.say(w.cora, w.sim.personalChat(w.cora), 'rep announcements on')), /may now announce/);
+    const typed = await w.sim.say(ann, w.sim.personalChat(ann), 'announce Oakfield Academy: Parents evening moved to Thursday');
+    const preview = typed.sent.find((s) => adaptiveCardsOf(s.activity).length > 0);
+    assert.ok(preview, said(typed));
+    const id = /"announcementId":"(an[0-9a-f]{10})"/.exec(JSON.stringify(preview.activity))?.[1];
+    assert.ok(id, 'the preview carries its id');
+    const discarded = await w.sim.execute(w.cora, w.sim.personalChat(w.cora), 'announce.discard', { announcementId: id });
+    assert.match(said(discarded), /Cancelled: nothing was sent/);
+
+    const asked = await w.sim.say(w.cora, w.sim.personalChat(w.cora), 'forget me');
+    const card = asked.sent.find((s) => adaptiveCardsOf(s.activity).length > 0)!;
+    assert.match(said(await w.sim.click(w.cora, w.sim.personalChat(w.cora), card, 'Yes, erase me')), /no longer holds anything that identifies you/);
+    assert.deepEqual(await rowsMentioning(w.prefix, [w.cora.name]), [], 'nothing names Cora');
+  });
+});
