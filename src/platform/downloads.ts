@@ -33,7 +33,11 @@ export function signedCsv(
   return signedDownload(links, clock, { ...spec, contentType: 'text/csv; charset=utf-8', file: spec.csv });
 }
 
-/** Any file behind a short-lived signed link, as signedCsv (which is this with a CSV). */
+/**
+ * Anything behind a short-lived signed link: signedCsv, signedPage and `my data`'s JSON are this with
+ * their content type. Refusals (403) and "gone" answers (404) are in the same type as what is served
+ * for a page (an HTML page), in plain text otherwise. A file has a name (a download); a page has none.
+ */
 export function signedDownload(
   links: SignedLinks,
   clock: Clock,
@@ -42,21 +46,24 @@ export function signedDownload(
     readonly id: RegExp;
     readonly refused: string;
     readonly contentType: string;
-    file(id: string): Promise<{ body: string; filename: string } | { missing: string }>;
+    /** Refusals and "gone" answers as HTML pages (for a page), else plain text. */
+    readonly htmlAnswers?: boolean;
+    file(id: string): Promise<{ body: string; filename?: string } | { missing: string }>;
   },
 ): SignedCsv {
   const pathOf = (id: string) => spec.route.replace(':id', id);
-  const text = (status: number, body: string) => ({ status, contentType: 'text/plain; charset=utf-8', body });
+  const answerType = spec.htmlAnswers ? 'text/html; charset=utf-8' : 'text/plain; charset=utf-8';
+  const answer = (status: number, body: string) => ({ status, contentType: answerType, body });
   return {
     link: (id, now) => ({ url: links.make(pathOf(id), new Date(now.getTime() + LINK_MS)), validFor: 'for 15 minutes' }),
     download: {
       path: spec.route,
       async handle(params, query) {
         const id = String(params.id ?? '');
-        if (!spec.id.test(id) || !links.verify(pathOf(id), query.exp, query.sig, clock.now())) return text(403, spec.refused);
+        if (!spec.id.test(id) || !links.verify(pathOf(id), query.exp, query.sig, clock.now())) return answer(403, spec.refused);
         const file = await spec.file(id);
-        if ('missing' in file) return text(404, file.missing);
-        return { status: 200, contentType: spec.contentType, body: file.body, filename: file.filename };
+        if ('missing' in file) return answer(404, file.missing);
+        return { status: 200, contentType: spec.contentType, body: file.body, ...(file.filename ? { filename: file.filename } : {}) };
       },
     },
   };
@@ -99,18 +106,13 @@ export function signedPage(
     page(id: string): Promise<{ html: string } | { missing: string }>;
   },
 ): SignedPage {
-  const pathOf = (id: string) => spec.route.replace(':id', id);
-  const html = (status: number, body: string) => ({ status, contentType: 'text/html; charset=utf-8', body });
-  return {
-    link: (id, now) => ({ url: links.make(pathOf(id), new Date(now.getTime() + LINK_MS)), validFor: 'for 15 minutes' }),
-    download: {
-      path: spec.route,
-      async handle(params, query) {
-        const id = String(params.id ?? '');
-        if (!spec.id.test(id) || !links.verify(pathOf(id), query.exp, query.sig, clock.now())) return html(403, spec.refused);
-        const page = await spec.page(id);
-        return 'missing' in page ? html(404, page.missing) : html(200, page.html);
-      },
+  return signedDownload(links, clock, {
+    ...spec,
+    contentType: 'text/html; charset=utf-8',
+    htmlAnswers: true,
+    async file(id) {
+      const page = await spec.page(id);
+      return 'missing' in page ? page : { body: page.html };
     },
-  };
+  });
 }

@@ -1,33 +1,12 @@
 import assert from 'node:assert/strict';
-import { TableClient, TableServiceClient } from '@azure/data-tables';
 import { adaptiveCardsOf, invokeResponseCard } from '../support/cardActions';
-import { storageConnectionString } from '../support/hooks';
+import { everyRow, identifying } from '../support/everyRow';
 import type { SimUser, TurnResult } from '../support/simulator';
 import { answered, said } from '../support/said';
 import { runningOrder, World } from '../teachmeets/world';
 import { cancelMyPlace } from '../support/confirm';
 
-/** Found in review, each failing before its fix: erasure leaves identifying data or breaks a capability. */
-
-async function everyRow(prefix: string): Promise<string[]> {
-  const connection = storageConnectionString();
-  const service = TableServiceClient.fromConnectionString(connection, { allowInsecureConnection: true });
-  const rows: string[] = [];
-  for await (const table of service.listTables()) {
-    if (!table.name?.startsWith(prefix)) continue;
-    const client = TableClient.fromConnectionString(connection, table.name, { allowInsecureConnection: true });
-    for await (const entity of client.listEntities<Record<string, unknown>>()) {
-      const decoded = `${entity.partitionKey}|${entity.rowKey}`.split('|').map((part) => Buffer.from(part, 'base64url').toString('utf8'));
-      rows.push(`${table.name}: ${JSON.stringify(entity)} ${decoded.join(' ')}`.toLowerCase());
-    }
-  }
-  return rows;
-}
-
-function identifying(rows: string[], user: SimUser): string[] {
-  const marks = [user.aadObjectId, user.name, user.id].map((m) => m.toLowerCase());
-  return rows.filter((row) => marks.some((m) => row.includes(m)));
-}
+/** Erasure cases found in review, each failing before its fix: what is left afterwards, and how the capabilities carry on. */
 
 function cardIn(result: TurnResult) {
   const sent = result.sent.find((s) => adaptiveCardsOf(s.activity).length > 0);

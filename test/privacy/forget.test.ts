@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { TableClient, TableServiceClient } from '@azure/data-tables';
 import { adaptiveCardsOf, cardText, invokeResponseCard } from '../support/cardActions';
-import { storageConnectionString } from '../support/hooks';
+import { everyRow, identifying } from '../support/everyRow';
 import type { SimUser, TurnResult } from '../support/simulator';
 import { answered, said } from '../support/said';
 import { World } from '../teachmeets/world';
@@ -12,27 +11,6 @@ import { World } from '../teachmeets/world';
  * keys or values), while the partnership's counts stay.
  */
 
-/** Every key and value of every row in this bot's tables, as one lower-cased text per row. */
-async function everyRow(prefix: string): Promise<string[]> {
-  const connection = storageConnectionString();
-  const service = TableServiceClient.fromConnectionString(connection, { allowInsecureConnection: true });
-  const rows: string[] = [];
-  for await (const table of service.listTables()) {
-    if (!table.name?.startsWith(prefix)) continue;
-    const client = TableClient.fromConnectionString(connection, table.name, { allowInsecureConnection: true });
-    for await (const entity of client.listEntities<Record<string, unknown>>()) {
-      // Keys may hold ids encoded (base64url, see encodeKey): decoded, they must not identify anyone either.
-      const decoded = `${entity.partitionKey}|${entity.rowKey}`.split('|').map((part) => Buffer.from(part, 'base64url').toString('utf8'));
-      rows.push(`${table.name}: ${JSON.stringify(entity)} ${decoded.join(' ')}`.toLowerCase());
-    }
-  }
-  return rows;
-}
-
-function identifying(rows: string[], user: SimUser): string[] {
-  const marks = [user.aadObjectId, user.name, user.id].map((m) => m.toLowerCase());
-  return rows.filter((row) => marks.some((m) => row.includes(m)));
-}
 
 describe('forget: erasing a person from Together', function () {
   let w: World;
