@@ -225,9 +225,14 @@ export interface OutcomeFormData {
   readonly recordedBy: string;
   readonly hasRecord: boolean;
   readonly pupilHint: string;
+  /** The text may name a pupil: the form offers RECORD_ANYWAY beside Record. */
+  readonly pupilCheck: boolean;
+  readonly recordAnyway: string;
 }
 
-export function outcomeFormData(project: Project, current: OutcomeRecord | undefined, now: Date, typed?: OutcomeInput, problem = '', notice = ''): OutcomeFormData {
+export const RECORD_ANYWAY = 'Record anyway: it is not a pupil';
+
+export function outcomeFormData(project: Project, current: OutcomeRecord | undefined, now: Date, typed?: OutcomeInput, problem = '', notice = '', pupilCheck = false): OutcomeFormData {
   const shown = (n: number | undefined) => (n === undefined ? '' : String(n));
   return {
     proposalId: project.id,
@@ -251,6 +256,8 @@ export function outcomeFormData(project: Project, current: OutcomeRecord | undef
     recordedBy: current ? `Recorded by ${current.by.name}, ${formatDayTime(current.at, now)}. Sending the form again changes it.` : '',
     hasRecord: current !== undefined,
     pupilHint: 'Counts only. No pupil names or personal details, please.',
+    pupilCheck,
+    recordAnyway: RECORD_ANYWAY,
   };
 }
 

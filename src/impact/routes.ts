@@ -1,3 +1,4 @@
+import { pupilDataWarnings, pupilWarningText } from '../platform/pupilData';
 import { z } from 'zod';
 import { cardId, cardText, defineAction, type ActionResult, type ActionSpec } from '../platform/actions';
 import type { Clock } from '../platform/clock';
@@ -9,7 +10,7 @@ import { findSchool } from '../platform/directory/rules';
 import { signedCsv, signedPage } from '../platform/downloads';
 import type { SignedLinks } from '../platform/links';
 import type { Download } from '../platform/server';
-import { IMPACT_WORDS, impactCardData, OUTCOME_FORM_VERB, OUTCOME_SAVE_VERB, outcomeFormData, outcomeSavedText, reportTables, TABLE_IDS, tableCsv, termSetText, termsText, type TableId } from './cards';
+import { IMPACT_WORDS, impactCardData, OUTCOME_FORM_VERB, OUTCOME_SAVE_VERB, outcomeFormData, outcomeSavedText, reportTables, TABLE_IDS, tableCsv, termSetText, termsText, type TableId, RECORD_ANYWAY } from './cards';
 import type { Scope } from './model';
 import { refusedPage, reportPage } from './page';
 import { academicYearOf, academicYearTerms, checkOutcome, parsePeriod, setTerm, termOn } from './rules';
@@ -42,6 +43,7 @@ const OutcomeForm = ProposalRef.extend({
   measured: cardText(2000).default(''),
   evidence: cardText(2000).default(''),
   legacy: cardText(2000).default(''),
+  pupilDataChecked: z.literal('yes').optional(),
 }).strip();
 
 export function impactRoutes(deps: ImpactRouteDeps): { commands: CommandSpec[]; actions: ActionSpec[]; downloads: Download[] } {
@@ -166,6 +168,12 @@ export function impactRoutes(deps: ImpactRouteDeps): { commands: CommandSpec[]; 
         if (!checked.ok) {
           turn.record.outcome = 'invalid';
           return { card: renderCard('impactOutcome', outcomeFormData(found.project, found.current, turn.now, data, checked.message)) };
+        }
+        const warnings = data.pupilDataChecked === 'yes' ? [] : pupilDataWarnings({ measured: data.measured, legacy: data.legacy }, (await directory.schools()).map((s) => s.name));
+        if (warnings.length > 0) {
+          turn.record.outcome = 'invalid';
+          const problem = pupilWarningText(warnings, { measured: 'the outcome measured', legacy: 'the legacy' }, RECORD_ANYWAY);
+          return { card: renderCard('impactOutcome', outcomeFormData(found.project, found.current, turn.now, data, problem, '', true)) };
         }
         const result = await service.recordOutcome(found.project, found.current, data.version, checked.values, { aadObjectId: turn.actor.aadObjectId, name: turn.actor.name }, turn.now);
         if (result.kind === 'conflict') {

@@ -105,4 +105,17 @@ describe('impact: outcome records through the wire', function () {
     assert.equal(csv[0], 'Project,Lead school,Ends,Pupils planned,Staff planned,Pupils achieved,Staff achieved,Disadvantaged pupils,Pupils with SEND,Outcome promised,Outcome measured,Evidence,Legacy');
     assert.match(csv[1]!, /^STEM Week,Oakfield Academy,2 Dec 2026,120,12,110,11,30,8,.*,78% of teams finished a model\.,https:\/\/example\.org\/stem-week,A shared bank of challenges\.$/);
   });
+
+  it('when the lead school writes a pupil\'s name in what was measured, then the form comes back with the warning and nothing is recorded; "Record anyway" records it', async function () {
+    const card = adaptiveCardsOf(nudge.activity)[0]!;
+    const form = invokeResponseCard((await w.sim.click(w.ann, w.chat(w.ann), card, 'Record what happened')).body)!;
+    const values = { pupils: '110', staff: '11', disadvantaged: '30', send: '8', measured: 'Year 10 pupil Maya Patel built the tallest tower.', evidence: '', legacy: '' };
+    const warned = invokeResponseCard((await w.sim.click(w.ann, w.chat(w.ann), form, 'Record', values, { replyToId: nudge.activityId })).body)!;
+    assert.match(cardText(warned), /This may name a pupil: "Year 10 pupil Maya Patel" \(the outcome measured\)\. Together must not hold pupils' personal data, so nothing has been saved yet/);
+    assert.doesNotMatch(cardText(warned), /Year 10 pupil Maya Patel built the tallest tower\.\n.*Recorded by/s, 'nothing new recorded');
+    const anyway = await w.sim.click(w.ann, w.chat(w.ann), warned, 'Record anyway: it is not a pupil', values, { replyToId: nudge.activityId });
+    assert.match(cardText(invokeResponseCard(anyway.body)!), /Recorded/);
+    const stored = await w.bot.together.tables.client('Impact').listEntities<Record<string, unknown>>({ queryOptions: { filter: "PartitionKey eq 'outcome'" } }).next();
+    assert.equal(stored.value?.measured, 'Year 10 pupil Maya Patel built the tallest tower.', 'recorded once the rep said it is not a pupil');
+  });
 });
