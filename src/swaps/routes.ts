@@ -66,11 +66,14 @@ export function swapRoutes(deps: SwapRouteDeps): SwapRoutes {
   const service = new SwapService({ store, directory: deps.directory, proactive: deps.proactive, conversations: deps.conversations, timers: deps.timers, clock: deps.clock, logger: deps.logger, policy, deadlines: deps.deadlines });
   const { directory } = deps;
 
-  /** Who acted, with the Teams id recorded so they can be messaged personally later. */
+  /** Who acted. */
   async function actor(turn: Turn): Promise<PersonRef> {
-    const ref: PersonRef = { aadObjectId: turn.actor.aadObjectId, teamsId: turn.actor.teamsId, name: turn.actor.name };
-    await store.rememberPerson(ref).catch((err) => deps.logger.warn({ err: { message: (err as Error).message } }, 'could not record a Teams id'));
-    return ref;
+    return { aadObjectId: turn.actor.aadObjectId, teamsId: turn.actor.teamsId, name: turn.actor.name };
+  }
+
+  /** Records a rep's Teams id, so they can be messaged personally later: only once something they did was stored (bad input stores nothing). */
+  async function remember(turn: Turn): Promise<void> {
+    await store.rememberPerson(await actor(turn)).catch((err) => deps.logger.warn({ err: { message: (err as Error).message } }, 'could not record a Teams id'));
   }
 
   /** A decline or cancel without a reason: the same card again, saying a reason is needed; nothing changes. */
@@ -100,7 +103,7 @@ export function swapRoutes(deps: SwapRouteDeps): SwapRoutes {
   }
 
   /** Answers a service result: an unknown item or a refusal as a message (recorded as such), else `done`'s card (recorded as ignored if nothing changed). */
-  function answer<R extends { kind: 'unknown' } | { kind: 'refused'; message: string } | { kind: 'done'; changed: boolean }>(turn: Turn, result: R, done: (result: Extract<R, { kind: 'done' }>) => ActionResult): ActionResult {
+  async function answer<R extends { kind: 'unknown' } | { kind: 'refused'; message: string } | { kind: 'done'; changed: boolean }>(turn: Turn, result: R, done: (result: Extract<R, { kind: 'done' }>) => ActionResult): Promise<ActionResult> {
     if (result.kind === 'unknown') {
       turn.record.outcome = 'invalid';
       return { message: NOT_FOUND };
@@ -111,10 +114,11 @@ export function swapRoutes(deps: SwapRouteDeps): SwapRoutes {
     }
     const finished = result as Extract<R, { kind: 'done' }>;
     if (!finished.changed) turn.record.outcome = 'ignored';
+    else await remember(turn);
     return done(finished);
   }
 
-  function decided(turn: Turn, result: Decided, schoolId: string): ActionResult {
+  function decided(turn: Turn, result: Decided, schoolId: string): Promise<ActionResult> {
     return answer(turn, result, ({ view: { match, offers }, message }) => ({
       card: renderCard('swapProposal', proposalCardData(match, offers, { schoolId, now: turn.now, mine: message, mayAnswer: mayActFor(turn.person, schoolId) })),
     }));
@@ -177,7 +181,6 @@ export function swapRoutes(deps: SwapRouteDeps): SwapRoutes {
       data: OfferInput,
       audience: 'rep',
       async run(turn, data) {
-        const by = await actor(turn);
         const values = data as OfferValues;
         let fixedSchool: { id: string; name: string } | undefined;
         if (!turn.person.isCoordinator) {
@@ -198,6 +201,9 @@ export function swapRoutes(deps: SwapRouteDeps): SwapRoutes {
           turn.record.outcome = 'invalid';
           return { card: renderCard('swapForm', formCardData({ schools: fixedSchool ? [fixedSchool] : schools, fixedSchool, values, errors: checked.errors, policy })) };
         }
+        // Recorded only now: a form that is refused stores nothing, not even who sent it.
+        const by = await actor(turn);
+        await remember(turn);
         const formId = turn.context.activity.replyToId || turn.context.activity.id || `${turn.now.getTime()}`;
         const result = await service.createOffer(SwapService.offerId(turn.actor.aadObjectId, formId), checked.draft, by, viaOf(turn));
         const o = result.offer;
