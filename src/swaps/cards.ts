@@ -1,3 +1,4 @@
+import { pupilWarningText, type PupilDataWarning } from '../platform/pupilData';
 import { OFFER_FIELDS, type OfferErrors, type OfferValues } from './form';
 import { PHASES, type Match, type MatchPolicy, type Offer } from './model';
 import { formatDate, formatDeadline, formatRange, formatSchoolDays, hostsText, other, sendsText, todayIn, type Side } from './rules';
@@ -35,7 +36,13 @@ export interface FormCardData {
   readonly errors: Record<string, string>;
   readonly hasErrors: boolean;
   readonly pupilHint: string;
+  /** The notes may name a pupil: a warning above the form, and SEND_ANYWAY beside Send. */
+  readonly pupilWarning: string;
+  readonly pupilCheck: boolean;
+  readonly sendAnyway: string;
 }
+
+export const SEND_ANYWAY = 'Send anyway: it is not a pupil';
 
 export function formCardData(opts: {
   schools: readonly { id: string; name: string }[];
@@ -44,6 +51,7 @@ export function formCardData(opts: {
   values?: OfferValues;
   errors?: OfferErrors;
   policy: MatchPolicy;
+  pupilData?: readonly PupilDataWarning[];
 }): FormCardData {
   const empty = Object.fromEntries(OFFER_FIELDS.map((f) => [f, ''])) as OfferValues;
   const values: OfferValues = { ...empty, sendPhase: 'secondary', hostPhase: 'secondary', sendCount: '1', ...(opts.values ?? {}) };
@@ -61,6 +69,9 @@ export function formCardData(opts: {
     errors: Object.fromEntries(OFFER_FIELDS.map((f) => [f, opts.errors?.[f] ?? ''])),
     hasErrors: Object.values(opts.errors ?? {}).some((e) => !!e),
     pupilHint: PUPIL_HINT,
+    pupilWarning: pupilWarningText(opts.pupilData ?? [], { notes: 'the notes', trainee: 'the trainee' }, SEND_ANYWAY),
+    pupilCheck: (opts.pupilData ?? []).length > 0,
+    sendAnyway: SEND_ANYWAY,
   };
 }
 

@@ -1,3 +1,4 @@
+import { pupilDataWarnings } from '../platform/pupilData';
 import { TurnContext, type ConversationReference } from 'botbuilder';
 import { z } from 'zod';
 import { cardId, cardText, defineAction, type ActionResult, type ActionSpec } from '../platform/actions';
@@ -178,7 +179,7 @@ export function swapRoutes(deps: SwapRouteDeps): SwapRoutes {
   const actions: ActionSpec[] = [
     defineAction({
       verb: 'swap.submit',
-      data: OfferInput,
+      data: OfferInput.extend({ pupilDataChecked: z.literal('yes').optional() }),
       audience: 'rep',
       async run(turn, data) {
         const values = data as OfferValues;
@@ -200,6 +201,11 @@ export function swapRoutes(deps: SwapRouteDeps): SwapRoutes {
         if (!checked.ok) {
           turn.record.outcome = 'invalid';
           return { card: renderCard('swapForm', formCardData({ schools: fixedSchool ? [fixedSchool] : schools, fixedSchool, values, errors: checked.errors, policy })) };
+        }
+        const warnings = data.pupilDataChecked === 'yes' ? [] : pupilDataWarnings({ notes: values.notes }, schools.map((s) => s.name));
+        if (warnings.length > 0) {
+          turn.record.outcome = 'invalid';
+          return { card: renderCard('swapForm', formCardData({ schools: fixedSchool ? [fixedSchool] : schools, fixedSchool, values, policy, pupilData: warnings })) };
         }
         // Recorded only now: a form that is refused stores nothing, not even who sent it.
         const by = await actor(turn);
