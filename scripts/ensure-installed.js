@@ -1,13 +1,19 @@
 #!/usr/bin/env node
 // Plain JavaScript on purpose: it runs before anything is installed or built.
-// `npm start` and `npm test` call it first, so a fresh clone needs no separate install step:
-// it runs `npm ci` when node_modules is missing or older than package-lock.json.
+// `npm start` and `npm test` call it first, so a fresh clone needs no separate step:
+//   - it stops at once, in one line, on a Node older than 22.12;
+//   - it runs `npm ci` when node_modules is missing or older than package-lock.json;
+//   - with --browser (npm test), it finds a Chrome, Edge or Chromium for the Agents Playground tests
+//     (scripts/browser.js), sets one up where it can (apt-get as root on Debian/Ubuntu; Playwright's
+//     download unless PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD is set; neither when TOGETHER_NO_BROWSER_INSTALL=1),
+//     and otherwise stops at once with one line saying what to install;
 'use strict';
-const { existsSync, statSync } = require('node:fs');
+const { existsSync, readFileSync, statSync } = require('node:fs');
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
+const args = process.argv.slice(2);
 
 // Before anything else: an older Node would fail later with a confusing error (restify 12 needs 22+).
 const [major, minor] = process.versions.node.split('.').map(Number);
@@ -31,3 +37,49 @@ if (stale) {
     process.exit(result.status ?? 1);
   }
 }
+
+function ensureBrowser() {
+  const { locateBrowser, canInstallWithApt } = require('./browser');
+  let found = locateBrowser();
+  if (found.ok) return;
+  if (!found.override && process.env.TOGETHER_NO_BROWSER_INSTALL !== '1') {
+    const osRelease = existsSync('/etc/os-release') ? readFileSync('/etc/os-release', 'utf8') : undefined;
+    if (canInstallWithApt({ platform: process.platform, uid: process.getuid?.(), osRelease })) {
+      console.log('Installing Chromium for the Agents Playground tests (apt-get install -y chromium)…');
+      const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+      const update = spawnSync('apt-get', ['update', '-qq'], { env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+      const install = update.status === 0 ? spawnSync('apt-get', ['install', '-y', '-qq', 'chromium'], { env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' }) : update;
+      if (install.status !== 0) console.error(`apt-get could not install chromium: ${lastLine(install.stderr) || install.error?.message || `exit ${install.status}`}`);
+      found = locateBrowser();
+    }
+    if (!found.ok && !process.env.PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD) {
+      const cli = resolveFrom('playwright-core/cli.js');
+      if (cli) {
+        console.log("Downloading Playwright's Chromium for the Agents Playground tests (playwright-core install chromium)…");
+        const download = spawnSync(process.execPath, [cli, 'install', 'chromium'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: 10 * 60_000 });
+        if (download.status !== 0) console.error(`The download failed: ${lastLine(download.stderr) || download.error?.message || `exit ${download.status}`}`);
+        found = locateBrowser();
+      }
+    }
+  }
+  if (!found.ok) {
+    console.error(found.message);
+    process.exit(1);
+  }
+}
+
+/** @param {string | undefined} text */
+function lastLine(text) {
+  return (text || '').trim().split('\n').pop() || '';
+}
+
+/** @param {string} request */
+function resolveFrom(request) {
+  try {
+    return require.resolve(request, { paths: [root] });
+  } catch {
+    return undefined;
+  }
+}
+
+if (args.includes('--browser')) ensureBrowser();
