@@ -7,8 +7,10 @@
 //     (scripts/browser.js), sets one up where it can (apt-get as root on Debian/Ubuntu; Playwright's
 //     download unless PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD is set; neither when TOGETHER_NO_BROWSER_INSTALL=1),
 //     and otherwise stops at once with one line saying what to install;
+//   - with --build, it runs tsc only when a source file changed since the last good build (the
+//     stamp dist/.build-stamp, written after tsc succeeds), so a start with nothing changed does not wait for it.
 'use strict';
-const { existsSync, readFileSync, statSync } = require('node:fs');
+const { existsSync, readdirSync, readFileSync, statSync, writeFileSync, utimesSync, mkdirSync, rmSync } = require('node:fs');
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 
@@ -82,4 +84,50 @@ function resolveFrom(request) {
   }
 }
 
+/** What tsc reads: the folders in tsconfig.json's include, tsconfig.json itself and the installed packages. */
+const BUILD_INPUTS = ['src', 'test', 'bench', 'scripts', 'tsconfig.json', 'package-lock.json'];
+const STAMP = path.join(root, 'dist', '.build-stamp');
+
+/** The newest modification time among the build's inputs: files and folders (a folder changes when a file is added, removed or renamed). */
+function newestInput() {
+  let newest = 0;
+  /** @param {string} entry */
+  const visit = (entry) => {
+    let stat;
+    try {
+      stat = statSync(entry);
+    } catch {
+      return;
+    }
+    newest = Math.max(newest, stat.mtimeMs);
+    if (stat.isDirectory()) for (const name of readdirSync(entry)) visit(path.join(entry, name));
+  };
+  for (const input of BUILD_INPUTS) visit(path.join(root, input));
+  return newest;
+}
+
+function buildIfChanged() {
+  const stamp = existsSync(STAMP) ? statSync(STAMP).mtimeMs : -1;
+  if (stamp >= newestInput()) {
+    console.log('Nothing changed since the last build: not rebuilding.');
+    return;
+  }
+  console.log('Building (tsc)…');
+  const started = new Date();
+  const tsc = resolveFrom('typescript/bin/tsc');
+  const result = tsc
+    ? spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' })
+    : { status: 1, error: new Error('typescript is not installed (run npm ci)') };
+  if (result.status !== 0) {
+    rmSync(STAMP, { force: true }); // so the next start builds again and shows the errors
+    console.error(`The build failed${result.error ? `: ${result.error.message}` : '; see the messages above'}.`);
+    process.exit(result.status || 1);
+  }
+  // Stamped with the time the build started, so a file saved while tsc ran is built next time.
+  mkdirSync(path.dirname(STAMP), { recursive: true });
+  writeFileSync(STAMP, 'the last successful build (scripts/ensure-installed.js)\n');
+  utimesSync(STAMP, started, started);
+}
+
 if (args.includes('--browser')) ensureBrowser();
+if (args.includes('--build')) buildIfChanged();
