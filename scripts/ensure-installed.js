@@ -55,11 +55,12 @@ function ensureBrowser() {
       found = locateBrowser();
     }
     if (!found.ok && !process.env.PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD) {
-      const cli = resolveFrom('playwright-core/cli.js');
+      const main = resolveFrom('playwright-core'); // its package exports no cli.js; it sits next to the main file
+      const cli = main && path.join(path.dirname(main), 'cli.js');
       if (cli) {
         console.log("Downloading Playwright's Chromium for the Agents Playground tests (playwright-core install chromium)…");
         const download = spawnSync(process.execPath, [cli, 'install', 'chromium'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: 10 * 60_000 });
-        if (download.status !== 0) console.error(`The download failed: ${lastLine(download.stderr) || download.error?.message || `exit ${download.status}`}`);
+        if (download.status !== 0) console.error(`The download failed: ${firstLine(download.stderr) || download.error?.message || `exit ${download.status}`}`);
         found = locateBrowser();
       }
     }
@@ -68,6 +69,11 @@ function ensureBrowser() {
     console.error(found.message);
     process.exit(1);
   }
+}
+
+/** @param {string | undefined} text */
+function firstLine(text) {
+  return (text || '').trim().split('\n')[0] || '';
 }
 
 /** @param {string | undefined} text */

@@ -127,20 +127,37 @@ describe('finding a browser for the Agents Playground tests', function () {
     });
   }
 
-  it('when npm test runs where no browser is found and none may be installed, then its pretest step stops at once with one line saying what to install', function () {
+  /** `npm test`'s pretest step, as package.json has it, on this machine with nothing on the PATH and no Playwright download yet. */
+  function pretestWithoutBrowser(env: Record<string, string>) {
     const pretest = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts['pretest'] ?? '';
     const [command, ...args] = pretest.split(' ');
     assert.equal(command, 'node', pretest);
     const empty = mkdtempSync(path.join(os.tmpdir(), 'together-no-browser-'));
     try {
-      const env: NodeJS.ProcessEnv = { ...process.env, PATH: empty, PLAYWRIGHT_BROWSERS_PATH: empty, TOGETHER_NO_BROWSER_INSTALL: '1' };
-      delete env['CHROMIUM_PATH'];
-      const run = spawnSync(process.execPath, args, { cwd: root, env, encoding: 'utf8', timeout: 60_000 });
-      assert.equal(run.status, 1, `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
-      assert.equal(run.stdout, '', 'nothing installed or built');
-      assert.equal(run.stderr, `${installHint(process.platform)}\n`);
+      const runEnv: NodeJS.ProcessEnv = { ...process.env, PATH: empty, PLAYWRIGHT_BROWSERS_PATH: empty, ...env };
+      delete runEnv['CHROMIUM_PATH'];
+      delete runEnv['PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD'];
+      return spawnSync(process.execPath, args, { cwd: root, env: runEnv, encoding: 'utf8', timeout: 120_000 });
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }
+  }
+
+  it('when npm test runs where no browser is found and none may be installed, then its pretest step stops at once with one line saying what to install', function () {
+    const run = pretestWithoutBrowser({ TOGETHER_NO_BROWSER_INSTALL: '1' });
+    assert.equal(run.status, 1, `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
+    assert.equal(run.stdout, '', 'nothing installed or built');
+    assert.equal(run.stderr, `${installHint(process.platform)}\n`);
+  });
+
+  it("when npm test runs where no browser is found and downloads are allowed, then its pretest step tries Playwright's download and, when that fails, stops with what to install", function () {
+    this.timeout(150_000);
+    // The download host is a closed port on this machine: nothing is fetched from anywhere.
+    const run = pretestWithoutBrowser({ PLAYWRIGHT_DOWNLOAD_HOST: 'http://127.0.0.1:9' });
+    assert.equal(run.status, 1, `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
+    assert.match(run.stdout, /^Downloading Playwright's Chromium for the Agents Playground tests \(playwright-core install chromium\)…$/m);
+    assert.doesNotMatch(run.stdout, /Building/, 'it stops before building');
+    assert.match(run.stderr, /^The download failed: .*ECONNREFUSED/m);
+    assert.equal(run.stderr.trim().split('\n').pop(), installHint(process.platform));
   });
 });
