@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import AdmZip from 'adm-zip';
-import { repoRoot } from './png';
+import { repositoryRoot as repoRoot } from './playground';
 
 /** What the running bot needs, relative to the repository root (dist/src imports cards/ at run time). */
 export const STAGED = ['package.json', 'package-lock.json', '.npmrc', 'dist/src', 'cards'] as const;

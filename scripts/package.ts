@@ -21,17 +21,18 @@
  *   placeholder: required, from the environment.
  * A missing variable stops the build with one message listing them all.
  *
- * The filled manifest is validated offline against the official schema for its
- * version (scripts/manifestSchema.ts) and the icons are checked before the zip
- * (manifest.json + icons at the zip root) is written.
+ * The filled manifest is validated against the official schema for its version by
+ * @microsoft/app-manifest (AppManifestUtils.validateAgainstSchema: the schemas it ships, offline), plus
+ * the Teams rules the schema leaves out; the icons are read with pngjs (any valid PNG: every bit depth
+ * and colour type) and their sizes checked before the zip (manifest.json + icons at the zip root) is written.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import AdmZip from 'adm-zip';
-import { TeamsManifestConverter } from '@microsoft/app-manifest';
-import { checkTeamsRules, validateManifest } from './manifestSchema';
-import { decodePng, repoRoot } from './png';
+import { AppManifestUtils, TeamsManifestConverter, type AppManifest } from '@microsoft/app-manifest';
+import { readPng } from './icons';
+import { repositoryRoot as repoRoot } from './playground';
 
 /** What each variable is, for the message listing the missing ones. */
 export const VARIABLE_MEANINGS: Readonly<Record<string, string>> = {
@@ -182,12 +183,54 @@ export function fillPlaceholders(template: string, values: Record<string, string
   return filled;
 }
 
+/**
+ * The manifest checked against the official schema for the version its `$schema` names, by
+ * @microsoft/app-manifest (the validator the Agents Toolkit uses). Returns readable errors; [] when valid.
+ */
+export async function validateManifest(manifest: Record<string, unknown>): Promise<string[]> {
+  try {
+    return await AppManifestUtils.validateAgainstSchema(manifest as unknown as AppManifest);
+  } catch (err) {
+    return [(err as Error).message];
+  }
+}
+
+/**
+ * Teams rules that the JSON schema doesn't encode but the Developer Portal /
+ * Teams admin centre enforce (https://learn.microsoft.com/microsoftteams/platform/resources/schema/manifest-schema#botscommandlists).
+ */
+export const BOT_COMMAND_TITLE_MAX = 32;
+export const BOT_COMMAND_DESCRIPTION_MAX = 128;
+
+export function checkTeamsRules(manifest: Record<string, unknown>): string[] {
+  const errors: string[] = [];
+  const bots = (Array.isArray(manifest['bots']) ? manifest['bots'] : []) as Array<{ commandLists?: Array<{ commands?: Array<{ title?: unknown; description?: unknown }> }> }>;
+  bots.forEach((bot, b) => {
+    (bot?.commandLists ?? []).forEach((list, l) => {
+      const seen = new Set<string>();
+      (list?.commands ?? []).forEach(({ title, description }, c) => {
+        const where = `/bots/${b}/commandLists/${l}/commands/${c}`;
+        if (typeof title === 'string') {
+          if (title.length > BOT_COMMAND_TITLE_MAX) errors.push(`${where}/title is longer than ${BOT_COMMAND_TITLE_MAX} characters: ${title}`);
+          if (seen.has(title)) errors.push(`${where}/title repeats "${title}" in the same list`);
+          seen.add(title);
+        }
+        if (typeof description === 'string' && description.length > BOT_COMMAND_DESCRIPTION_MAX) {
+          errors.push(`${where}/description is longer than ${BOT_COMMAND_DESCRIPTION_MAX} characters`);
+        }
+      });
+    });
+  });
+  return errors;
+}
+
 const ICON_SIZES: Record<string, number> = { color: 192, outline: 32, color32x32: 32 };
 
-function checkIcon(kind: string, file: string, bytes: Buffer): void {
+/** Refuses an icon that is not a readable PNG, has the wrong size, or (outline) is not white on transparent. */
+export function checkIcon(kind: string, file: string, bytes: Buffer): void {
   let img;
   try {
-    img = decodePng(bytes);
+    img = readPng(bytes);
   } catch (err) {
     throw new PackageError(`${file} (${kind} icon) is not a readable PNG: ${(err as Error).message}`);
   }
@@ -218,18 +261,18 @@ export interface BuildResult {
  * Fill, validate and zip the app package. Throws PackageError (with a message
  * meant for people) when something needs fixing; writes nothing in that case.
  */
-export function buildPackage(
+export async function buildPackage(
   env: NodeJS.ProcessEnv = process.env,
   outDir: string = path.join(repoRoot(), 'build'),
   appPackageDir: string = path.join(repoRoot(), 'appPackage'),
-): BuildResult {
+): Promise<BuildResult> {
   const template = fs.readFileSync(path.join(appPackageDir, 'manifest.json'), 'utf8').replace(/^\uFEFF/, '');
   const values = resolvePlaceholderValues(template, env);
   // Read the way the Toolkit's teamsApp/zipAppPackage reads it (@microsoft/app-manifest's converter, which
   // puts the properties in the schema's order), so both write the same manifest.json.
   const manifest = JSON.parse(JSON.stringify(TeamsManifestConverter.jsonToManifest(fillPlaceholders(template, values, env)))) as Record<string, unknown>;
 
-  const problems = [...validateManifest(manifest), ...checkTeamsRules(manifest)];
+  const problems = [...(await validateManifest(manifest)), ...checkTeamsRules(manifest)];
   if (problems.length) {
     throw new PackageError(`The Teams manifest is not valid:\n  ${problems.join('\n  ')}`);
   }
@@ -244,7 +287,7 @@ export function buildPackage(
     if (!file.startsWith(path.resolve(appPackageDir) + path.sep)) {
       throw new PackageError(`Icon path ${rel} must stay inside ${appPackageDir}`);
     }
-    if (!fs.existsSync(file)) throw new PackageError(`Missing ${kind} icon ${file} (run: node dist/scripts/png.js)`);
+    if (!fs.existsSync(file)) throw new PackageError(`Missing ${kind} icon ${file} (run: node dist/scripts/icons.js)`);
     const bytes = fs.readFileSync(file);
     checkIcon(kind, file, bytes);
     const entry = path.posix.normalize(rel.replace(/\\/g, '/'));
@@ -261,19 +304,20 @@ export function buildPackage(
 }
 
 if (require.main === module) {
-  try {
+  (async () => {
     const args = process.argv.slice(2);
     const at = args.indexOf('--env');
     if (at >= 0 && !args[at + 1]) throw new PackageError('--env needs an environment name, e.g. --env dev');
     const env = at >= 0 ? environmentFor(args[at + 1]!) : process.env;
-    const { zipPath, values } = buildPackage(env);
+    const { zipPath, values } = await buildPackage(env);
     console.log(`Teams app package: ${zipPath}`);
     console.log(`  app id ${values['TEAMS_APP_ID']}, bot id ${values['BOT_ID']}, domain ${values['BOT_DOMAIN']}, version ${values['APP_VERSION']}`);
-  } catch (err) {
+  })().catch((err: unknown) => {
     if (err instanceof PackageError) {
       console.error(err.message);
       process.exit(1);
     }
-    throw err;
-  }
+    console.error(err);
+    process.exit(1);
+  });
 }

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import YAML from 'yaml';
 import { loadConfig, type Config } from '../src/config';
 import { ignoreMatcher, STAGED } from '../scripts/deployPackage';
-import { repoRoot } from '../scripts/png';
+import { repositoryRoot as repoRoot } from '../scripts/playground';
 import { CARDS_DIR } from '../src/platform/cards';
 import { startTestBot } from './support/bot';
 import { appSettingsOf, blockOf, Evaluator, parseBicep, propertyOf, type BicepFile, type BicepResource } from './support/bicep';

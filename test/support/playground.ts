@@ -4,6 +4,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { locateBrowser } from '../../scripts/browser';
 import { answers200, repositoryRoot, startPlayground, terminateOnExit, type Playground, type PlaygroundOptions } from '../../scripts/playground';
 
 /**
@@ -116,33 +117,15 @@ export async function startBotProcess(options: {
   return { port, endpoint: `http://127.0.0.1:${port}/api/messages`, child, exited, output: () => output, stop };
 }
 
-/** The Chromium on PATH (Debian's `chromium` package), or CHROMIUM_PATH. Throws a clear error when there is none. */
+/**
+ * The Chrome, Edge or Chromium the end-to-end tests drive, found as `npm test`'s pretest step finds it
+ * (scripts/browser.js: CHROMIUM_PATH, the PATH, the usual install places, Playwright's managed Chromium).
+ * Throws the same one-line hint when there is none.
+ */
 export function findChromium(): string {
-  const override = process.env['CHROMIUM_PATH'];
-  if (override) {
-    if (isExecutable(override)) return override;
-    throw new Error(`CHROMIUM_PATH=${override} is not an executable file`);
-  }
-  for (const dir of (process.env['PATH'] ?? '').split(path.delimiter).filter(Boolean)) {
-    for (const name of ['chromium', 'chromium-browser']) {
-      const candidate = path.join(dir, name);
-      if (isExecutable(candidate)) return candidate;
-    }
-  }
-  throw new Error(
-    'Chromium is not installed, so the Agents Playground end-to-end test cannot run. ' +
-      'Install it with `apt-get update && apt-get install -y chromium` (CI does this in .ci/run), ' +
-      'or set CHROMIUM_PATH to a Chromium/Chrome executable.',
-  );
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
+  const found = locateBrowser();
+  if (!found.ok) throw new Error(found.message);
+  return found.path;
 }
 
 export const CHROMIUM_ARGS = [
