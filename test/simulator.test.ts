@@ -325,7 +325,7 @@ describe('Teams simulator', () => {
       assert.ok(seen.entities?.some((e) => e.type === 'clientInfo' && e.timezone === 'Europe/London'));
     });
 
-    it('when a person writes in a channel, then the bot is @mentioned as Teams does it', async () => {
+    it('when a person writes in a channel, then the bot is @mentioned as Teams does it, and only ids (no names) of the team and channel come with it', async () => {
       const alice = sim.user('alice');
       const channel = sim.channel('Oakfield Partnership', 'TeachMeets');
       const result = await sim.say(alice, channel, 'hello');
@@ -337,8 +337,8 @@ describe('Teams simulator', () => {
       assert.equal(seen.conversation.conversationType, 'channel');
       const channelData = seen.channelData as { team: { id: string; name: string }; channel: { id: string; name: string } };
       assert.equal(channelData.team.id, channel.teamId);
-      assert.equal(channelData.team.name, 'Oakfield Partnership');
-      assert.deepEqual(channelData.channel, { id: channel.id, name: 'TeachMeets' });
+      assert.equal(channelData.team.name, undefined, 'Teams names the team on installs, not on messages');
+      assert.deepEqual(channelData.channel, { id: channel.id });
       assert.deepEqual(textsOf(result.sent), [`echo: hello | mentions: ${sim.bot.id}`]);
     });
 

@@ -656,8 +656,11 @@ export class TeamsSimulator {
       if (team) {
         channelData.teamsChannelId = conv.channelId ?? conv.id;
         channelData.teamsTeamId = team.id;
-        channelData.channel = { id: conv.channelId ?? conv.id, name: conv.name };
-        channelData.team = { id: team.id, name: team.name, aadGroupId: team.aadGroupId };
+        // As Teams does: messages and invokes carry the channel's and team's ids only; their names come
+        // on conversation updates (installs), or from the team's channel list (GET /v3/teams/:id/conversations).
+        const named = type !== 'message' && type !== 'invoke';
+        channelData.channel = named ? { id: conv.channelId ?? conv.id, name: conv.name } : { id: conv.channelId ?? conv.id };
+        channelData.team = named ? { id: team.id, name: team.name, aadGroupId: team.aadGroupId } : { id: team.id, aadGroupId: team.aadGroupId };
       }
     }
     const activity: Record<string, unknown> = {

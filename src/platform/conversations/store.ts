@@ -1,3 +1,4 @@
+import { channelLabelOf } from '../channelNames';
 import { systemClock, type Clock } from '../clock';
 import { odata, type TableClient } from '@azure/data-tables';
 import { TurnContext, type ConversationReference } from 'botbuilder';
@@ -76,8 +77,11 @@ export class ConversationStore {
     if (at !== undefined && this.clock.now().getTime() - at < KNOWN_MS && !install) return;
     const inFlight = this.writing.get(marker);
     if (inFlight && !install) return inFlight;
-    const label = info.kind === 'channel' ? `${info.teamName ?? 'Team'} › ${info.channelName ?? 'General'}` : info.kind === 'groupChat' ? 'Group chat' : (context.activity.from?.name ?? '');
-    const write = this.table.upsertEntity({ ...key, reference: JSON.stringify(reference), kind: info.kind, teamId: info.teamId ?? '', label }, 'Replace').then(() => {
+    // Teams names a channel and its team on installs, not on messages: then Teams is asked (only when the
+    // reference is written, so not on every turn); if it cannot say, the label stored is kept.
+    const label = info.kind === 'channel' ? await channelLabelOf(context, info, this.logger) : info.kind === 'groupChat' ? 'Group chat' : (context.activity.from?.name ?? '');
+    const entity = { ...key, reference: JSON.stringify(reference), kind: info.kind, teamId: info.teamId ?? '', ...(label === undefined ? {} : { label }) };
+    const write = this.table.upsertEntity(entity, label === undefined ? 'Merge' : 'Replace').then(() => {
       this.known.set(marker, this.clock.now().getTime());
     });
     this.writing.set(marker, write);

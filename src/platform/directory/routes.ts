@@ -3,6 +3,7 @@ import { defineAction, type ActionSpec } from '../actions';
 import { renderCard } from '../cards';
 import type { CommandInput, CommandSpec, Mentioned } from '../commands';
 import type { Logger } from '../logging';
+import { channelLabel, teamChannelLabels } from '../channelNames';
 import { resolveMention, type ResolvedMention } from '../mentions';
 import type { Turn } from '../turn';
 import { directoryCardData } from './cards';
@@ -89,7 +90,10 @@ export function directoryRoutes(deps: DirectoryRouteDeps): { commands: CommandSp
       summary: 'List the partnership\'s schools, reps and coordinators',
       audience: 'everyone',
       async run(turn) {
-        const [schools, staff, channels] = await Promise.all([directory.schools(), directory.staff(), directory.channels()]);
+        const [schools, staff, stored, names] = await Promise.all([directory.schools(), directory.staff(), directory.channels(), teamChannelLabels(turn, deps.logger)]);
+        // Shown from a channel, the team's channels are named as Teams names them now (a renamed channel too), and the names kept.
+        const channels = stored.map((c) => ({ ...c, label: names.get(c.conversationId) ?? c.label }));
+        await Promise.all(channels.filter((c, i) => c.label !== stored[i]!.label).map((c) => directory.setChannel(c.role, c.conversationId, c.label)));
         await turn.replyCard(renderCard('directory', directoryCardData(deps.partnershipName, schools, staff, channels)));
       },
     },
@@ -251,7 +255,7 @@ export function directoryRoutes(deps: DirectoryRouteDeps): { commands: CommandSp
           return;
         }
         const [word = '', ...rest] = input.text.split(' ');
-        const label = `${turn.conversation.teamName ?? 'Team'} › ${turn.conversation.channelName ?? 'General'}`;
+        const label = await channelLabel(turn, deps.logger);
         switch (word.toLowerCase()) {
           case 'announcements':
             await directory.setChannel({ kind: 'announcements' }, turn.conversation.id, label);
