@@ -1,0 +1,54 @@
+import type { Locator } from 'playwright-core';
+import { exactly, squash, type PlaygroundRun } from './playground';
+
+/**
+ * What the partnership's people do in the Agents Playground, step by step, shared by the Playground
+ * end-to-end tests (test/playground/) and `npm run screenshots`. Each step checks what the person sees
+ * before going on, so a step that did not work stops there with what was on the screen.
+ */
+
+export const PARTNERSHIP = 'Severn Vale Schools Partnership';
+/** Everyone in .m365agentsplayground.yml: Sarah (its currentUser) is the coordinator in these runs. */
+export const COORDINATOR = 'Sarah Whitfield';
+export const OAKFIELD = 'Oakfield Academy';
+export const HILLCREST = 'Hillcrest School';
+export const OAKFIELD_REP = 'Priya Sharma';
+export const HILLCREST_REP = 'Eleanor Marsh';
+
+/** Waits until a message or card in the open chat shows `text`; the error says what the chat shows instead. */
+export async function seen(run: PlaygroundRun, text: string | RegExp, timeoutMs = 45_000): Promise<Locator> {
+  const found = run.page.getByText(text).first();
+  await found.waitFor({ state: 'visible', timeout: timeoutMs }).catch(async (err: Error) => {
+    const shown = squash(await run.page.locator('body').innerText().catch(() => '')).slice(0, 3_000);
+    throw new Error(`nothing on the screen shows ${String(text)}: ${err.message.split('\n')[0]}\nThe page shows: ${shown}`);
+  });
+  return found;
+}
+
+/** In the team's General channel, a coordinator mentions Together with `parts` and waits for the answer. */
+export async function inChannel(run: PlaygroundRun, answer: string | RegExp, ...parts: Parameters<PlaygroundRun['send']>): Promise<void> {
+  await run.send({ mention: 'Together' }, ' ', ...parts);
+  await seen(run, answer);
+}
+
+/**
+ * The coordinator sets up the partnership from the team's General channel, as the README says: two
+ * schools, a rep for each (mentioned), and General as the reps' channel.
+ */
+export async function setUpPartnership(run: PlaygroundRun): Promise<void> {
+  if (run.person().name !== COORDINATOR) throw new Error(`setUpPartnership needs the coordinator signed in, not ${run.person().name}`);
+  await run.goTo('General');
+  for (const school of [OAKFIELD, HILLCREST]) await inChannel(run, `Added ${school} to the partnership.`, `school add ${school}`);
+  for (const [rep, school] of [[OAKFIELD_REP, OAKFIELD], [HILLCREST_REP, HILLCREST]] as const) {
+    await inChannel(run, `${rep} is now a rep of ${school}.`, 'rep add ', { mention: rep }, ` ${school}`);
+  }
+  await inChannel(run, "This channel is now the reps' channel", 'channel reps');
+  await run.goTo('Personal Chat');
+}
+
+/** Presses `button` on `card` (waiting for it to be enabled). */
+export async function press(card: Locator, button: string): Promise<void> {
+  await card.getByRole('button', { name: button, exact: true }).click({ timeout: 15_000 });
+}
+
+export { exactly };
