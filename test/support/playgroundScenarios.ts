@@ -1,5 +1,5 @@
 import type { Locator } from 'playwright-core';
-import { exactly, squash, type PlaygroundRun } from './playground';
+import { chooseOption, exactly, squash, type PlaygroundRun } from './playground';
 
 /**
  * What the partnership's people do in the Agents Playground, step by step, shared by the Playground
@@ -52,3 +52,47 @@ export async function press(card: Locator, button: string): Promise<void> {
 }
 
 export { exactly };
+
+/**
+ * The coordinator types `announce`, fills the form (title, text, everyone, Got it asked), previews it
+ * and sends it; returns the report card and the announcement as it arrived in her own chat.
+ */
+export async function announceToEveryone(run: PlaygroundRun, title: string, text: string): Promise<{ report: Locator; message: Locator }> {
+  await run.send('announce');
+  const form = await run.waitForCard('New announcement', 'with the announcement form');
+  await form.getByRole('textbox', { name: /^Title/ }).fill(title);
+  await form.getByRole('textbox', { name: /^Announcement/ }).fill(text);
+  await chooseOption(run.page, form.getByRole('combobox', { name: 'Who it goes to', exact: true }), 'Everyone who has installed Together');
+  await form.getByRole('checkbox', { name: /^Ask people to press Got it/ }).check();
+  await press(form, 'Preview');
+  const preview = await run.waitForCard('Preview: this is exactly what recipients will get');
+  await press(preview, 'Send');
+  // To everyone, the preview asks again, in red, how many conversations that is.
+  const sure = run.card('Preview: this is exactly what recipients will get').filter({ hasText: /This goes to everyone who has installed Together: \d+ conversations/ });
+  await sure.waitFor({ state: 'visible', timeout: 45_000 });
+  await press(sure, 'Yes, send to everyone');
+  const report = await run.waitForCard(`Your announcement: ${title}`);
+  await report.filter({ hasText: /Sent to (all \d+|its one recipient)\./ }).waitFor({ state: 'visible', timeout: 45_000 }).catch(async (err: Error) => {
+    throw new Error(`the report never said everything was sent: ${err.message.split('\n')[0]}\nIt reads: ${squash(await report.innerText())}`);
+  });
+  const message = run
+    .card(title)
+    .filter({ has: run.page.getByRole('button', { name: 'Got it', exact: true }) })
+    .filter({ hasNotText: 'Preview: this is exactly what recipients will get' })
+    .filter({ hasNotText: 'Your announcement' })
+    .first();
+  await message.waitFor({ state: 'visible', timeout: 45_000 });
+  return { report, message };
+}
+
+/** Waits until `card` (re-rendered as often as the bot updates it) reads `text`; returns what it reads then. */
+export async function cardShows(card: Locator, text: string | RegExp, timeoutMs = 45_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let shown = '';
+  for (;;) {
+    shown = squash(await card.innerText({ timeout: 5_000 }).catch(() => ''));
+    if (typeof text === 'string' ? shown.includes(text) : text.test(shown)) return shown;
+    if (Date.now() > deadline) throw new Error(`the card never read ${String(text)}; it reads: ${shown || '(nothing: it is gone)'}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
