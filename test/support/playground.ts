@@ -538,8 +538,16 @@ export async function startPlaygroundRun(options: {
       },
       async waitForCard(title, what) {
         const card = run.card(title).first();
-        await card.waitFor({ state: 'visible', timeout: 45_000 }).catch((err: Error) => {
-          throw new Error(`no card ${what ?? `"${String(title)}"`} appeared: ${err.message.split('\n')[0]}`);
+        await card.waitFor({ state: 'visible', timeout: 45_000 }).catch(async (err: Error) => {
+          const firsts = await page
+            .locator('.ac-adaptiveCard')
+            .evaluateAll((cards) => cards.map((c) => (c.querySelector('.ac-textBlock') as { textContent?: string } | null)?.textContent ?? '(no TextBlock)'))
+            .catch(() => []);
+          const matches = run.card(title);
+          const n = await matches.count();
+          const boxes = [];
+          for (let i = 0; i < n; i += 1) boxes.push(JSON.stringify(await matches.nth(i).boundingBox()));
+          throw new Error(`(${n} matching: ${boxes.join(' ')}) no card ${what ?? `"${String(title)}"`} appeared: ${err.message.split('\n')[0]}\nThe cards on screen begin: ${firsts.map((t) => JSON.stringify(t)).join(', ') || 'none'}`);
         });
         return card;
       },

@@ -1,5 +1,5 @@
 import type { Locator } from 'playwright-core';
-import { chooseOption, exactly, squash, type PlaygroundRun } from './playground';
+import { chooseOption, exactly, squash, typeDate, type PlaygroundRun } from './playground';
 
 /**
  * What the partnership's people do in the Agents Playground, step by step, shared by the Playground
@@ -95,4 +95,53 @@ export async function cardShows(card: Locator, text: string | RegExp, timeoutMs 
     if (Date.now() > deadline) throw new Error(`the card never read ${String(text)}; it reads: ${shown || '(nothing: it is gone)'}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+export interface ProposalDraft {
+  readonly title: string;
+  readonly summary: string;
+  /** Partner schools besides the proposer's own. */
+  readonly partners: readonly string[];
+  /** YYYY-MM-DD */
+  readonly startDate: string;
+  readonly decisionBy: string;
+}
+
+/**
+ * A rep types `propose`, fills the form as the README describes (the four criteria, counts, a mutual need
+ * and a funder outcome, dates) and submits it; returns the proposal card as it was posted in the
+ * reps' channel (General), which the Playground shows when she opens the channel.
+ */
+export async function proposeProject(run: PlaygroundRun, draft: ProposalDraft): Promise<Locator> {
+  await run.send('propose');
+  const form = await run.waitForCard('Propose a project', 'with the proposal form (after typing propose)');
+  const text = (name: RegExp | string, value: string) => form.getByRole('textbox', { name, exact: typeof name === 'string' }).fill(value);
+  await text('Title', draft.title);
+  await text('Summary', draft.summary);
+  // Multi-select choice sets show as drop-downs of options in the Playground.
+  const partners = form.getByRole('combobox', { name: /^Partner schools \(at least one/ });
+  for (const partner of draft.partners) {
+    await partners.click();
+    await run.page.getByRole('menuitemcheckbox', { name: partner, exact: true }).click();
+    await run.page.keyboard.press('Escape');
+  }
+  await text(/^1\. How each school contributes/, 'Oakfield hosts the maths hub sessions; Hillcrest brings its Year 5 reasoning resources and two lead teachers.');
+  await text('Pupils', '60');
+  await text('Staff', '6');
+  await text(/^2\. Legacy/, 'A shared bank of reasoning tasks both schools keep using.');
+  await text(/^3\. How different pupil or staff groups work together/, 'Year 5 classes from both schools solve problems in mixed teams, staff co-plan each session.');
+  await text(/^4\. Measurable outcome/, 'Reasoning scores in the spring assessment up 10% on the autumn baseline.');
+  const firstChoice = async (name: RegExp) => {
+    await form.getByRole('combobox', { name }).click();
+    await run.page.getByRole('menuitemcheckbox').first().click();
+    await run.page.keyboard.press('Escape');
+  };
+  await firstChoice(/^Mutual needs/);
+  await firstChoice(/^Funder outcomes/);
+  await typeDate(run.page, form.getByRole('combobox', { name: /^Starts/ }), draft.startDate);
+  await typeDate(run.page, form.getByRole('combobox', { name: /^Partner schools decide by/ }), draft.decisionBy);
+  await press(form, 'Submit for approval');
+  await run.waitForCard(`'${draft.title}' is posted for approval`);
+  await run.goTo('General');
+  return run.waitForCard(`Proposal: ${draft.title}`, `"Proposal: ${draft.title}" in the reps' channel`);
 }
