@@ -145,3 +145,32 @@ export async function proposeProject(run: PlaygroundRun, draft: ProposalDraft): 
   await run.goTo('General');
   return run.waitForCard(`Proposal: ${draft.title}`, `"Proposal: ${draft.title}" in the reps' channel`);
 }
+
+export interface SwapOfferDraft {
+  /** Sends one trainee of this phase and subject, hosts the same. */
+  readonly phase: 'Primary' | 'Secondary' | string;
+  readonly subject: string;
+  readonly trainee: string;
+  /** YYYY-MM-DD */
+  readonly from: string;
+  readonly to: string;
+  readonly confirmBy: string;
+}
+
+/** A rep types `swap offer`, fills the form for her own school and sends it; returns the answer card ("Your offer is saved"). */
+export async function offerSwap(run: PlaygroundRun, draft: SwapOfferDraft): Promise<Locator> {
+  await run.send('swap offer');
+  const form = await run.waitForCard('Offer a placement swap', 'with the swap offer form (after typing swap offer)');
+  const phases = form.getByRole('combobox', { name: /^Phase/ });
+  await chooseOption(run.page, phases.nth(0), draft.phase);
+  await form.getByRole('textbox', { name: /^Subject/ }).first().fill(draft.subject);
+  await form.getByRole('textbox', { name: /^Number of trainees/ }).fill('1');
+  await form.getByRole('textbox', { name: /^Trainee/ }).fill(draft.trainee);
+  await chooseOption(run.page, phases.nth(1), draft.phase);
+  await form.getByRole('textbox', { name: /^Subjects \(separate with commas\)/ }).fill(draft.subject);
+  await typeDate(run.page, form.getByRole('combobox', { name: /^First date/ }), draft.from);
+  await typeDate(run.page, form.getByRole('combobox', { name: /^Last date/ }), draft.to);
+  await typeDate(run.page, form.getByRole('combobox', { name: /^Agree the swap by/ }), draft.confirmBy);
+  await press(form, 'Send the offer');
+  return run.waitForCard('Your offer is saved', '"Your offer is saved" (after Send the offer)');
+}
