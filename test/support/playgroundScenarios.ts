@@ -1,5 +1,5 @@
 import type { Locator } from 'playwright-core';
-import { chooseOption, exactly, squash, typeDate, type PlaygroundRun } from './playground';
+import { chooseOption, chooseTime, exactly, squash, typeDate, waitForCardDelivery, type PlaygroundRun } from './playground';
 
 /**
  * What the partnership's people do in the Agents Playground, step by step, shared by the Playground
@@ -173,4 +173,47 @@ export async function offerSwap(run: PlaygroundRun, draft: SwapOfferDraft): Prom
   await typeDate(run.page, form.getByRole('combobox', { name: /^Agree the swap by/ }), draft.confirmBy);
   await press(form, 'Send the offer');
   return run.waitForCard('Your offer is saved', '"Your offer is saved" (after Send the offer)');
+}
+
+export interface TeachMeetDraft {
+  readonly title: string;
+  /** YYYY-MM-DD, London */
+  readonly date: string;
+  readonly places: number;
+  /** YYYY-MM-DD: sign-ups close at 17:00 that day (the form's default time). */
+  readonly deadline: string;
+}
+
+/**
+ * Someone who may create TeachMeets types `teachmeet new`, fills the form for an online TeachMeet from
+ * 16:00 to 17:30 and presses Create and post; returns the TeachMeet's card (which replaces the form, in
+ * the same message) and that message's id.
+ */
+export async function createTeachMeet(run: PlaygroundRun, draft: TeachMeetDraft): Promise<{ card: Locator; messageId: string }> {
+  const { page } = run;
+  await run.send('teachmeet new');
+  const form = run.card('New TeachMeet').filter({ has: page.getByRole('button', { name: 'Create and post', exact: true }) });
+  await form.waitFor({ state: 'visible', timeout: 45_000 }).catch((err: Error) => {
+    throw new Error(`no TeachMeet form (heading "New TeachMeet", button "Create and post") appeared after typing teachmeet new: ${err.message}`);
+  });
+  const formMessage = await waitForCardDelivery(page, { kind: 'create', includes: '"verb":"teachmeet.create"' }, 10_000);
+
+  await form.getByRole('textbox', { name: 'Title', exact: true }).fill(draft.title);
+  await chooseOption(page, form.getByRole('combobox', { name: /^Host/ }), 'Online');
+  await typeDate(page, form.getByRole('combobox', { name: /^Date/ }), draft.date);
+  await chooseTime(page, form.getByRole('combobox', { name: /^Starts/ }), '16:00');
+  await chooseTime(page, form.getByRole('combobox', { name: /^Ends/ }), '17:30');
+  await form.getByRole('textbox', { name: /^Meeting link/ }).fill('https://teams.example.org/meet/retrieval-practice');
+  await form.getByRole('textbox', { name: 'Attendee places', exact: true }).fill(String(draft.places));
+  await typeDate(page, form.getByRole('combobox', { name: /^Sign-ups close on/ }), draft.deadline);
+  await form.getByRole('button', { name: 'Create and post', exact: true }).click();
+
+  // The form turns into the TeachMeet's card, in the same message.
+  const card = run.card(`TeachMeet: ${draft.title}`);
+  await card.waitFor({ state: 'visible', timeout: 45_000 }).catch(async (err: Error) => {
+    const formText = squash(await form.innerText().catch(() => '(the form is gone)'));
+    throw new Error(`no card "TeachMeet: ${draft.title}" replaced the form after Create and post: ${err.message}\nThe form now reads: ${formText}`);
+  });
+  if ((await form.count()) !== 0) throw new Error('the form is still on the page next to the new card');
+  return { card, messageId: formMessage.messageId };
 }
