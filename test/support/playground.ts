@@ -340,3 +340,265 @@ export async function chooseTime(page: Page, combobox: Locator, hhmm: string): P
   const label = `${hour % 12 === 0 ? 12 : hour % 12}:${match[2]} ${hour < 12 ? 'AM' : 'PM'}`;
   await chooseOption(page, combobox, label);
 }
+
+/*
+ * A whole Playground run for one test file: the bot (as `npm start` runs it, on its own data), the
+ * Agents Playground signed in as one person, and headless Chromium. The Playground holds one user per
+ * process, so `as(person)` restarts it (same port, so the bot's stored serviceUrl stays right) with that
+ * person as its signed-in user; it keeps no history across restarts.
+ */
+
+/** A person of .m365agentsplayground.yml (currentUser or one of the five users). */
+export interface PlaygroundPerson {
+  readonly id: string;
+  readonly name: string;
+  readonly aadObjectId: string;
+  readonly [field: string]: string;
+}
+
+interface PlaygroundConfigFile {
+  currentUser: PlaygroundPerson;
+  users: PlaygroundPerson[];
+  personalChat?: { id: string };
+  [key: string]: unknown;
+}
+
+function readPlaygroundConfig(): PlaygroundConfigFile {
+  // yaml is a devDependency (the infra test reads m365agents.yml with it).
+  const YAML = require('yaml') as typeof import('yaml');
+  return YAML.parse(fs.readFileSync(path.join(repositoryRoot(), '.m365agentsplayground.yml'), 'utf8')) as PlaygroundConfigFile;
+}
+
+/** Everyone in .m365agentsplayground.yml, signed-in user first. */
+export function playgroundPeople(): PlaygroundPerson[] {
+  const config = readPlaygroundConfig();
+  return [config.currentUser, ...config.users];
+}
+
+export function playgroundPerson(name: string): PlaygroundPerson {
+  const person = playgroundPeople().find((p) => p.name === name);
+  if (!person) throw new Error(`nobody called ${name} in .m365agentsplayground.yml`);
+  return person;
+}
+
+/**
+ * Writes `dir`/.m365agentsplayground.yml: the repository's, with `name` as the signed-in user (the others,
+ * the repository's currentUser among them, as the five users) and a personal chat of their own, so a
+ * message the bot sends to one person's chat never shows in another's.
+ */
+export function writePlaygroundConfigAs(dir: string, name: string): PlaygroundPerson {
+  const YAML = require('yaml') as typeof import('yaml');
+  const config = readPlaygroundConfig();
+  const everyone = [config.currentUser, ...config.users];
+  const person = everyone.find((p) => p.name === name);
+  if (!person) throw new Error(`nobody called ${name} in .m365agentsplayground.yml`);
+  const slug = name.toLowerCase().replace(/[^a-z]+/g, '-');
+  const mine: PlaygroundConfigFile = {
+    ...config,
+    currentUser: person,
+    users: everyone.filter((p) => p !== person),
+    personalChat: { id: `a:playground-personal-chat-${slug}` },
+  };
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, '.m365agentsplayground.yml'), YAML.stringify(mine));
+  return person;
+}
+
+/** Where the tests keep their screenshots (gitignored): test-artifacts/playground/<suite>/. */
+export function artifactDir(suite: string): string {
+  const dir = path.join(repositoryRoot(), 'test-artifacts', 'playground', suite);
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Something to type: text, and people (or the bot) to @mention through the Playground's mention picker. */
+export type MessagePart = string | { readonly mention: string };
+
+export interface PlaygroundRun {
+  readonly bot: BotProcess;
+  readonly browser: HeadlessBrowser;
+  readonly page: Page;
+  /** The Playground now running (changes with `as`). */
+  playground(): Playground;
+  /** Who the Playground is signed in as. */
+  person(): PlaygroundPerson;
+  /** Restarts the Playground signed in as `name` and opens it (Personal Chat). */
+  as(name: string): Promise<void>;
+  /** Opens the Playground afresh (a new page load) and waits until it has reached the bot. */
+  open(): Promise<void>;
+  /** Switches to a chat or channel in the Playground's side bar ('Personal Chat', 'General', …). */
+  goTo(chat: string): Promise<void>;
+  /** Types a message in the open chat and sends it; in a group chat or channel, mention Together first. */
+  send(...parts: MessagePart[]): Promise<void>;
+  /** The Adaptive Card (the newest first) whose TextBlock reads exactly `title` (or matches it). */
+  card(title: string | RegExp): Locator;
+  /** Waits for `card(title)` to be visible (45 s), with a clear error. */
+  waitForCard(title: string | RegExp, what?: string): Promise<Locator>;
+  /** Keeps a screenshot (of `of`, or the page) in test-artifacts/playground/<suite>/<name>.png; returns its path. */
+  screenshot(name: string, of?: Locator): Promise<string>;
+  /** Runs `steps`; on failure adds a screenshot, the card deliveries, the Playground's and the bot's output. */
+  explainingFailure(steps: () => Promise<void>): Promise<void>;
+  /** Stops the browser, the Playground and the bot; returns the bot's exit. */
+  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Starts a run: the bot on a fresh data directory (env added to its environment), the Playground signed in
+ * as `as` (default: the repository's currentUser), Chromium recording card deliveries, and opens the page.
+ */
+export async function startPlaygroundRun(options: {
+  readonly suite: string;
+  readonly env?: Readonly<Record<string, string>>;
+  readonly as?: string;
+}): Promise<PlaygroundRun> {
+  findChromium(); // fail now, with the install hint, before starting anything
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `together-playground-${options.suite}-`));
+  const shots = artifactDir(options.suite);
+  let bot: BotProcess | undefined;
+  let playground: Playground | undefined;
+  let browser: HeadlessBrowser | undefined;
+  try {
+    bot = await startBotProcess({ dataDir: path.join(tmp, 'data'), env: { LOG_LEVEL: 'info', ...options.env }, timeoutMs: 60_000 });
+    const port = await freePort();
+    let current = playgroundPerson(options.as ?? readPlaygroundConfig().currentUser.name);
+    const startAs = async (name: string): Promise<Playground> => {
+      const cwd = path.join(tmp, 'as', name.replace(/\W+/g, '-'));
+      current = writePlaygroundConfigAs(cwd, name);
+      return startPlayground({ botEndpoint: bot!.endpoint, port, cwd, logFile: path.join(cwd, 'm365agentsplayground.log'), timeoutMs: 60_000 });
+    };
+    playground = await startAs(current.name);
+    browser = await launchChromium();
+    await recordCardDeliveries(browser.context);
+    const { page } = browser;
+    const run: PlaygroundRun = {
+      bot,
+      browser,
+      page,
+      playground: () => playground!,
+      person: () => current,
+      async as(name) {
+        await playground!.stop();
+        playground = await startAs(name);
+        if (playground.port !== port) throw new Error(`the Playground came back on port ${playground.port}, not ${port}: the bot's stored chats would point at the old one`);
+        await run.open();
+      },
+      async open() {
+        await page.goto(playground!.url, { waitUntil: 'load', timeout: 30_000 });
+        // The Playground's log panel says "Connected." once it has reached the bot's endpoint.
+        await page.getByText('Connected.', { exact: true }).first().waitFor({ state: 'visible', timeout: 30_000 });
+        await messageBox(page).waitFor({ state: 'visible', timeout: 30_000 });
+      },
+      async goTo(chat) {
+        await page.getByText(chat, { exact: true }).first().click();
+        await messageBox(page).waitFor({ state: 'visible', timeout: 15_000 });
+      },
+      async send(...parts) {
+        const box = messageBox(page);
+        await box.click();
+        let typed = '';
+        for (const part of parts) {
+          if (typeof part === 'string') {
+            await page.keyboard.type(part);
+            typed += part;
+          } else {
+            // The Playground's mention picker opens on "@" and lists the people (and the bot) matching what follows.
+            await page.keyboard.type(`@${part.mention.slice(0, 3)}`);
+            await page
+              .getByRole('menuitem')
+              .filter({ has: page.getByText(part.mention, { exact: true }) })
+              .first()
+              .click({ timeout: 10_000 });
+            typed += part.mention;
+          }
+        }
+        const shown = (await box.innerText()).replace(/\s+/g, ' ').trim();
+        if (shown !== typed.replace(/\s+/g, ' ').trim()) throw new Error(`the message box shows "${shown}", not "${typed}"`);
+        await page.keyboard.press('Enter');
+      },
+      card(title) {
+        const text = typeof title === 'string' ? exactly(title) : title;
+        return page.locator('.ac-adaptiveCard').filter({ has: page.locator('.ac-textBlock', { hasText: text }) });
+      },
+      async waitForCard(title, what) {
+        const card = run.card(title).first();
+        await card.waitFor({ state: 'visible', timeout: 45_000 }).catch(async (err: Error) => {
+          const firsts = await page
+            .locator('.ac-adaptiveCard')
+            .evaluateAll((cards) => cards.map((c) => (c.querySelector('.ac-textBlock') as { textContent?: string } | null)?.textContent ?? '(no TextBlock)'))
+            .catch(() => []);
+          const matches = run.card(title);
+          const n = await matches.count();
+          const boxes = [];
+          for (let i = 0; i < n; i += 1) boxes.push(JSON.stringify(await matches.nth(i).boundingBox()));
+          throw new Error(`(${n} matching: ${boxes.join(' ')}) no card ${what ?? `"${String(title)}"`} appeared: ${err.message.split('\n')[0]}\nThe cards on screen begin: ${firsts.map((t) => JSON.stringify(t)).join(', ') || 'none'}`);
+        });
+        return card;
+      },
+      async screenshot(name, of) {
+        const file = path.join(shots, `${name}.png`);
+        if (of) await of.screenshot({ path: file });
+        else await page.screenshot({ path: file, fullPage: true });
+        return file;
+      },
+      async explainingFailure(steps) {
+        try {
+          await steps();
+        } catch (err) {
+          const shot = path.join(shots, `failure-${Date.now()}.png`);
+          const saved = await page
+            .screenshot({ path: shot, fullPage: true })
+            .then(() => `Screenshot: ${shot}`)
+            .catch((e: Error) => `(no screenshot: ${e.message})`);
+          const deliveries = await cardDeliveries(page).then(describeCardDeliveries, (e: Error) => `(no card deliveries: ${e.message})`);
+          throw new Error(
+            [(err as Error).message, saved, deliveries, playground!.diagnostics(), `Bot output (tail):\n${bot!.output().slice(-6_000)}`].join('\n'),
+          );
+        }
+      },
+      async stop() {
+        try {
+          await browser?.close();
+          await playground?.stop();
+          return bot ? await bot.stop() : { code: 0, signal: null };
+        } finally {
+          fs.rmSync(tmp, { recursive: true, force: true });
+        }
+      },
+    };
+    await run.open();
+    return run;
+  } catch (err) {
+    await browser?.close();
+    await playground?.stop();
+    await bot?.stop(2_000);
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** The open chat's message box (a Lexical contenteditable). */
+export function messageBox(page: Page): Locator {
+  return page.locator('[contenteditable="true"][role="textbox"]').filter({ visible: true }).first();
+}
+
+/** Today's date in London, YYYY-MM-DD. */
+export function londonToday(): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+}
+
+export function addDays(isoDate: string, days: number): string {
+  const d = new Date(`${isoDate}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+/** How the cards write a day: "Mon 7 Dec", with the year when it is not this year ("Mon 4 Jan 2027"). */
+export function dayText(isoDate: string, todayIso: string): string {
+  const sameYear = isoDate.slice(0, 4) === todayIso.slice(0, 4);
+  const format = new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', weekday: 'short', day: 'numeric', month: 'short', ...(sameYear ? {} : { year: 'numeric' }) });
+  return format.format(new Date(`${isoDate}T00:00:00Z`)).replace(/,/g, '');
+}
+
+export function squash(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
