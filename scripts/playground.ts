@@ -15,7 +15,7 @@
  * comes from .m365agentsplayground.yml at the repository root. The Playground's browser auto-open is
  * off (TEAMSAPPTESTER_BROWSER=none) and so is its telemetry. Ctrl+C stops it.
  *
- * `startPlayground` is shared with the end-to-end test (test/playground.e2e.test.ts).
+ * `startPlayground` is shared with the end-to-end tests (test/playground/*.e2e.test.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';

@@ -8,7 +8,7 @@ import { COORDINATOR, createTeachMeet } from '../support/playgroundScenarios';
  * pointed at it (as `npm run playground` does, with the repo's .m365agentsplayground.yml), and headless
  * Chromium clicking and typing in the Playground (test/support/playground.ts). The bot, the Playground and
  * the browser start once for every test here; each test opens the Playground afresh, which starts a new
- * personal chat. Screenshots are kept in test-artifacts/playground/teachmeets/.
+ * personal chat. Screenshots are kept in test-artefacts/playground/teachmeets/.
  *
  * The Playground's signed-in user (currentUser in the yml) is a coordinator, as
  * `COORDINATORS=<their aadObjectId> npm start` makes them: the Playground has one user per process, and

@@ -404,9 +404,9 @@ export function writePlaygroundConfigAs(dir: string, name: string): PlaygroundPe
   return person;
 }
 
-/** Where the tests keep their screenshots (gitignored): test-artifacts/playground/<suite>/. */
+/** Where the tests keep their screenshots (gitignored): test-artefacts/playground/<suite>/. */
 export function artifactDir(suite: string): string {
-  const dir = path.join(repositoryRoot(), 'test-artifacts', 'playground', suite);
+  const dir = path.join(repositoryRoot(), 'test-artefacts', 'playground', suite);
   fs.mkdirSync(dir, { recursive: true });
   return dir;
 }
@@ -434,7 +434,7 @@ export interface PlaygroundRun {
   card(title: string | RegExp): Locator;
   /** Waits for `card(title)` to be visible (45 s), with a clear error. */
   waitForCard(title: string | RegExp, what?: string): Promise<Locator>;
-  /** Keeps a screenshot (of `of`, or the page) in test-artifacts/playground/<suite>/<name>.png; returns its path. */
+  /** Keeps a screenshot (of `of`, or the page) in test-artefacts/playground/<suite>/<name>.png; returns its path. */
   screenshot(name: string, of?: Locator): Promise<string>;
   /** Runs `steps`; on failure adds a screenshot, the card deliveries, the Playground's and the bot's output. */
   explainingFailure(steps: () => Promise<void>): Promise<void>;
