@@ -3,7 +3,7 @@ import { formatDay, formatDayTime, londonToInstant } from '../platform/time';
 import { FORM_FIELDS, type FormErrors, type FormValues } from './form';
 import type { Aggregate, AuditEntry, Content, SchoolStatus, Tag } from './model';
 import type { History } from './store';
-import { AUDIT_LABEL, CRITERIA, SCHOOL_STATUS_LABEL, STATUS_LABEL, approvedCount, decisionDue, missingLines, schoolStatus, statusOf, type Criterion, type Names, type Section } from './rules';
+import { AUDIT_LABEL, CRITERIA, SCHOOL_STATUS_LABEL, STATUS_LABEL, approvedCount, decisionDue, mayChange, mayDecide, missingLines, schoolStatus, statusOf, type Actor, type Criterion, type Names, type Section } from './rules';
 
 /** Proposal domain → typed template data for cards/proposal*.json. No Teams calls here. */
 
@@ -33,6 +33,10 @@ export interface ProposalCardData {
   readonly signOffLine: string;
   readonly isOpen: boolean;
   readonly canSignOff: boolean;
+  /** The buttons shown: on the shared card every one (the server refuses those who may not); on a person's own view, only theirs. */
+  readonly showDecide: boolean;
+  readonly showSignOff: boolean;
+  readonly showChange: boolean;
   readonly note: string;
   readonly hasNote: boolean;
 }
@@ -64,7 +68,7 @@ export function schoolList(ids: readonly string[], names: Names): string {
   return `${list.slice(0, -1).join(', ')} and ${list.at(-1)}`;
 }
 
-export function proposalCardData(agg: Aggregate, now: Date, names: Names, note = ''): ProposalCardData {
+export function proposalCardData(agg: Aggregate, now: Date, names: Names, note = '', viewer?: Actor): ProposalCardData {
   const p = agg.proposal;
   const c = p.content;
   const status = statusOf(agg);
@@ -115,6 +119,9 @@ export function proposalCardData(agg: Aggregate, now: Date, names: Names, note =
     signOffLine,
     isOpen: p.lifecycle === 'open',
     canSignOff: status === 'awaitingSignOff',
+    showDecide: p.lifecycle === 'open' && (!viewer || mayDecide(agg, viewer, p.version, names) === undefined),
+    showSignOff: status === 'awaitingSignOff' && (!viewer || viewer.isCoordinator),
+    showChange: p.lifecycle === 'open' && (!viewer || mayChange(agg, viewer) === undefined),
     note,
     hasNote: !!note,
   };

@@ -60,8 +60,9 @@ export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec
     return { needs, outcomes };
   }
 
+  /** The card as the person who pressed (or asked) sees it: only the buttons they may use. */
   async function proposalCard(turn: Turn, agg: Aggregate, note = ''): Promise<ActionResult> {
-    return { card: renderCard('proposalCard', proposalCardData(agg, turn.now, await service.schoolNames(), note)) };
+    return { card: renderCard('proposalCard', proposalCardData(agg, turn.now, await service.schoolNames(), note, turn.person)) };
   }
 
   const invalid = (turn: Turn, message: string): ActionResult => {
