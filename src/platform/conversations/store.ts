@@ -78,12 +78,14 @@ export class ConversationStore {
     const inFlight = this.writing.get(marker);
     if (inFlight && !install) return inFlight;
     // Teams names a channel and its team on installs, not on messages: then Teams is asked (only when the
-    // reference is written, so not on every turn); if it cannot say, the label stored is kept.
-    const label = info.kind === 'channel' ? await channelLabelOf(context, info, this.logger) : info.kind === 'groupChat' ? 'Group chat' : (context.activity.from?.name ?? '');
-    const entity = { ...key, reference: JSON.stringify(reference), kind: info.kind, teamId: info.teamId ?? '', ...(label === undefined ? {} : { label }) };
-    const write = this.table.upsertEntity(entity, label === undefined ? 'Merge' : 'Replace').then(() => {
+    // reference is written, so not on every turn); if it cannot say, the label stored is kept. The write is
+    // in flight (for a rush of turns in one channel to share) from before Teams is asked.
+    const write = (async () => {
+      const label = info.kind === 'channel' ? await channelLabelOf(context, info, this.logger) : info.kind === 'groupChat' ? 'Group chat' : (context.activity.from?.name ?? '');
+      const entity = { ...key, reference: JSON.stringify(reference), kind: info.kind, teamId: info.teamId ?? '', ...(label === undefined ? {} : { label }) };
+      await this.table.upsertEntity(entity, label === undefined ? 'Merge' : 'Replace');
       this.known.set(marker, this.clock.now().getTime());
-    });
+    })();
     this.writing.set(marker, write);
     try {
       await write;
