@@ -6,6 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../src/platform/storage/azurite';
+import { messageFrom } from './support/activities';
 import { adaptiveCardsOf, cardText } from './support/cardActions';
 import { storageConnectionString } from './support/hooks';
 import { TeamsSimulator, type SimUser, type TurnResult } from './support/simulator';
@@ -130,23 +131,6 @@ function reachable(port: number, host: string): Promise<boolean> {
 
 function said(result: TurnResult): string {
   return result.sent.map((s) => [s.activity?.text ?? '', ...adaptiveCardsOf(s.activity).map((c) => cardText(c))].join('\n')).join('\n');
-}
-
-/** A message as Teams would send it, for posting by hand. */
-function messageFor(sim: TeamsSimulator, user: SimUser, text: string): Record<string, unknown> {
-  const chat = sim.personalChat(user);
-  return {
-    type: 'message',
-    id: String(Date.now()),
-    timestamp: new Date().toISOString(),
-    serviceUrl: sim.serviceUrl,
-    channelId: 'msteams',
-    from: { id: user.id, name: user.name, aadObjectId: user.aadObjectId },
-    recipient: { id: sim.bot.id, name: sim.bot.name },
-    conversation: { id: chat.id, conversationType: 'personal', tenantId: sim.tenantId },
-    channelData: { tenant: { id: sim.tenantId } },
-    text,
-  };
 }
 
 describe('npm start: the process an operator runs', function () {
@@ -291,7 +275,7 @@ describe('npm start: the process an operator runs', function () {
     await healthy(r);
     const other = otherAddressOfThisMachine();
     assert.equal(await reachable(port, other), true, `${other} reaches the authenticated bot`);
-    const response = await fetch(`http://127.0.0.1:${port}/api/messages`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(messageFor(sim, tia, 'help')) });
+    const response = await fetch(`http://127.0.0.1:${port}/api/messages`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(messageFrom(sim, tia, 'help')) });
     assert.equal(response.status, 401, 'and a request without a token is refused');
     assert.equal(existsSync(path.join(dataDir, 'azurite')), false, 'no storage emulator was started');
     assert.deepEqual(await stop(r), { code: 0, signal: null });

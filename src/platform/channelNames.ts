@@ -11,29 +11,20 @@ export async function channelLabel(turn: Pick<Turn, 'context' | 'conversation'>,
   return (await channelLabelOf(turn.context, turn.conversation, logger)) ?? 'Team › General';
 }
 
-/** The label, or undefined when Teams could not name the channel. */
+/** The label, from the activity's names if it has them, else from Teams; undefined when Teams could not say. */
 export async function channelLabelOf(context: TurnContext, info: ConversationInfo, logger: Logger): Promise<string | undefined> {
-  let team = info.teamName;
-  let channel = info.channelName;
-  if (!team || !channel) {
-    try {
-      const [details, channels] = await Promise.all([team ? undefined : TeamsInfo.getTeamDetails(context), channel ? undefined : TeamsInfo.getTeamChannels(context)]);
-      team ??= details?.name ?? undefined;
-      const id = info.channelId ?? info.id;
-      const found = channels?.find((c) => c.id === id);
-      if (found) channel = found.name || 'General';
-    } catch (err) {
-      logger.info({ status: (err as { statusCode?: number }).statusCode }, 'could not read the team\'s channel names');
-    }
-  }
-  return team && channel ? `${team} › ${channel}` : undefined;
+  if (info.teamName && info.channelName) return `${info.teamName} › ${info.channelName}`;
+  return (await channelLabelsOf(context, logger)).get(info.channelId ?? info.id);
 }
 
 /** Every channel of the turn's team with its label, from Teams; empty outside a team or if Teams does not answer. */
 export async function teamChannelLabels(turn: Turn, logger: Logger): Promise<Map<string, string>> {
-  if (turn.conversation.kind !== 'channel') return new Map();
+  return turn.conversation.kind === 'channel' ? channelLabelsOf(turn.context, logger) : new Map();
+}
+
+async function channelLabelsOf(context: TurnContext, logger: Logger): Promise<Map<string, string>> {
   try {
-    const [details, channels] = await Promise.all([TeamsInfo.getTeamDetails(turn.context), TeamsInfo.getTeamChannels(turn.context)]);
+    const [details, channels] = await Promise.all([TeamsInfo.getTeamDetails(context), TeamsInfo.getTeamChannels(context)]);
     return new Map(channels.map((c) => [c.id ?? '', `${details.name ?? 'Team'} › ${c.name || 'General'}`]));
   } catch (err) {
     logger.info({ status: (err as { statusCode?: number }).statusCode }, 'could not read the team\'s channel names');

@@ -16,16 +16,17 @@ export interface SignedCsv {
   readonly download: Download;
 }
 
+/** Where a signed link leads and what it refuses: the route (with `:id`), a well-formed id, and what is said (403) for a malformed, expired or forged link. */
+export interface SignedLinkSpec {
+  readonly route: string;
+  readonly id: RegExp;
+  readonly refused: string;
+}
+
 export function signedCsv(
   links: SignedLinks,
   clock: Clock,
-  spec: {
-    /** The route, with `:id` where the id goes. */
-    readonly route: string;
-    /** What a well-formed id looks like. */
-    readonly id: RegExp;
-    /** Said when the link is malformed, expired or not signed by us. */
-    readonly refused: string;
+  spec: SignedLinkSpec & {
     /** The CSV and its file name, or what to say when the thing it lists is gone. */
     csv(id: string): Promise<{ body: string; filename: string } | { missing: string }>;
   },
@@ -41,10 +42,7 @@ export function signedCsv(
 export function signedDownload(
   links: SignedLinks,
   clock: Clock,
-  spec: {
-    readonly route: string;
-    readonly id: RegExp;
-    readonly refused: string;
+  spec: SignedLinkSpec & {
     readonly contentType: string;
     /** Refusals and "gone" answers as HTML pages (for a page), else plain text. */
     readonly htmlAnswers?: boolean;
@@ -86,22 +84,14 @@ export function spreadsheetCsv(header: readonly string[], rows: readonly (readon
 /**
  * An HTML page the bot serves itself through a short-lived signed link (the impact report), checked as
  * a signed CSV is: the id's shape, then the link's signature and expiry, before anything is read. A
- * malformed, tampered or expired link gets the `refused` page with 403.
+ * malformed, tampered or expired link gets the `refused` page (a whole HTML page) with 403.
  */
-export interface SignedPage {
-  link(id: string, now: Date): { url: string; validFor: string };
-  readonly download: Download;
-}
+export type SignedPage = SignedCsv;
 
 export function signedPage(
   links: SignedLinks,
   clock: Clock,
-  spec: {
-    /** The route, with `:id` where the id goes. */
-    readonly route: string;
-    readonly id: RegExp;
-    /** The whole HTML page shown (403) when the link is malformed, expired or not signed by us. */
-    readonly refused: string;
+  spec: SignedLinkSpec & {
     /** The page, or a whole HTML page saying what is gone (404). */
     page(id: string): Promise<{ html: string } | { missing: string }>;
   },

@@ -4,6 +4,7 @@ import type { TableInventory } from '../platform/inventory';
 import type { Logger } from '../platform/logging';
 import { statusOf, type Tables } from '../platform/storage/tables';
 import { eraseRow, type Subject } from './erasure';
+import { readRows } from './personalData';
 
 /**
  * Erases one person from every table (see erasure.ts for what happens to each row). Per table:
@@ -31,8 +32,6 @@ export interface Erased {
   readonly anonymised: number;
 }
 
-type Row = Record<string, unknown> & { partitionKey: string; rowKey: string };
-
 export async function forgetPerson(tables: Tables, inventory: readonly TableInventory[], subject: Subject, logger: Logger, now: () => Date = () => new Date()): Promise<Erased> {
   const pseudonym = randomUUID();
   const aad = subject.aadObjectId.toLowerCase();
@@ -40,12 +39,12 @@ export async function forgetPerson(tables: Tables, inventory: readonly TableInve
   let anonymised = 0;
   for (const table of inventory.filter((t) => t.about)) {
     for (let attempt = 1; ; attempt += 1) {
-      const heads = table.head ? await readAll(tables, table.table, odata`RowKey eq ${table.head}`) : [];
+      const heads = table.head ? await readRows(tables, table.table, odata`RowKey eq ${table.head}`) : [];
       const headOf = new Map(heads.map((h) => [h.row.partitionKey, h]));
       const byPartition = new Map<string, TransactionAction[]>();
       const guarded = new Set<string>();
       const counts = { deleted: 0, anonymised: 0 };
-      for (const { row, etag } of await readAll(tables, table.table)) {
+      for (const { row, etag } of await readRows(tables, table.table)) {
         const keys = { partitionKey: row.partitionKey, rowKey: row.rowKey };
         const erased = eraseRow(row, subject, pseudonym, table.erase?.(row, aad) ?? 'anonymise');
         if (erased.kind === 'keep') continue;
@@ -91,14 +90,4 @@ export async function forgetPerson(tables: Tables, inventory: readonly TableInve
     }
   }
   return { deleted, anonymised };
-}
-
-async function readAll(tables: Tables, table: string, filter?: string): Promise<{ row: Row; etag: string }[]> {
-  const rows: { row: Row; etag: string }[] = [];
-  for await (const entity of tables.client(table).listEntities<Record<string, unknown>>(filter ? { queryOptions: { filter } } : {})) {
-    const { etag, timestamp: _timestamp, ...row } = entity as Record<string, unknown> & { etag: string; timestamp?: unknown };
-    for (const key of Object.keys(row)) if (key.startsWith('odata.') || key.endsWith('@odata.type')) delete row[key];
-    rows.push({ row: row as Row, etag });
-  }
-  return rows;
 }

@@ -28,11 +28,18 @@ export async function personalData(tables: Tables, inventory: readonly TableInve
 export async function rowsAbout(tables: Tables, table: TableInventory, aadObjectId: string): Promise<{ row: Record<string, unknown>; etag: string }[]> {
   if (!table.about) return [];
   const aad = aadObjectId.toLowerCase();
-  const rows: { row: Record<string, unknown>; etag: string }[] = [];
-  for await (const entity of tables.client(table.table).listEntities<Record<string, unknown>>({ queryOptions: { filter: table.about(aad) } })) {
+  return (await readRows(tables, table.table, table.about(aad))).filter(({ row }) => mentions(row, aad));
+}
+
+export type StoredRow = Record<string, unknown> & { partitionKey: string; rowKey: string };
+
+/** A table's rows (all, or those a filter finds) as stored, keys included and the service's bookkeeping left out, with their ETags. */
+export async function readRows(tables: Tables, table: string, filter?: string): Promise<{ row: StoredRow; etag: string }[]> {
+  const rows: { row: StoredRow; etag: string }[] = [];
+  for await (const entity of tables.client(table).listEntities<Record<string, unknown>>(filter ? { queryOptions: { filter } } : {})) {
     const { etag, timestamp: _timestamp, ...row } = entity as Record<string, unknown> & { etag: string; timestamp?: unknown };
     for (const key of Object.keys(row)) if (key.startsWith('odata.') || key.endsWith('@odata.type')) delete row[key];
-    if (mentions(row, aad)) rows.push({ row, etag });
+    rows.push({ row: row as StoredRow, etag });
   }
   return rows;
 }

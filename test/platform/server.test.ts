@@ -8,6 +8,7 @@ import { startTogether, type Together } from '../../src/index';
 import { createLogger } from '../../src/platform/logging';
 import { startAzurite, type EmbeddedAzurite } from '../../src/platform/storage/azurite';
 import { startTestBot, testConfig, type TestBot } from '../support/bot';
+import { messageFrom } from '../support/activities';
 import { adaptiveCardsOf, cardText } from '../support/cardActions';
 import { TeamsSimulator, type SimUser } from '../support/simulator';
 
@@ -20,25 +21,6 @@ async function getJson(url: string): Promise<{ status: number; body: any }> {
   const response = await fetch(url);
   const text = await response.text();
   return { status: response.status, body: text ? JSON.parse(text) : undefined };
-}
-
-/** A message as Teams would send it, for posting by hand with changes. */
-function messageFrom(sim: TeamsSimulator, user: SimUser, text: string): Record<string, any> {
-  const chat = sim.personalChat(user);
-  return {
-    type: 'message',
-    id: String(Date.now()),
-    timestamp: new Date().toISOString(),
-    serviceUrl: sim.serviceUrl,
-    channelId: 'msteams',
-    from: { id: user.id, name: user.name, aadObjectId: user.aadObjectId },
-    recipient: { id: sim.bot.id, name: sim.bot.name },
-    conversation: { id: chat.id, conversationType: 'personal', tenantId: sim.tenantId },
-    channelData: { tenant: { id: sim.tenantId } },
-    text,
-    textFormat: 'plain',
-    locale: 'en-GB',
-  };
 }
 
 function base64url(value: object): string {
