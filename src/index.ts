@@ -15,6 +15,7 @@ import { signedCsv } from './platform/downloads';
 import { SignedLinks } from './platform/links';
 import type { Logger } from './platform/logging';
 import { Proactive } from './platform/proactive';
+import { OUTBOX_TABLE, SendGate } from './platform/outbox/gate';
 import type { PressLimits } from './platform/rateLimit';
 import { startServer, type Download } from './platform/server';
 import { Tables, type TableTarget } from './platform/storage/tables';
@@ -97,7 +98,7 @@ export interface Together {
 /** What every table holds, for a school's DPO (README's "What Together stores" is made from it). */
 export const INVENTORY: readonly TableInventory[] = [...PLATFORM_INVENTORY, TEACHMEETS_INVENTORY, SWAPS_INVENTORY, PROPOSALS_INVENTORY, NUDGES_INVENTORY, ANNOUNCEMENTS_INVENTORY, IMPACT_INVENTORY];
 
-export const TABLES = [DIRECTORY_TABLE, CONVERSATIONS_TABLE, TIMERS_TABLE, TEACHMEETS_TABLE, SWAPS_TABLE, DEADLINES_TABLE, NUDGES_TABLE, PROPOSALS_TABLE, ANNOUNCEMENTS_TABLE, INBOUND_TABLE, IMPACT_TABLE] as const;
+export const TABLES = [DIRECTORY_TABLE, CONVERSATIONS_TABLE, TIMERS_TABLE, TEACHMEETS_TABLE, SWAPS_TABLE, DEADLINES_TABLE, NUDGES_TABLE, PROPOSALS_TABLE, ANNOUNCEMENTS_TABLE, INBOUND_TABLE, IMPACT_TABLE, OUTBOX_TABLE] as const;
 
 export interface Capabilities {
   readonly commands: readonly CommandSpec[];
@@ -126,6 +127,8 @@ export interface CapabilityDeps {
   /** Storage Queues for the announcement fan-out (absent when only inspecting). */
   readonly queues?: Queues;
   readonly fanout?: Partial<FanoutTuning>;
+  /** The one gate every request to Teams passes (absent when only inspecting: then one of its own). */
+  readonly gate?: SendGate;
 }
 
 /** Every capability's commands, card actions, timers and downloads, in the order help lists them. */
@@ -168,7 +171,7 @@ export function wireCapabilities(deps: CapabilityDeps): Capabilities & { teachme
   commands = [help.command, ...directoryPart.commands, ...teachMeetPart.commands, ...swapPart.commands, ...proposalPart.commands, ...nudgePart.commands];
   const actions = [...help.actions, ...directoryPart.actions, ...teachMeetPart.actions, ...swapPart.actions, ...proposalPart.actions, ...nudgePart.actions];
   const timers = new Map<string, TimerHandler>([[SWEEP_TIMER, (key) => teachmeets.sweep(key)], [REMINDERS_TIMER, (key) => teachmeets.registerAllReminders(key)], ...swapPart.timers]);
-  const announcePart = announcementRoutes({ tables: deps.tables, queues: deps.queues, directory, conversations: deps.conversations, proactive: deps.proactive, timers: deps.timers, links: deps.links, clock: deps.clock, logger, partnershipName: config.partnershipName, ratePerSecond: config.sendRatePerSecond, tuning: deps.fanout });
+  const announcePart = announcementRoutes({ tables: deps.tables, queues: deps.queues, directory, conversations: deps.conversations, proactive: deps.proactive, timers: deps.timers, links: deps.links, clock: deps.clock, logger, partnershipName: config.partnershipName, gate: deps.gate ?? new SendGate({ ratePerSecond: config.sendRatePerSecond }), tuning: deps.fanout });
   commands.push(...announcePart.commands);
   const retention = new RetentionJob(deps.tables, INVENTORY, config.retention, logger);
   const privacyPart = privacyRoutes({ tables: deps.tables, inventory: INVENTORY, links: deps.links, clock: deps.clock, partnershipName: config.partnershipName, directory, conversations: deps.conversations, logger, beforeErase: [(aad, now) => teachmeets.releasePlaces(aad, now)] });
@@ -285,7 +288,10 @@ export async function startTogether(options: TogetherOptions): Promise<Together>
   const directory = new DirectoryStore(tables, config.coordinators, logger);
   const conversations = new ConversationStore(tables, logger, clock);
   const adapter = createAdapter(config);
-  const proactive = new Proactive(adapter, config.bot?.id ?? '', conversations, logger, config.sendRatePerSecond);
+  // One gate for every request to Teams from this instance, sharing the app's rate with the others.
+  const fanout = options.announcements ?? {};
+  const gate = new SendGate({ ratePerSecond: fanout.ratePerSecond ?? config.sendRatePerSecond, perConversationPerSecond: fanout.perConversationPerSecond, guardMs: fanout.guardMs, heartbeatMs: fanout.heartbeatMs }, tables, logger);
+  const proactive = new Proactive(adapter, config.bot?.id ?? '', conversations, logger, gate);
   const timers = new Timers(tables, logger);
   // Until the server listens the port may be 0 ("any"); links are made later, from the real one.
   let listeningPort = options.port ?? config.port;
@@ -294,7 +300,7 @@ export async function startTogether(options: TogetherOptions): Promise<Together>
   const links = new SignedLinks(() => config.publicUrl ?? `http://localhost:${listeningPort}`, linkKey);
   const deadlines = new DeadlineStore(tables, clock, logger);
 
-  const capabilities = wireCapabilities({ config, logger, clock, tables, directory, conversations, proactive, timers, links, offerPolicy: options.offerPolicy ?? DEFAULT_OFFER_POLICY, deadlines, queues: new Queues(options.storage, options.tablePrefix ?? ''), fanout: options.announcements });
+  const capabilities = wireCapabilities({ config, logger, clock, tables, directory, conversations, proactive, timers, links, offerPolicy: options.offerPolicy ?? DEFAULT_OFFER_POLICY, deadlines, gate, queues: new Queues(options.storage, options.tablePrefix ?? ''), fanout: options.announcements });
   const inbound = new InboundLog(tables, logger);
   const bot = createBot({ config, logger, clock, directory, conversations, inbound, proactive, adapter, pressLimits: options.pressLimits, ...capabilities });
 
@@ -320,6 +326,7 @@ export async function startTogether(options: TogetherOptions): Promise<Together>
 
   const scheduler = new Scheduler(timers, capabilities.timers, clock, logger, options.schedulerIntervalMs ?? config.schedulerIntervalMs, [...capabilities.jobs, (now) => inbound.cleanUp(now)]);
   scheduler.start();
+  gate.start();
   capabilities.announcements.start();
 
   return {
@@ -337,6 +344,7 @@ export async function startTogether(options: TogetherOptions): Promise<Together>
       await server.close();
       await scheduler.stop();
       await capabilities.announcements.stop();
+      await gate.stop();
       // Confirmations wait their turn within Teams' rate; a long backlog is not waited for past the grace.
       const settled = await Promise.race([capabilities.teachmeets.settle().then(() => true), sleep(SHUTDOWN_FOLLOW_UPS_MS, false, { ref: false })]);
       if (!settled) logger.warn({ graceMs: SHUTDOWN_FOLLOW_UPS_MS }, 'stopped with TeachMeet follow-ups unsent (card updates or confirmations)');

@@ -24,7 +24,6 @@ export const ANNOUNCEMENTS_INVENTORY: TableInventory = {
     at: 'when someone pressed Got it (acknowledgement rows)',
     repsMayAnnounce: "the partnership's setting: whether reps may announce to their own school",
     changedBy: 'who last changed that setting (their Entra object id)',
-    busyUntil: "a sending instance's heartbeat: until when it is busy sending (shares the app's rate)",
   },
   head: 'announcement',
   // A delivery still owed to an erased person is given up: the announcement finishes without them.

@@ -25,6 +25,7 @@ import { checkDraft, conversationKey, failuresCsv, FORM_FIELDS, kindLabel, mayAn
 import { AnnouncementService, DISPATCH_TIMER } from './service';
 import { ANNOUNCEMENTS_TABLE, AnnouncementStore } from './store';
 import { DEFAULT_TUNING, type FanoutTuning } from './worker';
+import type { SendGate } from '../platform/outbox/gate';
 
 /**
  * Announcements by command: `announce` (a compose card, or the short form `announce reps: …`), a
@@ -45,8 +46,8 @@ export interface AnnouncementRouteDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly partnershipName: string;
-  /** App-wide send rate (requests/s), from TEAMS_SEND_RATE. */
-  readonly ratePerSecond?: number;
+  /** The one gate every request to Teams passes (the app's rate, shared with every other sender). */
+  readonly gate: SendGate;
   /** Timing and limits; tests make them fast. */
   readonly tuning?: Partial<FanoutTuning>;
   /** Tests and benchmarks may give their own connector; by default the bot's, authenticated as the adapter is. */
@@ -87,12 +88,12 @@ const PreviewInput = z
   .strip();
 
 export function announcementRoutes(deps: AnnouncementRouteDeps): AnnouncementRoutes {
-  const tuning: FanoutTuning = { ...DEFAULT_TUNING, ...(deps.ratePerSecond ? { ratePerSecond: deps.ratePerSecond } : {}), ...(deps.tuning ?? {}) };
+  const tuning: FanoutTuning = { ...DEFAULT_TUNING, ...(deps.tuning ?? {}) };
   const store = new AnnouncementStore(deps.tables, deps.logger);
   // For inspection only (never started): a client that is never used.
   const queues = deps.queues ?? new Queues({ connectionString: 'UseDevelopmentStorage=true' }, 'inspection');
   const connector = deps.connector ?? new BotConnector((serviceUrl) => deps.proactive.credentials(serviceUrl), tuning.requestTimeoutMs);
-  const service = new AnnouncementService({ store, directory: deps.directory, conversations: deps.conversations, timers: deps.timers, queues, connector, clock: deps.clock, logger: deps.logger, tuning, partnershipName: deps.partnershipName });
+  const service = new AnnouncementService({ store, directory: deps.directory, conversations: deps.conversations, timers: deps.timers, queues, connector, gate: deps.gate, clock: deps.clock, logger: deps.logger, tuning, partnershipName: deps.partnershipName });
   const { directory } = deps;
 
   const schoolNamer = (schools: readonly School[]) => (id: string) => schools.find((s) => s.id === id)?.name ?? '';

@@ -10,7 +10,8 @@ import type { Queues } from '../platform/storage/queues';
 import type { Timers } from '../platform/timers';
 import { messageCardData, reportCardData } from './cards';
 import type { Activity, Connector } from './connector';
-import { classify } from './delivery';
+import { classify } from '../platform/outbox/delivery';
+import type { SendGate } from '../platform/outbox/gate';
 import type { Announcement, Audience, Endpoint, Status } from './model';
 import { report, resolveAudience, type AudienceSnapshot, type Report, type Resolution, type StoredRef } from './rules';
 import type { AnnouncementStore } from './store';
@@ -39,6 +40,7 @@ export interface ServiceDeps {
   readonly timers: Timers;
   readonly queues: Queues;
   readonly connector: Connector;
+  readonly gate: SendGate;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly tuning: FanoutTuning;
@@ -68,6 +70,7 @@ export class AnnouncementService {
       queues: deps.queues,
       store: deps.store,
       connector: deps.connector,
+      gate: deps.gate,
       logger: deps.logger,
       tuning: deps.tuning,
       content: (id) => this.content(id),
@@ -384,7 +387,7 @@ export class AnnouncementService {
     const place = placeOf(a.copy!.reference);
     if (!place) return;
     const card = await this.reportCard(a, r);
-    const result = await this.deps.connector.update(place, a.copy!.activityId, { type: 'message', attachments: [cardAttachment(card)] }, () => this.worker.pace(place.conversationId));
+    const result = await this.deps.connector.update(place, a.copy!.activityId, { type: 'message', attachments: [cardAttachment(card)] }, () => this.worker.pace(place.conversationId, 'card'));
     if (classify(result.status) === 'retry') {
       this.dirty.add(id);
       return;

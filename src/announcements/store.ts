@@ -22,7 +22,6 @@ export function indexTime(createdAt: Date): string {
   return String(9_000_000_000_000_000 - createdAt.getTime()).padStart(16, '0');
 }
 const SETTINGS = 'settings';
-const WORKERS = 'workers';
 
 const iso = z.string().default('');
 const MainRow = z.object({
@@ -386,24 +385,6 @@ export class AnnouncementStore {
 
   // ---------------------------------------------------------------------------------------------
   // Workers sharing the send rate
-
-  async heartbeat(instanceId: string, busyUntil: number): Promise<void> {
-    await this.table.upsertEntity({ partitionKey: WORKERS, rowKey: instanceId, busyUntil }, 'Replace');
-  }
-
-  async activeWorkers(nowMs: number): Promise<number> {
-    let n = 0;
-    for await (const row of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${WORKERS}`, select: ['busyUntil'] } })) {
-      if (typeof row.busyUntil === 'number' && row.busyUntil > nowMs) n += 1;
-    }
-    return n;
-  }
-
-  async removeWorker(instanceId: string): Promise<void> {
-    await this.table.deleteEntity(WORKERS, instanceId).catch((err) => {
-      if (statusOf(err) !== 404) throw err;
-    });
-  }
 }
 
 export function safeJson(text: string): unknown {

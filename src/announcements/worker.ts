@@ -6,7 +6,8 @@ import type { Logger } from '../platform/logging';
 import type { Queues } from '../platform/storage/queues';
 import { statusOf } from '../platform/storage/tables';
 import type { Activity, Connector, ConnectorResult } from './connector';
-import { afterAttempt, DEFAULT_RETRY, describeStatus, instanceShare, KeyedPacer, Pacer, parseRetryAfter, type RetryPolicy } from './delivery';
+import { afterAttempt, DEFAULT_RETRY, describeStatus, parseRetryAfter, type RetryPolicy } from '../platform/outbox/delivery';
+import type { SendGate } from '../platform/outbox/gate';
 import type { RecipientRow, Status, Target } from './model';
 import type { AnnouncementStore } from './store';
 
@@ -23,9 +24,9 @@ import type { AnnouncementStore } from './store';
  *  2. claim the row under its ETag (claimBy, claimUntil): of two holders of copies of one item only
  *     one sends; a row claimed by someone else whose claim has not run out is left to them (the item
  *     comes back after their claim);
- *  3. wait for a turn: per conversation at most 7 messages a second, and this instance's share of
- *     the app's rate (the configured rate divided by the instances that have work: each busy
- *     instance keeps a heartbeat row; see `heartbeats`). The turn is taken right before the request
+ *  3. wait for a turn at the one send gate every request to Teams passes (platform/outbox/gate.ts:
+ *     7 a second per conversation, and this instance's share of the app's rate, shared with every
+ *     other message and card update the bot sends). The turn is taken right before the request
  *     leaves; if the wait was long, the claim is first renewed under its ETag, and if someone else
  *     has the recipient by then, nothing is sent;
  *  4. send (one HTTP request, no hidden retries), record the outcome and the attempt on the row, and
@@ -59,9 +60,9 @@ export const realTiming: Timing = {
 };
 
 export interface FanoutTuning {
-  /** Requests per second for the whole app, shared by the instances that have work (Teams: about 50). */
+  /** The send gate's (startTogether builds it from these): requests per second for the whole app, shared by the instances that are sending (Teams: about 50). */
   readonly ratePerSecond: number;
-  /** Messages per second to one conversation (Teams: 7). */
+  /** The send gate's: messages per second to one conversation (Teams: 7). */
   readonly perConversationPerSecond: number;
   readonly retry: RetryPolicy;
   /** Queue visibility timeout and claim length. */
@@ -69,7 +70,7 @@ export interface FanoutTuning {
   /** Backoffs longer than this are waited out in the queue (the item is made invisible) rather than in memory. */
   readonly holdMaxMs: number;
   /**
-   * Added to each one-second window the pacer counts, for the difference in travel time between
+   * The send gate's: added to each one-second window the pacer counts, for the difference in travel time between
    * requests (Teams counts arrivals). Costs guardMs/1000 of the rate; too small, and jitter turns
    * into 429s (retried, so nothing is lost).
    */
@@ -82,6 +83,7 @@ export interface FanoutTuning {
   readonly requestTimeoutMs: number;
   /** How often the coordinator's copy is refreshed while sending (at most). */
   readonly reportIntervalMs: number;
+  /** The send gate's: how often a sending instance says so, to share the app's rate. */
   readonly heartbeatMs: number;
   /** How long a worker trusts what it read of an announcement (its status: a cancel reaches other instances within this). */
   readonly statusTtlMs: number;
@@ -123,6 +125,8 @@ export interface WorkerDeps {
   readonly queues: Queues;
   readonly store: AnnouncementStore;
   readonly connector: Connector;
+  /** The one gate every request to Teams passes (the app's rate, shared with every other sender). */
+  readonly gate: SendGate;
   readonly logger: Logger;
   readonly tuning: FanoutTuning;
   /** The announcement's status and the message recipients get (cached briefly by the caller). */
@@ -149,23 +153,15 @@ class ClaimLost extends Error {}
 export class FanoutWorker {
   readonly instanceId = randomBytes(6).toString('hex');
   readonly stats: WorkerStats = { requests: 0, sent: 0, failed: 0, retried: 0, poisoned: 0, cancelled: 0, duplicatesSkipped: 0 };
-  private readonly global: Pacer;
-  private readonly perConversation: KeyedPacer;
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly conversationTurns = new Map<string, Promise<void>>();
   private readonly deleting = new Set<Promise<void>>();
-  private appTail: Promise<void> = Promise.resolve();
   private readonly abort = new AbortController();
   private readonly work: QueueClient;
   private readonly poison: QueueClient;
   private running: Promise<void> | undefined;
-  private beating: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private stopping = false;
   private halted = false;
-  private lastBusy = -Infinity;
-  private registered = false;
-  private share: number;
   private emptyPolls = 0;
 
   private readonly whenAborted: Promise<void>;
@@ -174,16 +170,13 @@ export class FanoutWorker {
     // Every held item may wait on this signal at once (pacing, backoff).
     setMaxListeners(0, this.abort.signal);
     this.whenAborted = new Promise((resolve) => this.abort.signal.addEventListener('abort', () => resolve(), { once: true }));
-    this.share = deps.tuning.ratePerSecond;
-    this.global = new Pacer(this.share, deps.tuning.guardMs);
-    this.perConversation = new KeyedPacer(deps.tuning.perConversationPerSecond, deps.tuning.guardMs);
     this.work = deps.queues.client(WORK_QUEUE);
     this.poison = deps.queues.client(POISON_QUEUE);
   }
 
   /** This instance's share of the app's rate now. */
   get rate(): number {
-    return this.share;
+    return this.deps.gate.rate;
   }
 
   /** Items held (being sent, waiting for a slot or backing off). */
@@ -199,7 +192,6 @@ export class FanoutWorker {
   start(): void {
     if (this.running || this.stopping) return;
     this.running = this.loop().catch((err) => this.deps.logger.error({ err: { message: (err as Error).message } }, 'announcement worker stopped on an error'));
-    this.beating = this.heartbeats().catch(() => undefined);
   }
 
   /** New work was queued here: poll now rather than at the next idle poll. */
@@ -216,10 +208,8 @@ export class FanoutWorker {
     this.abort.abort();
     this.wake?.();
     await this.running;
-    await this.beating;
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     if (!this.halted) await Promise.race([Promise.allSettled([...this.deleting]), sleep(5_000, undefined, { ref: false })]);
-    if (this.registered && !this.halted) await this.deps.store.removeWorker(this.instanceId).catch(() => undefined);
   }
 
   /**
@@ -233,45 +223,13 @@ export class FanoutWorker {
     this.wake?.();
   }
 
-  /**
-   * Waits for a turn to send to `conversation`: after the conversation's last message by at least
-   * 1/7 s (and any Retry-After it was given), then after the app's last request by at least 1/share s.
-   * Waiters take turns in order; a turn is counted from when the request really goes, so a stalled
-   * moment never leads to a burst.
-   */
-  async pace(conversation: string): Promise<void> {
-    const t = this.deps.tuning.timing;
-    const signal = this.abort.signal;
-    const before = this.conversationTurns.get(conversation) ?? Promise.resolve();
-    let done!: () => void;
-    const mine = new Promise<void>((resolve) => (done = resolve));
-    const chained = before.then(() => mine);
-    this.conversationTurns.set(conversation, chained);
+  /** Waits for a turn at the send gate to send to `conversation`; throws Stopped when the worker stops first. */
+  async pace(conversation: string, lane: 'card' | 'message' = 'message'): Promise<void> {
     try {
-      await before;
-      const own = this.perConversation.get(conversation, t.now());
-      for (let wait = own.waitMs(t.now()); wait > 0; wait = own.waitMs(t.now())) await t.sleep(wait, signal, 'pace');
-      await this.appTurn(signal);
-      own.take(t.now());
-      this.busy();
-    } finally {
-      done();
-      if (this.conversationTurns.get(conversation) === chained) this.conversationTurns.delete(conversation);
-    }
-  }
-
-  private async appTurn(signal: AbortSignal): Promise<void> {
-    const t = this.deps.tuning.timing;
-    const before = this.appTail;
-    let done!: () => void;
-    this.appTail = new Promise<void>((resolve) => (done = resolve));
-    try {
-      await before;
-      if (signal.aborted) throw new Stopped();
-      for (let wait = this.global.waitMs(t.now()); wait > 0; wait = this.global.waitMs(t.now())) await t.sleep(wait, signal, 'pace');
-      this.global.take(t.now());
-    } finally {
-      done();
+      await this.deps.gate.turn(conversation, lane, this.abort.signal);
+    } catch (err) {
+      if (this.abort.signal.aborted) throw new Stopped();
+      throw err;
     }
   }
 
@@ -284,7 +242,7 @@ export class FanoutWorker {
    * well within the lease, and shared fairly when several instances have work (the share shrinks).
    */
   private maxInFlight(): number {
-    return Math.max(16, Math.ceil(this.share * this.deps.tuning.prefetchSeconds));
+    return Math.max(16, Math.ceil(this.rate * this.deps.tuning.prefetchSeconds));
   }
 
   private async loop(): Promise<void> {
@@ -326,14 +284,12 @@ export class FanoutWorker {
         continue;
       }
       idle = tuning.pollMinMs;
-      if (!this.registered) void this.beat();
-      this.busy();
       for (const message of messages) this.track(this.handle(message));
       // Beyond two seconds of work in hand, fill the buffer gradually (at most twice the send rate), so
       // the claims for a big send are spread out rather than all written at once.
-      if (this.inFlight.size > 2 * this.share) {
+      if (this.inFlight.size > 2 * this.rate) {
         try {
-          await tuning.timing.sleep((messages.length / (2 * this.share)) * 1000, this.abort.signal, 'poll');
+          await tuning.timing.sleep((messages.length / (2 * this.rate)) * 1000, this.abort.signal, 'poll');
         } catch {
           break;
         }
@@ -491,7 +447,7 @@ export class FanoutWorker {
           return;
         case 'retry': {
           this.stats.retried += 1;
-          if (result.status === 429 && retryAfter !== undefined) this.perConversation.get(paceKey(row.target), t.now()).holdUntil(t.now() + retryAfter);
+          if (result.status === 429 && retryAfter !== undefined) this.deps.gate.hold(paceKey(row.target), this.deps.gate.clock() + retryAfter);
           const reason = `${describeStatus(result.status, result.code)}; retrying`;
           if (next.delayMs > tuning.holdMaxMs) {
             // A long wait is kept by the queue, not in memory: the item reappears when it is due.
@@ -592,59 +548,6 @@ export class FanoutWorker {
       // The item went back to the queue (a long backoff outlived the lease): the claim still protects
       // the send; the other copy will find the row finished and be deleted.
       if (statusOf(err) !== 404) throw err;
-    }
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Sharing the app's rate between instances
-
-  private busy(): void {
-    this.lastBusy = this.deps.tuning.timing.now();
-  }
-
-  /**
-   * Every heartbeat an instance that had work lately says so (a row with busyUntil) and counts the
-   * instances that did: its share of the app's rate is the rate divided by that count. An instance
-   * that stops (or dies) drops out within a few heartbeats; one that starts takes its share at once
-   * and the others learn of it by their next heartbeat, so for up to one heartbeat the instances
-   * together may exceed the rate by one share, which Teams answers with 429s that are retried.
-   */
-  private async heartbeats(): Promise<void> {
-    const { heartbeatMs } = this.deps.tuning;
-    while (!this.stopping) {
-      await this.beat().catch((err) => this.deps.logger.warn({ err: { message: (err as Error).message } }, 'announcement worker heartbeat failed'));
-      if (!(await this.sleepQuietly(heartbeatMs))) break;
-    }
-  }
-
-  private async beat(): Promise<void> {
-    const { store, tuning } = this.deps;
-    const now = tuning.timing.now();
-    const busy = now - this.lastBusy < 2 * tuning.heartbeatMs || this.inFlight.size > 0;
-    if (busy) {
-      await store.heartbeat(this.instanceId, now + 3 * tuning.heartbeatMs);
-      this.registered = true;
-      const active = Math.max(1, await store.activeWorkers(now));
-      this.setShare(instanceShare(tuning.ratePerSecond, active));
-    } else if (this.registered) {
-      await store.removeWorker(this.instanceId);
-      this.registered = false;
-      this.setShare(tuning.ratePerSecond);
-    }
-  }
-
-  private setShare(rate: number): void {
-    if (Math.abs(rate - this.share) < 1e-9) return;
-    this.share = rate;
-    this.global.setRate(rate);
-  }
-
-  private async sleepQuietly(ms: number): Promise<boolean> {
-    try {
-      await sleep(ms, undefined, { signal: this.abort.signal });
-      return true;
-    } catch {
-      return false;
     }
   }
 }

@@ -4,6 +4,7 @@ import { DEADLINES_TABLE } from './deadlines/store';
 import { DIRECTORY_TABLE } from './directory/store';
 import { fieldsOf, PROGRAMME_BASIS, type TableInventory } from './inventory';
 import { INBOUND_TABLE } from './inbound';
+import { OUTBOX_TABLE } from './outbox/gate';
 import { TIMERS_TABLE } from './timers';
 
 /** What the platform's own tables hold (see inventory.ts). */
@@ -91,6 +92,19 @@ export const PLATFORM_INVENTORY: readonly TableInventory[] = [
     fields: {
       ...fieldsOf('what to look at (kind and key) and when', 'kind', 'key', 'dueAt'),
       claimedUntil: 'an instance has claimed it until then',
+    },
+  },
+  {
+    table: OUTBOX_TABLE,
+    capability: 'Platform',
+    rows: "One row per instance that is sending to Teams now (PartitionKey = 'senders'; RowKey = a random instance id)",
+    personalData: 'None',
+    purpose: "Sharing Teams' rate limit between the bot's instances",
+    lawfulBasis: PROGRAMME_BASIS,
+    whoCanSee: 'Nobody through Teams',
+    kept: 'While the instance is sending; deleted when it stops',
+    fields: {
+      busyUntil: "a sending instance's heartbeat: until when it is busy sending (shares the app's rate)",
     },
   },
 ];

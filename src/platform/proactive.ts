@@ -1,20 +1,21 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TeamsInfo, TurnContext, type Activity, type CloudAdapter, type ConversationReference } from 'botbuilder';
 import type { ConnectorClient } from 'botframework-connector';
-import { connectorRequest, isTransient, type ConnectorResult, type ServiceClientCredentials } from './connectorRequest';
+import { connectorRequest, type ConnectorResult, type ServiceClientCredentials } from './connectorRequest';
 import type { ConversationStore } from './conversations/store';
 import type { Logger } from './logging';
-import { backoffMs, parseRetryAfter, type RetryPolicy } from './retry';
-import { SendPacer, type Lane } from './sendPacer';
+import { afterAttempt, DEFAULT_RETRY, parseRetryAfter } from './outbox/delivery';
+import { SendGate, type Lane } from './outbox/gate';
 
 /**
  * Proactive messages through one place: to a stored conversation, to a person (their personal chat,
  * opened or found through Teams), and updates of cards sent earlier. Each is one request to the Bot
  * Connector, made directly (connectorRequest.ts) rather than through a botbuilder turn per message,
  * and retried here when Teams throttles (429, after Retry-After) or fails for a moment (5xx, no
- * answer), as botbuilder's connector client would. Requests keep to the instance's share of Teams'
- * rate (sendPacer.ts), shared-card updates before personal messages. Bulk fan-out with durable queues and rate limits
- * belongs to the announcements capability.
+ * answer) by the one retry policy (outbox/delivery.ts), waiting in memory up to HOLD_MAX_MS; a longer
+ * wait is the caller's to keep (the error says the failure was transient). Every request takes its
+ * turn at the one send gate (outbox/gate.ts): the app's rate shared with every instance and the
+ * announcement fan-out, 7 a second per conversation, shared-card updates before personal messages.
  */
 
 export type { ServiceClientCredentials };
@@ -43,9 +44,8 @@ export class ConnectorError extends Error {
   }
 }
 
-/** Three tries after the first; a Retry-After longer than MAX_WAIT_MS is not waited for (the caller logs it). */
-const RETRY: RetryPolicy = { baseMs: 500, capMs: 8_000, maxAttempts: 4 };
-const MAX_WAIT_MS = 30_000;
+/** Backoffs (and Retry-After) up to this long are waited out here; longer ones are the caller's. */
+const HOLD_MAX_MS = 30_000;
 const TIMEOUT_MS = 30_000;
 /** Personal chats found or opened, per instance (Teams gives the same chat every time; this saves asking again). */
 const KNOWN_CHATS = 5_000;
@@ -59,18 +59,15 @@ export class Proactive {
   private readonly chats = new Map<string, PersonalChat>();
   /** Chats being opened now, per person, so two messages at once open one. */
   private readonly opening = new Map<string, Promise<PersonalChat | undefined>>();
-  private readonly pacer: SendPacer;
 
   constructor(
     private readonly adapter: CloudAdapter,
     private readonly botAppId: string,
     private readonly conversations: ConversationStore,
     private readonly logger: Logger,
-    /** Requests a second this instance sends (TEAMS_SEND_RATE). */
-    ratePerSecond = 50,
-  ) {
-    this.pacer = new SendPacer(ratePerSecond);
-  }
+    /** The one gate every request to Teams passes (TEAMS_SEND_RATE, shared by every instance and sender); without one, this instance alone at Teams' rate. */
+    private readonly gate: SendGate = new SendGate({ ratePerSecond: 50 }),
+  ) {}
 
   /** Sends to a conversation (into the thread of the reference's activity, if it names one); returns the new activity's id. */
   async send(reference: Partial<ConversationReference>, activity: Partial<Activity>): Promise<string | undefined> {
@@ -79,7 +76,7 @@ export class Proactive {
     const path = outgoing.replyToId
       ? `v3/conversations/${encodeURIComponent(conversationId)}/activities/${encodeURIComponent(outgoing.replyToId)}`
       : `v3/conversations/${encodeURIComponent(conversationId)}/activities`;
-    const result = await this.call('POST', serviceUrlOf(reference), path, outgoing, 'send', 'message');
+    const result = await this.call('POST', serviceUrlOf(reference), path, outgoing, 'send', conversationId, 'message');
     return result.activityId;
   }
 
@@ -110,7 +107,7 @@ export class Proactive {
   async update(reference: Partial<ConversationReference>, activityId: string, activity: Partial<Activity>): Promise<void> {
     const conversationId = conversationIdOf(reference);
     const outgoing = TurnContext.applyConversationReference({ ...activity, id: activityId, type: 'message' }, reference);
-    await this.call('PUT', serviceUrlOf(reference), `v3/conversations/${encodeURIComponent(conversationId)}/activities/${encodeURIComponent(activityId)}`, outgoing, 'update', 'card');
+    await this.call('PUT', serviceUrlOf(reference), `v3/conversations/${encodeURIComponent(conversationId)}/activities/${encodeURIComponent(activityId)}`, outgoing, 'update', conversationId, 'card');
   }
 
   /**
@@ -183,7 +180,7 @@ export class Proactive {
     const serviceUrl = serviceUrlOf(via);
     const tenantId = via.conversation?.tenantId;
     const body = { isGroup: false, bot: via.bot, members: [{ id: person.teamsId, name: person.name ?? '' }], tenantId, channelData: { tenant: { id: tenantId } } };
-    const result = await this.call('POST', serviceUrl, 'v3/conversations', body, 'open a personal chat', 'message');
+    const result = await this.call('POST', serviceUrl, 'v3/conversations', body, 'open a personal chat', `person:${person.aadObjectId.toLowerCase()}`, 'message');
     if (!result.conversationId) return undefined;
     const reference: Partial<ConversationReference> = {
       channelId: 'msteams',
@@ -201,17 +198,17 @@ export class Proactive {
     return chat;
   }
 
-  /** One connector request, tried again after throttling or a passing failure; throws ConnectorError when it fails for good. */
-  private async call(method: 'POST' | 'PUT', serviceUrl: string, path: string, body: unknown, what: string, lane: Lane): Promise<ConnectorResult> {
+  /** One connector request, tried again after throttling or a passing failure; throws ConnectorError when it fails for good or would wait longer than HOLD_MAX_MS. */
+  private async call(method: 'POST' | 'PUT', serviceUrl: string, path: string, body: unknown, what: string, conversation: string, lane: Lane): Promise<ConnectorResult> {
     const credentials = await this.credentials(serviceUrl);
     for (let attempt = 1; ; attempt += 1) {
-      const result = await connectorRequest(credentials, { method, serviceUrl, path, body, timeoutMs: TIMEOUT_MS, turn: () => this.pacer.turn(lane) });
-      if (result.status >= 200 && result.status < 300) return result;
-      const wait = backoffMs(attempt, parseRetryAfter(result.retryAfter, Date.now()), Math.random(), RETRY);
-      if (!isTransient(result.status) || result.code === 'NoToken' || attempt >= RETRY.maxAttempts || wait > MAX_WAIT_MS) {
-        throw new ConnectorError(result.status, result.code, what);
-      }
-      await sleep(wait);
+      const result = await connectorRequest(credentials, { method, serviceUrl, path, body, timeoutMs: TIMEOUT_MS, turn: () => this.gate.turn(conversation, lane) });
+      const retryAfter = parseRetryAfter(result.retryAfter, Date.now());
+      const next = afterAttempt(attempt, result.status, retryAfter, Math.random(), DEFAULT_RETRY, result.code);
+      if (next.kind === 'sent') return result;
+      if (result.status === 429 && retryAfter !== undefined) this.gate.hold(conversation, this.gate.clock() + retryAfter);
+      if (next.kind !== 'retry' || result.code === 'NoToken' || next.delayMs > HOLD_MAX_MS) throw new ConnectorError(result.status, result.code, what);
+      await sleep(next.delayMs);
     }
   }
 }

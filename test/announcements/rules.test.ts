@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { afterAttempt, backoffMs, classify, instanceShare, KeyedPacer, Pacer, parseRetryAfter, type RetryPolicy } from '../../src/announcements/delivery';
+import { afterAttempt, backoffMs, classify, instanceShare, KeyedPacer, Pacer, parseRetryAfter, type RetryPolicy } from '../../src/platform/outbox/delivery';
 import type { Audience, Recipient } from '../../src/announcements/model';
 import {
   checkDraft,

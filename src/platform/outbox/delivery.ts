@@ -1,13 +1,12 @@
 /**
- * Delivery rules for the fan-out, pure: what a connector answer means, how long to wait before
- * trying again, when to give up, and the pacing that keeps the bot inside Teams' rate limits.
- * Time is passed in (ms); randomness is passed in (0 ≤ random < 1).
+ * Delivery rules for everything Together sends to Teams, pure: what a connector answer means, how
+ * long to wait before trying again (Retry-After, backoff with jitter), when to give up, and the
+ * pacing that keeps the bot inside Teams' rate limits. One policy for every message and card update
+ * (the outbox's sender and the announcement fan-out alike). Time is passed in (ms); randomness is
+ * passed in (0 ≤ random < 1).
  */
 
-import { isTransient } from '../platform/connectorRequest';
-import { backoffMs as platformBackoffMs, type RetryPolicy } from '../platform/retry';
-
-export { parseRetryAfter, type RetryPolicy } from '../platform/retry';
+import { isTransient } from '../connectorRequest';
 
 export type Verdict = 'ok' | 'retry' | 'permanent';
 
@@ -37,12 +36,45 @@ export function describeStatus(status: number, code?: string): string {
   return code ? `${base} [${code.slice(0, 60)}]` : base;
 }
 
+// ------------------------------------------------------------------------------------------------
+// Retrying
+
+/** Retry-After as ms: delta-seconds or an HTTP date; undefined when absent or unreadable. Capped at an hour. */
+export function parseRetryAfter(header: string | null | undefined, nowMs: number): number | undefined {
+  if (!header) return undefined;
+  const text = header.trim();
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.min(3_600_000, Math.round(Number(text) * 1000));
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) return undefined;
+  return Math.min(3_600_000, Math.max(0, at - nowMs));
+}
+
+export interface RetryPolicy {
+  /** First backoff (before jitter). */
+  readonly baseMs: number;
+  /** Longest backoff (before jitter). */
+  readonly capMs: number;
+  /** Attempts in all, the first included (the fan-out then sends an item to its poison queue). */
+  readonly maxAttempts: number;
+}
+
+/**
+ * Exponential backoff with "equal jitter": half the exponential step fixed, half random, so retries
+ * of many items spread out but none comes back almost at once. A Retry-After is a floor (Teams says
+ * when it will take more), with up to 20 % jitter on top so throttled items do not all return in
+ * the same millisecond. `attempt` is the attempt that just failed (1 = the first send).
+ */
+export function backoffMs(attempt: number, retryAfterMs: number | undefined, random: number, policy: RetryPolicy = DEFAULT_RETRY): number {
+  const step = Math.min(policy.capMs, policy.baseMs * 2 ** Math.max(0, attempt - 1));
+  const jittered = step / 2 + (step / 2) * random;
+  if (retryAfterMs === undefined) return Math.round(jittered);
+  return Math.round(Math.max(jittered, retryAfterMs + retryAfterMs * 0.2 * random));
+}
+
+
+/** The one retry policy: up to 8 answered attempts, backing off from 1 s to a minute. */
 export const DEFAULT_RETRY: RetryPolicy = { baseMs: 1_000, capMs: 60_000, maxAttempts: 8 };
 
-/** Backoff for the fan-out: the platform's, with the fan-out's policy by default. */
-export function backoffMs(attempt: number, retryAfterMs: number | undefined, random: number, policy: RetryPolicy = DEFAULT_RETRY): number {
-  return platformBackoffMs(attempt, retryAfterMs, random, policy);
-}
 
 export type Next =
   | { readonly kind: 'sent' }

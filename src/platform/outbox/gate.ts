@@ -1,0 +1,270 @@
+import { odata, type TableClient } from '@azure/data-tables';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../logging';
+import { statusOf, type Tables } from '../storage/tables';
+import { instanceShare, KeyedPacer, Pacer } from './delivery';
+
+/**
+ * The one gate every request to Teams passes through, in every instance: personal messages, channel
+ * posts, shared-card updates and the announcement fan-out alike.
+ *
+ * Why one: Teams limits a bot to about 50 requests a second per app (TEAMS_SEND_RATE) and 7 a second
+ * per conversation. With a pacer per sender, each instance's senders each took the whole app rate,
+ * so N busy instances could offer Teams (N+1)× its limit and be answered with 429s.
+ *
+ * A request, start to end:
+ *  1. it waits behind earlier requests to the same conversation (in order), then for that
+ *     conversation's pacer (7 a second, and any Retry-After Teams gave it);
+ *  2. it waits for a turn at the app's rate, in its lane: shared cards (what everyone is looking at)
+ *     before personal messages, but never more than CARDS_IN_A_ROW cards while a message waits;
+ *  3. a turn is counted from when it is granted (right before the request leaves), never from a
+ *     schedule made in advance, so a stalled moment never turns into a burst;
+ *  4. the app's rate is shared between instances that are sending: while busy, an instance keeps a
+ *     heartbeat row (table Outbox, partition `senders`) and takes rate ÷ (instances with a live
+ *     heartbeat). An instance that starts sending takes its share at once and the others learn of it
+ *     by their next heartbeat, so for up to one heartbeat they may together exceed the rate by one
+ *     share; Teams answers that with 429s, which are retried.
+ */
+
+export const OUTBOX_TABLE = 'Outbox';
+const SENDERS = 'senders';
+
+export type Lane = 'card' | 'message';
+
+const CARDS_IN_A_ROW = 3;
+
+export interface GateOptions {
+  /** Requests a second for the whole app, shared by the instances that are sending (Teams: about 50). */
+  readonly ratePerSecond: number;
+  /** Messages a second to one conversation (Teams: 7). */
+  readonly perConversationPerSecond?: number;
+  /** Added to each one-second window, for the spread in travel time (Teams counts arrivals). */
+  readonly guardMs?: number;
+  readonly heartbeatMs?: number;
+  readonly now?: () => number;
+}
+
+interface Waiter {
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+  readonly signal?: AbortSignal;
+  readonly onAbort?: () => void;
+}
+
+export class SendGate {
+  readonly instanceId = randomBytes(6).toString('hex');
+  private readonly app: Pacer;
+  private readonly perConversation: KeyedPacer;
+  private readonly conversationTurns = new Map<string, Promise<void>>();
+  private readonly waiting: Record<Lane, Waiter[]> = { card: [], message: [] };
+  private readonly now: () => number;
+  private readonly heartbeatMs: number;
+  private readonly full: number;
+  private table: TableClient | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private beatTimer: NodeJS.Timeout | undefined;
+  private beating: Promise<void> = Promise.resolve();
+  private cardsInARow = 0;
+  private lastBusy = -Infinity;
+  private registered = false;
+  private stopped = false;
+  private granted = 0;
+
+  constructor(
+    options: GateOptions,
+    private readonly tables?: Tables,
+    private readonly logger?: Logger,
+  ) {
+    this.full = options.ratePerSecond;
+    this.now = options.now ?? (() => performance.now());
+    this.heartbeatMs = options.heartbeatMs ?? 5_000;
+    this.app = new Pacer(options.ratePerSecond, options.guardMs ?? 10);
+    this.perConversation = new KeyedPacer(options.perConversationPerSecond ?? 7, options.guardMs ?? 10);
+  }
+
+  /** This instance's share of the app's rate now (requests a second). */
+  get rate(): number {
+    return this.app.rate;
+  }
+
+  /** Requests waiting for a turn at the app's rate. */
+  get backlog(): number {
+    return this.waiting.card.length + this.waiting.message.length;
+  }
+
+  /** Turns granted so far (for tests and the benchmark). */
+  get turns(): number {
+    return this.granted;
+  }
+
+  /** Starts the heartbeats that share the app's rate (without storage, the instance takes the whole rate). */
+  start(): void {
+    if (!this.tables || this.beatTimer || this.stopped) return;
+    this.table = this.tables.client(OUTBOX_TABLE);
+    this.beatTimer = setInterval(() => {
+      this.beating = this.beat().catch((err) => this.logger?.warn({ err: { message: (err as Error).message } }, 'send heartbeat failed'));
+    }, this.heartbeatMs);
+    this.beatTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.beatTimer) clearInterval(this.beatTimer);
+    this.beatTimer = undefined;
+    await this.beating;
+    if (this.registered && this.table) await this.table.deleteEntity(SENDERS, this.instanceId).catch(() => undefined);
+    this.registered = false;
+  }
+
+  /** Teams said to wait (429 with Retry-After) for this conversation: nothing goes to it before `untilMs` (on this gate's clock). */
+  hold(conversation: string, untilMs: number): void {
+    this.perConversation.get(conversation, this.now()).holdUntil(untilMs);
+  }
+
+  /** The gate's clock (ms), for Retry-After deadlines. */
+  clock(): number {
+    return this.now();
+  }
+
+  /**
+   * Resolves when a request to `conversation` may leave now. Rejects (and takes no turn) when `signal`
+   * aborts first. Turns to one conversation are granted in the order they were asked for.
+   */
+  async turn(conversation: string, lane: Lane, signal?: AbortSignal): Promise<void> {
+    const before = this.conversationTurns.get(conversation) ?? Promise.resolve();
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    const chained = before.then(() => mine);
+    this.conversationTurns.set(conversation, chained);
+    try {
+      await before;
+      const own = this.perConversation.get(conversation, this.now());
+      for (let wait = own.waitMs(this.now()); wait > 0; wait = own.waitMs(this.now())) await pause(wait, signal);
+      await this.appTurn(lane, signal);
+      own.take(this.now());
+    } finally {
+      done();
+      if (this.conversationTurns.get(conversation) === chained) this.conversationTurns.delete(conversation);
+    }
+  }
+
+  private appTurn(lane: Lane, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason ?? new Error('aborted'));
+    this.busy();
+    if (!this.timer && this.backlog === 0 && this.app.waitMs(this.now()) === 0) {
+      // Nobody waits: it goes at once (and counts in no lane's run).
+      this.app.take(this.now());
+      this.granted += 1;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = signal
+        ? {
+            resolve,
+            reject,
+            signal,
+            onAbort: () => {
+              const queue = this.waiting[lane];
+              const i = queue.indexOf(waiter);
+              if (i >= 0) queue.splice(i, 1);
+              reject(signal.reason ?? new Error('aborted'));
+            },
+          }
+        : { resolve, reject };
+      if (waiter.onAbort) signal!.addEventListener('abort', waiter.onAbort, { once: true });
+      this.waiting[lane].push(waiter);
+      this.arm();
+    });
+  }
+
+  private arm(): void {
+    if (this.timer || this.backlog === 0) return;
+    this.timer = setTimeout(() => this.release(), Math.max(0, this.app.waitMs(this.now())));
+  }
+
+  private release(): void {
+    this.timer = undefined;
+    // A timer may fire a little early against the clock; granting then would go faster than the rate.
+    if (this.app.waitMs(this.now()) > 0) {
+      this.arm();
+      return;
+    }
+    const messageDue = this.waiting.message.length > 0 && (this.waiting.card.length === 0 || this.cardsInARow >= CARDS_IN_A_ROW);
+    const lane: Lane = messageDue ? 'message' : 'card';
+    const next = this.waiting[lane].shift();
+    if (next) {
+      if (next.onAbort) next.signal!.removeEventListener('abort', next.onAbort);
+      this.grant(lane);
+      next.resolve();
+    }
+    this.arm();
+  }
+
+  private grant(lane: Lane): void {
+    this.cardsInARow = lane === 'card' ? this.cardsInARow + 1 : 0;
+    this.app.take(this.now());
+    this.granted += 1;
+  }
+
+  private busy(): void {
+    this.lastBusy = this.now();
+    // The first request after a quiet spell registers at once, so the others learn of this instance by their next heartbeat.
+    if (!this.registered && this.table && !this.stopped) this.beating = this.beat().catch(() => undefined);
+  }
+
+  /**
+   * One heartbeat: while sending (a request in the last two heartbeats, or requests waiting) the row
+   * says "busy until three heartbeats from now", and the share is the rate over the live rows; once
+   * quiet, the row goes and the share is the whole rate again (taken back at the next request).
+   */
+  private async beat(): Promise<void> {
+    const table = this.table;
+    if (!table || this.stopped) return;
+    const wall = Date.now();
+    const busy = this.now() - this.lastBusy < 2 * this.heartbeatMs || this.backlog > 0;
+    if (busy) {
+      this.registered = true;
+      await table.upsertEntity({ partitionKey: SENDERS, rowKey: this.instanceId, busyUntil: wall + 3 * this.heartbeatMs }, 'Replace');
+      let active = 0;
+      for await (const row of table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${SENDERS}`, select: ['busyUntil'] } })) {
+        if (typeof row.busyUntil === 'number' && row.busyUntil > wall) active += 1;
+      }
+      this.setRate(instanceShare(this.full, Math.max(1, active)));
+    } else if (this.registered) {
+      this.registered = false;
+      await table.deleteEntity(SENDERS, this.instanceId).catch((err) => {
+        if (statusOf(err) !== 404) throw err;
+      });
+      this.setRate(this.full);
+    }
+  }
+
+  private setRate(rate: number): void {
+    if (Math.abs(rate - this.app.rate) < 1e-9) return;
+    this.app.setRate(rate);
+    // Waiters were timed for the old rate.
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.arm();
+    }
+  }
+}
+
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason ?? new Error('aborted'));
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason ?? new Error('aborted'));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { OUTBOX_TABLE, SendGate, type Lane } from '../../../src/platform/outbox/gate';
+import { Tables } from '../../../src/platform/storage/tables';
+import { uniquePrefix } from '../../support/bot';
+import { storageConnectionString } from '../../support/hooks';
+
+/**
+ * The one gate every request to Teams passes: never faster than the app's rate, 7 a second per
+ * conversation, shared cards before personal messages, and the app's rate shared by the instances
+ * that are sending. Times are read on the gate's own clock at the instant each turn is granted (a
+ * promise callback can run late, so reading the time there would measure the event loop).
+ */
+
+function clocked(options: { ratePerSecond: number; perConversationPerSecond?: number; heartbeatMs?: number }, tables?: Tables) {
+  let last = 0;
+  const gate = new SendGate({ ...options, guardMs: 0, now: () => (last = performance.now()) }, tables);
+  return { gate, granted: () => last };
+}
+
+describe('send gate: every request to Teams at the rate Teams takes', function () {
+  it('when ten messages to different people wait at 20 a second, then they go in order, never closer than 50 ms apart on average', async function () {
+    const { gate, granted } = clocked({ ratePerSecond: 20 });
+    const went: { i: number; at: number }[] = [];
+    await Promise.all(Array.from({ length: 10 }, (_, i) => gate.turn(`chat${i}`, 'message').then(() => went.push({ i, at: granted() }))));
+    assert.deepEqual(went.map((w) => w.i), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    // 20 a second: no 21 in any second, so ten take at least 9 × 50 ms less the catch-up allowance of the pacer (3/4 of the gap).
+    assert.ok(went[9]!.at - went[0]!.at >= 9 * 37.5 - 1, `ten went within ${(went[9]!.at - went[0]!.at).toFixed(1)} ms`);
+    assert.equal(gate.backlog, 0);
+    assert.equal(gate.turns, 10);
+  });
+
+  it('when eight messages go to one conversation, then no more than seven go in any second', async function () {
+    const { gate, granted } = clocked({ ratePerSecond: 1000, perConversationPerSecond: 7 });
+    const at: number[] = [];
+    await Promise.all(Array.from({ length: 8 }, () => gate.turn('channel', 'message').then(() => at.push(granted()))));
+    assert.ok(at[7]! - at[0]! >= 1000, `the eighth went ${(at[7]! - at[0]!).toFixed(0)} ms after the first`);
+  });
+
+  it('when a shared card update arrives behind waiting personal messages, then it goes next', async function () {
+    const { gate } = clocked({ ratePerSecond: 50 });
+    const order: string[] = [];
+    const go = (lane: Lane, name: string) => gate.turn(name, lane).then(() => order.push(name));
+    await Promise.all([go('message', 'm1'), go('message', 'm2'), go('message', 'm3'), go('card', 'card')]);
+    assert.deepEqual(order, ['m1', 'card', 'm2', 'm3']);
+  });
+
+  it('when shared cards keep coming, then a waiting personal message still goes after at most three of them', async function () {
+    const { gate } = clocked({ ratePerSecond: 200 });
+    const order: string[] = [];
+    const go = (lane: Lane, name: string) => gate.turn(name, lane).then(() => order.push(name));
+    await Promise.all([go('card', 'first'), go('message', 'm1'), go('message', 'm2'), ...Array.from({ length: 8 }, (_, i) => go('card', `c${i}`))]);
+    assert.deepEqual(order, ['first', 'c0', 'c1', 'c2', 'm1', 'c3', 'c4', 'c5', 'm2', 'c6', 'c7']);
+  });
+
+  it('when Teams says to wait (Retry-After) for a conversation, then nothing goes to it before then, and others are not held up', async function () {
+    const { gate, granted } = clocked({ ratePerSecond: 100 });
+    const asked = performance.now();
+    gate.hold('throttled', gate.clock() + 300);
+    let other = 0;
+    const otherDone = gate.turn('other', 'message').then(() => (other = granted()));
+    await gate.turn('throttled', 'message');
+    const held = granted();
+    await otherDone;
+    assert.ok(held - asked >= 299, `went after ${(held - asked).toFixed(0)} ms`);
+    assert.ok(other - asked < 200, `the other conversation waited ${(other - asked).toFixed(0)} ms`);
+  });
+
+  it('when a waiting request is given up (the sender stops), then it takes no turn and the others still go', async function () {
+    const { gate } = clocked({ ratePerSecond: 10 });
+    const abort = new AbortController();
+    const first = gate.turn('a', 'message');
+    const dropped = gate.turn('b', 'message', abort.signal);
+    const third = gate.turn('c', 'message');
+    abort.abort(new Error('stopping'));
+    await assert.rejects(dropped, /stopping/);
+    await Promise.all([first, third]);
+    assert.equal(gate.turns, 2);
+  });
+
+  describe('with storage: two instances sending at once', function () {
+    let tables: Tables;
+    const gates: SendGate[] = [];
+
+    beforeEach(async function () {
+      tables = new Tables({ connectionString: storageConnectionString() }, uniquePrefix());
+      await tables.ensure([OUTBOX_TABLE]);
+    });
+
+    afterEach(async function () {
+      for (const g of gates.splice(0)) await g.stop();
+      await tables.dropAll([OUTBOX_TABLE]).catch(() => undefined);
+    });
+
+    it("when two instances are both sending, then each takes half of the app's rate, and when one stops the other takes it all back", async function () {
+      const a = clocked({ ratePerSecond: 40, heartbeatMs: 100 }, tables).gate;
+      const b = clocked({ ratePerSecond: 40, heartbeatMs: 100 }, tables).gate;
+      gates.push(a, b);
+      a.start();
+      b.start();
+      assert.equal(a.rate, 40, 'alone and quiet, an instance may use the whole rate');
+      // Both keep sending for a while.
+      const until = performance.now() + 800;
+      const keepSending = async (g: SendGate, name: string) => {
+        for (let i = 0; performance.now() < until; i += 1) await g.turn(`${name}${i}`, 'message');
+      };
+      await Promise.all([keepSending(a, 'a'), keepSending(b, 'b')]);
+      assert.equal(a.rate, 20);
+      assert.equal(b.rate, 20);
+      // b stops sending: after its heartbeat lapses, a takes the whole rate back at its next heartbeat.
+      await b.stop();
+      const end = performance.now() + 600;
+      for (let i = 0; performance.now() < end; i += 1) await a.turn(`again${i}`, 'message');
+      assert.equal(a.rate, 40);
+      const rows = [];
+      for await (const row of tables.client(OUTBOX_TABLE).listEntities()) rows.push(row);
+      assert.equal(rows.length, 1, 'the stopped instance removed its heartbeat');
+    });
+
+    it('when an instance goes quiet, then its heartbeat row goes and it no longer counts against the others', async function () {
+      const a = clocked({ ratePerSecond: 40, heartbeatMs: 200 }, tables).gate;
+      gates.push(a);
+      a.start();
+      await a.turn('x', 'message');
+      await sleep(100);
+      let rows = 0;
+      for await (const _ of tables.client(OUTBOX_TABLE).listEntities()) rows += 1;
+      assert.equal(rows, 1, 'a sending instance says so');
+      await sleep(1_000);
+      rows = 0;
+      for await (const _ of tables.client(OUTBOX_TABLE).listEntities()) rows += 1;
+      assert.equal(rows, 0, 'a quiet one does not');
+    });
+  });
+});
