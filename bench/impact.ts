@@ -11,7 +11,7 @@ import { DEADLINES_TABLE, entityOf, itemKeyOf, type StoredDeadline } from '../sr
 import { createLogger } from '../src/platform/logging';
 import { startAzurite } from '../src/platform/storage/azurite';
 import { NUDGES_TABLE } from '../src/nudges/store';
-import { ProposalStore } from '../src/proposals/store';
+import { PROPOSALS_TABLE, ProposalStore } from '../src/proposals/store';
 import type { Aggregate as ProposalAggregate, Decision } from '../src/proposals/model';
 import { SwapChange, SwapStore } from '../src/swaps/store';
 import type { Match, Offer } from '../src/swaps/model';
@@ -199,7 +199,7 @@ export async function benchImpact(options: { connectionString?: string; log?: (l
         },
         decisions,
       };
-      await proposals.create(agg, { kind: 'submitted', version: 1, by: { aadObjectId: cora.aadObjectId, name: 'Cora' }, at: submitted, comment: '' });
+      await tables.client(PROPOSALS_TABLE).submitTransaction(proposals.createActions(agg, { kind: 'submitted', version: 1, by: { aadObjectId: cora.aadObjectId, name: 'Cora' }, at: submitted, comment: '' }));
       for (const schoolId of decisions.keys()) {
         const dueAt = new Date(submitted.getTime() + 7 * 86_400_000);
         deadlines.push({ id: `proposal:${id}:school:${schoolId}`, capability: 'proposals', who: { kind: 'schoolReps', schoolId }, what: 'Approve', schoolId, dueAt, actions: [], essential: true, kind: 'deadline', status: approved ? 'completed' : 'open', registeredAt: submitted, closedAt: approved ? signedOff : undefined, progress: {}, rev: 1 });

@@ -16,6 +16,7 @@ import { SignedLinks } from './platform/links';
 import type { Logger } from './platform/logging';
 import { Proactive } from './platform/proactive';
 import { OUTBOX_TABLE, SendGate } from './platform/outbox/gate';
+import { Outbox, OUTBOX_TIMER } from './platform/outbox/outbox';
 import type { PressLimits } from './platform/rateLimit';
 import { startServer, type Download } from './platform/server';
 import { Tables, type TableTarget } from './platform/storage/tables';
@@ -92,7 +93,14 @@ export interface Together {
   readonly teachmeets: TeachMeetService;
   readonly nudges: NudgeService;
   readonly announcements: AnnouncementService;
+  /** Everything a change tells people goes through it. */
+  readonly outbox: Outbox;
   close(): Promise<void>;
+  /**
+   * For tests: the process dies this instant, as if killed (not a graceful stop): nothing more is
+   * sent or written, nothing owed is handed over, the port closes.
+   */
+  crash(): Promise<void>;
 }
 
 /** What every table holds, for a school's DPO (README's "What Together stores" is made from it). */
@@ -129,6 +137,8 @@ export interface CapabilityDeps {
   readonly fanout?: Partial<FanoutTuning>;
   /** The one gate every request to Teams passes (absent when only inspecting: then one of its own). */
   readonly gate?: SendGate;
+  /** Everything a change tells people goes through it (platform/outbox/outbox.ts). */
+  readonly outbox: Outbox;
 }
 
 /** Every capability's commands, card actions, timers and downloads, in the order help lists them. */
@@ -167,10 +177,10 @@ export function wireCapabilities(deps: CapabilityDeps): Capabilities & { teachme
   let commands: CommandSpec[] = [];
   const help = helpRoutes(config.partnershipName, () => commands);
   const swapPart = swapRoutes({ tables: deps.tables, directory, proactive: deps.proactive, conversations: deps.conversations, timers: deps.timers, clock: deps.clock, logger, partnershipName: config.partnershipName, deadlines: deps.deadlines });
-  const proposalPart = proposalRoutes({ tables: deps.tables, directory, conversations: deps.conversations, proactive: deps.proactive, deadlines: deps.deadlines, clock: deps.clock, logger, partnershipName: config.partnershipName });
+  const proposalPart = proposalRoutes({ tables: deps.tables, directory, conversations: deps.conversations, outbox: deps.outbox, clock: deps.clock, logger, partnershipName: config.partnershipName });
   commands = [help.command, ...directoryPart.commands, ...teachMeetPart.commands, ...swapPart.commands, ...proposalPart.commands, ...nudgePart.commands];
   const actions = [...help.actions, ...directoryPart.actions, ...teachMeetPart.actions, ...swapPart.actions, ...proposalPart.actions, ...nudgePart.actions];
-  const timers = new Map<string, TimerHandler>([[SWEEP_TIMER, (key) => teachmeets.sweep(key)], [REMINDERS_TIMER, (key) => teachmeets.registerAllReminders(key)], ...swapPart.timers]);
+  const timers = new Map<string, TimerHandler>([[OUTBOX_TIMER, (key) => deps.outbox.recover(key)], [SWEEP_TIMER, (key) => teachmeets.sweep(key)], [REMINDERS_TIMER, (key) => teachmeets.registerAllReminders(key)], ...swapPart.timers]);
   const announcePart = announcementRoutes({ tables: deps.tables, queues: deps.queues, directory, conversations: deps.conversations, proactive: deps.proactive, timers: deps.timers, links: deps.links, clock: deps.clock, logger, partnershipName: config.partnershipName, gate: deps.gate ?? new SendGate({ ratePerSecond: config.sendRatePerSecond }), tuning: deps.fanout });
   commands.push(...announcePart.commands);
   const retention = new RetentionJob(deps.tables, INVENTORY, config.retention, logger);
@@ -261,18 +271,22 @@ export function inspectCapabilities(deps: { config: Config; logger: Logger; tabl
   const directory = new DirectoryStore(tables, config.coordinators, logger);
   const conversations = new ConversationStore(tables, logger);
   const proactive = new Proactive(createAdapter(config), config.bot?.id ?? '', conversations, logger);
+  const clock = deps.clock ?? systemClock;
+  const timers = new Timers(tables, logger);
+  const deadlines = new DeadlineStore(tables, clock, logger);
   return wireCapabilities({
     config,
     logger,
-    clock: deps.clock ?? systemClock,
+    clock,
     tables,
     directory,
     conversations,
     proactive,
-    timers: new Timers(tables, logger),
+    timers,
     links: new SignedLinks(() => 'http://localhost', undefined),
     offerPolicy: DEFAULT_OFFER_POLICY,
-    deadlines: new DeadlineStore(tables, deps.clock ?? systemClock, logger),
+    deadlines,
+    outbox: new Outbox({ tables, timers, proactive, conversations, deadlines, clock, logger }),
   });
 }
 
@@ -299,8 +313,9 @@ export async function startTogether(options: TogetherOptions): Promise<Together>
   const linkKey = config.linkSigningKey ?? (config.bot?.password ? createHmac('sha256', config.bot.password).update('together/links').digest('base64') : undefined);
   const links = new SignedLinks(() => config.publicUrl ?? `http://localhost:${listeningPort}`, linkKey);
   const deadlines = new DeadlineStore(tables, clock, logger);
+  const outbox = new Outbox({ tables, timers, proactive, conversations, deadlines, clock, logger });
 
-  const capabilities = wireCapabilities({ config, logger, clock, tables, directory, conversations, proactive, timers, links, offerPolicy: options.offerPolicy ?? DEFAULT_OFFER_POLICY, deadlines, gate, queues: new Queues(options.storage, options.tablePrefix ?? ''), fanout: options.announcements });
+  const capabilities = wireCapabilities({ config, logger, clock, tables, directory, conversations, proactive, timers, links, offerPolicy: options.offerPolicy ?? DEFAULT_OFFER_POLICY, deadlines, gate, outbox, queues: new Queues(options.storage, options.tablePrefix ?? ''), fanout: options.announcements });
   const inbound = new InboundLog(tables, logger);
   const bot = createBot({ config, logger, clock, directory, conversations, inbound, proactive, adapter, pressLimits: options.pressLimits, ...capabilities });
 
@@ -340,13 +355,21 @@ export async function startTogether(options: TogetherOptions): Promise<Together>
     teachmeets: capabilities.teachmeets,
     nudges: capabilities.nudges,
     announcements: capabilities.announcements.service,
+    outbox,
+    async crash() {
+      outbox.halt();
+      capabilities.announcements.service.halt();
+      gate.halt();
+      await server.close();
+      await scheduler.stop();
+    },
     async close() {
       await server.close();
       await scheduler.stop();
       await capabilities.announcements.stop();
       await gate.stop();
-      // Confirmations wait their turn within Teams' rate; a long backlog is not waited for past the grace.
-      const settled = await Promise.race([capabilities.teachmeets.settle().then(() => true), sleep(SHUTDOWN_FOLLOW_UPS_MS, false, { ref: false })]);
+      // Confirmations wait their turn within Teams' rate; a long backlog is not waited for past the grace (the outbox's pointers bring the rest back).
+      const settled = await Promise.race([Promise.all([capabilities.teachmeets.settle(), outbox.settle()]).then(() => true), sleep(SHUTDOWN_FOLLOW_UPS_MS, false, { ref: false })]);
       if (!settled) logger.warn({ graceMs: SHUTDOWN_FOLLOW_UPS_MS }, 'stopped with TeachMeet follow-ups unsent (card updates or confirmations)');
     },
   };

@@ -142,6 +142,19 @@ export class Proactive {
 
   /** As toPerson, but says where the message went and its id, so it can be updated later (undefined when not delivered). */
   async toPersonSent(person: PersonAddress, via: Partial<ConversationReference> | undefined, activity: Partial<Activity>): Promise<SentMessage | undefined> {
+    try {
+      return await this.reachPerson(person, via, activity);
+    } catch (err) {
+      this.logger.warn({ err: { message: (err as Error).message, status: (err as { statusCode?: number }).statusCode } }, 'personal message not sent');
+      return undefined;
+    }
+  }
+
+  /**
+   * Sends to a person's personal chat (see toPerson); throws ConnectorError when it could not be
+   * delivered: with Teams' status, or 404 'NoPersonalChat' when there is no chat and no way to open one.
+   */
+  async reachPerson(person: PersonAddress, via: Partial<ConversationReference> | undefined, activity: Partial<Activity>): Promise<SentMessage> {
     const aad = person.aadObjectId.toLowerCase();
     try {
       let chat = this.chats.get(aad);
@@ -156,12 +169,10 @@ export class Proactive {
       if (chat) return { reference: chat.reference, activityId: (await this.send(chat.reference, activity)) ?? '' };
       const stored = await this.conversations.personal(aad);
       if (stored) return { reference: stored.reference, activityId: (await this.send(stored.reference, activity)) ?? '' };
-      this.logger.warn({ reason: 'no personal chat and no way to open one' }, 'personal message not sent');
-      return undefined;
+      throw new ConnectorError(404, 'NoPersonalChat', 'no personal chat and no way to open one');
     } catch (err) {
       if (err instanceof ConnectorError && (err.statusCode === 403 || err.statusCode === 404)) this.chats.delete(aad);
-      this.logger.warn({ err: { message: (err as Error).message, status: (err as { statusCode?: number }).statusCode } }, 'personal message not sent');
-      return undefined;
+      throw err;
     }
   }
 

@@ -3,7 +3,7 @@ import { formatDay, formatDayTime, londonToInstant } from '../platform/time';
 import { FORM_FIELDS, type FormErrors, type FormValues } from './form';
 import type { Aggregate, AuditEntry, Content, SchoolStatus, Tag } from './model';
 import type { History } from './store';
-import { AUDIT_LABEL, CRITERIA, SCHOOL_STATUS_LABEL, STATUS_LABEL, approvedCount, decisionDue, mayChange, mayDecide, missingLines, schoolStatus, statusOf, type Actor, type Criterion, type Names, type Section } from './rules';
+import { AUDIT_LABEL, CRITERIA, SCHOOL_STATUS_LABEL, STATUS_LABEL, approvedCount, decisionDue, mayChange, mayDecide, missingLines, schoolStatus, statusOf, waitingOn, type Actor, type Criterion, type Names, type Section } from './rules';
 
 /** Proposal domain → typed template data for cards/proposal*.json. No Teams calls here. */
 
@@ -300,6 +300,46 @@ export function supersededCardData(agg: Aggregate, shownVersion: number): Notice
   return noticeCardData(
     `Replaced: version ${shownVersion} of '${p.content.title}'`,
     `${p.proposer.name} edited this proposal, so this card is out of date. Version ${p.version} was posted again for every partner school to decide on; please use that card.`,
+    p.id,
+  );
+}
+
+/** What the proposer is told of someone else's change (undefined: nothing to tell). */
+export function proposerNoticeData(agg: Aggregate, audit: AuditEntry, names: Names, now: Date): NoticeCardData | undefined {
+  const p = agg.proposal;
+  const title = p.content.title;
+  const school = audit.schoolId ? names(audit.schoolId) || 'A partner school' : '';
+  const when = formatDayTime(audit.at, now);
+  const open = p.lifecycle === 'open';
+  const pending = waitingOn(agg);
+  const progress =
+    statusOf(agg) === 'awaitingSignOff'
+      ? 'Every partner school has approved: a coordinator gives the final sign-off next.'
+      : `${approvedCount(agg)} of ${p.content.partnerSchoolIds.length} partner schools have approved${pending.length > 0 ? `; waiting for ${schoolList(pending, names)}` : ''}.`;
+  switch (audit.kind) {
+    case 'approved':
+      return noticeCardData(`${school} approved '${title}'`, `By ${audit.by.name}, ${when}. ${progress}`, p.id, { comment: audit.comment, canEdit: open });
+    case 'changesRequested':
+      return noticeCardData(`${school} asks for changes to '${title}'`, `From ${audit.by.name}, ${when}. Edit the proposal and every partner school will look at it again.`, p.id, { comment: audit.comment, canEdit: open });
+    case 'declined':
+      return noticeCardData(`${school} declined '${title}'`, `By ${audit.by.name}, ${when}. You can edit the proposal (for example with other partner schools) or withdraw it.`, p.id, { comment: audit.comment, canEdit: open });
+    case 'signedOff':
+      return noticeCardData(`'${title}' is approved`, `${audit.by.name} gave the final sign-off, ${when}, after every partner school approved. It is announced to the reps.`, p.id);
+    case 'withdrawn':
+      return noticeCardData(`'${title}' was withdrawn`, `By ${audit.by.name}, ${when}.`, p.id, { comment: audit.comment });
+    case 'edited':
+      return noticeCardData(`'${title}' was edited`, `${audit.by.name} saved version ${audit.version}, ${when}. ${audit.comment}`, p.id, { canEdit: open });
+    default:
+      return undefined;
+  }
+}
+
+/** The reps hear that a proposal is approved. */
+export function approvedNoticeData(agg: Aggregate, names: Names): NoticeCardData {
+  const p = agg.proposal;
+  return noticeCardData(
+    `Approved: ${p.content.title}`,
+    `Every partner school approved (${schoolList(p.content.partnerSchoolIds, names)}) and ${p.closed?.by.name ?? 'a coordinator'} gave the final sign-off. Lead school: ${names(p.leadSchoolId) || 'not known'}; proposed by ${p.proposer.name}.`,
     p.id,
   );
 }

@@ -1,5 +1,6 @@
 import { odata } from '@azure/data-tables';
 import { fieldsOf, PROGRAMME_BASIS, type TableInventory } from '../platform/inventory';
+import { OUTBOX_FIELDS } from '../platform/outbox/outbox';
 import { PROPOSALS_TABLE } from './store';
 
 /** What the Proposals table holds (see platform/inventory.ts). */
@@ -7,7 +8,7 @@ export const PROPOSALS_INVENTORY: TableInventory = {
   table: PROPOSALS_TABLE,
   capability: 'Project proposals',
   rows:
-    "A proposal's partition (PartitionKey = proposal id): the proposal row, one decision row per partner school ('school|<id>'), every version ('version|…'), the audit trail ('audit|…') and posted copies of its card; partition 'settings': the lists of mutual needs and funder outcomes",
+    "A proposal's partition (PartitionKey = proposal id): the proposal row, one decision row per partner school ('school|<id>'), every version ('version|…'), the audit trail ('audit|…') posted copies of its card and what a change still has to tell people (outbox rows 'out|…', deleted once delivered); partition 'settings': the lists of mutual needs and funder outcomes",
   personalData:
     "Staff: the proposer's and each decider's Entra object id and display name, the proposer's Teams id; comments as written. Pupils and staff taking part are counts only, never names. Each copy of the card keeps the conversation reference it was posted with, which names the person who posted it",
   purpose: 'Proposing projects on mutual need, each partner school\'s approval, the coordinators\' sign-off, and an audit of who decided what and when',
@@ -15,6 +16,7 @@ export const PROPOSALS_INVENTORY: TableInventory = {
   whoCanSee: "Reps and coordinators see proposals, decisions and who made them; coordinators see the full history (`proposal history`)",
   kept: "A proposal with its decisions, versions and audit: RETENTION_YEARS academic years (default 6) after the one it last changed in, then purged; the lists of needs and outcomes stay",
   fields: {
+    ...OUTBOX_FIELDS,
     content: 'the proposal as written (JSON): title, summary, schools and contributions, participant counts, legacy, outcome, needs, outcomes, dates, budget',
     ...fieldsOf('its state: lifecycle, status for lists, lead school, version and revision, schools still to decide, whether approved', 'lifecycle', 'status', 'leadSchoolId', 'version', 'rev', 'waitingOn', 'approved'),
     ...fieldsOf("the proposer: Entra object id, display name, Teams id", 'proposerAad', 'proposerName', 'proposerTeamsId'),
@@ -24,7 +26,6 @@ export const PROPOSALS_INVENTORY: TableInventory = {
     kind: "a decision's or audit entry's kind (approved, changes requested, declined, submitted, edited…)",
     ...fieldsOf('who decided or acted (Entra object id, display name), when, and their comment', 'byAad', 'byName', 'at', 'comment'),
     ...fieldsOf('a posted copy of the card: the conversation, the message id and the conversation reference', 'conversationId', 'activityId', 'reference'),
-    ...fieldsOf('whose turn it is to tell the proposer about a decision (an instance id) and until when (notice turn row)', 'holder', 'until'),
     tags: "the partnership's lists of mutual needs and funder outcomes (settings row)",
   },
   head: 'proposal',

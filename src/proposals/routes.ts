@@ -5,10 +5,9 @@ import { cardAttachment, renderCard } from '../platform/cards';
 import type { Clock } from '../platform/clock';
 import type { CommandSpec } from '../platform/commands';
 import type { ConversationStore } from '../platform/conversations/store';
-import type { DeadlineRegistry } from '../platform/deadlines/types';
 import type { DirectoryStore } from '../platform/directory/store';
 import type { Logger } from '../platform/logging';
-import type { Proactive } from '../platform/proactive';
+import type { Outbox } from '../platform/outbox/outbox';
 import type { Tables } from '../platform/storage/tables';
 import type { Turn } from '../platform/turn';
 import { formCardData, FREE_TEXT_FIELDS, historyCardData, listCardData, noticeCardData, proposalCardData, tagsCardData } from './cards';
@@ -29,8 +28,7 @@ export interface ProposalRouteDeps {
   readonly tables: Tables;
   readonly directory: DirectoryStore;
   readonly conversations: ConversationStore;
-  readonly proactive: Proactive;
-  readonly deadlines: DeadlineRegistry;
+  readonly outbox: Outbox;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly partnershipName: string;
@@ -45,7 +43,7 @@ const NOT_FOUND = "I can't find that proposal. It may have been removed. Type `p
 export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec[]; actions: ActionSpec[]; tables: string[] } {
   const { directory } = deps;
   const store = new ProposalStore(deps.tables, deps.logger);
-  const service = new ProposalService({ store, directory, conversations: deps.conversations, proactive: deps.proactive, deadlines: deps.deadlines, clock: deps.clock, logger: deps.logger });
+  const service = new ProposalService({ store, directory, conversations: deps.conversations, outbox: deps.outbox, clock: deps.clock, logger: deps.logger });
 
   /** The conversation the turn is in, as a reference to send through (its serviceUrl also opens 1:1 chats). */
   function here(turn: Turn): Partial<ConversationReference> {
@@ -98,7 +96,7 @@ export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec
   async function decideRoute(turn: Turn, data: z.infer<typeof Decided>, kind: DecisionKind): Promise<ActionResult> {
     const names = await service.schoolNames();
     const comment = kind === 'decline' ? data.reason || data.comment : data.comment;
-    const applied = await service.apply(data.proposalId, (agg) => decide(agg, turn.person, kind, data.version, comment, turn.now, names));
+    const applied = await service.apply(data.proposalId, (agg) => decide(agg, turn.person, kind, data.version, comment, turn.now, names), here(turn));
     if (applied.kind === 'missing') return invalid(turn, NOT_FOUND);
     if (applied.kind === 'refused') {
       turn.record.outcome = applied.refusal.reason === 'invalid' ? 'invalid' : 'refused';
@@ -106,7 +104,7 @@ export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec
       if (applied.refusal.reason === 'invalid' && !comment.trim()) return proposalCard(turn, applied.agg, applied.refusal.message);
       return { message: applied.refusal.message };
     }
-    await service.followUp(applied.before, applied.change.next, applied.change.audit, applied.posts, here(turn));
+    await applied.delivered;
     return proposalCard(turn, applied.change.next, applied.change.message);
   }
 
@@ -313,17 +311,19 @@ export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec
         }
         const proposer = { aadObjectId: turn.actor.aadObjectId, teamsId: turn.actor.teamsId, name: turn.actor.name };
         const { agg, audit } = submit(id, proposer, lead.id, checked.content, turn.now);
-        if ((await store.create(agg, audit)) === 'exists') return already();
-
+        const reps = await service.repsChannel();
+        const elsewhere = reps && reps.conversationId !== turn.conversation.id ? reps : undefined;
+        const created = await service.create(agg, audit, elsewhere, here(turn));
+        if (created === 'exists') return already();
+        await created.delivered;
         const names = await service.schoolNames();
         const shared = renderCard('proposalCard', proposalCardData(agg, turn.now, names));
-        const reps = await service.repsChannel();
+        const posted = elsewhere ? (await store.load(id))?.posts.some((p) => p.conversationId === elsewhere.conversationId) : false;
         let result: ActionResult;
-        const posted = reps && reps.conversationId !== turn.conversation.id ? await service.post(agg, reps, names).catch(() => false) : false;
         if (posted) {
           result = { card: renderCard('proposalNotice', noticeCardData(`'${agg.proposal.content.title}' is posted for approval`, "It is in the reps' channel. I'll tell you here as each partner school decides.", id)) };
         } else {
-          // No reps' channel (or it is this one): the card is shared where the proposal was made.
+          // No reps' channel (or it is this one, or it could not be reached): the card is shared where the proposal was made.
           const reference = here(turn);
           const replyTo = turn.context.activity.replyToId;
           if (turn.context.activity.type === 'invoke' && replyTo) {
@@ -335,7 +335,6 @@ export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec
             result = { message: `'${agg.proposal.content.title}' is posted for the partner schools to approve.` };
           }
         }
-        await service.followUp(undefined, agg, audit, [], here(turn));
         return result;
       },
     }),
@@ -362,7 +361,7 @@ export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec
           return editForm(turn, { ...loaded.agg, proposal: { ...loaded.agg.proposal, version: data.version } }, values, undefined, undefined, warnings);
         }
         const names = await service.schoolNames();
-        const applied = await service.apply(data.proposalId, (agg) => edit(agg, turn.person, checked.content, data.version, turn.now, names));
+        const applied = await service.apply(data.proposalId, (agg) => edit(agg, turn.person, checked.content, data.version, turn.now, names), here(turn));
         if (applied.kind === 'missing') return invalid(turn, NOT_FOUND);
         if (applied.kind === 'refused') {
           // Teams delivers a retried request again: the same content already saved is not a conflict.
@@ -371,7 +370,7 @@ export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec
           }
           return refused(turn, applied.refusal.message);
         }
-        await service.followUp(applied.before, applied.change.next, applied.change.audit, applied.posts, here(turn));
+        await applied.delivered;
         return proposalCard(turn, applied.change.next, applied.change.message);
       },
     }),
@@ -384,10 +383,10 @@ export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec
       audience: 'coordinator',
       async run(turn, data) {
         const names = await service.schoolNames();
-        const applied = await service.apply(data.proposalId, (agg) => signOff(agg, turn.person, data.version, turn.now, names));
+        const applied = await service.apply(data.proposalId, (agg) => signOff(agg, turn.person, data.version, turn.now, names), here(turn));
         if (applied.kind === 'missing') return invalid(turn, NOT_FOUND);
         if (applied.kind === 'refused') return refused(turn, applied.refusal.message);
-        await service.followUp(applied.before, applied.change.next, applied.change.audit, applied.posts, here(turn));
+        await applied.delivered;
         return proposalCard(turn, applied.change.next, applied.change.message);
       },
     }),
@@ -396,10 +395,10 @@ export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec
       data: Ref.extend({ withdrawReason: cardText(2000).optional().default('') }).strip(),
       audience: 'rep',
       async run(turn, data) {
-        const applied = await service.apply(data.proposalId, (agg) => withdraw(agg, turn.person, data.withdrawReason, turn.now));
+        const applied = await service.apply(data.proposalId, (agg) => withdraw(agg, turn.person, data.withdrawReason, turn.now), here(turn));
         if (applied.kind === 'missing') return invalid(turn, NOT_FOUND);
         if (applied.kind === 'refused') return refused(turn, applied.refusal.message);
-        await service.followUp(applied.before, applied.change.next, applied.change.audit, applied.posts, here(turn));
+        await applied.delivered;
         return proposalCard(turn, applied.change.next, applied.change.message);
       },
     }),

@@ -357,6 +357,30 @@ export function deadlineChanges(before: Aggregate | undefined, after: Aggregate)
   return { register, complete, cancel };
 }
 
+/**
+ * What a committed change tells people and the deadline registry, besides the state (pure; the
+ * outbox delivers them, words in cards.ts): every posted card shows the new state; the registry hears
+ * which decisions are now awaited, done or no longer needed; an edited version is posted again so
+ * reps see it; the proposer hears of what others did; a sign-off is announced to the reps.
+ */
+export type ProposalEffect =
+  | { readonly kind: 'refreshCards' }
+  | { readonly kind: 'deadlines'; readonly register: readonly string[]; readonly complete: readonly string[]; readonly cancel: readonly string[] }
+  | { readonly kind: 'postCard' }
+  | { readonly kind: 'tellProposer' }
+  | { readonly kind: 'announce' };
+
+export function effectsOf(before: Aggregate | undefined, next: Aggregate, audit: AuditEntry): ProposalEffect[] {
+  const effects: ProposalEffect[] = [];
+  if (before) effects.push({ kind: 'refreshCards' });
+  const { register, complete, cancel } = deadlineChanges(before, next);
+  if (register.length + complete.length + cancel.length > 0) effects.push({ kind: 'deadlines', register, complete, cancel });
+  if (audit.kind === 'submitted' || audit.kind === 'edited') effects.push({ kind: 'postCard' });
+  if (audit.by.aadObjectId !== next.proposal.proposer.aadObjectId && audit.kind !== 'submitted') effects.push({ kind: 'tellProposer' });
+  if (audit.kind === 'signedOff') effects.push({ kind: 'announce' });
+  return effects;
+}
+
 /** The deadline item for one partner school's decision; its buttons are the card's own. */
 export function deadlineItem(agg: Aggregate, schoolId: string, schoolName: string, leadName = ''): Deadline {
   const p = agg.proposal;

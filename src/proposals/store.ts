@@ -26,7 +26,6 @@ const VERSION = 'version|';
 const AUDIT = 'audit|';
 const POST = 'post|';
 /** Whose turn it is to tell the proposer something: one notice at a time, so they arrive in order. */
-const NOTICE_TURN = 'notice|proposer';
 const SETTINGS = 'settings';
 const pad = (n: number) => String(n).padStart(6, '0');
 
@@ -132,20 +131,14 @@ export class ProposalStore {
     this.table = tables.client(PROPOSALS_TABLE);
   }
 
-  /** Stores a new proposal with its decision rows, its first version and the audit entry, in one transaction. */
-  async create(agg: Aggregate, audit: AuditEntry): Promise<'created' | 'exists'> {
+  /** A new proposal's rows (for one transaction): the proposal, its decision rows, its first version and the audit entry. */
+  createActions(agg: Aggregate, audit: AuditEntry): TransactionAction[] {
     const p = agg.proposal;
     const actions: TransactionAction[] = [['create', headEntity(agg)]];
     for (const d of agg.decisions.values()) actions.push(['create', decisionEntity(p.id, d)]);
     actions.push(['create', versionEntity(p, audit)]);
     actions.push(['create', auditEntity(p.id, p.rev, audit)]);
-    try {
-      await this.table.submitTransaction(actions);
-      return 'created';
-    } catch (err) {
-      if (statusOf(err) === 409) return 'exists';
-      throw err;
-    }
+    return actions;
   }
 
   /** The proposal with its decisions and posts: one partition query that leaves out the history. */
@@ -174,11 +167,11 @@ export class ProposalStore {
   }
 
   /**
-   * Commits a change made from `loaded`: the proposal row under its ETag, every decision row of the
-   * next state (rows of schools taken off are deleted), the audit entry and, for an edit, the new
-   * version's snapshot. Returns false when someone else committed first (nothing was written).
+   * The rows of a change made from `loaded` (for one transaction): the proposal row under its ETag,
+   * every decision row of the next state (rows of schools taken off are deleted), the audit entry and,
+   * for an edit, the new version's snapshot.
    */
-  async commit(loaded: Loaded, next: Aggregate, audit: AuditEntry, newVersion: boolean): Promise<boolean> {
+  commitActions(loaded: Loaded, next: Aggregate, audit: AuditEntry, newVersion: boolean): TransactionAction[] {
     const p = next.proposal;
     const actions: TransactionAction[] = [['update', headEntity(next), 'Replace', { etag: loaded.etag }]];
     for (const d of next.decisions.values()) {
@@ -188,53 +181,11 @@ export class ProposalStore {
     for (const schoolId of loaded.agg.decisions.keys()) if (!next.decisions.has(schoolId)) actions.push(['delete', { partitionKey: p.id, rowKey: `${SCHOOL}${schoolId}` }]);
     if (newVersion) actions.push(['create', versionEntity(p, audit)]);
     actions.push(['create', auditEntity(p.id, p.rev, audit)]);
-    try {
-      await this.table.submitTransaction(actions);
-      return true;
-    } catch (err) {
-      const status = statusOf(err);
-      if (status === 412 || status === 409 || status === 404) return false;
-      throw err;
-    }
+    return actions;
   }
 
   async addPost(id: string, post: Post): Promise<void> {
     await this.table.upsertEntity({ partitionKey: id, rowKey: `${POST}${encodeKey(post.activityId)}`, conversationId: post.conversationId, activityId: post.activityId, reference: post.reference, version: post.version ?? 0 }, 'Replace');
-  }
-
-  /**
-   * Takes the turn to tell the proposer about this proposal, under the turn row's ETag, until `until`
-   * (a turn left by an instance that stopped ends then). Returns the row's ETag to release it with,
-   * or 'held' while someone else has it.
-   */
-  async takeNoticeTurn(id: string, holder: string, now: Date, until: Date): Promise<string | 'held'> {
-    const entity = { partitionKey: id, rowKey: NOTICE_TURN, holder, until: until.toISOString() };
-    try {
-      const row = await this.table.getEntity<{ holder?: unknown; until?: unknown }>(id, NOTICE_TURN);
-      if (typeof row.until === 'string' && row.until > now.toISOString() && row.holder !== holder) return 'held';
-      const updated = await this.table.updateEntity(entity, 'Replace', { etag: row.etag });
-      return updated.etag ?? '';
-    } catch (err) {
-      const status = statusOf(err);
-      if (status === 412 || status === 409) return 'held';
-      if (status !== 404) throw err;
-    }
-    try {
-      return (await this.table.createEntity(entity)).etag ?? '';
-    } catch (err) {
-      if (statusOf(err) === 409) return 'held';
-      throw err;
-    }
-  }
-
-  /** Gives the turn back (if it is still ours: after it ran out someone else may have it). */
-  async releaseNoticeTurn(id: string, etag: string): Promise<void> {
-    try {
-      await this.table.updateEntity({ partitionKey: id, rowKey: NOTICE_TURN, holder: '', until: new Date(0).toISOString() }, 'Replace', { etag });
-    } catch (err) {
-      const status = statusOf(err);
-      if (status !== 412 && status !== 404) throw err;
-    }
   }
 
   /** The proposal row's rev as stored now (one point read), or undefined if it is gone. */

@@ -18,6 +18,8 @@ export interface TestBot {
   stop(): Promise<void>;
   /** Stops and starts again on the same tables (a restart, or a second instance). */
   restart(): Promise<TestBot>;
+  /** Dies as if killed (nothing more sent or written) and, if `restart`, starts again on the same tables. */
+  crash(): Promise<void>;
 }
 
 export interface TestBotOptions {
@@ -78,6 +80,7 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
       await together.close();
       return startTestBot({ ...options, tablePrefix });
     },
+    crash: () => together.crash(),
   };
   return bot;
 }

@@ -30,6 +30,29 @@ export abstract class BaseWorld {
     this.sim.botEndpoint = this.bot.url;
   }
 
+  /**
+   * The instance dies right after its next commit, before it sends anything (its outbox delivers
+   * nothing from now on). Call `crashed()` after the action to finish it off.
+   */
+  dieAfterCommit(): void {
+    this.bot.together.outbox.pause();
+  }
+
+  /** Kills the instance (not a graceful stop) and starts a new one on the same tables, as a host restarting it would. */
+  async crashed(restart = true): Promise<void> {
+    await this.bot.crash();
+    if (!restart) return;
+    this.bot = await startTestBot({ tablePrefix: this.bot.tablePrefix, env: this.env, clock: this.clock });
+    this.sim.botEndpoint = this.bot.url;
+  }
+
+  /** Time passes (`ms`) and the scheduler of each running instance ticks, as it would every minute. */
+  async later(ms: number, bots: readonly TestBot[] = [this.bot]): Promise<void> {
+    this.clock.advance(ms);
+    for (const b of bots) await b.together.scheduler.tick();
+    for (const b of bots) await b.together.outbox.settle();
+  }
+
   async stop(): Promise<void> {
     for (const other of this.others) await other.stop();
     await this.bot.stop();

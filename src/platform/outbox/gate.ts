@@ -107,6 +107,13 @@ export class SendGate {
     this.beatTimer.unref();
   }
 
+  /** For tests: the process died; no more heartbeats (its row runs out by itself). */
+  halt(): void {
+    this.stopped = true;
+    if (this.beatTimer) clearInterval(this.beatTimer);
+    this.beatTimer = undefined;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.beatTimer) clearInterval(this.beatTimer);

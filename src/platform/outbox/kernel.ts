@@ -1,0 +1,50 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { TransactionAction } from '@azure/data-tables';
+import type { Effect, Outbox } from './outbox';
+
+/**
+ * The one way a change is made: load the aggregate, let its pure rule decide, and commit the new
+ * rows and the change's effects in one transaction under the head row's ETag (outbox.ts). When
+ * someone else committed first, it reads again and lets the rule decide on their result, so both
+ * changes stand (or this one is refused for a reason that now holds). One retry policy for every
+ * capability: up to MAX_ATTEMPTS, with a short random pause that grows, so two writers that keep
+ * colliding drift apart.
+ */
+
+const MAX_ATTEMPTS = 12;
+
+/** What a decision writes: the aggregate's rows (the head under its ETag) and the effects, in one partition. */
+export interface Write {
+  readonly table: string;
+  readonly partitionKey: string;
+  readonly actions: readonly TransactionAction[];
+  readonly effects: readonly Effect[];
+  /** Orders this commit's effects after earlier ones (the aggregate's revision, zero-padded). */
+  readonly stamp: string;
+}
+
+export type Decision<V, R> = { readonly ok: true; readonly write: Write; readonly value: V } | { readonly ok: false; readonly refusal: R };
+
+export type Changed<L, V, R> =
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'refused'; readonly refusal: R; readonly loaded: L }
+  | { readonly kind: 'done'; readonly loaded: L; readonly value: V; readonly delivered: Promise<void> };
+
+export async function change<L, V, R>(outbox: Outbox, load: () => Promise<L | undefined>, decide: (loaded: L) => Decision<V, R> | Promise<Decision<V, R>>, what = 'a change'): Promise<Changed<L, V, R>> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+    const loaded = await load();
+    if (loaded === undefined) return { kind: 'missing' };
+    const decision = await decide(loaded);
+    if (!decision.ok) return { kind: 'refused', refusal: decision.refusal, loaded };
+    const { table, partitionKey, actions, effects, stamp } = decision.write;
+    const committed = await outbox.commit(table, partitionKey, actions, effects, stamp);
+    if (committed) return { kind: 'done', loaded, value: decision.value, delivered: committed.delivered };
+    await sleep(5 + Math.floor(Math.random() * 20 * (attempt + 1)));
+  }
+  throw new Error(`${what} kept changing under us`);
+}
+
+/** A revision as a stamp that sorts (effects of revision 10 after those of 9). */
+export function stampOf(revision: number): string {
+  return String(revision).padStart(10, '0');
+}

@@ -1,0 +1,550 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
+import type { Activity, ConversationReference } from 'botbuilder';
+import type { Clock } from '../clock';
+import type { ConversationStore } from '../conversations/store';
+import type { Deadline, DeadlineRegistry } from '../deadlines/types';
+import type { Logger } from '../logging';
+import { ConnectorError, type PersonAddress, type Proactive, type SentMessage } from '../proactive';
+import { statusOf, type Tables } from '../storage/tables';
+import type { Timers } from '../timers';
+import { afterAttempt, DEFAULT_RETRY, describeStatus } from './delivery';
+
+/**
+ * The outbox: everything a change tells people is written with the change, in the same entity-group
+ * transaction, and delivered from there by one path, whatever happens to the instance in between.
+ *
+ * Why: a message sent after a commit by the instance that committed is lost if that instance stops
+ * between the two, and nothing repairs it. Here the commit is the promise to tell.
+ *
+ * A change, start to end:
+ *  1. the capability's rule decides the next state and the change's effects (tell a person, post to
+ *     a conversation, update a shared card, do something idempotent such as syncing a deadline);
+ *     the capability turns them into messages (words in its cards.ts);
+ *  2. before committing, a due-index pointer (a Timers row, kind `outbox`, due RECOVER_AFTER_MS from
+ *     now) names the aggregate's partition: if this instance dies after the commit, any instance's
+ *     scheduler finds the partition through it, never by scanning tables. One pointer serves every
+ *     commit to that partition in the next RECOVER_AFTER_MS (kept in memory, rewritten when older);
+ *  3. commit: the aggregate's rows and one row per effect (RowKey `out|…`) in one transaction under
+ *     the head row's ETag. A card update's row is keyed by the card, so a newer commit replaces an
+ *     unsent older version: a shared card is only ever updated to its latest state;
+ *  4. deliver (at once, in the background, on the committing instance): take the partition's lease
+ *     (row `out|lease`, under its ETag, LEASE_MS, renewed while sending), read the pending effects in
+ *     commit order, send them (to one person or conversation in order; to different ones side by
+ *     side) through Proactive (the one send gate and the one retry policy), delete each delivered row
+ *     under its ETag, read again until nothing is pending, give the lease back;
+ *  5. a send that fails for a moment and would wait longer than Proactive waits is kept on the row
+ *     (attempts, notBefore) and the pointer is set for then; one that fails for good (403, 404), or
+ *     after DEFAULT_RETRY.maxAttempts, stays as a `failed` row with the reason (the poison path,
+ *     purged with the delivery logs) and is logged.
+ *
+ * What a crash can do: an effect sent but not yet deleted when the process dies is sent again by
+ * whoever drains the partition next (a duplicate, only for sends in flight at the crash). An effect
+ * committed and not sent is sent within RECOVER_AFTER_MS plus one scheduler tick by any instance
+ * (after a restart, or at once on another running instance). Nothing committed is lost.
+ */
+
+export const OUTBOX_TIMER = 'outbox';
+const PREFIX = 'out|';
+const LEASE_ROW = 'out|lease';
+/** How long after a commit a pointer becomes due, if nobody has delivered by then. */
+export const RECOVER_AFTER_MS = 60_000;
+/** A pointer is rewritten when the one written before would be due sooner than this. */
+const POINTER_MARGIN_MS = 20_000;
+const LEASE_MS = 60_000;
+/** How long an instance whose commit found the lease held keeps asking for it, before leaving it to the pointer. */
+const HELD_RETRY_MS = 10_000;
+/** Targets sent to side by side in one drain (each in order). */
+const PARALLEL_TARGETS = 64;
+/** A string property holds at most 64 KiB (32K UTF-16 units): bodies are split. */
+const CHUNK = 30_000;
+const CHUNKS = ['body', 'body2', 'body3'] as const;
+
+type Reference = Partial<ConversationReference>;
+type Json = unknown;
+
+/** What an effect does once committed. */
+export type Effect =
+  /** A personal message, in the person's 1:1 chat (opened with their Teams id if need be; `via` is any conversation in their tenant). */
+  | { readonly kind: 'tell'; readonly to: PersonAddress; readonly via?: Reference; readonly activity: Partial<Activity>; readonly then?: Then }
+  /** A new message in a conversation the bot is in (by its stored reference, or the one given). */
+  | { readonly kind: 'post'; readonly conversationId: string; readonly reference?: Reference; readonly activity: Partial<Activity>; readonly then?: Then }
+  /** A shared card's new state: replaces the message `activityId`; only the latest committed state is sent. */
+  | { readonly kind: 'update'; readonly reference: Reference; readonly activityId: string; readonly activity: Partial<Activity> }
+  /** The deadline registry learns what is now awaited, done or no longer needed (idempotent). */
+  | { readonly kind: 'deadlines'; readonly register: readonly Deadline[]; readonly complete: readonly string[]; readonly cancel: readonly string[] }
+  /** Something idempotent the capability does after the commit, by a handler it registered. */
+  | { readonly kind: 'do'; readonly handler: string; readonly data: Json };
+
+/** A handler the capability registered, called with `data` and where the message went, after it was delivered. */
+export interface Then {
+  readonly handler: string;
+  readonly data: Json;
+}
+
+export type Handler = (data: Json, sent?: SentMessage) => Promise<void>;
+
+export interface OutboxDeps {
+  readonly tables: Tables;
+  readonly timers: Timers;
+  readonly proactive: Proactive;
+  readonly conversations: ConversationStore;
+  readonly deadlines: DeadlineRegistry;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+export interface OutboxStats {
+  delivered: number;
+  failed: number;
+  deferred: number;
+  drains: number;
+}
+
+interface Pending {
+  readonly rowKey: string;
+  readonly etag: string;
+  readonly effect: Effect;
+  readonly attempts: number;
+  readonly notBefore: number;
+}
+
+class Halted extends Error {}
+
+export class Outbox {
+  readonly stats: OutboxStats = { delivered: 0, failed: 0, deferred: 0, drains: 0 };
+  private readonly handlers = new Map<string, Handler>();
+  private readonly pointers = new Map<string, number>();
+  private readonly draining = new Map<string, Promise<void>>();
+  private readonly again = new Set<string>();
+  private readonly holder = randomBytes(6).toString('hex');
+  private halted = false;
+  private paused = false;
+
+  constructor(private readonly deps: OutboxDeps) {}
+
+  /** Registers what a `do` effect or a `then` calls; names are the capability's (e.g. `proposals.deadlines`). */
+  on(name: string, handler: Handler): void {
+    if (this.handlers.has(name)) throw new Error(`outbox handler ${name} registered twice`);
+    this.handlers.set(name, handler);
+  }
+
+  /**
+   * Commits `actions` (the aggregate's rows, the head under its ETag) and one row per effect in one
+   * transaction in `partitionKey` of `table`, then delivers in the background. `stamp` orders this
+   * commit's effects after earlier ones (the aggregate's revision, zero-padded). Returns false when
+   * someone else committed first (412, 409 or 404: nothing was written); other errors are thrown.
+   * `delivered` settles when this instance has delivered what it could (tests and turns that want
+   * the messages out before they answer may await it).
+   */
+  async commit(table: string, partitionKey: string, actions: readonly TransactionAction[], effects: readonly Effect[], stamp: string): Promise<{ delivered: Promise<void> } | false> {
+    this.check();
+    const rows = effects.map((effect, i) => effectEntity(partitionKey, effect, stamp, i, this.deps.clock.now()));
+    if (rows.length > 0) await this.point(table, partitionKey);
+    this.check();
+    try {
+      await this.deps.tables.client(table).submitTransaction([...actions, ...rows.map((row): TransactionAction => ['upsert', row, 'Replace'])]);
+    } catch (err) {
+      const status = statusOf(err);
+      if (status === 412 || status === 409 || status === 404) return false;
+      throw err;
+    }
+    return { delivered: rows.length > 0 ? this.deliver(table, partitionKey) : Promise.resolve() };
+  }
+
+  /** The timer handler: delivers what a partition still owes (a pointer came due). */
+  async recover(key: string): Promise<void> {
+    const bar = key.indexOf('|');
+    if (bar <= 0) return;
+    await this.deliver(key.slice(0, bar), key.slice(bar + 1));
+  }
+
+  /**
+   * Delivers what a partition owes, unless another instance holds its lease (then the pointer is set
+   * for when that lease runs out). Never throws: failures are logged and left to the pointer.
+   */
+  deliver(table: string, partitionKey: string): Promise<void> {
+    const key = `${table}|${partitionKey}`;
+    const running = this.draining.get(key);
+    if (running) {
+      this.again.add(key);
+      return running;
+    }
+    const run = (async () => {
+      do {
+        this.again.delete(key);
+        await this.drain(table, partitionKey).catch((err) => {
+          if (err instanceof Halted) return;
+          this.deps.logger.warn({ err: { message: (err as Error).message }, table }, 'outbox: delivery interrupted; the pointer will bring it back');
+        });
+      } while (this.again.has(key) && !this.halted);
+    })().finally(() => this.draining.delete(key));
+    this.draining.set(key, run);
+    return run;
+  }
+
+  /** Waits for every delivery under way on this instance. */
+  async settle(): Promise<void> {
+    while (this.draining.size > 0) await Promise.allSettled([...this.draining.values()]);
+  }
+
+  /** For tests: behave as if the process had died this instant. Nothing more is sent or written. */
+  halt(): void {
+    this.halted = true;
+  }
+
+  /** For tests: commit, but deliver nothing (a crash right after the commit); `halt()` then makes it final. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  private check(): void {
+    if (this.halted) throw new Halted('halted');
+  }
+
+  /** Step 2: the due-index pointer, written before the commit it covers. */
+  private async point(table: string, partitionKey: string): Promise<void> {
+    const key = `${table}|${partitionKey}`;
+    const now = this.deps.clock.now().getTime();
+    if ((this.pointers.get(key) ?? 0) - now >= POINTER_MARGIN_MS) return;
+    const due = now + RECOVER_AFTER_MS;
+    await this.deps.timers.schedule(OUTBOX_TIMER, key, new Date(due));
+    this.pointers.set(key, due);
+    if (this.pointers.size > 10_000) this.pointers.delete(this.pointers.keys().next().value as string);
+  }
+
+  private async drain(table: string, partitionKey: string): Promise<void> {
+    if (this.paused) return;
+    this.check();
+    const client = this.deps.tables.client(table);
+    let lease = await this.takeLease(client, partitionKey);
+    if (lease.held) {
+      // Someone else is delivering: if they stop, this partition is looked at again when their lease
+      // ends. Meanwhile this instance asks again for a while: the holder may finish just before
+      // this commit's effects were written, and they should not wait for the pointer.
+      await this.deps.timers.schedule(OUTBOX_TIMER, `${table}|${partitionKey}`, new Date(lease.until + 1_000));
+      const giveUpAt = Date.now() + HELD_RETRY_MS;
+      while (lease.held && Date.now() < giveUpAt) {
+        await sleep(100 + Math.floor(Math.random() * 200));
+        this.check();
+        lease = await this.takeLease(client, partitionKey);
+      }
+      if (lease.held) return;
+    }
+    this.stats.drains += 1;
+    let etag = lease.etag;
+    try {
+      for (let round = 0; round < 1_000; round += 1) {
+        this.check();
+        const pending = await this.pending(client, partitionKey);
+        const now = this.deps.clock.now().getTime();
+        const due = pending.filter((p) => p.notBefore <= now);
+        if (due.length === 0) {
+          const later = Math.min(...pending.map((p) => p.notBefore));
+          if (Number.isFinite(later)) await this.deps.timers.schedule(OUTBOX_TIMER, `${table}|${partitionKey}`, new Date(later));
+          return;
+        }
+        etag = await this.sendAll(client, partitionKey, due, etag);
+      }
+    } finally {
+      if (!this.halted) await this.releaseLease(client, partitionKey, etag);
+    }
+  }
+
+  /** Step 4: one target at a time each, in commit order; targets side by side. Returns the lease's ETag (renewed when half gone). */
+  private async sendAll(client: TableClient, partitionKey: string, due: readonly Pending[], leaseEtag: string): Promise<string> {
+    const byTarget = new Map<string, Pending[]>();
+    for (const p of due) {
+      const key = targetKey(p.effect);
+      const list = byTarget.get(key);
+      if (list) list.push(p);
+      else byTarget.set(key, [p]);
+    }
+    const groups = [...byTarget.values()];
+    let etag = leaseEtag;
+    let leaseAt = this.deps.clock.elapsed();
+    const done: Pending[] = [];
+    const renew = async () => {
+      if (this.deps.clock.elapsed() - leaseAt < LEASE_MS / 2) return;
+      leaseAt = this.deps.clock.elapsed();
+      etag = await this.renewLease(client, partitionKey, etag);
+    };
+    let next = 0;
+    const worker = async () => {
+      while (next < groups.length) {
+        const group = groups[next++]!;
+        for (const item of group) {
+          this.check();
+          await renew();
+          const ok = await this.sendOne(client, partitionKey, item);
+          if (ok === 'done') done.push(item);
+          else break; // the rest of this target's effects wait behind it, in order
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL_TARGETS, groups.length) }, worker));
+    await this.remove(client, partitionKey, done);
+    return etag;
+  }
+
+  private async sendOne(client: TableClient, partitionKey: string, item: Pending): Promise<'done' | 'kept'> {
+    const { effect } = item;
+    let sent: SentMessage | undefined;
+    try {
+      sent = await this.perform(effect);
+      this.check();
+    } catch (err) {
+      if (err instanceof Halted || this.halted) throw new Halted('halted');
+      return this.failed(client, partitionKey, item, err);
+    }
+    const then = effect.kind === 'tell' || effect.kind === 'post' ? effect.then : undefined;
+    if (then) {
+      const handler = this.handlers.get(then.handler);
+      if (handler) await handler(then.data, sent).catch((err) => this.deps.logger.warn({ err: { message: (err as Error).message }, handler: then.handler }, 'outbox: after-send step failed'));
+    }
+    this.stats.delivered += 1;
+    return 'done';
+  }
+
+  private async perform(effect: Effect): Promise<SentMessage | undefined> {
+    const { proactive } = this.deps;
+    switch (effect.kind) {
+      case 'tell':
+        return proactive.reachPerson(effect.to, effect.via, effect.activity);
+      case 'post': {
+        const reference = effect.reference ?? (await this.deps.conversations.conversation(effect.conversationId))?.reference;
+        if (!reference) throw new ConnectorError(404, 'NoConversation', 'the bot has no stored reference for that conversation');
+        return { reference, activityId: (await proactive.send(reference, effect.activity)) ?? '' };
+      }
+      case 'update':
+        await proactive.update(effect.reference, effect.activityId, effect.activity);
+        return undefined;
+      case 'deadlines':
+        for (const item of effect.register) await this.deps.deadlines.register(item);
+        for (const id of effect.complete) await this.deps.deadlines.complete(id);
+        for (const id of effect.cancel) await this.deps.deadlines.cancel(id);
+        return undefined;
+      case 'do': {
+        const handler = this.handlers.get(effect.handler);
+        if (!handler) throw new ConnectorError(0, 'NoHandler', `no outbox handler ${effect.handler} in this instance`);
+        await handler(effect.data);
+        return undefined;
+      }
+    }
+  }
+
+  /** Step 5: kept for later (a passing failure) or recorded as failed (for good, or too many tries). */
+  private async failed(client: TableClient, partitionKey: string, item: Pending, err: unknown): Promise<'kept'> {
+    const status = err instanceof ConnectorError ? err.statusCode : 0;
+    const code = err instanceof ConnectorError ? err.code : undefined;
+    const attempt = item.attempts + 1;
+    const now = this.deps.clock.now().getTime();
+    const next = afterAttempt(attempt, status === 0 && !(err instanceof ConnectorError) ? 500 : status, undefined, Math.random(), DEFAULT_RETRY, code);
+    const reason = err instanceof ConnectorError ? describeStatus(status, code) : (err as Error).message;
+    const values =
+      next.kind === 'retry'
+        ? { attempts: attempt, lastStatus: status, reason: `${reason}; retrying`, notBefore: now + next.delayMs }
+        : { attempts: attempt, lastStatus: status, reason: next.kind === 'sent' ? reason : next.reason, state: 'failed', doneAt: new Date(now).toISOString() };
+    if (next.kind === 'retry') this.stats.deferred += 1;
+    else {
+      this.stats.failed += 1;
+      this.deps.logger.warn({ kind: item.effect.kind, status, reason: values.reason }, 'outbox: a message could not be delivered');
+    }
+    await client.updateEntity({ partitionKey, rowKey: item.rowKey, ...values }, 'Merge', { etag: item.etag }).catch((e) => {
+      // Replaced by a newer version (a card) or removed (erasure): nothing to record.
+      if (statusOf(e) !== 412 && statusOf(e) !== 404) throw e;
+    });
+    return 'kept';
+  }
+
+  /**
+   * Deletes delivered rows. A card's row is deleted under its ETag (a newer state committed since
+   * stays, to be sent); a message's row is never replaced, so those go up to 100 a transaction.
+   */
+  private async remove(client: TableClient, partitionKey: string, done: readonly Pending[]): Promise<void> {
+    const deleteOne = (p: Pending) =>
+      client.deleteEntity(partitionKey, p.rowKey, { etag: p.etag }).catch((err) => {
+        if (statusOf(err) !== 404 && statusOf(err) !== 412) throw err;
+      });
+    const messages = done.filter((p) => p.effect.kind !== 'update');
+    for (const p of done) if (p.effect.kind === 'update') await deleteOne(p);
+    for (let i = 0; i < messages.length; i += 100) {
+      this.check();
+      const batch = messages.slice(i, i + 100);
+      if (batch.length === 1) {
+        await deleteOne(batch[0]!);
+        continue;
+      }
+      try {
+        await client.submitTransaction(batch.map((p): TransactionAction => ['delete', { partitionKey, rowKey: p.rowKey }]));
+      } catch {
+        for (const p of batch) await deleteOne(p);
+      }
+    }
+  }
+
+  private async pending(client: TableClient, partitionKey: string): Promise<Pending[]> {
+    const out: Pending[] = [];
+    const filter = odata`PartitionKey eq ${partitionKey} and RowKey ge ${PREFIX} and RowKey lt ${'out}'} and state eq 'pending'`;
+    for await (const row of client.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+      const effect = parseEffect(row);
+      if (!effect) {
+        this.deps.logger.warn({ table: client.tableName }, 'outbox: an effect row does not parse; left alone');
+        continue;
+      }
+      out.push({ rowKey: String(row.rowKey), etag: String(row.etag), effect, attempts: Number(row.attempts ?? 0), notBefore: Number(row.notBefore ?? 0) });
+    }
+    return out.sort((a, b) => (a.rowKey < b.rowKey ? -1 : a.rowKey > b.rowKey ? 1 : 0));
+  }
+
+  private async takeLease(client: TableClient, partitionKey: string): Promise<{ held: false; etag: string } | { held: true; until: number }> {
+    const now = this.deps.clock.now().getTime();
+    const entity = { partitionKey, rowKey: LEASE_ROW, holder: this.holder, until: now + LEASE_MS };
+    try {
+      const row = await client.getEntity<{ holder?: unknown; until?: unknown }>(partitionKey, LEASE_ROW);
+      const until = typeof row.until === 'number' ? row.until : 0;
+      if (row.holder && row.holder !== this.holder && until > now) return { held: true, until };
+      const updated = await client.updateEntity(entity, 'Replace', { etag: row.etag });
+      return { held: false, etag: updated.etag ?? '' };
+    } catch (err) {
+      const status = statusOf(err);
+      if (status === 412 || status === 409) return { held: true, until: now + LEASE_MS };
+      if (status !== 404) throw err;
+    }
+    try {
+      return { held: false, etag: (await client.createEntity(entity)).etag ?? '' };
+    } catch (err) {
+      if (statusOf(err) === 409) return { held: true, until: now + LEASE_MS };
+      throw err;
+    }
+  }
+
+  private async renewLease(client: TableClient, partitionKey: string, etag: string): Promise<string> {
+    const updated = await client.updateEntity({ partitionKey, rowKey: LEASE_ROW, holder: this.holder, until: this.deps.clock.now().getTime() + LEASE_MS }, 'Replace', { etag });
+    return updated.etag ?? '';
+  }
+
+  private async releaseLease(client: TableClient, partitionKey: string, etag: string): Promise<void> {
+    await client.updateEntity({ partitionKey, rowKey: LEASE_ROW, holder: '', until: 0 }, 'Replace', { etag }).catch((err) => {
+      if (statusOf(err) !== 412 && statusOf(err) !== 404) this.deps.logger.warn({ status: statusOf(err) }, 'outbox: could not give a lease back; it runs out by itself');
+    });
+  }
+}
+
+/** Rows in an aggregate's partition that belong to the outbox (a partition's own readers skip them). */
+export function isOutboxRow(rowKey: string): boolean {
+  return rowKey.startsWith(PREFIX);
+}
+
+/** The fields an outbox row stores, for each table that holds effects (see the data inventory). */
+export const OUTBOX_FIELDS: Readonly<Record<string, string>> = {
+  kind: 'outbox: what the effect does (tell a person, post, update a card, a follow-up step)',
+  target: 'outbox: whom or where it goes (an Entra object id and Teams id, or a conversation)',
+  body: 'outbox: the message to send (its card), or the follow-up step',
+  body2: 'outbox: the rest of a long message',
+  body3: 'outbox: the rest of a long message',
+  then: 'outbox: what to record once it is sent (e.g. where a card was posted)',
+  state: "outbox: 'pending' until delivered (then the row is deleted), or 'failed'",
+  attempts: 'outbox: tries that failed',
+  lastStatus: "outbox: Teams' last answer",
+  reason: 'outbox: why it failed, in words',
+  notBefore: 'outbox: not tried again before then (ms since 1970)',
+  doneAt: 'outbox: when it failed for good',
+  createdAt: 'outbox: when the change was committed',
+  holder: "outbox: the instance delivering this partition's effects (lease row)",
+  until: "outbox: until when it holds the lease (ms since 1970)",
+};
+
+function targetKey(effect: Effect): string {
+  switch (effect.kind) {
+    case 'tell':
+      return `person:${effect.to.aadObjectId.toLowerCase()}`;
+    case 'post':
+      return `conversation:${effect.conversationId}`;
+    case 'update':
+      return `card:${effect.activityId}`;
+    case 'deadlines':
+      return 'deadlines';
+    case 'do':
+      return `do:${effect.handler}`;
+  }
+}
+
+function effectEntity(partitionKey: string, effect: Effect, stamp: string, i: number, now: Date): Record<string, string | number> & { partitionKey: string; rowKey: string } {
+  // A card's row is keyed by the card: a newer commit replaces an unsent older state (coalesced).
+  const rowKey = effect.kind === 'update' ? `${PREFIX}card|${encodeURIComponent(effect.activityId).slice(0, 600)}` : `${PREFIX}${stamp}|${String(i).padStart(3, '0')}`;
+  const { kind } = effect;
+  let target: unknown;
+  let body: unknown;
+  let then: unknown;
+  switch (effect.kind) {
+    case 'tell':
+      target = { to: effect.to, via: effect.via };
+      body = effect.activity;
+      then = effect.then;
+      break;
+    case 'post':
+      target = { conversationId: effect.conversationId, reference: effect.reference };
+      body = effect.activity;
+      then = effect.then;
+      break;
+    case 'update':
+      target = { reference: effect.reference, activityId: effect.activityId };
+      body = effect.activity;
+      break;
+    case 'deadlines':
+      target = {};
+      body = { register: effect.register, complete: effect.complete, cancel: effect.cancel };
+      break;
+    case 'do':
+      target = { handler: effect.handler };
+      body = effect.data;
+      break;
+  }
+  const text = JSON.stringify(body ?? null);
+  if (text.length > CHUNK * CHUNKS.length) throw new Error(`an outbox message is too long to store (${text.length} characters)`);
+  const entity: Record<string, string | number> & { partitionKey: string; rowKey: string } = {
+    partitionKey,
+    rowKey,
+    kind,
+    target: JSON.stringify(target),
+    state: 'pending',
+    attempts: 0,
+    notBefore: 0,
+    createdAt: now.toISOString(),
+    then: then === undefined ? '' : JSON.stringify(then),
+  };
+  CHUNKS.forEach((name, n) => {
+    const part = text.slice(n * CHUNK, (n + 1) * CHUNK);
+    if (n === 0 || part) entity[name] = part;
+  });
+  return entity;
+}
+
+function parseEffect(row: Record<string, unknown>): Effect | undefined {
+  try {
+    const target = JSON.parse(String(row.target ?? 'null')) as Record<string, unknown> | null;
+    const body = JSON.parse(CHUNKS.map((name) => (typeof row[name] === 'string' ? (row[name] as string) : '')).join('')) as unknown;
+    const then = typeof row.then === 'string' && row.then ? (JSON.parse(row.then) as Then) : undefined;
+    if (!target) return undefined;
+    switch (row.kind) {
+      case 'tell':
+        return { kind: 'tell', to: target.to as PersonAddress, via: target.via as Reference | undefined, activity: body as Partial<Activity>, then };
+      case 'post':
+        return { kind: 'post', conversationId: String(target.conversationId), reference: target.reference as Reference | undefined, activity: body as Partial<Activity>, then };
+      case 'update':
+        return { kind: 'update', reference: target.reference as Reference, activityId: String(target.activityId), activity: body as Partial<Activity> };
+      case 'deadlines': {
+        const b = body as { register?: (Deadline & { dueAt: string })[]; complete?: string[]; cancel?: string[] };
+        return { kind: 'deadlines', register: (b.register ?? []).map((d) => ({ ...d, dueAt: new Date(d.dueAt) })), complete: b.complete ?? [], cancel: b.cancel ?? [] };
+      }
+      case 'do':
+        return { kind: 'do', handler: String(target.handler), data: body };
+      default:
+        return undefined;
+    }
+  } catch {
+    return undefined;
+  }
+}
