@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { odata, type TransactionAction } from '@azure/data-tables';
 import type { TableInventory } from '../platform/inventory';
 import type { Logger } from '../platform/logging';
+import { isOutboxRow } from '../platform/outbox/outbox';
 import { statusOf, type Tables } from '../platform/storage/tables';
 import { eraseRow, type Subject } from './erasure';
 import { readRows } from './personalData';
@@ -46,7 +47,9 @@ export async function forgetPerson(tables: Tables, inventory: readonly TableInve
       const counts = { deleted: 0, anonymised: 0 };
       for (const { row, etag } of await readRows(tables, table.table)) {
         const keys = { partitionKey: row.partitionKey, rowKey: row.rowKey };
-        const erased = eraseRow(row, subject, pseudonym, table.erase?.(row, aad) ?? 'anonymise');
+        // A message still owed to them is dropped; one about them to someone else goes without their name.
+        const erasure = isOutboxRow(String(row.rowKey)) ? (String(row.target ?? '').toLowerCase().includes(aad) ? 'delete' : 'anonymise') : (table.erase?.(row, aad) ?? 'anonymise');
+        const erased = eraseRow(row, subject, pseudonym, erasure);
         if (erased.kind === 'keep') continue;
         const change = erased.kind === 'replace' && table.afterErase ? { ...erased, row: table.afterErase(erased.row, now()) } : erased;
         const isHead = table.head === row.rowKey;

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { adaptiveCardsOf } from '../support/cardActions';
+import { everyRow, identifying } from '../support/everyRow';
 import { answered, proposalIdOf, schoolRows, statusOfCard, World } from './world';
 
 /**
@@ -81,5 +83,22 @@ describe('proposals: a crash between the commit and the sends', function () {
     await w.later(61_000);
     assert.equal(announced(), 1);
     assert.equal(w.messagesFor(w.ann, /'STEM Week' is approved/).length, 1);
+  });
+
+  it('when the proposer is forgotten while a notice to her is still owed, then the notice is dropped and the card update still goes, without her name', async function () {
+    const { postId } = await proposedAndDecided();
+    // The paused instance still answers; Ann asks to be forgotten before anything is delivered.
+    const asked = await w.sim.say(w.ann, w.chat(w.ann), 'forget me');
+    const card = asked.sent.find((s) => adaptiveCardsOf(s.activity).length > 0)!;
+    assert.match(answered(await w.sim.click(w.ann, w.chat(w.ann), card, 'Yes, erase me')), /Together no longer holds anything that identifies you/);
+    const rows = await everyRow(w.bot.tablePrefix);
+    assert.deepEqual(identifying(rows, w.ann), [], 'nothing identifies her, owed messages included');
+    assert.equal(rows.filter((r) => r.includes('"rowkey":"out|') && r.includes('"kind":"tell"')).length, 0, 'the notice owed to her is gone, not readdressed to a pseudonym');
+    assert.equal(rows.filter((r) => r.includes('"rowkey":"out|card|')).length, 1, 'the card update is still owed');
+    await w.crashed();
+    await w.later(61_000);
+    assert.equal(w.messagesFor(w.ann, /approved/).length, 0, 'the notice to her was dropped');
+    assert.equal(cardUpdates(postId), 1, 'the card update still went');
+    assert.doesNotMatch(JSON.stringify(w.current(w.posted(w.reps)[0]!)), /Ann Hughes/);
   });
 });
