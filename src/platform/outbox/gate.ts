@@ -68,6 +68,7 @@ export class SendGate {
   private lastBusy = -Infinity;
   private registered = false;
   private stopped = false;
+  private dead = false;
   private granted = 0;
 
   constructor(
@@ -107,11 +108,14 @@ export class SendGate {
     this.beatTimer.unref();
   }
 
-  /** For tests: the process died; no more heartbeats (its row runs out by itself). */
+  /** For tests: the process died; nothing more leaves (waiting requests never go) and no more heartbeats (its row runs out by itself). */
   halt(): void {
     this.stopped = true;
+    this.dead = true;
     if (this.beatTimer) clearInterval(this.beatTimer);
     this.beatTimer = undefined;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   async stop(): Promise<void> {
@@ -157,6 +161,7 @@ export class SendGate {
 
   private appTurn(lane: Lane, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason ?? new Error('aborted'));
+    if (this.dead) return new Promise(() => undefined); // a dead process: never
     this.busy();
     if (!this.timer && this.backlog === 0 && this.app.waitMs(this.now()) === 0) {
       // Nobody waits: it goes at once (and counts in no lane's run).
