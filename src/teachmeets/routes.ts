@@ -165,6 +165,7 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
   const actions: ActionSpec[] = [
     defineAction({
       verb: 'teachmeet.create',
+      once: true,
       data: formData,
       audience: 'rep',
       async run(turn, data) {
@@ -371,6 +372,7 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
     }),
     defineAction({
       verb: 'teachmeet.draw',
+      once: true,
       data: EventRef,
       audience: 'everyone',
       async run(turn, data) {
