@@ -237,6 +237,25 @@ export function noticeCardData(e: TeachMeet, heading: string, text: string, now:
   return { heading, text, title: e.title, when: whenText(e, now), where: whereText(e), link: e.link, hasLink: !!e.link && e.status !== 'cancelled', calendarUrl: calendarLink(e), hasCalendar: withCalendar };
 }
 
+/** "Your place is confirmed" (or "You're presenting", with the talk). */
+export function confirmedNoticeData(e: TeachMeet, s: Pick<SignUp, 'role' | 'talk'>, now: Date): NoticeCardData {
+  return s.role === 'presenter' && s.talk
+    ? noticeCardData(e, "You're presenting", `${s.talk.slot} min, '${s.talk.title}'. Add it to your calendar so you don't miss it.`, now, true)
+    : noticeCardData(e, 'Your place is confirmed', "See you there. Add it to your calendar so you don't miss it.", now, true);
+}
+
+export function offerExpiredNoticeData(e: TeachMeet, now: Date): NoticeCardData {
+  return noticeCardData(e, 'The place you were offered has gone', 'The offer expired before it was accepted, so the place went to the next person waiting.', now, false);
+}
+
+export function changedNoticeData(e: TeachMeet, what: readonly string[], now: Date, confirmed: boolean): NoticeCardData {
+  return noticeCardData(e, `${e.title} has changed`, `What changed: ${what.join('; ')}.`, now, confirmed);
+}
+
+export function cancelledNoticeData(e: TeachMeet, now: Date): NoticeCardData {
+  return noticeCardData(e, `${e.title} is cancelled`, cancelledText(e), now, false);
+}
+
 export function offerCardData(e: TeachMeet, expiresAt: Date, now: Date) {
   return { eventId: e.id, title: e.title, when: whenText(e, now), where: whereText(e), expires: formatDayTime(expiresAt, now) };
 }

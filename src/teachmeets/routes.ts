@@ -7,7 +7,6 @@ import type { CommandSpec } from '../platform/commands';
 import type { ConversationStore } from '../platform/conversations/store';
 import type { DirectoryStore } from '../platform/directory/store';
 import type { Person } from '../platform/identity';
-import type { Proactive } from '../platform/proactive';
 import { formatDayTime } from '../platform/time';
 import type { Turn } from '../platform/turn';
 import { attendeeRows, confirmCancelEventData, confirmCancelPlaceData, eventCardData, formCardData, myStatus, noticeCardData, whenText, whereText } from './cards';
@@ -24,7 +23,6 @@ export interface TeachMeetRouteDeps {
   readonly service: TeachMeetService;
   readonly store: TeachMeetStore;
   readonly directory: DirectoryStore;
-  readonly proactive: Proactive;
   readonly conversations: ConversationStore;
   /** A short-lived link to the attendee list as CSV. */
   csvLink(eventId: string, now: Date): { url: string; validFor: string };
@@ -197,7 +195,6 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
           runningOrder: [],
           addedLate: [],
           cancelReason: '',
-          broadcasts: [],
         };
         await deps.store.create(event);
         await service.planTimers(event);
@@ -218,8 +215,7 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
         if (d.announce && (await hasAnnouncements(turn.person))) {
           const channel = (await directory.channels()).find((c) => c.role.kind === 'announcements');
           const stored = channel ? await deps.conversations.conversation(channel.conversationId) : undefined;
-          const id = stored ? await deps.proactive.send(stored.reference, MessageFactory.attachment(cardAttachment(shared))).catch(() => undefined) : undefined;
-          if (stored && id) await service.queue.addPost(event.id, { conversationId: channel!.conversationId, activityId: id, reference: JSON.stringify(stored.reference) });
+          if (stored) await service.postCopy(event.id, channel!.conversationId, stored.reference, MessageFactory.attachment(cardAttachment(shared)));
         }
         // The organiser's own view of the card they just posted (with the organiser buttons).
         if (isExecute && replyTo) return eventCard(turn, agg);

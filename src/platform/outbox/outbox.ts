@@ -388,7 +388,8 @@ export class Outbox {
   private async failed(client: TableClient, partitionKey: string, item: Pending, err: unknown): Promise<'kept'> {
     const status = err instanceof ConnectorError ? err.statusCode : 0;
     const code = err instanceof ConnectorError ? err.code : undefined;
-    const attempt = item.attempts + 1;
+    // Every request counts against the one policy, those Proactive made in memory included.
+    const attempt = item.attempts + (err instanceof ConnectorError ? Math.max(1, err.attempts) : 1);
     const now = this.deps.clock.now().getTime();
     const next = afterAttempt(attempt, status === 0 && !(err instanceof ConnectorError) ? 500 : status, undefined, Math.random(), DEFAULT_RETRY, code);
     const reason = err instanceof ConnectorError ? describeStatus(status, code) : (err as Error).message;
