@@ -335,7 +335,14 @@ export interface ConfirmCardData {
   readonly reason: string;
   readonly problem: string;
   readonly hasProblem: boolean;
+  /** The reason may name a pupil: a warning above it, and CANCEL_ANYWAY beside the button. */
+  readonly pupilWarning: string;
+  readonly pupilCheck: boolean;
+  readonly anywayTitle: string;
 }
+
+export const CANCEL_ANYWAY = 'Cancel it anyway: it is not a pupil';
+const NO_PUPIL_CHECK = { pupilWarning: '', pupilCheck: false, anywayTitle: CANCEL_ANYWAY } as const;
 
 /** "Cancel your place?": what the person gives up, before they give it up. */
 export function confirmCancelPlaceData(agg: Aggregate, aadObjectId: string, now: Date): ConfirmCardData {
@@ -348,15 +355,16 @@ export function confirmCancelPlaceData(agg: Aggregate, aadObjectId: string, now:
       : waitlisted
         ? `You'll lose your place on the waitlist (number ${waitPosition(agg, aadObjectId) ?? '?'}).`
         : 'Your place will go to the next person waiting, and you would have to sign up again to get one back.';
-  return { eventId: e.id, heading: waitlisted ? 'Leave the waitlist?' : 'Cancel your place?', title: e.title, when: whenText(e, now), where: whereText(e), text, isEvent: false, reason: '', problem: '', hasProblem: false };
+  return { eventId: e.id, heading: waitlisted ? 'Leave the waitlist?' : 'Cancel your place?', title: e.title, when: whenText(e, now), where: whereText(e), text, isEvent: false, reason: '', problem: '', hasProblem: false, ...NO_PUPIL_CHECK };
 }
 
 /** "Cancel this TeachMeet?": who will be told, and the reason they will read. */
-export function confirmCancelEventData(agg: Aggregate, now: Date, reason = '', problem = ''): ConfirmCardData {
+export function confirmCancelEventData(agg: Aggregate, now: Date, reason = '', problem = '', pupilData: readonly PupilDataWarning[] = []): ConfirmCardData {
   const e = agg.event;
   const told = [...agg.signUps.values()].filter((s) => s.status !== 'cancelled').length;
   const who = told === 0 ? 'Nobody has signed up yet.' : `${told === 1 ? 'The 1 person' : `All ${told} people`} signed up or waiting will be told, with your reason.`;
-  return { eventId: e.id, heading: 'Cancel this TeachMeet?', title: e.title, when: whenText(e, now), where: whereText(e), text: `${who} This cannot be undone.`, isEvent: true, reason, problem, hasProblem: !!problem };
+  const pupilCheck = { pupilWarning: pupilWarningText(pupilData, { reason: 'the reason' }, CANCEL_ANYWAY), pupilCheck: pupilData.length > 0, anywayTitle: CANCEL_ANYWAY };
+  return { eventId: e.id, heading: 'Cancel this TeachMeet?', title: e.title, when: whenText(e, now), where: whereText(e), text: `${who} This cannot be undone.`, isEvent: true, reason, problem, hasProblem: !!problem, ...pupilCheck };
 }
 
 /** The cancellation notice's words, with the organiser's reason. */

@@ -387,7 +387,7 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
     }),
     defineAction({
       verb: 'teachmeet.cancelEventSure',
-      data: EventRef.extend({ reason: cardText(300).optional().default('') }),
+      data: EventRef.extend({ reason: cardText(300).optional().default('') }).merge(pupilDataChecked),
       audience: 'everyone',
       async run(turn, data) {
         const loaded = await loadForOrganiser(turn, data.eventId);
@@ -395,6 +395,11 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
         if (loaded.agg.event.status !== 'cancelled' && data.reason.length < 3) {
           turn.record.outcome = 'invalid';
           return { card: renderCard('teachmeetConfirm', confirmCancelEventData(loaded.agg, turn.now, data.reason, 'Say why it is cancelled: everyone signed up will read it. Nothing has been cancelled yet.')) };
+        }
+        const warnings = loaded.agg.event.status === 'cancelled' ? [] : await pupilData({ reason: data.reason }, data.pupilDataChecked);
+        if (warnings.length > 0) {
+          turn.record.outcome = 'invalid';
+          return { card: renderCard('teachmeetConfirm', confirmCancelEventData(loaded.agg, turn.now, data.reason, '', warnings)) };
         }
         // Pressed twice (a Teams retry), the rules find it cancelled already and tell nobody again.
         const committed = await service.queue.submit(data.eventId, { kind: 'cancelEvent', by: turn.actor.aadObjectId, reason: data.reason });

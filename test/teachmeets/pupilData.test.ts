@@ -96,6 +96,27 @@ describe('TeachMeets: the pupil-data warning', function () {
     assert.equal((await w.signUps(eventId)).agg.signUps.get(ben.aadObjectId)?.talk?.line, 'How a Year 4 class found books they loved');
   });
 
+  it('when the organiser gives a reason for cancelling that names a pupil, then it warns and nothing is cancelled or told; "Cancel it anyway" cancels', async function () {
+    const { card, activityId, eventId } = await w.createEvent();
+    await w.sim.click(ben, w.staffRoom, card, 'Attend', {}, { replyToId: activityId });
+    await w.settle();
+    const asked = invokeResponseCard((await w.sim.click(w.cora, w.staffRoom, card, 'Cancel this TeachMeet', {}, { replyToId: activityId })).body);
+    assert.ok(asked);
+    const sentBefore = w.sim.sent.length;
+    const warned = await w.sim.click(w.cora, w.staffRoom, asked, 'Yes, cancel this TeachMeet', { reason: 'Our host, who supports Year 9 pupil Jayden Smith, is unwell' }, { replyToId: activityId });
+    const again = invokeResponseCard(warned.body);
+    assert.ok(again, answered(warned));
+    assert.match(cardText(again), /This may name a pupil: "Year 9 pupil Jayden Smith" \(the reason\)\. Together must not hold pupils' personal data, so nothing has been saved yet/);
+    await w.settle();
+    assert.equal((await w.signUps(eventId)).agg.event.status, 'open', 'nothing cancelled');
+    assert.equal(w.sim.sent.length, sentBefore, 'nobody told');
+
+    await w.sim.click(w.cora, w.staffRoom, again, 'Cancel it anyway: it is not a pupil', {}, { replyToId: activityId });
+    await w.settle();
+    assert.equal((await w.signUps(eventId)).agg.event.status, 'cancelled');
+    assert.equal(w.messagesFor(ben, /The organiser has cancelled this TeachMeet/).length, 1, 'Ben is told once');
+  });
+
   it('when the titles talk only of year groups and subjects, then the TeachMeet and the talk go straight through', async function () {
     const { card, activityId, eventId } = await w.createEvent(w.cora, { title: 'Year 9 maths: what works', theme: 'Retrieval practice with Year 11 students' });
     assert.equal(eventIdOf(card), eventId);
