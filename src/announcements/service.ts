@@ -309,7 +309,7 @@ export class AnnouncementService {
   async reportOf(a: Announcement): Promise<Report | undefined> {
     if (a.status === 'draft' || a.status === 'scheduled') return undefined;
     const [states, acks, schools] = await Promise.all([this.deps.store.states(a.id), this.deps.store.acks(a.id), this.schools()]);
-    return report(states, acks, schools, a.status);
+    return report(states, acks, schools, a.status, a.kept);
   }
 
   async reportCard(a: Announcement, r?: Report): Promise<AdaptiveCard> {
