@@ -60,9 +60,12 @@ export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec
     return { needs, outcomes };
   }
 
-  /** The card as the person who pressed (or asked) sees it: only the buttons they may use. */
+  /**
+   * The card as the person who pressed (or asked) sees it: only the buttons they may use. It asks Teams
+   * to refresh it for them alone, so when they come back to it they see it as it stands then.
+   */
   async function proposalCard(turn: Turn, agg: Aggregate, note = ''): Promise<ActionResult> {
-    return { card: renderCard('proposalCard', proposalCardData(agg, turn.now, await service.schoolNames(), note, turn.person)) };
+    return { card: renderCard('proposalCard', proposalCardData(agg, turn.now, await service.schoolNames(), note, turn.person, [turn.actor.teamsId])) };
   }
 
   const invalid = (turn: Turn, message: string): ActionResult => {
@@ -316,7 +319,7 @@ export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec
         if ((await store.create(agg, audit)) === 'exists') return already();
 
         const names = await service.schoolNames();
-        const shared = renderCard('proposalCard', proposalCardData(agg, turn.now, names));
+        const shared = await service.sharedCard(agg, names);
         const reps = await service.repsChannel();
         let result: ActionResult;
         const posted = reps && reps.conversationId !== turn.conversation.id ? await service.post(agg, reps, names).catch(() => false) : false;
@@ -415,6 +418,19 @@ export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec
         if (notYours) return refused(turn, notYours.message);
         if (p.lifecycle !== 'open') return refused(turn, `'${p.content.title}' is ${p.lifecycle}, so it can't be edited any more.`);
         return editForm(turn, loaded.agg);
+      },
+    }),
+    defineAction({
+      // Teams asks for a person's own view of the shared card (its `refresh`), or they press Show my options:
+      // anyone may, and gets only the buttons the rules let them use (a teacher, none).
+      verb: 'proposal.view',
+      recentIdentityIsEnough: true,
+      data: Ref,
+      audience: 'everyone',
+      async run(turn, data) {
+        const loaded = await store.load(data.proposalId);
+        if (!loaded) return invalid(turn, NOT_FOUND);
+        return proposalCard(turn, loaded.agg);
       },
     }),
     defineAction({

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MessageFactory, type ConversationReference } from 'botbuilder';
-import { cardAttachment, renderCard } from '../platform/cards';
+import { cardAttachment, REFRESH_USER_LIMIT, renderCard, type AdaptiveCard } from '../platform/cards';
 import type { Clock } from '../platform/clock';
 import type { ConversationStore } from '../platform/conversations/store';
 import type { DeadlineRegistry } from '../platform/deadlines/types';
@@ -11,7 +11,7 @@ import type { Proactive } from '../platform/proactive';
 import { formatDayTime } from '../platform/time';
 import { noticeCardData, proposalCardData, schoolList, supersededCardData } from './cards';
 import type { Aggregate, AuditEntry } from './model';
-import { approvedCount, deadlineChanges, deadlineId, deadlineItem, statusOf, waitingOn, type Change, type Names, type Refusal, type Result } from './rules';
+import { approvedCount, deadlineChanges, deadlineId, deadlineItem, refreshAudience, statusOf, waitingOn, type Change, type Names, type Refusal, type Result } from './rules';
 import type { Post, ProposalStore } from './store';
 import { parseReference } from '../platform/conversations/reference';
 
@@ -63,6 +63,16 @@ export class ProposalService {
   }
 
   /**
+   * The card everyone in the channel sees: no buttons but *Show my options*, and `refresh` listing the
+   * Teams ids of the people who may act on it (the directory keeps reps' and coordinators' ids), so Teams
+   * fetches their own view with their buttons.
+   */
+  async sharedCard(agg: Aggregate, names: Names): Promise<AdaptiveCard> {
+    const people = await this.deps.directory.staff();
+    return renderCard('proposalCard', proposalCardData(agg, this.deps.clock.now(), names, '', undefined, refreshAudience(agg, people, names, REFRESH_USER_LIMIT)));
+  }
+
+  /**
    * Applies a rule to the stored proposal and commits the result under the proposal row's ETag. When
    * someone else committed in between, reads again and re-applies the rule to their result, so their
    * change and this one both stand (or this one is refused for a reason that now holds).
@@ -107,7 +117,7 @@ export class ProposalService {
     let current = agg;
     let targets = posts;
     for (let round = 0; round < 5; round += 1) {
-      const card = renderCard('proposalCard', proposalCardData(current, this.deps.clock.now(), names));
+      const card = await this.sharedCard(current, names);
       for (const post of targets) {
         const reference = parseReference(post.reference);
         if (!reference) continue;
@@ -141,7 +151,7 @@ export class ProposalService {
 
   /** Posts the shared card in a conversation and remembers the post so later changes update it. */
   async post(agg: Aggregate, where: { conversationId: string; reference: Reference }, names: Names): Promise<boolean> {
-    const card = renderCard('proposalCard', proposalCardData(agg, this.deps.clock.now(), names));
+    const card = await this.sharedCard(agg, names);
     const id = await this.deps.proactive.send(where.reference, MessageFactory.attachment(cardAttachment(card)));
     if (!id) return false;
     await this.deps.store.addPost(agg.proposal.id, { conversationId: where.conversationId, activityId: id, reference: JSON.stringify(where.reference), version: agg.proposal.version });
