@@ -94,6 +94,19 @@ describe('proposals: each person\'s own view shows only their buttons', function
     }
   });
 
+  it('when a rep whose Teams id Together did not keep (made a rep before it kept them) messages Together, then the card lists them from its next update', async function () {
+    const rex = w.sim.user('rex', 'Rex Moore');
+    await w.bot.together.directory.updatePerson(rex.aadObjectId, rex.name, () => ({ isRep: true, schoolId: w.school.hill }));
+    await w.propose();
+    const post = w.posted(w.reps)[0]!;
+    const listed = () => ((w.current(post) as Refreshing).refresh?.userIds ?? []).includes(rex.id);
+    assert.ok(!listed(), 'no Teams id known for Rex yet');
+    assert.match(said(await w.sim.say(rex, w.reps, 'whoami')), /rep of Hillview High School/);
+    await w.press(w.ben, post, 'Approve for my school');
+    assert.ok(listed(), 'Rex is listed once he has acted');
+    assert.ok(w.hasButton(await w.seenBy(rex, post), 'Approve for my school'), 'and Teams shows him his own view');
+  });
+
   it('when the proposer or a teacher opens the proposal, then they see no decision or sign-off buttons; the proposer can still edit', async function () {
     await w.propose();
     const anns = await shownTo(w.ann);
