@@ -68,6 +68,13 @@ export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec
     return { card: renderCard('proposalCard', proposalCardData(agg, turn.now, await service.schoolNames(), note, turn.person, [turn.actor.teamsId])) };
   }
 
+  /** The proposal as it stands, as this person sees it. */
+  async function ownView(turn: Turn, proposalId: string): Promise<ActionResult> {
+    const loaded = await store.load(proposalId);
+    if (!loaded) return invalid(turn, NOT_FOUND);
+    return proposalCard(turn, loaded.agg);
+  }
+
   const invalid = (turn: Turn, message: string): ActionResult => {
     turn.record.outcome = 'invalid';
     return { message };
@@ -427,22 +434,9 @@ export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec
       recentIdentityIsEnough: true,
       data: Ref,
       audience: 'everyone',
-      async run(turn, data) {
-        const loaded = await store.load(data.proposalId);
-        if (!loaded) return invalid(turn, NOT_FOUND);
-        return proposalCard(turn, loaded.agg);
-      },
+      run: (turn, data) => ownView(turn, data.proposalId),
     }),
-    defineAction({
-      verb: 'proposal.show',
-      data: Ref,
-      audience: 'rep',
-      async run(turn, data) {
-        const loaded = await store.load(data.proposalId);
-        if (!loaded) return invalid(turn, NOT_FOUND);
-        return proposalCard(turn, loaded.agg);
-      },
-    }),
+    defineAction({ verb: 'proposal.show', data: Ref, audience: 'rep', run: (turn, data) => ownView(turn, data.proposalId) }),
     defineAction({
       verb: 'proposal.history',
       data: Ref,
