@@ -214,7 +214,7 @@ export function createBot(deps: BotDeps) {
       return undefined;
     }
     const actor: Actor = { aadObjectId: aad, name: from.name ?? '', teamsId: from.id };
-    const person = await deps.directory.resolve(aad, actor.name, recentIsEnough ? 30_000 : 0);
+    const person = await deps.directory.resolve(aad, actor.name, recentIsEnough ? 30_000 : 0, actor.teamsId);
     return makeTurn(context, actor, person, record, deps.clock.now());
   }
 

@@ -1,3 +1,4 @@
+import { REFRESH_USER_LIMIT } from '../platform/cards';
 import { spreadsheetCsv } from '../platform/downloads';
 import { pupilWarningText, type PupilDataWarning } from '../platform/pupilData';
 import { formatDayTime, formatTime, londonDate, londonTime } from '../platform/time';
@@ -182,8 +183,6 @@ export interface EventCardData {
   readonly refreshUserIds: string[];
 }
 
-/** Teams refreshes a card automatically for at most 60 listed people. */
-const REFRESH_LIMIT = 60;
 
 /**
  * Whose card it is. Without a viewer it is the shared card everyone sees: no organiser buttons, and
@@ -253,7 +252,7 @@ export function eventCardData(agg: Aggregate, now: Date, schoolName: (id: string
           .sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime())
           .map((s) => s.teamsId),
       ]),
-    ].slice(0, REFRESH_LIMIT),
+    ].slice(0, REFRESH_USER_LIMIT),
   };
 }
 

@@ -110,8 +110,8 @@ export class TeachMeetService {
   /**
    * The Teams ids of the people who may organise `event` (its organiser, then the host school's reps,
    * then the coordinators): shared cards list them in `refresh.userIds`, so Teams fetches their own view
-   * with the organiser buttons. A rep or coordinator's Teams id is known from their personal chat with
-   * Together; without one they see the shared card (the buttons' server checks do not depend on this).
+   * with the organiser buttons. A rep's or coordinator's Teams id is kept in the directory (else known from
+   * their personal chat); without one they see the shared card (the buttons' server checks do not depend on this).
    */
   organiserIds(event: TeachMeet): Promise<string[]> {
     const cached = this.organisersOf.get(event.id);
@@ -124,7 +124,9 @@ export class TeachMeetService {
         ...staff.filter((p) => p.isRep && !p.isCoordinator && mayOrganise(p, event)),
         ...staff.filter((p) => p.isCoordinator),
       ];
-      const found = await Promise.all(who.map(async (p) => (await this.deps.conversations.personal(p.aadObjectId))?.reference.user?.id));
+      // The directory keeps a rep's or coordinator's Teams id (from the @mention that gave them the role, or their last
+      // activity); one who had a role before ids were kept is found through their personal chat, if they have one.
+      const found = await Promise.all(who.map(async (p) => p.teamsId ?? (await this.deps.conversations.personal(p.aadObjectId))?.reference.user?.id));
       return [...new Set([event.organiser.teamsId, ...found].filter((id): id is string => !!id))];
     })();
     ids.catch(() => this.organisersOf.delete(event.id));
