@@ -71,11 +71,13 @@ export const PLATFORM_INVENTORY: readonly TableInventory[] = [
     table: INBOUND_TABLE,
     capability: 'Platform',
     rows: "One row per message Teams delivered (PartitionKey = UTC day; RowKey = a hash of the conversation and activity ids)",
-    personalData: 'None directly: a one-way hash of the conversation and message ids',
-    purpose: 'Acting once on a message Teams delivers twice (it retries after 15 s, maybe to another instance)',
+    personalData: "Keys: a one-way hash of the conversation and message ids. The answer given to the first delivery (a card), which can hold people's Teams ids (whose own view of a shared card Teams fetches) and names",
+    purpose: 'Acting once on a message or a one-time button Teams delivers twice (it retries after 15 s, maybe to another instance), and giving the repeat the same answer',
     lawfulBasis: PROGRAMME_BASIS,
     whoCanSee: 'Nobody through Teams',
     kept: 'Until the end of the next UTC day, then deleted by the scheduler',
+    // Answers kept for repeats can name people: erasure scrubs them (the whole table is at most two days).
+    about: () => odata`PartitionKey ne ''`,
     fields: {
       done: 'whether the first delivery has been handled',
       response: 'the answer the first delivery gave, so a repeat gets the same',
