@@ -29,6 +29,8 @@ import { TEACHMEETS_TABLE, type Post, type TeachMeetStore } from './store';
 export const SWEEP_TIMER = 'teachmeet.sweep';
 /** The outbox step after a copy of the card is posted: remember it, so changes update it. */
 const POSTED = 'teachmeets.posted';
+/** The outbox's check that a message about a place still holds when its turn comes. */
+const STILL = 'teachmeets.still';
 /** How long the organisers' Teams ids for shared cards may be reused (a new rep gets their view within it). */
 const ORGANISERS_MAX_AGE_MS = 30_000;
 
@@ -74,6 +76,17 @@ export class TeachMeetService {
       },
       deps.logger,
     );
+    // A message about a place is sent only if it still holds when its turn comes (in a rush someone may
+    // cancel before their confirmation has gone): read from this instance's latest state of the event.
+    deps.outbox.onCheck(STILL, async (data, to) => {
+      const d = data as { eventId: string; kind: 'confirmed' | 'offer' | 'offerExpired'; expiresAt?: string };
+      const agg = this.queue.latest(d.eventId) ?? (await this.queue.read(d.eventId))?.agg;
+      const s = agg?.signUps.get(to.aadObjectId.toLowerCase()) ?? agg?.signUps.get(to.aadObjectId);
+      if (!agg || !s || agg.event.status === 'cancelled') return false;
+      if (d.kind === 'confirmed') return s.status === 'confirmed';
+      if (d.kind === 'offer') return s.status === 'offered' && s.offerExpiresAt?.toISOString() === d.expiresAt;
+      return s.status === 'cancelled';
+    });
     deps.outbox.on(POSTED, async (data, sent) => {
       const d = data as { eventId: string; conversationId: string };
       if (sent?.activityId) await this.queue.addPost(d.eventId, { conversationId: d.conversationId, activityId: sent.activityId, reference: JSON.stringify(sent.reference) });
@@ -149,9 +162,9 @@ export class TeachMeetService {
     const person = (s: SignUp): PersonAddress => ({ aadObjectId: s.aadObjectId, teamsId: s.teamsId, name: s.name });
     const notice = (data: NoticeCardData) => MessageFactory.attachment(cardAttachment(renderCard('teachmeetNotice', data)));
     // One message to many for each text, in the order the rules told them.
-    const groups = new Map<string, { to: PersonAddress[]; activity: () => Partial<Activity> }>();
-    const add = (key: string, s: SignUp, activity: () => Partial<Activity>) => {
-      const group = groups.get(key) ?? { to: [], activity };
+    const groups = new Map<string, { to: PersonAddress[]; activity: () => Partial<Activity>; still?: { handler: string; data: unknown } }>();
+    const add = (key: string, s: SignUp, activity: () => Partial<Activity>, still?: { kind: 'confirmed' | 'offer' | 'offerExpired'; expiresAt?: string }) => {
+      const group = groups.get(key) ?? { to: [], activity, still: still ? { handler: STILL, data: { eventId: e.id, ...still } } : undefined };
       group.to.push(person(s));
       groups.set(key, group);
     };
@@ -161,14 +174,14 @@ export class TeachMeetService {
       switch (n.kind) {
         case 'confirmed':
           // A presenter's confirmation names their talk: theirs alone.
-          if (s.role === 'presenter' && s.talk) add(`confirmed|${s.aadObjectId}`, s, () => notice(confirmedNoticeData(e, s, now)));
-          else add('confirmed', s, () => notice(confirmedNoticeData(e, s, now)));
+          if (s.role === 'presenter' && s.talk) add(`confirmed|${s.aadObjectId}`, s, () => notice(confirmedNoticeData(e, s, now)), { kind: 'confirmed' });
+          else add('confirmed', s, () => notice(confirmedNoticeData(e, s, now)), { kind: 'confirmed' });
           break;
         case 'offer':
-          add(`offer|${n.expiresAt.toISOString()}`, s, () => MessageFactory.attachment(cardAttachment(renderCard('teachmeetOffer', offerCardData(e, n.expiresAt, now)))));
+          add(`offer|${n.expiresAt.toISOString()}`, s, () => MessageFactory.attachment(cardAttachment(renderCard('teachmeetOffer', offerCardData(e, n.expiresAt, now)))), { kind: 'offer', expiresAt: n.expiresAt.toISOString() });
           break;
         case 'offerExpired':
-          add('offerExpired', s, () => notice(offerExpiredNoticeData(e, now)));
+          add('offerExpired', s, () => notice(offerExpiredNoticeData(e, now)), { kind: 'offerExpired' });
           break;
         case 'changed': {
           const confirmed = s.status === 'confirmed';
@@ -182,7 +195,7 @@ export class TeachMeetService {
           break; // their place on the waitlist is on the card they pressed
       }
     }
-    for (const { to, activity } of groups.values()) out.push(to.length === 1 ? { kind: 'tell', to: to[0]!, via, activity: activity() } : { kind: 'tellMany', to, via, activity: activity() });
+    for (const { to, activity, still } of groups.values()) out.push(to.length === 1 ? { kind: 'tell', to: to[0]!, via, activity: activity(), still } : { kind: 'tellMany', to, via, activity: activity(), still });
     const reminders = this.deps.deadlines ? reminderChanges(agg, applied, before, now) : undefined;
     if (reminders && reminders.register.length + reminders.cancel.length > 0) out.push({ kind: 'deadlines', register: reminders.register, complete: [], cancel: reminders.cancel });
     return out;

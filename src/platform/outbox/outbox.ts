@@ -69,15 +69,20 @@ type Json = unknown;
 
 /** What an effect does once committed. */
 export type Effect =
-  /** A personal message, in the person's 1:1 chat (opened with their Teams id if need be; `via` is any conversation in their tenant). */
-  | { readonly kind: 'tell'; readonly to: PersonAddress; readonly via?: Reference; readonly activity: Partial<Activity>; readonly then?: Then }
+  /**
+   * A personal message, in the person's 1:1 chat (opened with their Teams id if need be; `via` is any
+   * conversation in their tenant). `still` names a check the capability registered (`outbox.onCheck`):
+   * asked right before sending, and when it says the message no longer holds (the person cancelled the
+   * place it confirms), the message is dropped.
+   */
+  | { readonly kind: 'tell'; readonly to: PersonAddress; readonly via?: Reference; readonly activity: Partial<Activity>; readonly then?: Then; readonly still?: Then }
   /**
    * One message to many people (a change everyone signed up hears of): stored as one row, so a change
    * that tells hundreds is still one small transaction; delivered by turning it into one `tell` row per
    * person, EXPAND_AT_MOST at a time, each step in one transaction with the cursor (no one told twice,
    * no one left out, across crashes).
    */
-  | { readonly kind: 'tellMany'; readonly to: readonly PersonAddress[]; readonly via?: Reference; readonly activity: Partial<Activity> }
+  | { readonly kind: 'tellMany'; readonly to: readonly PersonAddress[]; readonly via?: Reference; readonly activity: Partial<Activity>; readonly still?: Then }
   /** A new message in a conversation the bot is in (by its stored reference, or the one given). */
   | { readonly kind: 'post'; readonly conversationId: string; readonly reference?: Reference; readonly activity: Partial<Activity>; readonly then?: Then }
   /** A shared card's new state: replaces the message `activityId`; only the latest committed state is sent. */
@@ -94,6 +99,8 @@ export interface Then {
 }
 
 export type Handler = (data: Json, sent?: SentMessage) => Promise<void>;
+/** Whether a message to `to` still holds (see `still`). */
+export type Check = (data: Json, to: PersonAddress) => Promise<boolean>;
 
 export interface OutboxDeps {
   readonly tables: Tables;
@@ -107,6 +114,8 @@ export interface OutboxDeps {
 
 export interface OutboxStats {
   delivered: number;
+  /** Messages that no longer held when their turn came (`still`). */
+  dropped: number;
   failed: number;
   deferred: number;
   drains: number;
@@ -125,8 +134,9 @@ interface Pending {
 class Halted extends Error {}
 
 export class Outbox {
-  readonly stats: OutboxStats = { delivered: 0, failed: 0, deferred: 0, drains: 0 };
+  readonly stats: OutboxStats = { delivered: 0, failed: 0, deferred: 0, drains: 0, dropped: 0 };
   private readonly handlers = new Map<string, Handler>();
+  private readonly checks = new Map<string, Check>();
   private readonly pointers = new Map<string, number>();
   private readonly draining = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
@@ -140,6 +150,12 @@ export class Outbox {
   on(name: string, handler: Handler): void {
     if (this.handlers.has(name)) throw new Error(`outbox handler ${name} registered twice`);
     this.handlers.set(name, handler);
+  }
+
+  /** Registers a check a `tell` names in `still`. */
+  onCheck(name: string, check: Check): void {
+    if (this.checks.has(name)) throw new Error(`outbox check ${name} registered twice`);
+    this.checks.set(name, check);
   }
 
   /**
@@ -306,6 +322,14 @@ export class Outbox {
   private async sendOne(client: TableClient, partitionKey: string, item: Pending): Promise<'done' | 'kept'> {
     const { effect } = item;
     if (effect.kind === 'tellMany') return this.expand(client, partitionKey, item);
+    if (effect.kind === 'tell' && effect.still && !(await this.stillHolds(effect.still, effect.to))) {
+      this.check();
+      await client.deleteEntity(partitionKey, item.rowKey, { etag: item.etag }).catch((err) => {
+        if (statusOf(err) !== 404 && statusOf(err) !== 412) throw err;
+      });
+      this.stats.dropped += 1;
+      return 'done';
+    }
     let sent: SentMessage | undefined;
     try {
       sent = await this.perform(effect);
@@ -357,6 +381,18 @@ export class Outbox {
     }
   }
 
+  /** Asks the capability whether a message still holds; one it cannot answer (no check here, or it failed) is sent. */
+  private async stillHolds(still: Then, to: PersonAddress): Promise<boolean> {
+    const check = this.checks.get(still.handler);
+    if (!check) return true;
+    try {
+      return await check(still.data, to);
+    } catch (err) {
+      this.deps.logger.warn({ err: { message: (err as Error).message }, check: still.handler }, 'outbox: a check failed; sending anyway');
+      return true;
+    }
+  }
+
   /**
    * A `tellMany` becomes one `tell` row per person (keyed after it, so they keep its place in commit
    * order), EXPAND_AT_MOST at a time: each step writes the rows and the shortened list (or deletes it)
@@ -365,12 +401,12 @@ export class Outbox {
    */
   private async expand(client: TableClient, partitionKey: string, item: Pending): Promise<'kept'> {
     if (item.effect.kind !== 'tellMany') return 'kept';
-    const { to, via, activity } = item.effect;
+    const { to, via, activity, still } = item.effect;
     const { offset } = item;
     const now = this.deps.clock.now();
     const step = to.slice(0, EXPAND_AT_MOST);
     const rest = to.slice(EXPAND_AT_MOST);
-    const tells = step.map((person, i) => effectEntity(partitionKey, { kind: 'tell', to: person, via, activity }, item.rowKey.slice(PREFIX.length), offset + i, now, item.rowKey));
+    const tells = step.map((person, i) => effectEntity(partitionKey, { kind: 'tell', to: person, via, activity, still }, item.rowKey.slice(PREFIX.length), offset + i, now, item.rowKey));
     const cursor: TransactionAction =
       rest.length > 0
         ? ['update', { ...effectEntity(partitionKey, { ...item.effect, to: rest }, '', 0, now, undefined, item.rowKey), offset: offset + step.length }, 'Replace', { etag: item.etag }]
@@ -521,12 +557,12 @@ function effectEntity(partitionKey: string, effect: Effect, stamp: string, i: nu
   let then: unknown;
   switch (effect.kind) {
     case 'tell':
-      target = { to: effect.to, via: effect.via };
+      target = { to: effect.to, via: effect.via, still: effect.still };
       body = effect.activity;
       then = effect.then;
       break;
     case 'tellMany':
-      target = { via: effect.via };
+      target = { via: effect.via, still: effect.still };
       body = { to: effect.to, activity: effect.activity };
       break;
     case 'post':
@@ -575,10 +611,10 @@ function parseEffect(row: Record<string, unknown>): Effect | undefined {
     if (!target) return undefined;
     switch (row.kind) {
       case 'tell':
-        return { kind: 'tell', to: target.to as PersonAddress, via: target.via as Reference | undefined, activity: body as Partial<Activity>, then };
+        return { kind: 'tell', to: target.to as PersonAddress, via: target.via as Reference | undefined, activity: body as Partial<Activity>, then, still: target.still as Then | undefined };
       case 'tellMany': {
         const b = body as { to?: PersonAddress[]; activity?: Partial<Activity> };
-        return { kind: 'tellMany', to: b.to ?? [], via: target.via as Reference | undefined, activity: b.activity ?? {} };
+        return { kind: 'tellMany', to: b.to ?? [], via: target.via as Reference | undefined, activity: b.activity ?? {}, still: target.still as Then | undefined };
       }
       case 'post':
         return { kind: 'post', conversationId: String(target.conversationId), reference: target.reference as Reference | undefined, activity: body as Partial<Activity>, then };
