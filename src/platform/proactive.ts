@@ -47,7 +47,7 @@ export class ConnectorError extends Error {
 }
 
 /** Backoffs (and Retry-After) up to this long are waited out here; longer ones are kept durably by the caller (the outbox's row). */
-const HOLD_MAX_MS = 10_000;
+const HOLD_MAX_MS = 2_000;
 const TIMEOUT_MS = 30_000;
 /** Personal chats found or opened, per instance (Teams gives the same chat every time; this saves asking again). */
 const KNOWN_CHATS = 5_000;

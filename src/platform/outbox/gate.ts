@@ -139,9 +139,11 @@ export class SendGate {
 
   /**
    * Resolves when a request to `conversation` may leave now. Rejects (and takes no turn) when `signal`
-   * aborts first. Turns to one conversation are granted in the order they were asked for.
+   * aborts first. Turns to one conversation are granted in the order they were asked for. A retry
+   * (`again`) goes to the front of its lane: it has waited its turn once already, and a send's last
+   * stragglers are what keeps its sender waiting.
    */
-  async turn(conversation: string, lane: Lane, signal?: AbortSignal): Promise<void> {
+  async turn(conversation: string, lane: Lane, signal?: AbortSignal, again = false): Promise<void> {
     const before = this.conversationTurns.get(conversation) ?? Promise.resolve();
     let done!: () => void;
     const mine = new Promise<void>((resolve) => (done = resolve));
@@ -151,7 +153,7 @@ export class SendGate {
       await before;
       const own = this.perConversation.get(conversation, this.now());
       for (let wait = own.waitMs(this.now()); wait > 0; wait = own.waitMs(this.now())) await pause(wait, signal);
-      await this.appTurn(lane, signal);
+      await this.appTurn(lane, signal, again);
       own.take(this.now());
     } finally {
       done();
@@ -159,7 +161,7 @@ export class SendGate {
     }
   }
 
-  private appTurn(lane: Lane, signal?: AbortSignal): Promise<void> {
+  private appTurn(lane: Lane, signal?: AbortSignal, again = false): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason ?? new Error('aborted'));
     if (this.dead) return new Promise(() => undefined); // a dead process: never
     this.busy();
@@ -184,7 +186,8 @@ export class SendGate {
           }
         : { resolve, reject };
       if (waiter.onAbort) signal!.addEventListener('abort', waiter.onAbort, { once: true });
-      this.waiting[lane].push(waiter);
+      if (again) this.waiting[lane].unshift(waiter);
+      else this.waiting[lane].push(waiter);
       this.arm();
     });
   }
