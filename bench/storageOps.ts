@@ -20,6 +20,9 @@ export interface OpCount {
 
 export class StorageOps {
   private readonly ops = new Map<string, OpCount>();
+  /** Storage requests sent and not yet answered, and when the last one started or ended (Date.now()). */
+  inFlight = 0;
+  lastActivity = 0;
   private readonly attached = new Set<string>();
 
   /** Adds the naming policy to the instance's client for each table (once per client). */
@@ -40,6 +43,8 @@ export class StorageOps {
             this.ops.set(key, op);
           }
           op.count += 1;
+          this.inFlight += 1;
+          this.lastActivity = Date.now();
           try {
             const response = await next(request);
             if (response.status === 404) op.notFound += 1;
@@ -47,6 +52,9 @@ export class StorageOps {
           } catch (err) {
             if ((err as { statusCode?: number }).statusCode === 404) op.notFound += 1;
             throw err;
+          } finally {
+            this.inFlight -= 1;
+            this.lastActivity = Date.now();
           }
         },
       };
