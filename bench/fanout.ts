@@ -197,7 +197,7 @@ export async function runFanout(connectionString: string, bot: BotProcess, recip
     await w.connector.reset();
     const sentAt = Date.now();
     log(`fan-out ${recipients}: sending…`);
-    await send();
+    await withTimeout(send(), 120_000, 'the confirming press was not answered');
     const timedOut = await waitDelivered(w, ids, timeoutMs, log, `fan-out ${recipients}`);
     const final = await w.connector.stats(true);
     const s = final.stats;
@@ -240,7 +240,8 @@ export async function runMixed(connectionString: string, bots: readonly [BotProc
     log(`mixed: announcement to ${recipients} and two rushes of ${rush} clicks (${places} places each)…`);
     const sending = send();
     const fired = await fire(w.sim, clicks);
-    await sending;
+    log(`mixed: ${clicks.length} clicks answered in ${(fired.answeredMs / 1000).toFixed(1)} s`);
+    await withTimeout(sending, 120_000, 'the confirming press was not answered');
     const personal = new Set(users.map((u) => w.sim.personalChat(u).id));
     const followUps = followUpsSeen(w.sim, events.map((event) => ({ event, clicks: rush })), personal, fired.t0Epoch, timeoutMs);
     const timedOut = await waitDelivered(w, ids, timeoutMs, log, 'mixed');
@@ -284,6 +285,11 @@ export async function runMixed(connectionString: string, bots: readonly [BotProc
   } finally {
     await w.close();
   }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} within ${ms / 1000} s`)), ms)))]).finally(() => clearTimeout(timer));
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -269,8 +269,13 @@ export async function startConnectorProcess(options: ConnectorOptions): Promise<
     url,
     stats(withDeliveries = false) {
       const id = nextId++;
-      return new Promise((resolve) => {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiting.delete(id);
+          reject(new Error('the simulated connector did not answer within 60 s'));
+        }, 60_000);
         waiting.set(id, (m) => {
+          clearTimeout(timer);
           waiting.delete(id);
           resolve({ stats: m.stats, deliveries: m.deliveries });
         });

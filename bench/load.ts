@@ -130,6 +130,8 @@ function keepAlivePost(sim: TeamsSimulator, agent: http.Agent): TeamsSimulator['
         },
       );
       req.on('error', reject);
+      // A click nobody answers within two minutes counts as unanswered (status 0) rather than hanging the run.
+      req.setTimeout(120_000, () => req.destroy(new Error('no answer within 120 s')));
       req.end(payload);
     });
   };

@@ -39,9 +39,15 @@ export class BotProcess {
     return this.child.pid ?? 0;
   }
 
-  private ask(m: ToInstance): Promise<FromInstance & { type: 'ok' }> {
+  /** One request over IPC; gives up after `timeoutMs` (a bot that stops answering must not hang the bench). */
+  private ask(m: ToInstance, timeoutMs = 120_000): Promise<FromInstance & { type: 'ok' }> {
     return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(m.id);
+        reject(new Error(`${this.name}: no answer to '${m.type}' within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
       this.waiting.set(m.id, (answer) => {
+        clearTimeout(timer);
         this.waiting.delete(m.id);
         if (answer.type === 'ok') resolve(answer);
         else reject(new Error(`${this.name}: ${answer.message}`));
