@@ -2,6 +2,7 @@ import { odata, type TableClient } from '@azure/data-tables';
 import { z } from 'zod';
 import type { CardPost } from '../platform/conversations/cardPost';
 import type { Logger } from '../platform/logging';
+import { owedIn } from '../platform/outbox/outbox';
 import { encodeKey, parseRow, statusOf, type Tables } from '../platform/storage/tables';
 import type { RowValue, RowWrite } from '../platform/storage/transaction';
 import type { Aggregate, SignUp, SlotLength, TeachMeet } from './model';
@@ -153,6 +154,11 @@ export class TeachMeetStore {
       if (s) rows.push(asRow(signUpEntity(agg.event.id, s)));
     }
     return rows;
+  }
+
+  /** What the event's changes still owe people (outbox rows not yet delivered). */
+  owed(eventId: string): Promise<number> {
+    return owedIn(this.table, eventId);
   }
 
   async addPost(eventId: string, post: Post): Promise<void> {

@@ -493,6 +493,14 @@ export class Outbox {
   }
 }
 
+/** How many effects a partition still owes (for checks: the benchmark's invariants, tests). */
+export async function owedIn(client: TableClient, partitionKey: string): Promise<number> {
+  let n = 0;
+  const filter = odata`PartitionKey eq ${partitionKey} and RowKey ge ${PREFIX} and RowKey lt ${'out}'} and state eq 'pending'`;
+  for await (const _ of client.listEntities({ queryOptions: { filter, select: ['RowKey'] } })) n += 1;
+  return n;
+}
+
 /** Rows in an aggregate's partition that belong to the outbox (a partition's own readers skip them). */
 export function isOutboxRow(rowKey: string): boolean {
   return rowKey.startsWith(PREFIX);
