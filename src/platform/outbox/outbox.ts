@@ -486,8 +486,9 @@ export class Outbox {
     return updated.etag ?? '';
   }
 
+  /** Gives the lease back by deleting its row (under its ETag): a delivered partition keeps no outbox rows. */
   private async releaseLease(client: TableClient, partitionKey: string, etag: string): Promise<void> {
-    await client.updateEntity({ partitionKey, rowKey: LEASE_ROW, holder: '', until: 0 }, 'Replace', { etag }).catch((err) => {
+    await client.deleteEntity(partitionKey, LEASE_ROW, { etag }).catch((err) => {
       if (statusOf(err) !== 412 && statusOf(err) !== 404) this.deps.logger.warn({ status: statusOf(err) }, 'outbox: could not give a lease back; it runs out by itself');
     });
   }
