@@ -162,6 +162,13 @@ function classify(table: string, request: PipelineRequest): { label: string; pha
   const rk = point?.[2] ?? '';
   const filter = url.searchParams.get('$filter') ?? '';
   const verb = method === 'GET' ? (point ? 'read' : 'query') : method === 'PUT' ? 'upsert' : method === 'MERGE' || method === 'PATCH' ? 'merge' : method === 'POST' ? 'insert' : method.toLowerCase();
+  // The outbox delivering what a commit owes (its lease row, reading what is owed, deleting what was
+  // delivered), and the instances' send heartbeats, come after the turn: follow-ups. Its pointer, written
+  // before the commit it covers, is on the sign-up path (a Timers upsert, counted as such).
+  if (rk.startsWith('out|') || filter.includes("RowKey ge 'out|'")) return { label: `${table}: ${verb} outbox row (delivery)`, phase: 'follow-up' };
+  if (table === 'Outbox') return { label: `Outbox: ${verb} (send heartbeats sharing the app's rate)`, phase: 'follow-up' };
+  // An insert names no row in its URL; during a rush the only one into TeachMeets is the outbox's lease row.
+  if (table === 'TeachMeets' && method === 'POST') return { label: 'TeachMeets: insert outbox lease row (delivery)', phase: 'follow-up' };
 
   switch (table) {
     case 'Directory': {

@@ -79,8 +79,11 @@ export class TeachMeetService {
     // A message about a place is sent only if it still holds when its turn comes (in a rush someone may
     // cancel before their confirmation has gone): read from this instance's latest state of the event.
     deps.outbox.onCheck(STILL, async (data, to) => {
-      const d = data as { eventId: string; kind: 'confirmed' | 'offer' | 'offerExpired'; expiresAt?: string };
-      const agg = this.queue.latest(d.eventId) ?? (await this.queue.read(d.eventId))?.agg;
+      const d = data as { eventId: string; v: number; kind: 'confirmed' | 'offer' | 'offerExpired'; expiresAt?: string };
+      // This instance's latest state, unless it is older than the change that made the message (another
+      // commit, here or elsewhere, may have landed before this instance noted it): then what is stored.
+      const cached = this.queue.latest(d.eventId);
+      const agg = cached && cached.event.version >= d.v ? cached : (await this.queue.read(d.eventId))?.agg;
       const s = agg?.signUps.get(to.aadObjectId.toLowerCase()) ?? agg?.signUps.get(to.aadObjectId);
       if (!agg || !s || agg.event.status === 'cancelled') return false;
       if (d.kind === 'confirmed') return s.status === 'confirmed';
@@ -164,7 +167,7 @@ export class TeachMeetService {
     // One message to many for each text, in the order the rules told them.
     const groups = new Map<string, { to: PersonAddress[]; activity: () => Partial<Activity>; still?: { handler: string; data: unknown } }>();
     const add = (key: string, s: SignUp, activity: () => Partial<Activity>, still?: { kind: 'confirmed' | 'offer' | 'offerExpired'; expiresAt?: string }) => {
-      const group = groups.get(key) ?? { to: [], activity, still: still ? { handler: STILL, data: { eventId: e.id, ...still } } : undefined };
+      const group = groups.get(key) ?? { to: [], activity, still: still ? { handler: STILL, data: { eventId: e.id, v: e.version, ...still } } : undefined };
       group.to.push(person(s));
       groups.set(key, group);
     };

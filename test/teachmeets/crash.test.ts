@@ -155,4 +155,17 @@ describe('TeachMeets: a crash between the commit and the sends', function () {
     assert.equal(w.messagesFor(ann, CANCELLED).length, 1);
     assert.equal(w.messagesFor(ben, CANCELLED).length, 1);
   });
+
+  it('when an instance that dies had committed a sign-up the survivor has not seen, then the survivor still confirms it (it does not trust its own older copy of the event)', async function () {
+    await attend(ben); // the first instance now holds the event with Ben in it
+    await w.settle();
+    const dying = await w.secondInstance();
+    dying.together.outbox.pause();
+    w.sim.botEndpoint = dying.url;
+    assert.match(answered(await attend(ann)), /You're attending|You have a place/);
+    w.sim.botEndpoint = w.bot.url;
+    await dying.crash();
+    await w.later(61_000);
+    assert.equal(w.messagesFor(ann, CONFIRMED).length, 1, 'Ann, who signed up on the instance that died, is confirmed');
+  });
 });
