@@ -221,7 +221,7 @@ export class NudgeService {
         const actions: TransactionAction[] = [];
         const effects: Effect[] = [];
         for (const { to, items } of batch) {
-          const record = records.get(to.aadObjectId);
+          const record = records.get(to.aadObjectId.toLowerCase());
           const owed = items.map((work): Item => ({ tag: tagOf(work), kind: work.decision.kind === 'escalate' ? 'escalate' : 'nudge', dueAt: work.claimed.record.dueAt, work }));
           const address = record?.sent ? undefined : await people.address(to);
           const message = dayMessage(owed, record?.sent ? record.items : undefined, address !== undefined, { nudges: MAX_DIGEST_ITEMS, escalations: MAX_DIGEST_ESCALATIONS });
