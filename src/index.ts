@@ -170,7 +170,7 @@ export function wireCapabilities(deps: CapabilityDeps): Capabilities & { teachme
   const downloads: Download[] = [attendees.download];
 
   const nudgeStore = new NudgeStore(deps.tables, logger);
-  const nudges = new NudgeService({ deadlines: deps.deadlines, store: nudgeStore, directory, conversations: deps.conversations, proactive: deps.proactive, clock: deps.clock, logger, partnershipName: config.partnershipName });
+  const nudges = new NudgeService({ deadlines: deps.deadlines, store: nudgeStore, directory, conversations: deps.conversations, proactive: deps.proactive, outbox: deps.outbox, clock: deps.clock, logger, partnershipName: config.partnershipName });
   const nudgePart = nudgeRoutes({ service: nudges, store: nudgeStore, deadlines: deps.deadlines, directory, partnershipName: config.partnershipName });
 
   let commands: CommandSpec[] = [];

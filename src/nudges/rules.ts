@@ -5,7 +5,8 @@ import type { Holiday, Policy, SnoozeOption } from './model';
 /**
  * The nudge rules, pure: school days and hours (Europe/London), holidays, the ladder of nudges before a
  * deadline, the one escalation when overdue, snoozing and muting. Every rule takes `now` and data and
- * returns a decision; the scheduler (service.ts) claims, sends and stores.
+ * returns a decision; the scheduler (service.ts) claims, commits each day's message with its record
+ * through the outbox, and stores.
  */
 
 export type NudgeItem = Pick<StoredDeadline, 'who' | 'dueAt' | 'kind' | 'essential' | 'registeredAt' | 'progress' | 'status'>;
@@ -205,6 +206,45 @@ export function partRound(progress: NudgeProgress, decision: Decision, done: rea
   if (decision.kind !== 'nudge' && decision.kind !== 'escalate') return progress;
   const before = progress.round && progress.round.at === decision.round ? progress.round.done : [];
   return { ...progress, round: { at: decision.round, done: [...new Set([...before, ...done])] } };
+}
+
+/** An item owed to a person this round, as the day's message sees it. */
+export interface Owed {
+  /** 'n:<id>' for a nudge, 'e:<id>' for an escalation: what the person's day row records. */
+  readonly tag: string;
+  readonly kind: 'nudge' | 'escalate';
+  readonly dueAt: Date;
+}
+
+/** What one person gets from a round. */
+export interface DayMessage<T extends Owed> {
+  /** The message owed to them now (none when today's has gone already, or they cannot be reached). */
+  readonly digest?: { readonly nudges: readonly T[]; readonly escalations: readonly T[] };
+  /** What reached them today: in this message, or in the one they had earlier today. */
+  readonly sent: readonly T[];
+  /** What waits for another day. */
+  readonly heldBack: readonly T[];
+}
+
+/**
+ * At most one message a person a day. When today's has gone (`today`: what it carried), those items
+ * count as theirs and the rest wait; otherwise one message with the most urgent (soonest due) nudges
+ * and escalations up to the limits, the rest another day. Someone who cannot be reached gets nothing
+ * today and keeps everything for another day.
+ */
+export function dayMessage<T extends Owed>(owed: readonly T[], today: readonly string[] | undefined, reachable: boolean, limits: { readonly nudges: number; readonly escalations: number }): DayMessage<T> {
+  if (today) return { sent: owed.filter((o) => today.includes(o.tag)), heldBack: owed.filter((o) => !today.includes(o.tag)) };
+  if (!reachable) return { sent: [], heldBack: [...owed] };
+  const soonest = (kind: Owed['kind'], limit: number) =>
+    owed
+      .filter((o) => o.kind === kind)
+      .sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime())
+      .slice(0, limit);
+  const nudges = soonest('nudge', limits.nudges);
+  const escalations = soonest('escalate', limits.escalations);
+  if (nudges.length + escalations.length === 0) return { sent: [], heldBack: [] };
+  const carried = new Set<T>([...nudges, ...escalations]);
+  return { digest: { nudges, escalations }, sent: [...carried], heldBack: owed.filter((o) => !carried.has(o)) };
 }
 
 // ------------------------------------------------------------------------------------------------

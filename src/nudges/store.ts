@@ -1,4 +1,4 @@
-import { odata, type TableClient } from '@azure/data-tables';
+import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 import { z } from 'zod';
 import type { Logger } from '../platform/logging';
 import { parseRow, statusOf, type Tables } from '../platform/storage/tables';
@@ -8,12 +8,13 @@ import type { Refusable } from './rules';
 /**
  * The nudges capability's own rows (the items themselves are in the platform's deadline registry):
  * - the policy coordinators set (PartitionKey 'settings'), changed under its ETag;
- * - the scheduler's lease (PartitionKey 'lease'): one instance runs a tick at a time, and a crashed
- *   instance's lease lapses;
- * - one row per person per London day (PartitionKey 'day|YYYY-MM-DD', RowKey = Entra id): the claim on
- *   "today's message" for that person, then the record of what it carried. Created before the message
- *   is sent, marked sent after, so two instances never both message a person on one day, and a crash
- *   between the two leads to a retry once the claim lapses.
+ * - the scheduler's lease (PartitionKey 'lease'): one instance runs the round at a time, so what is due
+ *   for a person at once is gathered into one message; a crashed instance's lease lapses;
+ * - one partition per London day (PartitionKey 'day|YYYY-MM-DD'): a row per person messaged that day
+ *   (RowKey = Entra id) saying what the day's message carried, written in the same transaction as the
+ *   outbox row that owes them that message (service.ts). The row is created, never overwritten, so a
+ *   person gets at most one message a day however many instances decide one; what it carried is what
+ *   the message's buttons show again (dayItems) and what reports count as sent (sentBetween).
  */
 
 export const NUDGES_TABLE = 'Nudges';
@@ -28,13 +29,21 @@ const PolicySchema = z.object({
 });
 const SettingsRow = z.object({ policy: z.string(), etag: z.string() });
 const LeaseRow = z.object({ until: z.string().default(''), etag: z.string() });
-const DayRow = z.object({ state: z.enum(['sending', 'sent']), until: z.string().default(''), items: z.string().default('[]'), etag: z.string() });
+const DayRow = z.object({ state: z.enum(['sending', 'sent']), items: z.string().default('[]'), etag: z.string() });
 
-/** This person's message for the day: ours to send, already sent (with what it carried), or being sent by another instance. */
-export type DayClaim =
-  | { readonly kind: 'mine'; readonly day: string; readonly aadObjectId: string; readonly etag: string }
-  | { readonly kind: 'sent'; readonly items: readonly string[] }
-  | { readonly kind: 'busy' };
+/** A person's row for a London day: whether a message went (and what it carried), with its ETag. */
+export interface DayRecord {
+  /** False only for a row an older version left while sending ('sending'): no message is recorded. */
+  readonly sent: boolean;
+  /** What the message carried: 'n:<id>' nudges, 'e:<id>' escalations. */
+  readonly items: readonly string[];
+  readonly etag: string;
+}
+
+/** The partition of one London day's rows: each person's day row and the digests owed to them (outbox rows). */
+export function dayPartition(day: string): string {
+  return `day|${day}`;
+}
 
 export class NudgeStore {
   private readonly table: TableClient;
@@ -111,50 +120,38 @@ export class NudgeStore {
     });
   }
 
-  async claimDay(day: string, aadObjectId: string, now: Date, leaseMs: number): Promise<DayClaim> {
-    const partitionKey = `day|${day}`;
-    const rowKey = aadObjectId.toLowerCase();
-    const until = new Date(now.getTime() + leaseMs).toISOString();
-    try {
-      const created = await this.table.createEntity({ partitionKey, rowKey, state: 'sending', until, items: '[]' });
-      return { kind: 'mine', day, aadObjectId: rowKey, etag: created.etag ?? '' };
-    } catch (err) {
-      if (statusOf(err) !== 409) throw err;
-    }
-    const entity = await this.get(partitionKey, rowKey);
-    const row = entity ? parseRow(DayRow, entity, this.logger, NUDGES_TABLE) : undefined;
-    if (!row) return { kind: 'busy' };
-    if (row.state === 'sent') return { kind: 'sent', items: parseItems(row.items) };
-    if (row.until > now.toISOString()) return { kind: 'busy' };
-    try {
-      // A claim that lapsed: the instance that made it stopped before it could say the message had gone.
-      const taken = await this.table.updateEntity({ partitionKey, rowKey, state: 'sending', until, items: '[]' }, 'Replace', { etag: row.etag });
-      return { kind: 'mine', day, aadObjectId: rowKey, etag: taken.etag ?? '' };
-    } catch (err) {
-      if (statusOf(err) === 412 || statusOf(err) === 404) return { kind: 'busy' };
-      throw err;
-    }
+  /**
+   * What each of `aadObjectIds` was sent on `day` (point reads, side by side), for a round whose
+   * first try found that one of them already had a day row.
+   */
+  async dayRecords(day: string, aadObjectIds: readonly string[]): Promise<Map<string, DayRecord>> {
+    const out = new Map<string, DayRecord>();
+    await Promise.all(
+      aadObjectIds.map(async (aad) => {
+        const rowKey = aad.toLowerCase();
+        const entity = await this.get(dayPartition(day), rowKey);
+        const row = entity ? parseRow(DayRow, entity, this.logger, NUDGES_TABLE) : undefined;
+        if (row) out.set(rowKey, { sent: row.state === 'sent', items: row.state === 'sent' ? parseItems(row.items) : [], etag: row.etag });
+        else if (entity) out.set(rowKey, { sent: false, items: [], etag: String(entity.etag ?? '') });
+      }),
+    );
+    return out;
   }
 
-  /** The message has gone: records what it carried (so a retry of those items knows they reached this person). */
-  async markSent(claim: Extract<DayClaim, { kind: 'mine' }>, items: readonly string[]): Promise<void> {
-    await this.table.updateEntity({ partitionKey: `day|${claim.day}`, rowKey: claim.aadObjectId, state: 'sent', until: '', items: JSON.stringify(items) }, 'Replace', { etag: claim.etag }).catch((err) => {
-      // Our claim lapsed and another instance took it over: it will send (again); nothing to record here.
-      if (statusOf(err) !== 412 && statusOf(err) !== 404) throw err;
-      this.logger.warn({ status: statusOf(err) }, 'a nudge claim lapsed before the message was recorded as sent');
-    });
-  }
-
-  /** The message could not be sent: gives the day back. */
-  async releaseDay(claim: Extract<DayClaim, { kind: 'mine' }>): Promise<void> {
-    await this.table.deleteEntity(`day|${claim.day}`, claim.aadObjectId, { etag: claim.etag }).catch((err) => {
-      if (statusOf(err) !== 412 && statusOf(err) !== 404) throw err;
-    });
+  /**
+   * The write that makes a person's day row say what today's message carries, for the transaction
+   * that also owes them the message (the outbox's effect row in the same partition): created, so a
+   * second message that day fails the whole transaction (409); or, over a row an older version left
+   * mid-send ('sending', never recorded as sent), replaced under its ETag.
+   */
+  dayAction(day: string, aadObjectId: string, items: readonly string[], over?: DayRecord): TransactionAction {
+    const entity = { partitionKey: dayPartition(day), rowKey: aadObjectId.toLowerCase(), state: 'sent', items: JSON.stringify(items) };
+    return over ? ['update', entity, 'Replace', { etag: over.etag }] : ['create', entity];
   }
 
   /** What this person's message on `day` carried ('n:<id>' nudges, 'e:<id>' escalations); empty when none went. */
   async dayItems(day: string, aadObjectId: string): Promise<string[]> {
-    const entity = await this.get(`day|${day}`, aadObjectId.toLowerCase());
+    const entity = await this.get(dayPartition(day), aadObjectId.toLowerCase());
     const row = entity ? parseRow(DayRow, entity, this.logger, NUDGES_TABLE) : undefined;
     return row?.state === 'sent' ? parseItems(row.items) : [];
   }
@@ -162,7 +159,7 @@ export class NudgeStore {
   /** For reports: the daily messages that went out on London days `from` to `to` (inclusive): who, which day. */
   async sentBetween(from: string, to: string): Promise<{ day: string; aadObjectId: string }[]> {
     const out: { day: string; aadObjectId: string }[] = [];
-    const filter = odata`PartitionKey ge ${`day|${from}`} and PartitionKey le ${`day|${to}`} and state eq 'sent'`;
+    const filter = odata`PartitionKey ge ${dayPartition(from)} and PartitionKey le ${dayPartition(to)} and state eq 'sent'`;
     for await (const row of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter, select: ['PartitionKey', 'RowKey'] } })) {
       if (typeof row.partitionKey === 'string' && typeof row.rowKey === 'string') out.push({ day: row.partitionKey.slice('day|'.length), aadObjectId: row.rowKey });
     }

@@ -7,6 +7,7 @@ import {
   addHoliday,
   afterRound,
   byUrgency,
+  dayMessage,
   decide,
   describePolicy,
   dueText,
@@ -190,6 +191,33 @@ describe('nudge rules', function () {
       const done = afterRound(partRound(partly, decision, ['b', 'c']), decision, at('2026-11-30T09:00:00Z'));
       assert.deepEqual(done, { lastNudgeDay: '2026-11-30' });
       assert.deepEqual(afterRound({ snoozedUntil: '2026-11-30T08:00:00.000Z' }, { kind: 'escalate', round: 'x' }, at('2026-12-07T08:00:00Z')), { lastNudgeDay: '2026-12-07', escalated: true });
+    });
+  });
+
+  describe("a person's message of the day", function () {
+    const owed = [
+      { tag: 'n:careers', kind: 'nudge' as const, dueAt: at('2026-12-03T17:00:00Z') },
+      { tag: 'n:stem', kind: 'nudge' as const, dueAt: at('2026-12-04T17:00:00Z') },
+      { tag: 'n:swap', kind: 'nudge' as const, dueAt: at('2026-12-04T12:00:00Z') },
+      { tag: 'e:late', kind: 'escalate' as const, dueAt: at('2026-11-20T17:00:00Z') },
+    ];
+    const limits = { nudges: 2, escalations: 1 };
+    const tags = (list: readonly { tag: string }[] | undefined) => (list ?? []).map((o) => o.tag).join(' ');
+    const cases: [string, readonly string[] | undefined, boolean, string, string, string, string][] = [
+      // name, what today's message carried (undefined: none yet), reachable -> digest nudges, digest escalations, sent, held back
+      ['nothing went today: the most urgent, up to the limits, the rest another day', undefined, true, 'n:careers n:swap', 'e:late', 'n:careers n:swap e:late', 'n:stem'],
+      ["today's went with two of them: those count as sent, nothing new goes", ['n:careers', 'e:late'], true, '', '', 'n:careers e:late', 'n:stem n:swap'],
+      ["today's went with none of them: all wait", ['n:other'], true, '', '', '', 'n:careers n:stem n:swap e:late'],
+      ['nothing went today and they cannot be reached: all wait', undefined, false, '', '', '', 'n:careers n:stem n:swap e:late'],
+    ];
+    for (const [name, today, reachable, nudges, escalations, sent, heldBack] of cases) {
+      it(`when ${name}`, function () {
+        const m = dayMessage(owed, today, reachable, limits);
+        assert.deepEqual([tags(m.digest?.nudges), tags(m.digest?.escalations), tags(m.sent), tags(m.heldBack)], [nudges, escalations, sent, heldBack]);
+      });
+    }
+    it('when nothing is owed, then no message', function () {
+      assert.equal(dayMessage([], undefined, true, limits).digest, undefined);
     });
   });
 

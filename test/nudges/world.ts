@@ -6,7 +6,9 @@ import { createAdapter } from '../../src/platform/bot';
 import { ManualClock } from '../../src/platform/clock';
 import type { Deadline } from '../../src/platform/deadlines/types';
 import { createLogger } from '../../src/platform/logging';
+import { Outbox } from '../../src/platform/outbox/outbox';
 import { Proactive } from '../../src/platform/proactive';
+import { Timers } from '../../src/platform/timers';
 import { startTestBot, testConfig, type TestBot } from '../support/bot';
 import { cardText } from '../support/cardActions';
 import { TeamsSimulator, type Sent, type SimConversation, type SimUser } from '../support/simulator';
@@ -79,10 +81,11 @@ export class World extends BaseWorld {
     };
   }
 
-  /** Moves the clock to `iso` and runs one scheduler tick. */
+  /** Moves the clock to `iso` and runs one scheduler tick (and waits for what it delivers). */
   async tickAt(iso: string, bot: TestBot = this.bot): Promise<void> {
     this.clock.set(iso);
     await bot.together.scheduler.tick();
+    await bot.together.outbox.settle();
   }
 
   /** The nudge messages (digest cards) delivered to `user`'s personal chat. */
@@ -90,23 +93,56 @@ export class World extends BaseWorld {
     return this.sim.sent.filter((s) => s.method === 'POST' && s.conversationId === this.sim.personalChat(user).id && DIGEST.test(textOf(s)));
   }
 
-  /** A crash-prone scheduler on the bot's tables: `crashAt` throws at that step, as if the process died there. */
-  crashingScheduler(crashAt: 'claimed' | 'sent'): NudgeService {
+  /**
+   * A crash-prone scheduler instance on the bot's tables, with its own outbox, as another process
+   * would have. It dies (throws, and its outbox does nothing more) at `crashAt`:
+   * - 'claimed': after claiming the due items, before deciding anything;
+   * - 'committed': right after committing the day's messages, before sending any (or recording the items' progress);
+   * - 'sent': after its first message went, before that message's outbox row was cleared (a send in flight).
+   */
+  crashingScheduler(crashAt: 'claimed' | 'committed' | 'sent'): NudgeService {
     const together = this.bot.together;
     const logger = createLogger('silent', new Writable({ write: (_c, _e, done) => done() }));
+    const proactive = crashAt === 'sent' ? new DiesAfterOneSend(createAdapter(testConfig()), '', together.conversations, logger) : new Proactive(createAdapter(testConfig()), '', together.conversations, logger);
+    const outbox = new Outbox({ tables: together.tables, timers: new Timers(together.tables, logger), proactive, conversations: together.conversations, deadlines: together.deadlines, clock: this.clock, logger });
+    if (proactive instanceof DiesAfterOneSend) proactive.onSent = () => outbox.halt();
+    if (crashAt === 'committed') outbox.pause();
     return new NudgeService({
       deadlines: together.deadlines,
       store: new NudgeStore(together.tables, logger),
       directory: together.directory,
       conversations: together.conversations,
-      proactive: new Proactive(createAdapter(testConfig()), '', together.conversations, logger),
+      proactive,
+      outbox,
       clock: this.clock,
       logger,
       partnershipName: 'Riverside Schools Together',
       onStep: (step) => {
-        if (step === crashAt) throw new Error(`simulated crash after ${step}`);
+        if (step === crashAt) {
+          outbox.halt();
+          throw new Error(`simulated crash after ${step}`);
+        }
       },
     });
+  }
+}
+
+/** A process that dies right after its first personal message is accepted: one send at a time, and none after it. */
+class DiesAfterOneSend extends Proactive {
+  onSent: () => void = () => undefined;
+  private turn: Promise<unknown> = Promise.resolve();
+  private dead = false;
+
+  override reachPerson(...args: Parameters<Proactive['reachPerson']>): ReturnType<Proactive['reachPerson']> {
+    const run = this.turn.then(async () => {
+      if (this.dead) throw new Error('the process has died');
+      const sent = await super.reachPerson(...args);
+      this.dead = true;
+      this.onSent();
+      return sent;
+    });
+    this.turn = run.catch(() => undefined);
+    return run;
   }
 }
 

@@ -51,22 +51,27 @@ describe('retention: records past their time are purged', function () {
       const first = await w.createEvent();
       await w.sim.click(ann, w.staffRoom, first.card, 'Attend', {}, { replyToId: first.activityId });
       await w.settle();
-      const nudges = new NudgeStore(w.bot.together.tables, silent);
-      const claim = await nudges.claimDay('2026-11-25', ann.aadObjectId, w.clock.now(), 60_000);
-      assert.equal(claim.kind, 'mine');
-      if (claim.kind === 'mine') await nudges.markSent(claim, ['item-1']);
       assert.match(said(await w.sim.say(ann, w.sim.personalChat(ann), 'my teachmeets')), /Spring TeachMeet/);
+      // Thu 3 Dec, the school day before: the nudge round reminds Ann (her day row, with the reminder the outbox delivered).
+      w.clock.set('2026-12-03T08:00:00Z');
+      await w.bot.together.scheduler.tick();
+      await w.bot.together.outbox.settle();
+      assert.equal(w.messagesFor(ann, /You're attending Spring TeachMeet tomorrow/).length, 1);
+      const day = odata`PartitionKey eq 'day|2026-12-03'`;
+      assert.deepEqual(await new NudgeStore(w.bot.together.tables, silent).sentBetween('2026-12-03', '2026-12-03'), [{ day: '2026-12-03', aadObjectId: ann.aadObjectId.toLowerCase() }]);
+      const dayRows = await rows(NUDGES_TABLE, day);
+      assert.ok(dayRows >= 1, 'her day row (and the outbox lease row of the day)');
 
       w.clock.set('2027-10-01T10:00:00Z');
       await w.bot.together.scheduler.tick();
-      assert.equal(await rows(NUDGES_TABLE, odata`PartitionKey eq 'day|2026-11-25'`), 1, 'in 2027/28 the 2026/27 nudge day is still within one academic year');
+      assert.equal(await rows(NUDGES_TABLE, day), dayRows, 'in 2027/28 the 2026/27 nudge day is still within one academic year');
 
       w.clock.set('2028-09-02T10:00:00Z');
       const later = await w.createEvent(w.cora, { title: 'Autumn TeachMeet', date: '2028-10-05', deadlineDate: '2028-10-04' });
       await w.sim.click(ann, w.staffRoom, later.card, 'Attend', {}, { replyToId: later.activityId });
       await w.settle();
       await w.bot.together.scheduler.tick();
-      assert.equal(await rows(NUDGES_TABLE, odata`PartitionKey eq 'day|2026-11-25'`), 0, 'in 2028/29 the 2026/27 nudge day is gone');
+      assert.equal(await rows(NUDGES_TABLE, day), 0, 'in 2028/29 the 2026/27 nudge day is gone, with all its rows');
       assert.equal(await rows(TEACHMEETS_TABLE, odata`PartitionKey eq ${first.eventId}`), 3, 'the TeachMeet is a programme record: still there (event, sign-up, card copy)');
 
       w.clock.set('2033-09-02T10:00:00Z');

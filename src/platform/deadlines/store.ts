@@ -326,16 +326,6 @@ export class DeadlineStore implements DeadlineRegistry {
     return this.write({ record: claimed.record, etag: claimed.etag, due: claimed.due, claimedUntil: '' }, next, now);
   }
 
-  /** Gives a claim back without changing the item (nothing could be sent this tick; it stays due). */
-  async release(claimed: Claimed): Promise<void> {
-    try {
-      const done = await this.table.updateEntity({ ...itemKeyOf(claimed.record.id), claimedUntil: '' }, 'Merge', { etag: claimed.etag });
-      if (claimed.due && done.etag) await this.table.updateEntity({ ...claimed.due, indexEtag: done.etag }, 'Merge').catch(ignore404);
-    } catch (err) {
-      if (statusOf(err) !== 412 && statusOf(err) !== 404) throw err;
-    }
-  }
-
   /**
    * Changes an open item outside a tick (snooze, stop reminding), under its ETag, retrying when it
    * changed meanwhile. `change` sees the item as stored; returns undefined for an unknown id.
