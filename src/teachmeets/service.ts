@@ -31,6 +31,8 @@ export const SWEEP_TIMER = 'teachmeet.sweep';
 const POSTED = 'teachmeets.posted';
 /** The outbox's check that a message about a place still holds when its turn comes. */
 const STILL = 'teachmeets.still';
+/** The outbox's renderer of a posted copy of the card, from the latest state. */
+const CARD = 'teachmeets.card';
 /** How long the organisers' Teams ids for shared cards may be reused (a new rep gets their view within it). */
 const ORGANISERS_MAX_AGE_MS = 30_000;
 
@@ -89,6 +91,10 @@ export class TeachMeetService {
       if (d.kind === 'confirmed') return s.status === 'confirmed';
       if (d.kind === 'offer') return s.status === 'offered' && s.offerExpiresAt?.toISOString() === d.expiresAt;
       return s.status === 'cancelled';
+    });
+    deps.outbox.onRender(CARD, (data) => {
+      const d = data as { eventId: string; v: number; reference: Partial<ConversationReference> };
+      return this.renderCopy(d.eventId, d.v, d.reference);
     });
     deps.outbox.on(POSTED, async (data, sent) => {
       const d = data as { eventId: string; conversationId: string };
@@ -205,24 +211,29 @@ export class TeachMeetService {
   }
 
   /** Every posted copy of the card, as the state `agg` shows (coalesced by the outbox: only the latest is sent). */
-  private async cardEffects(agg: Aggregate, posts: readonly Post[], now: Date): Promise<Effect[]> {
-    if (posts.length === 0) return [];
-    const names = await this.schoolNames();
-    const organisers = await this.organiserIds(agg.event);
-    const shared = () => MessageFactory.attachment(cardAttachment(renderCard('teachmeetEvent', eventCardData(agg, now, names, { organisers }))));
+  private async cardEffects(agg: Aggregate, posts: readonly Post[], _now: Date): Promise<Effect[]> {
     const out: Effect[] = [];
     for (const post of posts) {
       const reference = parseReference(post.reference);
       if (!reference) continue;
-      const reader = reference.conversation?.conversationType === 'personal' ? reference.user?.aadObjectId?.toLowerCase() : undefined;
-      const person = reader ? await this.deps.directory.resolve(reader, '', 30_000) : undefined;
-      const activity =
-        reader && person
-          ? MessageFactory.attachment(cardAttachment(renderCard('teachmeetEvent', eventCardData(agg, now, names, { viewer: reader, canOrganise: mayOrganise(person, agg.event), organisers, onlyReader: true }))))
-          : shared();
-      out.push({ kind: 'update', reference, activityId: post.activityId, activity });
+      // Made from the latest state when its turn comes (a rush renders it once per update sent).
+      out.push({ kind: 'update', reference, activityId: post.activityId, render: { handler: CARD, data: { eventId: agg.event.id, v: agg.event.version, reference } } });
     }
     return out;
+  }
+
+  /** The card for one posted copy, from the event as it is now (at least version `v`). */
+  private async renderCopy(eventId: string, v: number, reference: Partial<ConversationReference>): Promise<Partial<Activity> | undefined> {
+    const cached = this.queue.latest(eventId);
+    const agg = cached && cached.event.version >= v ? cached : (await this.queue.read(eventId))?.agg;
+    if (!agg) return undefined;
+    const now = this.deps.clock.now();
+    const names = await this.schoolNames();
+    const organisers = await this.organiserIds(agg.event);
+    const reader = reference.conversation?.conversationType === 'personal' ? reference.user?.aadObjectId?.toLowerCase() : undefined;
+    const person = reader ? await this.deps.directory.resolve(reader, '', 30_000) : undefined;
+    const view = reader && person ? { viewer: reader, canOrganise: mayOrganise(person, agg.event), organisers, onlyReader: true } : { organisers };
+    return MessageFactory.attachment(cardAttachment(renderCard('teachmeetEvent', eventCardData(agg, now, names, view))));
   }
 
   /**

@@ -85,8 +85,13 @@ export type Effect =
   | { readonly kind: 'tellMany'; readonly to: readonly PersonAddress[]; readonly via?: Reference; readonly activity: Partial<Activity>; readonly still?: Then }
   /** A new message in a conversation the bot is in (by its stored reference, or the one given). */
   | { readonly kind: 'post'; readonly conversationId: string; readonly reference?: Reference; readonly activity: Partial<Activity>; readonly then?: Then }
-  /** A shared card's new state: replaces the message `activityId`; only the latest committed state is sent. */
-  | { readonly kind: 'update'; readonly reference: Reference; readonly activityId: string; readonly activity: Partial<Activity> }
+  /**
+   * A shared card's new state: replaces the message `activityId`; only the latest committed state is
+   * sent. Either the card itself (`activity`), or `render`: a renderer the capability registered
+   * (`outbox.onRender`) makes it from the latest state when its turn comes, so a rush renders the card
+   * once per update sent rather than once per commit, and not in the clicks' turns.
+   */
+  | { readonly kind: 'update'; readonly reference: Reference; readonly activityId: string; readonly activity?: Partial<Activity>; readonly render?: Then }
   /** The deadline registry learns what is now awaited, done or no longer needed (idempotent). */
   | { readonly kind: 'deadlines'; readonly register: readonly Deadline[]; readonly complete: readonly string[]; readonly cancel: readonly string[] }
   /** Something idempotent the capability does after the commit, by a handler it registered. */
@@ -101,6 +106,8 @@ export interface Then {
 export type Handler = (data: Json, sent?: SentMessage) => Promise<void>;
 /** Whether a message to `to` still holds (see `still`). */
 export type Check = (data: Json, to: PersonAddress) => Promise<boolean>;
+/** A shared card as it should look now (see `render`); undefined: nothing to update. */
+export type Renderer = (data: Json) => Promise<Partial<Activity> | undefined>;
 
 export interface OutboxDeps {
   readonly tables: Tables;
@@ -137,6 +144,7 @@ export class Outbox {
   readonly stats: OutboxStats = { delivered: 0, failed: 0, deferred: 0, drains: 0, dropped: 0 };
   private readonly handlers = new Map<string, Handler>();
   private readonly checks = new Map<string, Check>();
+  private readonly renderers = new Map<string, Renderer>();
   private readonly pointers = new Map<string, number>();
   private readonly draining = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
@@ -150,6 +158,12 @@ export class Outbox {
   on(name: string, handler: Handler): void {
     if (this.handlers.has(name)) throw new Error(`outbox handler ${name} registered twice`);
     this.handlers.set(name, handler);
+  }
+
+  /** Registers a renderer an `update` names in `render`. */
+  onRender(name: string, renderer: Renderer): void {
+    if (this.renderers.has(name)) throw new Error(`outbox renderer ${name} registered twice`);
+    this.renderers.set(name, renderer);
   }
 
   /** Registers a check a `tell` names in `still`. */
@@ -255,17 +269,20 @@ export class Outbox {
     const client = this.deps.tables.client(table);
     let lease = await this.takeLease(client, partitionKey);
     if (lease.held) {
-      // Someone else is delivering: if they stop, this partition is looked at again when their lease
-      // ends. Meanwhile this instance asks again for a while: the holder may finish just before
-      // this commit's effects were written, and they should not wait for the pointer.
-      await this.deps.timers.schedule(OUTBOX_TIMER, `${table}|${partitionKey}`, new Date(lease.until + 1_000));
+      // Someone else is delivering. This instance asks again for a while: the holder may finish just
+      // before this commit's effects were written, and they should not wait for the pointer. (This
+      // commit's own pointer covers them if both stop.) Giving up, it sets the pointer for when the
+      // holder's lease ends.
       const giveUpAt = Date.now() + HELD_RETRY_MS;
       while (lease.held && Date.now() < giveUpAt) {
         await sleep(100 + Math.floor(Math.random() * 200));
         this.check();
         lease = await this.takeLease(client, partitionKey);
       }
-      if (lease.held) return;
+      if (lease.held) {
+        await this.deps.timers.schedule(OUTBOX_TIMER, `${table}|${partitionKey}`, new Date(lease.until + 1_000));
+        return;
+      }
     }
     this.stats.drains += 1;
     let etag = lease.etag;
@@ -364,9 +381,13 @@ export class Outbox {
         if (!reference) throw new ConnectorError(404, 'NoConversation', 'the bot has no stored reference for that conversation');
         return { reference, activityId: (await proactive.send(reference, effect.activity)) ?? '' };
       }
-      case 'update':
-        await proactive.update(effect.reference, effect.activityId, effect.activity);
+      case 'update': {
+        const renderer = effect.render ? this.renderers.get(effect.render.handler) : undefined;
+        if (effect.render && !renderer) throw new ConnectorError(0, 'NoRenderer', `no outbox renderer ${effect.render.handler} in this instance`);
+        const activity = renderer ? await renderer(effect.render!.data) : effect.activity;
+        if (activity) await proactive.update(effect.reference, effect.activityId, activity);
         return undefined;
+      }
       case 'deadlines':
         for (const item of effect.register) await this.deps.deadlines.register(item);
         for (const id of effect.complete) await this.deps.deadlines.complete(id);
@@ -580,7 +601,7 @@ function effectEntity(partitionKey: string, effect: Effect, stamp: string, i: nu
       then = effect.then;
       break;
     case 'update':
-      target = { reference: effect.reference, activityId: effect.activityId };
+      target = { reference: effect.reference, activityId: effect.activityId, render: effect.render };
       body = effect.activity;
       break;
     case 'deadlines':
@@ -628,7 +649,7 @@ function parseEffect(row: Record<string, unknown>): Effect | undefined {
       case 'post':
         return { kind: 'post', conversationId: String(target.conversationId), reference: target.reference as Reference | undefined, activity: body as Partial<Activity>, then };
       case 'update':
-        return { kind: 'update', reference: target.reference as Reference, activityId: String(target.activityId), activity: body as Partial<Activity> };
+        return { kind: 'update', reference: target.reference as Reference, activityId: String(target.activityId), activity: (body ?? undefined) as Partial<Activity> | undefined, render: target.render as Then | undefined };
       case 'deadlines': {
         const b = body as { register?: (Deadline & { dueAt: string })[]; complete?: string[]; cancel?: string[] };
         return { kind: 'deadlines', register: (b.register ?? []).map((d) => ({ ...d, dueAt: new Date(d.dueAt) })), complete: b.complete ?? [], cancel: b.cancel ?? [] };
