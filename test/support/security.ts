@@ -7,6 +7,7 @@ import { createLogger } from '../../src/platform/logging';
 import { Tables } from '../../src/platform/storage/tables';
 import { testConfig, uniquePrefix } from './bot';
 import { INBOUND_TABLE } from '../../src/platform/inbound';
+import { OUTBOX_TABLE } from '../../src/platform/outbox/gate';
 import { storageConnectionString } from './hooks';
 
 /** What the security suites share: what storage holds, and what must never reach a person. */
@@ -14,14 +15,15 @@ import { storageConnectionString } from './hooks';
 /**
  * What storage holds under `prefix`, one text per row (ETags included, so a rewrite of a row with the
  * same content still counts as a change), less the record of deliveries (every message is recorded
- * there, refused or not) and the rows' server timestamps.
+ * there, refused or not), the instances' send heartbeats (table Outbox: rewritten every few seconds
+ * while an instance sends anything, whatever the input) and the rows' server timestamps.
  */
 export async function stored(prefix: string): Promise<string[]> {
   const connection = storageConnectionString();
   const service = TableServiceClient.fromConnectionString(connection, { allowInsecureConnection: true });
   const rows: string[] = [];
   for await (const table of service.listTables()) {
-    if (!table.name?.startsWith(prefix) || table.name === `${prefix}${INBOUND_TABLE}`) continue;
+    if (!table.name?.startsWith(prefix) || table.name === `${prefix}${INBOUND_TABLE}` || table.name === `${prefix}${OUTBOX_TABLE}`) continue;
     const client = TableClient.fromConnectionString(connection, table.name, { allowInsecureConnection: true });
     for await (const entity of client.listEntities<Record<string, unknown>>()) {
       const { timestamp: _timestamp, ...row } = entity;
