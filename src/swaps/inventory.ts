@@ -1,12 +1,13 @@
 import { odata } from '@azure/data-tables';
 import { fieldsOf, PROGRAMME_BASIS, type TableInventory } from '../platform/inventory';
+import { OUTBOX_FIELDS } from '../platform/outbox/outbox';
 import { SWAPS_TABLE } from './store';
 
 /** What the Swaps table holds (see platform/inventory.ts). */
 export const SWAPS_INVENTORY: TableInventory = {
   table: SWAPS_TABLE,
   capability: 'Placement swaps',
-  rows: "Partition 'swaps': one row per offer ('offer|<id>'), per proposed swap ('match|<id>') and per agreed swap in the history ('history|<id>'); partition 'person': one row per rep who acted (RowKey = their Entra object id)",
+  rows: "Partition 'swaps': one row per offer ('offer|<id>'), per proposed swap ('match|<id>') and per agreed swap in the history ('history|<id>'), and what a change still has to tell people (outbox rows 'out|…', deleted once delivered); partition 'person': one row per rep who acted (RowKey = their Entra object id)",
   personalData:
     "Staff: the rep who made an offer or answered (Entra object id, display name, Teams id); trainees: first name and initial at most (the form says so); decline and cancel reasons as written",
   purpose: 'Offering placements, proposing two-way matches, getting both schools to yes, the history of agreed swaps',
@@ -14,6 +15,7 @@ export const SWAPS_INVENTORY: TableInventory = {
   whoCanSee: "Reps and coordinators see offers and swaps on the board; the trainee's name is on the offer and the proposed swap the two schools' reps see",
   kept: "Offers, swaps and the history: RETENTION_YEARS academic years (default 6) after the one they last changed in (an agreed swap: was agreed in), then purged; a rep's Teams id until they are erased",
   fields: {
+    ...OUTBOX_FIELDS,
     ...fieldsOf("the offering school (id and name)", 'schoolId', 'schoolName'),
     ...fieldsOf('what the school can send: phase, subject, number of trainees, the trainee (first name and initial)', 'sendPhase', 'sendSubject', 'sendCount', 'trainee'),
     ...fieldsOf('what the school can host: phase and subjects', 'hostPhase', 'hostSubjects'),
