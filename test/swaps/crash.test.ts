@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { odata } from '@azure/data-tables';
+import { SWAPS_TABLE } from '../../src/swaps/store';
 import { actionTitles, adaptiveCardsOf, cardText } from '../support/cardActions';
 import { answered } from '../support/said';
 import { lastMatching, MATHS, matchesOfSchool, messagesMatching, offer, startWorld, type World } from './world';
@@ -105,6 +107,32 @@ describe('swaps: a crash between the commit and the sends', function () {
 
     await w.later(120_000);
     assert.deepEqual(proposals(), [1, 1], 'nobody is told twice');
+  });
+
+  it('when a proposal can never reach a rep (she removed the bot), then it is kept as failed, not sent again, and purged after a year while the swap stays', async function () {
+    await offer(w, w.ann);
+    await w.sim.uninstall(w.ann, w.chat(w.ann));
+    assert.match(answered(await offer(w, w.ben, HILL)), /I've found a match with Oakfield Academy/);
+    const failed = async () => {
+      const keys: string[] = [];
+      const filter = odata`PartitionKey eq 'swaps' and RowKey ge 'out|' and RowKey lt 'out}' and state eq 'failed'`;
+      for await (const row of w.bot.together.tables.client(SWAPS_TABLE).listEntities({ queryOptions: { filter } })) keys.push(String(row.rowKey));
+      return keys;
+    };
+    const [row] = await failed();
+    assert.ok(row, 'the proposal that could not reach Ann is recorded as failed');
+    const [m] = (await matchesOfSchool(w, w.schools.hill)).map((x) => x.match);
+    assert.equal(messagesMatching(w.sim, w.chat(w.ben), /Placement swap: Hillside High ⇄ Oakfield Academy/).length, 1, 'Ben has his');
+    await w.later(61_000);
+    assert.deepEqual(await failed(), [row], 'a failed message is not tried again');
+
+    w.clock.set('2026-10-01T10:00:00Z');
+    await w.bot.together.scheduler.tick();
+    assert.ok((await failed()).includes(row), 'in 2026/27 the 2025/26 failure is still within one academic year');
+    w.clock.set('2027-10-01T10:00:00Z');
+    await w.bot.together.scheduler.tick();
+    assert.ok(!(await failed()).includes(row), 'in 2027/28 it is gone');
+    assert.ok(await w.store.match(m!.id), 'the proposed swap is a programme record: still there');
   });
 
   it('when one of two instances dies right after committing an offer that is matched, then the other sends the proposal without any restart', async function () {
