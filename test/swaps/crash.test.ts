@@ -81,6 +81,7 @@ describe('swaps: a crash between the commit and the sends', function () {
     const survivor = await w.secondInstance();
     const { matchId, waitingCard } = await waitingOnHillside();
     await agreedThenDied(matchId);
+    assert.deepEqual([agreedNotices('ann'), agreedNotices('cora'), cardUpdates(waitingCard).length], [0, 0, 0], 'nothing was sent before it died');
     await w.crashed(false);
     await w.later(61_000, [survivor]);
     assert.deepEqual([agreedNotices('ann'), agreedNotices('cora'), cardUpdates(waitingCard).length], [1, 1, 1]);
@@ -140,6 +141,7 @@ describe('swaps: a crash between the commit and the sends', function () {
     await offer(w, w.ann);
     w.dieAfterCommit();
     await offer(w, w.ben, HILL);
+    assert.equal(messagesMatching(w.sim, w.chat(w.ann), /Placement swap: Oakfield Academy ⇄ Hillside High/).length, 0, 'nothing was sent before it died');
     await w.crashed(false);
     await w.later(61_000, [survivor]);
     assert.equal(messagesMatching(w.sim, w.chat(w.ann), /Placement swap: Oakfield Academy ⇄ Hillside High/).length, 1);
