@@ -598,7 +598,10 @@ export class SwapService {
     const now = this.now;
     const out: Effect[] = [];
     const through = (m: Match): Via => via ?? parseReference(d.viaOf(m.offerIds[0])) ?? parseReference(d.viaOf(m.offerIds[1]));
-    for (const effect of effectsOf(step, now)) {
+    const effects = effectsOf(step, now);
+    // Who agreed a swap is answered about it, not about another school's proposal it made lapse.
+    const agreedHere = effects.some((e) => e.kind === 'agreed');
+    for (const effect of effects) {
       switch (effect.kind) {
         case 'propose': {
           const m = (await d.match(effect.matchId))!;
@@ -655,7 +658,7 @@ export class SwapService {
           const offer = (await d.offer(effect.offerId))!;
           const m = (await d.match(effect.matchId))!;
           const reach = via ?? parseReference(d.viaOf(offer.id));
-          out.push(...(await this.toSchool(offer.schoolId, notice(openAgainNoticeData(offer, m, effect.by, effect.why, now)), reach, { also: [offer.by], exclude })));
+          out.push(...(await this.toSchool(offer.schoolId, notice(openAgainNoticeData(offer, m, effect.by, effect.why, now)), reach, { also: [offer.by], exclude: agreedHere ? undefined : exclude })));
           break;
         }
         case 'expired': {
