@@ -29,6 +29,8 @@ export interface BareBotOptions {
    * bench can show what a single storage round trip per click costs. The baseline itself stores nothing.
    */
   readonly readEach?: TableClient;
+  /** Default 0: any free port. */
+  readonly port?: number;
 }
 
 export async function startBareBot(options: BareBotOptions = {}): Promise<BareBot> {
@@ -59,7 +61,7 @@ export async function startBareBot(options: BareBotOptions = {}): Promise<BareBo
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;

@@ -15,7 +15,8 @@ import { PROPOSALS_TABLE, ProposalStore } from '../src/proposals/store';
 import type { Aggregate as ProposalAggregate, Decision } from '../src/proposals/model';
 import { SwapChange, SwapStore } from '../src/swaps/store';
 import type { Match, Offer } from '../src/swaps/model';
-import { TeachMeetStore } from '../src/teachmeets/store';
+import { TEACHMEETS_TABLE, TeachMeetStore } from '../src/teachmeets/store';
+import { replaceRows } from '../src/platform/storage/transaction';
 import type { SignUp, TeachMeet } from '../src/teachmeets/model';
 import { adaptiveCardsOf, cardText } from '../test/support/cardActions';
 import { TeamsSimulator } from '../test/support/simulator';
@@ -162,15 +163,14 @@ export async function benchImpact(options: { connectionString?: string; log?: (l
         version: 1,
         waitNext: 1,
         runningOrder: [],
-        broadcasts: [],
       };
       const etag = await tm.create(event);
       const signUps = new Map<string, SignUp>();
       for (let k = 0; k < 20; k += 1) {
         const who = people[(i * 7 + k) % people.length]!;
-        signUps.set(who.aad, { aadObjectId: who.aad, teamsId: '', name: 'x', schoolId: who.schoolId, role: k < 3 ? 'presenter' : 'attendee', talk: k < 3 ? { slot: 5, title: 't', line: '' } : undefined, status: 'confirmed', offerSent: false, toldVersion: 1, createdAt: event.createdAt, updatedAt: event.createdAt });
+        signUps.set(who.aad, { aadObjectId: who.aad, teamsId: '', name: 'x', schoolId: who.schoolId, role: k < 3 ? 'presenter' : 'attendee', talk: k < 3 ? { slot: 5, title: 't', line: '' } : undefined, status: 'confirmed', createdAt: event.createdAt, updatedAt: event.createdAt });
       }
-      await tm.commit({ event, signUps }, etag, signUps.keys(), { attending: 17, waiting: 0, presenting: 3 });
+      await replaceRows(tables.client(TEACHMEETS_TABLE), tm.commitRows({ event, signUps }, etag, signUps.keys(), { attending: 17, waiting: 0, presenting: 3 }));
     });
 
     const proposals = new ProposalStore(tables, logger);

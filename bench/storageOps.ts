@@ -5,8 +5,14 @@ import type { Tables } from '../src/platform/storage/tables';
  * Names every storage request a Together instance makes (table, operation, which rows) so the bench can
  * say what costs what, and whether it belongs to the sign-up turn or to the follow-ups (confirmation
  * messages, the shared card refresh). Added as one more pipeline policy on the instance's own
- * TableClients; it does not change what they send, and it only looks at the URL (cheap enough for the
- * timed runs).
+ * TableClients, inside the instance's own process (bench/instance.ts reports the counts over IPC); it
+ * does not change what they send, and it only looks at the URL (cheap enough for the timed runs).
+ * It also tracks requests in flight, so the process can tell when its storage has gone quiet.
+ *
+ * The sign-up/follow-up split leans on two counters of today's TeachMeet queue (queue.read, bookkeeping);
+ * an instance without them (delivery is being rewritten, issue 14) still gets every call counted, with
+ * partition queries and transactions then counted on the sign-up path (an over-count, never an under-count).
+ * A table this file does not know is counted on the sign-up path too.
  */
 
 export type Phase = 'turn' | 'follow-up';
@@ -20,6 +26,9 @@ export interface OpCount {
 
 export class StorageOps {
   private readonly ops = new Map<string, OpCount>();
+  /** Storage requests sent and not yet answered, and when the last one started or ended (Date.now()). */
+  inFlight = 0;
+  lastActivity = 0;
   private readonly attached = new Set<string>();
 
   /** Adds the naming policy to the instance's client for each table (once per client). */
@@ -40,6 +49,8 @@ export class StorageOps {
             this.ops.set(key, op);
           }
           op.count += 1;
+          this.inFlight += 1;
+          this.lastActivity = Date.now();
           try {
             const response = await next(request);
             if (response.status === 404) op.notFound += 1;
@@ -47,6 +58,9 @@ export class StorageOps {
           } catch (err) {
             if ((err as { statusCode?: number }).statusCode === 404) op.notFound += 1;
             throw err;
+          } finally {
+            this.inFlight -= 1;
+            this.lastActivity = Date.now();
           }
         },
       };

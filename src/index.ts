@@ -147,7 +147,7 @@ export function wireCapabilities(deps: CapabilityDeps): Capabilities & { teachme
   const directoryPart = directoryRoutes({ directory, logger, partnershipName: config.partnershipName, localMode: config.localMode });
 
   const teachMeetStore = new TeachMeetStore(deps.tables, logger);
-  const teachmeets = new TeachMeetService({ store: teachMeetStore, directory, conversations: deps.conversations, proactive: deps.proactive, timers: deps.timers, clock: deps.clock, logger, policy: deps.offerPolicy, deadlines: deps.deadlines });
+  const teachmeets = new TeachMeetService({ store: teachMeetStore, directory, conversations: deps.conversations, outbox: deps.outbox, timers: deps.timers, clock: deps.clock, logger, policy: deps.offerPolicy, deadlines: deps.deadlines });
   const attendees = signedCsv(deps.links, deps.clock, {
     route: '/api/teachmeets/:id/attendees.csv',
     id: /^tm[0-9a-f]{10}$/,
@@ -162,7 +162,6 @@ export function wireCapabilities(deps: CapabilityDeps): Capabilities & { teachme
     service: teachmeets,
     store: teachMeetStore,
     directory,
-    proactive: deps.proactive,
     conversations: deps.conversations,
     csvLink: attendees.link,
     // Late-bound: the announcements capability is wired below.
@@ -197,7 +196,7 @@ export function wireCapabilities(deps: CapabilityDeps): Capabilities & { teachme
   commands.push(...impactPart.commands);
   actions.push(...impactPart.actions);
   downloads.push(...impactPart.downloads);
-  return { commands, actions, timers, downloads, help: help.help, welcome: help.welcome, teachmeets, jobs: [(now: Date) => impact.askForOutcomes(now), (now: Date) => nudges.tick(now), (now: Date) => teachmeets.notices.recover(now), (now: Date) => retention.tick(now)], nudges, announcements: announcePart };
+  return { commands, actions, timers, downloads, help: help.help, welcome: help.welcome, teachmeets, jobs: [(now: Date) => impact.askForOutcomes(now), (now: Date) => nudges.tick(now), (now: Date) => retention.tick(now)], nudges, announcements: announcePart };
 }
 
 /**

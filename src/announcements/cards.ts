@@ -239,6 +239,16 @@ export interface FailuresCardData {
   readonly hasMore: boolean;
   readonly csvUrl: string;
   readonly validFor: string;
+  /** Failures whose delivery records retention has purged: counted in the report, no longer named. */
+  readonly purged: string;
+  readonly hasPurged: boolean;
+}
+
+/** Said on the failures card when `n` failed deliveries' records have been purged (`listed` others are still named). */
+export function purgedFailuresText(n: number, listed: number): string {
+  if (n === 0) return '';
+  const who = n === 1 ? 'it was' : 'they were';
+  return `${listed > 0 ? `${n} more` : String(n)} could not be reached, but who ${who} is no longer kept: delivery records are deleted after the partnership's retention period.`;
 }
 
 /** Said to someone pressing Got it on an announcement that was not sent to them (nothing of it is shown). */

@@ -1,6 +1,6 @@
 import { odata } from '@azure/data-tables';
 import { fieldsOf, PROGRAMME_BASIS, type TableInventory } from '../platform/inventory';
-import { ANNOUNCEMENTS_TABLE, indexTime } from './store';
+import { ANNOUNCEMENTS_TABLE, COUNTED_FIELDS, foldDeliveryCounts, indexTime } from './store';
 
 /** What the Announcements table holds (see platform/inventory.ts). */
 export const ANNOUNCEMENTS_INVENTORY: TableInventory = {
@@ -13,12 +13,13 @@ export const ANNOUNCEMENTS_INVENTORY: TableInventory = {
   purpose: 'Composing, scheduling and delivering announcements within Teams\' limits, the delivery and acknowledgement report',
   lawfulBasis: PROGRAMME_BASIS,
   whoCanSee: 'The author and coordinators see the report (sent, failed, acknowledged per school; failures as CSV); recipients see the announcement',
-  kept: "Each recipient's delivery record: DELIVERY_RETENTION_YEARS academic years (default 1) after the one it was sent in; the announcement and its acknowledgements: RETENTION_YEARS (default 6); then purged",
+  kept: "Each recipient's delivery record: DELIVERY_RETENTION_YEARS academic years (default 1) after the one it was sent in (its counts per school stay with the announcement); the announcement and its acknowledgements: RETENTION_YEARS (default 6); then purged",
   fields: {
     ...fieldsOf('the announcement: title, text, link, importance, whether acknowledgement is asked, audience and its target', 'title', 'text', 'link', 'importance', 'askAck', 'audience', 'target'),
     ...fieldsOf("the author: Entra object id, display name, role", 'authorAad', 'authorName', 'authorRole'),
     ...fieldsOf('its life: state, version, when it was created, is due, was sent, completed or cancelled, by whom', 'state', 'version', 'createdAt', 'sendAt', 'completedAt', 'cancelledAt', 'cancelledBy', 'dispatched', 'recipients', 'recipientsWritten'),
     ...fieldsOf("the author's copy of the report card (message id and conversation reference)", 'copyActivityId', 'copyReference'),
+    deliveryKept: 'counts per school (sent, pending, failed, not sent) of delivery records purged by retention, so the report stays whole',
     id: 'the announcement id (index rows)',
     ...fieldsOf('a recipient conversation: display name or label, school, delivery status, attempts, last answer from Teams, claim, when sent, message id', 'name', 'label', 'schoolId', 'status', 'attempts', 'lastStatus', 'claimBy', 'claimUntil', 'sentAt', 'doneAt', 'activityId', 'reason', 'via'),
     at: 'when someone pressed Got it (acknowledgement rows)',
@@ -30,7 +31,12 @@ export const ANNOUNCEMENTS_INVENTORY: TableInventory = {
   afterErase: (row, now) =>
     String(row.rowKey).startsWith('r|') && row.state === 'pending' ? { ...row, state: 'failed', reason: 'erased', doneAt: now.toISOString(), claimBy: '', claimUntil: 0 } : row,
   retention: [
-    { kind: 'delivery', what: "each recipient's delivery record, by when it was done", expired: (cutoff) => odata`RowKey ge 'r|' and RowKey lt 'r}' and doneAt lt ${cutoff} and doneAt ne ''` },
+    {
+      kind: 'delivery',
+      what: "each recipient's delivery record, by when it was done (its counts stay on the announcement's row for the report)",
+      expired: (cutoff) => odata`RowKey ge 'r|' and RowKey lt 'r}' and doneAt lt ${cutoff} and doneAt ne ''`,
+      foldIntoHead: { select: COUNTED_FIELDS, fold: foldDeliveryCounts },
+    },
     { kind: 'programme', what: 'an announcement with its acknowledgements, by when it was written', wholePartition: true, expired: (cutoff) => odata`RowKey eq 'announcement' and createdAt lt ${cutoff}` },
     { kind: 'programme', what: "the list's entry for it", expired: (cutoff) => odata`PartitionKey eq 'index' and RowKey gt ${indexTime(new Date(cutoff))}` },
   ],

@@ -63,6 +63,17 @@ export interface Announcement {
   readonly copy?: CopyPost;
   /** A conversation in the partnership's tenant, used to open personal chats with people who have none. */
   readonly via?: Endpoint;
+  /** Delivery counts per school left behind by delivery records that retention has purged (the report adds them in). */
+  readonly kept?: KeptCounts;
+}
+
+/** Sent, pending, failed and not sent (cancelled), per school id ('' for none). */
+export type KeptCounts = Readonly<Record<string, DeliveryCounts>>;
+export interface DeliveryCounts {
+  readonly sent: number;
+  readonly pending: number;
+  readonly failed: number;
+  readonly notSent: number;
 }
 
 export type ConversationKind = 'personal' | 'groupChat' | 'channel';

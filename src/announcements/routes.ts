@@ -18,7 +18,7 @@ import type { Tables } from '../platform/storage/tables';
 import { formatDayTime } from '../platform/time';
 import type { TimerHandler, Timers } from '../platform/timers';
 import type { Turn } from '../platform/turn';
-import { composeCardData, listItem, NOT_SENT_TO_YOU, previewCardData, valuesOf, type FailuresCardData, PREVIEW_ANYWAY } from './cards';
+import { composeCardData, listItem, NOT_SENT_TO_YOU, previewCardData, purgedFailuresText, valuesOf, type FailuresCardData, PREVIEW_ANYWAY } from './cards';
 import { BotConnector, type Connector } from './connector';
 import type { Announcement, Endpoint } from './model';
 import { checkDraft, conversationKey, failuresCsv, FORM_FIELDS, kindLabel, mayAnnounce, MAX_TEXT_CHARS, parseShortForm, personKey, recipientCounts, sizeProblem, type FormValues } from './rules';
@@ -378,6 +378,7 @@ export function announcementRoutes(deps: AnnouncementRouteDeps): AnnouncementRou
       const name = schoolNamer(schools);
       const failed = (await store.recipients(a.id)).filter((r) => r.state === 'failed');
       const link = failures.link(a.id, turn.now);
+      const purged = purgedFailuresText(Object.values(a.kept ?? {}).reduce((n, c) => n + c.failed, 0), failed.length);
       const card: FailuresCardData = {
         heading: `Could not be reached: ${a.title || 'your announcement'}`,
         rows: failed.slice(0, 20).map((r) => ({ school: name(r.schoolId) || 'No school', recipient: r.label, reason: r.reason })),
@@ -386,6 +387,8 @@ export function announcementRoutes(deps: AnnouncementRouteDeps): AnnouncementRou
         hasMore: failed.length > 20,
         csvUrl: link.url,
         validFor: link.validFor,
+        purged,
+        hasPurged: !!purged,
       };
       return { card: renderCard('announceFailures', card) };
     }),

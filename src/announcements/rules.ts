@@ -2,7 +2,7 @@ import { findSchool, type School } from '../platform/directory/rules';
 import { spreadsheetCsv } from '../platform/downloads';
 import { londonToInstant } from '../platform/time';
 import { isHttpsUrl } from '../platform/urls';
-import type { Announcement, Audience, ConversationKind, Endpoint, Importance, Recipient, RecipientRow, Status, Target } from './model';
+import type { Announcement, Audience, ConversationKind, DeliveryCounts, Endpoint, Importance, KeptCounts, Recipient, RecipientRow, RecipientState, Status, Target } from './model';
 
 /**
  * Announcement rules. Pure: who may announce to whom, what a compose form must hold, who an
@@ -362,28 +362,40 @@ export interface Report {
   readonly finished: boolean;
 }
 
+/** Which count of the report a recipient's row is in: when the announcement is cancelled, one still pending is not going to be sent. */
+function deliveryCount(state: RecipientState, status: Status): keyof DeliveryCounts {
+  if (state === 'sent') return 'sent';
+  if (state === 'failed') return 'failed';
+  if (state === 'cancelled' || status === 'cancelled') return 'notSent';
+  return 'pending';
+}
+
+/**
+ * The counts recipients' rows leave behind when retention purges them (added to those kept already),
+ * so the report of an old announcement stays as it was.
+ */
+export function keepCounts(kept: KeptCounts, rows: readonly Pick<RecipientRow, 'schoolId' | 'state'>[], status: Status): KeptCounts {
+  const out: Record<string, DeliveryCounts> = { ...kept };
+  for (const r of rows) {
+    const c = out[r.schoolId] ?? { sent: 0, pending: 0, failed: 0, notSent: 0 };
+    const which = deliveryCount(r.state, status);
+    out[r.schoolId] = { ...c, [which]: c[which] + 1 };
+  }
+  return out;
+}
+
 /**
  * The delivery report: sent, pending, failed and not sent (cancelled) per school, with the
  * acknowledgements per school (each person once: acks are keyed by person). When the announcement
  * is cancelled, recipients still pending are not going to be sent to, so they count as not sent.
+ * `kept` holds what recipients' rows purged by retention counted.
  */
-export function report(rows: readonly Pick<RecipientRow, 'schoolId' | 'state'>[], acks: readonly { schoolId: string }[], schools: readonly School[], status: Status): Report {
-  type Counts = { sent: number; pending: number; failed: number; notSent: number; acks: number };
+export function report(rows: readonly Pick<RecipientRow, 'schoolId' | 'state'>[], acks: readonly { schoolId: string }[], schools: readonly School[], status: Status, kept: KeptCounts = {}): Report {
+  type Counts = DeliveryCounts & { acks: number };
   const zero = (): Counts => ({ sent: 0, pending: 0, failed: 0, notSent: 0, acks: 0 });
   const by = new Map<string, Counts>();
-  const get = (id: string) => {
-    let c = by.get(id);
-    if (!c) by.set(id, (c = zero()));
-    return c;
-  };
-  for (const r of rows) {
-    const c = get(r.schoolId);
-    if (r.state === 'sent') c.sent += 1;
-    else if (r.state === 'failed') c.failed += 1;
-    else if (r.state === 'cancelled' || status === 'cancelled') c.notSent += 1;
-    else c.pending += 1;
-  }
-  for (const a of acks) get(a.schoolId).acks += 1;
+  for (const [schoolId, c] of Object.entries(keepCounts(kept, rows, status))) by.set(schoolId, { ...c, acks: 0 });
+  for (const a of acks) by.set(a.schoolId, { ...(by.get(a.schoolId) ?? zero()), acks: (by.get(a.schoolId)?.acks ?? 0) + 1 });
   const ordered = orderBySchool(by, schools).map(([school, c]) => ({ school, ...c }));
   const total = ordered.reduce((t, r) => ({ school: 'Total', sent: t.sent + r.sent, pending: t.pending + r.pending, failed: t.failed + r.failed, notSent: t.notSent + r.notSent, acks: t.acks + r.acks }), { school: 'Total', ...zero() });
   return { rows: ordered, total, finished: total.pending === 0 };

@@ -309,7 +309,7 @@ export class AnnouncementService {
   async reportOf(a: Announcement): Promise<Report | undefined> {
     if (a.status === 'draft' || a.status === 'scheduled') return undefined;
     const [states, acks, schools] = await Promise.all([this.deps.store.states(a.id), this.deps.store.acks(a.id), this.schools()]);
-    return report(states, acks, schools, a.status);
+    return report(states, acks, schools, a.status, a.kept);
   }
 
   async reportCard(a: Announcement, r?: Report): Promise<AdaptiveCard> {
@@ -387,7 +387,8 @@ export class AnnouncementService {
     const place = placeOf(a.copy!.reference);
     if (!place) return;
     const card = await this.reportCard(a, r);
-    const result = await this.deps.connector.update(place, a.copy!.activityId, { type: 'message', attachments: [cardAttachment(card)] }, () => this.worker.pace(place.conversationId, 'card'));
+    // In the messages' lane: the coordinator's own copy is no shared card, and it must not hold the fan-out up.
+    const result = await this.deps.connector.update(place, a.copy!.activityId, { type: 'message', attachments: [cardAttachment(card)] }, () => this.worker.pace(place.conversationId));
     if (classify(result.status) === 'retry') {
       this.dirty.add(id);
       return;

@@ -2,7 +2,8 @@ import { odata, type TableClient, type TransactionAction } from '@azure/data-tab
 import { z } from 'zod';
 import type { Logger } from '../platform/logging';
 import { parseRow, statusOf, type Tables } from '../platform/storage/tables';
-import type { Ack, Announcement, Audience, Endpoint, Recipient, RecipientRow, RecipientState, Status, Target } from './model';
+import type { Ack, Announcement, Audience, Endpoint, KeptCounts, Recipient, RecipientRow, RecipientState, Status, Target } from './model';
+import { keepCounts } from './rules';
 
 /**
  * Announcements in Table Storage. One partition per announcement (PartitionKey = its id) holds its
@@ -50,8 +51,36 @@ const MainRow = z.object({
   copyReference: iso,
   copyActivityId: iso,
   via: iso,
+  deliveryKept: iso,
   etag: z.string(),
 });
+
+const count = z.number().int().min(0).catch(0);
+const KeptShape = z.record(z.object({ sent: count, pending: count, failed: count, notSent: count }));
+
+function keptOf(text: unknown): KeptCounts | undefined {
+  const parsed = KeptShape.safeParse(typeof text === 'string' && text ? safeJson(text) : undefined);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/**
+ * Retention (platform/retention.ts) purges recipients' rows a year after they were sent to, while the
+ * announcement stays for longer: what they counted is kept on the announcement's row as they go.
+ */
+export function foldDeliveryCounts(head: Readonly<Record<string, unknown>>, rows: readonly Readonly<Record<string, unknown>>[]): Record<string, unknown> {
+  const counted = rows.map(countedRow).filter((r) => r !== undefined);
+  const status = MainRow.shape.status.safeParse(head.status);
+  return { deliveryKept: JSON.stringify(keepCounts(keptOf(head.deliveryKept) ?? {}, counted, status.success ? status.data : 'done')) };
+}
+/** The fields of a recipient's row that the report counts (and foldDeliveryCounts reads). */
+export const COUNTED_FIELDS = ['schoolId', 'state'];
+const RECIPIENT_STATES = new Set<string>(['pending', 'sent', 'failed', 'cancelled']);
+
+/** What the report counts of a recipient's row (thousands for a big send: a plain check rather than a schema per row). */
+function countedRow(entity: Readonly<Record<string, unknown>>): { schoolId: string; state: RecipientState } | undefined {
+  if (typeof entity.state !== 'string' || !RECIPIENT_STATES.has(entity.state)) return undefined;
+  return { schoolId: typeof entity.schoolId === 'string' ? entity.schoolId : '', state: entity.state as RecipientState };
+}
 
 const EndpointShape = z.object({ serviceUrl: z.string().url(), tenantId: z.string(), botId: z.string() });
 const TargetShape = z.union([
@@ -122,6 +151,7 @@ function toAnnouncement(row: z.infer<typeof MainRow>, logger: Logger): Announcem
     dispatched: row.dispatched,
     copy: row.copyReference && row.copyActivityId ? { reference: row.copyReference, activityId: row.copyActivityId } : undefined,
     via,
+    kept: keptOf(row.deliveryKept),
   };
 }
 
@@ -152,6 +182,7 @@ function toEntity(a: Announcement) {
     copyReference: a.copy?.reference ?? '',
     copyActivityId: a.copy?.activityId ?? '',
     via: a.via ? JSON.stringify(a.via) : '',
+    ...(a.kept ? { deliveryKept: JSON.stringify(a.kept) } : {}),
   };
 }
 
@@ -298,10 +329,9 @@ export class AnnouncementStore {
   /** Just what the report counts (cheaper than whole rows for a big send). */
   async states(id: string): Promise<{ schoolId: string; state: RecipientState }[]> {
     const out: { schoolId: string; state: RecipientState }[] = [];
-    const known = new Set<string>(['pending', 'sent', 'failed', 'cancelled']);
-    for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${id} and RowKey ge 'r|' and RowKey lt 'r}'`, select: ['schoolId', 'state'] } })) {
-      // Thousands of rows for a big send: a plain check rather than a schema per row.
-      if (typeof entity.state === 'string' && known.has(entity.state)) out.push({ schoolId: typeof entity.schoolId === 'string' ? entity.schoolId : '', state: entity.state as RecipientState });
+    for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${id} and RowKey ge 'r|' and RowKey lt 'r}'`, select: COUNTED_FIELDS } })) {
+      const row = countedRow(entity);
+      if (row) out.push(row);
     }
     return out;
   }

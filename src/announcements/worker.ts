@@ -224,9 +224,9 @@ export class FanoutWorker {
   }
 
   /** Waits for a turn at the send gate to send to `conversation`; throws Stopped when the worker stops first. */
-  async pace(conversation: string, lane: 'card' | 'message' = 'message'): Promise<void> {
+  async pace(conversation: string, lane: 'card' | 'message' = 'message', again = false): Promise<void> {
     try {
-      await this.deps.gate.turn(conversation, lane, this.abort.signal);
+      await this.deps.gate.turn(conversation, lane, this.abort.signal, again);
     } catch (err) {
       if (this.abort.signal.aborted) throw new Stopped();
       throw err;
@@ -402,7 +402,7 @@ export class FanoutWorker {
         // (under its ETag) first, and if someone else has taken the recipient meanwhile, nothing is sent.
         const key = paceKey(held.target);
         result = await connector.send(held.target, content.activity, async () => {
-          await this.pace(key);
+          await this.pace(key, 'message', attempt > 1);
           const now = t.now();
           if (held.claimUntil - now < tuning.requestTimeoutMs + 1_000) {
             const renewed = await store.renew(item.a, held, token, now + tuning.leaseMs);

@@ -18,6 +18,12 @@ export interface ActionSpec<S extends z.ZodTypeAny = z.ZodTypeAny> {
    * a role always read it fresh.
    */
   readonly recentIdentityIsEnough?: boolean;
+  /**
+   * For buttons that would act again if pressed again (a form that creates something, a draw): the
+   * press is claimed once, as a message is, so Teams' redelivery of the same click runs nothing and
+   * gets the first answer. Other buttons are idempotent by their rules and are not claimed.
+   */
+  readonly once?: boolean;
   run(turn: Turn, data: z.infer<S>): Promise<ActionResult>;
 }
 

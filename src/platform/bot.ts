@@ -214,7 +214,7 @@ export function createBot(deps: BotDeps) {
       return undefined;
     }
     const actor: Actor = { aadObjectId: aad, name: from.name ?? '', teamsId: from.id };
-    const person = await deps.directory.resolve(aad, actor.name, recentIsEnough ? 30_000 : 0);
+    const person = await deps.directory.resolve(aad, actor.name, recentIsEnough ? 30_000 : 0, actor.teamsId);
     return makeTurn(context, actor, person, record, deps.clock.now());
   }
 
@@ -287,15 +287,23 @@ export function createBot(deps: BotDeps) {
   }
 
   /**
-   * Messages (commands) are claimed once across instances. Button presses are not: every action is
+   * Messages (commands), and presses of buttons marked `once`, are claimed once across instances. Other button presses are not: every action is
    * idempotent by design (its rule sees the stored state and does what is still to do), and claiming
    * each click would add two storage calls to every sign-up in a rush and keep its answer (which can
    * list people) for two days. Installs and joins are idempotent too.
    */
   async function claimDelivery(context: TurnContext): Promise<Delivery | undefined> {
     const { id, conversation } = context.activity;
-    if (context.activity.type !== ActivityTypes.Message || !id || !conversation?.id) return undefined;
+    if (!id || !conversation?.id) return undefined;
+    if (context.activity.type !== ActivityTypes.Message && !(context.activity.type === ActivityTypes.Invoke && onceOnly(context.activity))) return undefined;
     return deps.inbound.claim(conversation.id, id, deps.clock.now());
+  }
+
+  /** A press of a button marked `once`. */
+  function onceOnly(activity: Activity): boolean {
+    if (activity.name !== ACTION_INVOKE) return false;
+    const verb = (activity.value as { action?: { verb?: unknown } } | undefined)?.action?.verb;
+    return typeof verb === 'string' && actions.get(verb)?.once === true;
   }
 
   return { adapter, app, handle };

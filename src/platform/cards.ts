@@ -10,6 +10,9 @@ import type { Attachment } from 'botbuilder';
 
 export type AdaptiveCard = Record<string, unknown> & { type: 'AdaptiveCard' };
 
+/** Teams fetches a shared card's own view (Universal Actions `refresh`) automatically for at most this many listed people. */
+export const REFRESH_USER_LIMIT = 60;
+
 export const CARDS_DIR = path.resolve(__dirname, '..', '..', '..', 'cards');
 
 const templates = new Map<string, ACData.Template>();

@@ -39,13 +39,15 @@ export class ConnectorError extends Error {
     readonly statusCode: number,
     readonly code: string | undefined,
     what: string,
+    /** Requests made for it so far (the retry policy counts them all, in memory and from the outbox). */
+    readonly attempts = 1,
   ) {
     super(`${what}: Teams answered ${statusCode || 'nothing'}${code ? ` (${code})` : ''}`);
   }
 }
 
-/** Backoffs (and Retry-After) up to this long are waited out here; longer ones are the caller's. */
-const HOLD_MAX_MS = 30_000;
+/** Backoffs (and Retry-After) up to this long are waited out here; longer ones are kept durably by the caller (the outbox's row). */
+const HOLD_MAX_MS = 2_000;
 const TIMEOUT_MS = 30_000;
 /** Personal chats found or opened, per instance (Teams gives the same chat every time; this saves asking again). */
 const KNOWN_CHATS = 5_000;
@@ -158,10 +160,12 @@ export class Proactive {
     const aad = person.aadObjectId.toLowerCase();
     try {
       let chat = this.chats.get(aad);
+      let opening: unknown;
       // Teams can move a tenant to another service URL: a chat known at the old one is opened again at the new.
       if (chat && via?.serviceUrl && chat.reference.serviceUrl !== serviceUrlOf(via)) chat = undefined;
       if (!chat && person.teamsId && via?.serviceUrl) {
         chat = await this.openChat(person, via).catch((err: unknown) => {
+          opening = err;
           this.logger.warn({ err: { message: (err as Error).message, status: (err as { statusCode?: number }).statusCode } }, 'could not open a personal chat; trying the stored one');
           return undefined;
         });
@@ -169,6 +173,8 @@ export class Proactive {
       if (chat) return { reference: chat.reference, activityId: (await this.send(chat.reference, activity)) ?? '' };
       const stored = await this.conversations.personal(aad);
       if (stored) return { reference: stored.reference, activityId: (await this.send(stored.reference, activity)) ?? '' };
+      // Teams failing to open the chat for a moment is worth another try later; having no way at all is not.
+      if (opening instanceof ConnectorError) throw opening;
       throw new ConnectorError(404, 'NoPersonalChat', 'no personal chat and no way to open one');
     } catch (err) {
       if (err instanceof ConnectorError && (err.statusCode === 403 || err.statusCode === 404)) this.chats.delete(aad);
@@ -218,7 +224,7 @@ export class Proactive {
       const next = afterAttempt(attempt, result.status, retryAfter, Math.random(), DEFAULT_RETRY, result.code);
       if (next.kind === 'sent') return result;
       if (result.status === 429 && retryAfter !== undefined) this.gate.hold(conversation, this.gate.clock() + retryAfter);
-      if (next.kind !== 'retry' || result.code === 'NoToken' || next.delayMs > HOLD_MAX_MS) throw new ConnectorError(result.status, result.code, what);
+      if (next.kind !== 'retry' || result.code === 'NoToken' || next.delayMs > HOLD_MAX_MS) throw new ConnectorError(result.status, result.code, what, attempt);
       await sleep(next.delayMs);
     }
   }

@@ -30,6 +30,20 @@ export interface RetentionRule {
   expired(cutoff: string): string;
   /** The rows found are heads: their whole partition goes with them. */
   readonly wholePartition?: boolean;
+  /**
+   * What the rows found leave behind on their partition's head row (the table's `head`) as they go:
+   * an announcement keeps its delivery counts when the delivery records are purged. Written in the
+   * same transaction as the deletions, under the head's ETag, so each row is counted in exactly once
+   * however many instances purge at the same moment.
+   */
+  readonly foldIntoHead?: FoldIntoHead;
+}
+
+export interface FoldIntoHead {
+  /** The fields of the rows found that `fold` reads. */
+  readonly select: readonly string[];
+  /** The fields to merge into the head row, given the head as stored and the rows about to go. Pure. */
+  fold(head: Readonly<Record<string, unknown>>, rows: readonly Readonly<Record<string, unknown>>[]): Record<string, unknown>;
 }
 
 export interface RetentionPolicy {
@@ -45,6 +59,8 @@ export function retentionCutoff(now: Date, years: number): string {
 }
 
 const OPERATIONS = 100;
+
+type Found = Record<string, unknown> & { partitionKey: string; rowKey: string };
 const HOUR = 3_600_000;
 
 export class RetentionJob {
@@ -84,8 +100,10 @@ export class RetentionJob {
         const instant = (londonToInstant(cutoff, '00:00') ?? new Date(`${cutoff}T00:00:00Z`)).toISOString();
         let gone = 0;
         try {
-          const found = await this.find(table.table, rule.expired(instant), left);
-          if (rule.wholePartition) {
+          const found = await this.find(table.table, rule.expired(instant), left, rule.foldIntoHead?.select);
+          if (rule.foldIntoHead && table.head) {
+            gone = await this.foldAndDelete(table.table, table.head, rule.foldIntoHead, found);
+          } else if (rule.wholePartition) {
             for (const head of found) {
               if (left - gone <= 0) break;
               gone += await this.deletePartition(table.table, head.partitionKey, left - gone);
@@ -104,13 +122,50 @@ export class RetentionJob {
     return this.budget - left;
   }
 
-  private async find(table: string, filter: string, limit: number): Promise<{ partitionKey: string; rowKey: string }[]> {
-    const keys: { partitionKey: string; rowKey: string }[] = [];
-    for await (const row of this.tables.client(table).listEntities<Record<string, unknown>>({ queryOptions: { filter, select: ['PartitionKey', 'RowKey'] } })) {
-      keys.push({ partitionKey: String(row.partitionKey), rowKey: String(row.rowKey) });
+  private async find(table: string, filter: string, limit: number, fields: readonly string[] = []): Promise<Found[]> {
+    const keys: Found[] = [];
+    for await (const row of this.tables.client(table).listEntities<Record<string, unknown>>({ queryOptions: { filter, select: ['PartitionKey', 'RowKey', ...fields] } })) {
+      const at = { partitionKey: String(row.partitionKey), rowKey: String(row.rowKey) };
+      keys.push(fields.length > 0 ? { ...Object.fromEntries(fields.map((f) => [f, row[f]])), ...at } : at);
       if (keys.length >= limit) break;
     }
     return keys;
+  }
+
+  /**
+   * Deletes rows partition by partition, in transactions that also merge what they leave behind into
+   * the head row under its ETag. A transaction that meets a change (another instance folding the same
+   * rows, a head being written) does nothing: the rows are found again next round. Rows whose head is
+   * gone are plain deletions.
+   */
+  private async foldAndDelete(table: string, head: string, fold: FoldIntoHead, rows: readonly Found[]): Promise<number> {
+    const client = this.tables.client(table);
+    const byPartition = new Map<string, Found[]>();
+    for (const row of rows) if (row.rowKey !== head) byPartition.set(row.partitionKey, [...(byPartition.get(row.partitionKey) ?? []), row]);
+    let deleted = 0;
+    for (const [partitionKey, group] of byPartition) {
+      for (let i = 0; i < group.length; i += OPERATIONS - 1) {
+        const chunk = group.slice(i, i + OPERATIONS - 1);
+        let stored: Record<string, unknown> & { etag: string };
+        try {
+          stored = await client.getEntity<Record<string, unknown>>(partitionKey, head);
+        } catch (err) {
+          if (statusOf(err) !== 404) throw err;
+          deleted += await this.deleteRows(table, chunk);
+          continue;
+        }
+        const patch = fold.fold(stored, chunk);
+        try {
+          await client.submitTransaction([['update', { ...patch, partitionKey, rowKey: head }, 'Merge', { etag: stored.etag }], ...chunk.map((r): TransactionAction => ['delete', { partitionKey: r.partitionKey, rowKey: r.rowKey }])]);
+          deleted += chunk.length;
+        } catch (err) {
+          const status = statusOf(err);
+          if (status !== 412 && status !== 404) throw err;
+          break;
+        }
+      }
+    }
+    return deleted;
   }
 
   /** Deletes a partition's rows, head last (so a round cut short leaves the head to be found again). */

@@ -3,7 +3,7 @@ import { formatDay, formatDayTime, londonToInstant } from '../platform/time';
 import { FORM_FIELDS, type FormErrors, type FormValues } from './form';
 import type { Aggregate, AuditEntry, Content, SchoolStatus, Tag } from './model';
 import type { History } from './store';
-import { AUDIT_LABEL, CRITERIA, SCHOOL_STATUS_LABEL, STATUS_LABEL, approvedCount, decisionDue, mayChange, mayDecide, missingLines, schoolStatus, statusOf, waitingOn, type Actor, type Criterion, type Names, type Section } from './rules';
+import { AUDIT_LABEL, CRITERIA, SCHOOL_STATUS_LABEL, STATUS_LABEL, approvedCount, decisionDue, mayActNow, mayChange, mayDecide, missingLines, schoolStatus, statusOf, waitingOn, type Actor, type Criterion, type Names, type Section } from './rules';
 
 /** Proposal domain → typed template data for cards/proposal*.json. No Teams calls here. */
 
@@ -33,13 +33,27 @@ export interface ProposalCardData {
   readonly signOffLine: string;
   readonly isOpen: boolean;
   readonly canSignOff: boolean;
-  /** The buttons shown: on the shared card every one (the server refuses those who may not); on a person's own view, only theirs. */
+  /**
+   * The buttons shown. On a person's own view, only theirs (decided by the rules that refuse everyone
+   * else). The shared card, which everyone in the channel sees until Teams fetches their own view, has
+   * none of them: only `showOptions`, which anyone may press for their own view.
+   */
   readonly showDecide: boolean;
   readonly showSignOff: boolean;
   readonly showChange: boolean;
+  readonly showHistory: boolean;
+  readonly showMore: boolean;
+  readonly showOptions: boolean;
+  /** On an own view with nothing to press while the proposal is open: says so. */
+  readonly nothingForYou: string;
+  readonly hasNothingForYou: boolean;
+  /** Teams ids whose clients fetch their own view of this card (Universal Actions `refresh`). */
+  readonly refreshUserIds: string[];
   readonly note: string;
   readonly hasNote: boolean;
 }
+
+const NOTHING_FOR_YOU = "Nothing on this proposal waits on you: each partner school's reps decide for their school, then a coordinator gives the final sign-off.";
 
 const dayOf = (date: string) => londonToInstant(date, '12:00');
 
@@ -68,7 +82,12 @@ export function schoolList(ids: readonly string[], names: Names): string {
   return `${list.slice(0, -1).join(', ')} and ${list.at(-1)}`;
 }
 
-export function proposalCardData(agg: Aggregate, now: Date, names: Names, note = '', viewer?: Actor): ProposalCardData {
+/**
+ * The proposal card. Without a viewer it is the shared card: content and where each school stands, no
+ * buttons but the neutral *Show my options*, and `refresh` so Teams fetches the own view of the people
+ * in `refreshUserIds`. With a viewer it is their own view: only the buttons the rules let them use.
+ */
+export function proposalCardData(agg: Aggregate, now: Date, names: Names, note = '', viewer?: Actor, refreshUserIds: readonly string[] = []): ProposalCardData {
   const p = agg.proposal;
   const c = p.content;
   const status = statusOf(agg);
@@ -119,9 +138,15 @@ export function proposalCardData(agg: Aggregate, now: Date, names: Names, note =
     signOffLine,
     isOpen: p.lifecycle === 'open',
     canSignOff: status === 'awaitingSignOff',
-    showDecide: p.lifecycle === 'open' && (!viewer || mayDecide(agg, viewer, p.version, names) === undefined),
-    showSignOff: status === 'awaitingSignOff' && (!viewer || viewer.isCoordinator),
-    showChange: p.lifecycle === 'open' && (!viewer || mayChange(agg, viewer) === undefined),
+    showDecide: !!viewer && p.lifecycle === 'open' && mayDecide(agg, viewer, p.version, names) === undefined,
+    showSignOff: !!viewer && status === 'awaitingSignOff' && viewer.isCoordinator,
+    showChange: !!viewer && p.lifecycle === 'open' && mayChange(agg, viewer) === undefined,
+    showHistory: !!viewer && viewer.isCoordinator,
+    showMore: !!viewer && (viewer.isCoordinator || (p.lifecycle === 'open' && mayChange(agg, viewer) === undefined)),
+    showOptions: !viewer && p.lifecycle === 'open',
+    nothingForYou: NOTHING_FOR_YOU,
+    hasNothingForYou: !!viewer && p.lifecycle === 'open' && !mayActNow(agg, viewer, names),
+    refreshUserIds: [...refreshUserIds],
     note,
     hasNote: !!note,
   };

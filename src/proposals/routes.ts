@@ -58,9 +58,19 @@ export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec
     return { needs, outcomes };
   }
 
-  /** The card as the person who pressed (or asked) sees it: only the buttons they may use. */
+  /**
+   * The card as the person who pressed (or asked) sees it: only the buttons they may use. It asks Teams
+   * to refresh it for them alone, so when they come back to it they see it as it stands then.
+   */
   async function proposalCard(turn: Turn, agg: Aggregate, note = ''): Promise<ActionResult> {
-    return { card: renderCard('proposalCard', proposalCardData(agg, turn.now, await service.schoolNames(), note, turn.person)) };
+    return { card: renderCard('proposalCard', proposalCardData(agg, turn.now, await service.schoolNames(), note, turn.person, [turn.actor.teamsId])) };
+  }
+
+  /** The proposal as it stands, as this person sees it. */
+  async function ownView(turn: Turn, proposalId: string): Promise<ActionResult> {
+    const loaded = await store.load(proposalId);
+    if (!loaded) return invalid(turn, NOT_FOUND);
+    return proposalCard(turn, loaded.agg);
   }
 
   const invalid = (turn: Turn, message: string): ActionResult => {
@@ -317,7 +327,7 @@ export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec
         if (created === 'exists') return already();
         await created.delivered;
         const names = await service.schoolNames();
-        const shared = renderCard('proposalCard', proposalCardData(agg, turn.now, names));
+        const shared = await service.sharedCard(agg, names);
         const posted = elsewhere ? (await store.load(id))?.posts.some((p) => p.conversationId === elsewhere.conversationId) : false;
         let result: ActionResult;
         if (posted) {
@@ -417,15 +427,15 @@ export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec
       },
     }),
     defineAction({
-      verb: 'proposal.show',
+      // Teams asks for a person's own view of the shared card (its `refresh`), or they press Show my options:
+      // anyone may, and gets only the buttons the rules let them use (a teacher, none).
+      verb: 'proposal.view',
+      recentIdentityIsEnough: true,
       data: Ref,
-      audience: 'rep',
-      async run(turn, data) {
-        const loaded = await store.load(data.proposalId);
-        if (!loaded) return invalid(turn, NOT_FOUND);
-        return proposalCard(turn, loaded.agg);
-      },
+      audience: 'everyone',
+      run: (turn, data) => ownView(turn, data.proposalId),
     }),
+    defineAction({ verb: 'proposal.show', data: Ref, audience: 'rep', run: (turn, data) => ownView(turn, data.proposalId) }),
     defineAction({
       verb: 'proposal.history',
       data: Ref,

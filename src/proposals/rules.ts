@@ -189,6 +189,33 @@ export function mayDecide(agg: Aggregate, actor: Actor, cardVersion: number, nam
   return undefined;
 }
 
+/** Whether this person has a button to press on the proposal now: decide for their school, edit or withdraw it, or give the final sign-off. */
+export function mayActNow(agg: Aggregate, actor: Actor, names: Names): boolean {
+  const open = agg.proposal.lifecycle === 'open';
+  return mayDecide(agg, actor, agg.proposal.version, names) === undefined || (open && mayChange(agg, actor) === undefined) || (statusOf(agg) === 'awaitingSignOff' && actor.isCoordinator);
+}
+
+/** A person as the directory knows them, with their Teams id (29:…) when it is kept. */
+export type Member = Actor & { readonly teamsId?: string };
+
+/**
+ * Whose own view Teams fetches for the shared card (`refresh.userIds`, Teams ids): the partner schools'
+ * reps, the proposer and the coordinators, those with a button to press now first (by the rules that
+ * refuse everyone else), at most `limit` (Teams refreshes for no more than 60). People whose Teams id is
+ * not known are left out: they press the shared card's neutral button for their view.
+ */
+export function refreshAudience(agg: Aggregate, people: readonly Member[], names: Names, limit: number): string[] {
+  const p = agg.proposal;
+  const isProposer = (m: Member) => m.aadObjectId === p.proposer.aadObjectId;
+  const proposer: Member = people.find(isProposer) ?? { aadObjectId: p.proposer.aadObjectId, name: p.proposer.name, teamsId: p.proposer.teamsId, isRep: true, isCoordinator: false, schoolId: p.leadSchoolId };
+  // The partner schools' reps, the proposer, the coordinators: in that order within "now" and "later".
+  const listed = [...new Set([...people.filter((m) => m.isRep && !!m.schoolId && p.content.partnerSchoolIds.includes(m.schoolId)), proposer, ...people.filter((m) => m.isCoordinator)])];
+  const now = listed.filter((m) => mayActNow(agg, m, names));
+  const later = listed.filter((m) => !now.includes(m));
+  const teamsIdOf = (m: Member) => m.teamsId || (m.aadObjectId === p.proposer.aadObjectId ? p.proposer.teamsId : '');
+  return [...new Set([...now, ...later].map(teamsIdOf).filter((id) => !!id))].slice(0, limit);
+}
+
 export type DecisionKind = 'approve' | 'requestChanges' | 'decline';
 
 const DECISION_STATUS: Record<DecisionKind, Exclude<SchoolStatus, 'pending'>> = { approve: 'approved', requestChanges: 'changesRequested', decline: 'declined' };

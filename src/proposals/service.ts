@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { MessageFactory, type ConversationReference } from 'botbuilder';
-import { cardAttachment, renderCard } from '../platform/cards';
+import { cardAttachment, REFRESH_USER_LIMIT, renderCard } from '../platform/cards';
 import type { Clock } from '../platform/clock';
 import { parseReference } from '../platform/conversations/reference';
 import type { ConversationStore } from '../platform/conversations/store';
-import type { DirectoryStore } from '../platform/directory/store';
+import type { DirectoryStore, StoredPerson } from '../platform/directory/store';
 import type { Logger } from '../platform/logging';
 import { change, stampOf } from '../platform/outbox/kernel';
 import type { Effect, Outbox } from '../platform/outbox/outbox';
 import { approvedNoticeData, proposalCardData, proposerNoticeData, supersededCardData } from './cards';
 import type { Aggregate, AuditEntry } from './model';
-import { deadlineId, deadlineItem, effectsOf, type Change, type Names, type Refusal, type Result } from './rules';
+import { deadlineId, deadlineItem, effectsOf, refreshAudience, type Change, type Names, type Refusal, type Result } from './rules';
 import { PROPOSALS_TABLE, type Post, type ProposalStore } from './store';
 
 /**
@@ -78,13 +78,14 @@ export class ProposalService {
   async apply(id: string, rule: (agg: Aggregate) => Result, via: Reference | undefined): Promise<Applied> {
     const names = await this.schoolNames();
     const reps = await this.repsChannel();
+    const people = await this.deps.directory.staff();
     const changed = await change(
       this.deps.outbox,
       () => this.deps.store.load(id),
       (loaded) => {
         const result = rule(loaded.agg);
         if (!result.ok) return { ok: false as const, refusal: result };
-        const effects = this.effects(loaded.agg, result.next, result.audit, loaded.posts, names, reps, via);
+        const effects = this.effects(loaded.agg, result.next, result.audit, loaded.posts, names, people, reps, via);
         return { ok: true as const, value: result, write: { table: PROPOSALS_TABLE, partitionKey: id, actions: this.deps.store.commitActions(loaded, result.next, result.audit, result.newVersion), effects, stamp: stampOf(result.next.proposal.rev) } };
       },
       `proposal ${id}`,
@@ -105,7 +106,7 @@ export class ProposalService {
    */
   async create(agg: Aggregate, audit: AuditEntry, postTo: Where | undefined, via: Reference | undefined): Promise<{ delivered: Promise<void> } | 'exists'> {
     const names = await this.schoolNames();
-    const effects = this.effects(undefined, agg, audit, [], names, postTo, via);
+    const effects = this.effects(undefined, agg, audit, [], names, await this.deps.directory.staff(), postTo, via);
     const committed = await this.deps.outbox.commit(PROPOSALS_TABLE, agg.proposal.id, this.deps.store.createActions(agg, audit), effects, stampOf(agg.proposal.rev));
     return committed || 'exists';
   }
@@ -118,11 +119,24 @@ export class ProposalService {
     return stored ? { conversationId: channel.conversationId, reference: stored.reference } : undefined;
   }
 
+  /**
+   * The card everyone in the channel sees: no buttons but *Show my options*, and `refresh` listing the
+   * Teams ids of the people who may act on it (the directory keeps reps' and coordinators' ids), so Teams
+   * fetches their own view with their buttons.
+   */
+  sharedCardData(agg: Aggregate, names: Names, people: readonly StoredPerson[]) {
+    return proposalCardData(agg, this.deps.clock.now(), names, '', undefined, refreshAudience(agg, people, names, REFRESH_USER_LIMIT));
+  }
+
+  async sharedCard(agg: Aggregate, names: Names) {
+    return renderCard('proposalCard', this.sharedCardData(agg, names, await this.deps.directory.staff()));
+  }
+
   /** The rule's effects as messages and registry changes for the outbox. */
-  private effects(before: Aggregate | undefined, next: Aggregate, audit: AuditEntry, posts: readonly Post[], names: Names, reps: Where | undefined, via: Reference | undefined): Effect[] {
+  private effects(before: Aggregate | undefined, next: Aggregate, audit: AuditEntry, posts: readonly Post[], names: Names, people: readonly StoredPerson[], reps: Where | undefined, via: Reference | undefined): Effect[] {
     const p = next.proposal;
     const now = this.deps.clock.now();
-    const card = () => MessageFactory.attachment(cardAttachment(renderCard('proposalCard', proposalCardData(next, now, names))));
+    const card = () => MessageFactory.attachment(cardAttachment(renderCard('proposalCard', this.sharedCardData(next, names, people))));
     const out: Effect[] = [];
     for (const effect of effectsOf(before, next, audit)) {
       switch (effect.kind) {

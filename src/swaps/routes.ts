@@ -177,6 +177,7 @@ export function swapRoutes(deps: SwapRouteDeps): SwapRoutes {
   const actions: ActionSpec[] = [
     defineAction({
       verb: 'swap.submit',
+      once: true,
       data: OfferInput.extend({ pupilDataChecked: z.literal('yes').optional() }),
       audience: 'rep',
       async run(turn, data) {

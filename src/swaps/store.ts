@@ -143,8 +143,6 @@ export class SwapConflict extends Error {
 
 export class SwapStore {
   private readonly table: TableClient;
-  /** People whose Teams id this instance has already written, so a click does not write every time. */
-  private readonly known = new Set<string>();
 
   constructor(
     tables: Tables,
@@ -227,13 +225,15 @@ export class SwapStore {
     }
   }
 
-  /** Keeps a person's Teams id so they can be messaged personally later. */
+  /**
+   * Keeps a person's Teams id so they can be messaged personally later. Written every time (one small
+   * upsert after a swap action that stored something, a few a week per rep), rather than remembered in
+   * the process: an instance that remembered having written it would not write it again after an
+   * erasure deleted it (on any instance), and would go on holding an erased person's identity.
+   */
   async rememberPerson(person: PersonRef): Promise<void> {
     if (!person.teamsId) return;
-    const marker = `${person.aadObjectId}|${person.teamsId}|${person.name}`;
-    if (this.known.has(marker)) return;
     await this.table.upsertEntity({ partitionKey: PEOPLE, rowKey: person.aadObjectId.toLowerCase(), teamsId: person.teamsId, name: person.name }, 'Replace');
-    this.known.add(marker);
   }
 
   /** The Teams ids known for these people (those never seen are missing from the map). */

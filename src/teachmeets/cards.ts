@@ -1,4 +1,6 @@
+import { REFRESH_USER_LIMIT } from '../platform/cards';
 import { spreadsheetCsv } from '../platform/downloads';
+import { pupilWarningText, type PupilDataWarning } from '../platform/pupilData';
 import { formatDayTime, formatTime, londonDate, londonTime } from '../platform/time';
 import type { FormErrors, FormValues } from './form';
 import { FORM_FIELDS } from './form';
@@ -20,7 +22,16 @@ export interface FormCardData {
   readonly hasAnnouncements: boolean;
   /** An edit form has a Back to the TeachMeet card. */
   readonly hasBack: boolean;
+  /** The free text may name a pupil: a warning above the form, and `anywayTitle` beside the submit button. */
+  readonly pupilWarning: string;
+  readonly pupilCheck: boolean;
+  readonly anywayTitle: string;
 }
+
+/** The free text of the TeachMeet form checked for pupils' names before anything is stored, and how the warning names each. */
+export const FORM_FREE_TEXT = { title: 'the title', theme: 'the theme', venue: 'the venue' } as const;
+export const POST_ANYWAY = 'Post anyway: it is not a pupil';
+export const SAVE_ANYWAY = 'Save anyway: it is not a pupil';
 
 export function formCardData(opts: {
   mode: 'new' | 'edit';
@@ -29,7 +40,9 @@ export function formCardData(opts: {
   errors?: FormErrors;
   schools: readonly { id: string; name: string }[];
   hasAnnouncements: boolean;
+  pupilData?: readonly PupilDataWarning[];
 }): FormCardData {
+  const anyway = opts.mode === 'new' ? POST_ANYWAY : SAVE_ANYWAY;
   const values = opts.values ?? (opts.event ? valuesOf(opts.event) : emptyValues());
   const errors = Object.fromEntries(FORM_FIELDS.map((f) => [f, opts.errors?.[f] ?? '']));
   return {
@@ -44,6 +57,42 @@ export function formCardData(opts: {
     hostChoices: [...opts.schools.map((s) => ({ title: s.name, value: s.id })), { title: 'Online', value: 'online' }],
     hasAnnouncements: opts.mode === 'new' && opts.hasAnnouncements,
     hasBack: opts.mode === 'edit' && !!opts.event,
+    pupilWarning: pupilWarningText(opts.pupilData ?? [], FORM_FREE_TEXT, anyway),
+    pupilCheck: (opts.pupilData ?? []).length > 0,
+    anywayTitle: anyway,
+  };
+}
+
+/** The presenter's talk (title and one line) checked for pupils' names, and how the warning names each. */
+export const TALK_FREE_TEXT = { talkTitle: 'the talk title', talkLine: 'the line about it' } as const;
+export const PRESENT_ANYWAY = 'Sign up anyway: it is not a pupil';
+
+export interface PresentCardData {
+  readonly eventId: string;
+  readonly title: string;
+  readonly when: string;
+  readonly pupilWarning: string;
+  readonly talkTitle: string;
+  readonly talkLine: string;
+  readonly slot: string;
+  readonly slotChoices: { title: string; value: string }[];
+  readonly anywayTitle: string;
+}
+
+/** The presenter's form on its own, the talk kept, with the pupil-data warning above it. */
+export function presentCardData(agg: Aggregate, now: Date, talk: { title: string; line: string; slot: string }, pupilData: readonly PupilDataWarning[]): PresentCardData {
+  const e = agg.event;
+  const slotChoices = slotChoicesOf(agg);
+  return {
+    eventId: e.id,
+    title: e.title,
+    when: whenText(e, now),
+    pupilWarning: pupilWarningText(pupilData, TALK_FREE_TEXT, PRESENT_ANYWAY),
+    talkTitle: talk.title,
+    talkLine: talk.line,
+    slot: slotChoices.some((c) => c.value === talk.slot) ? talk.slot : (slotChoices[0]?.value ?? ''),
+    slotChoices,
+    anywayTitle: PRESENT_ANYWAY,
   };
 }
 
@@ -134,8 +183,6 @@ export interface EventCardData {
   readonly refreshUserIds: string[];
 }
 
-/** Teams refreshes a card automatically for at most 60 listed people. */
-const REFRESH_LIMIT = 60;
 
 /**
  * Whose card it is. Without a viewer it is the shared card everyone sees: no organiser buttons, and
@@ -195,7 +242,7 @@ export function eventCardData(agg: Aggregate, now: Date, schoolName: (id: string
     lateLine: late === 0 ? '' : `${late === 1 ? '1 presenter' : `${late} presenters`} signed up after the draw and ${late === 1 ? 'is' : 'are'} at the end. Draw again to mix ${late === 1 ? 'them' : 'them all'} in.`,
     hasLateLine: late > 0 && !!view.canOrganise && e.status !== 'cancelled',
     canOrganise: !!view.canOrganise && e.status !== 'cancelled',
-    slotChoices: free.map((len) => ({ title: `${len} minutes (${c.slotsLeft[len]} left)`, value: String(len) })),
+    slotChoices: slotChoicesOf(agg),
     firstSlot: free.length > 0 ? String(free[0]) : '',
     refreshUserIds: [
       ...new Set([
@@ -205,8 +252,14 @@ export function eventCardData(agg: Aggregate, now: Date, schoolName: (id: string
           .sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime())
           .map((s) => s.teamsId),
       ]),
-    ].slice(0, REFRESH_LIMIT),
+    ].slice(0, REFRESH_USER_LIMIT),
   };
+}
+
+/** The presenter slot lengths with places left, as choices ("5 minutes (1 left)"). */
+function slotChoicesOf(agg: Aggregate): { title: string; value: string }[] {
+  const left = counts(agg).slotsLeft;
+  return SLOT_LENGTHS.filter((len) => left[len] > 0).map((len) => ({ title: `${len} minutes (${left[len]} left)`, value: String(len) }));
 }
 
 /** A Teams calendar deep link that opens a new meeting form with the TeachMeet's details. */
@@ -235,6 +288,25 @@ export interface NoticeCardData {
 
 export function noticeCardData(e: TeachMeet, heading: string, text: string, now: Date, withCalendar: boolean): NoticeCardData {
   return { heading, text, title: e.title, when: whenText(e, now), where: whereText(e), link: e.link, hasLink: !!e.link && e.status !== 'cancelled', calendarUrl: calendarLink(e), hasCalendar: withCalendar };
+}
+
+/** "Your place is confirmed" (or "You're presenting", with the talk). */
+export function confirmedNoticeData(e: TeachMeet, s: Pick<SignUp, 'role' | 'talk'>, now: Date): NoticeCardData {
+  return s.role === 'presenter' && s.talk
+    ? noticeCardData(e, "You're presenting", `${s.talk.slot} min, '${s.talk.title}'. Add it to your calendar so you don't miss it.`, now, true)
+    : noticeCardData(e, 'Your place is confirmed', "See you there. Add it to your calendar so you don't miss it.", now, true);
+}
+
+export function offerExpiredNoticeData(e: TeachMeet, now: Date): NoticeCardData {
+  return noticeCardData(e, 'The place you were offered has gone', 'The offer expired before it was accepted, so the place went to the next person waiting.', now, false);
+}
+
+export function changedNoticeData(e: TeachMeet, what: readonly string[], now: Date, confirmed: boolean): NoticeCardData {
+  return noticeCardData(e, `${e.title} has changed`, `What changed: ${what.join('; ')}.`, now, confirmed);
+}
+
+export function cancelledNoticeData(e: TeachMeet, now: Date): NoticeCardData {
+  return noticeCardData(e, `${e.title} is cancelled`, cancelledText(e), now, false);
 }
 
 export function offerCardData(e: TeachMeet, expiresAt: Date, now: Date) {
@@ -281,7 +353,14 @@ export interface ConfirmCardData {
   readonly reason: string;
   readonly problem: string;
   readonly hasProblem: boolean;
+  /** The reason may name a pupil: a warning above it, and CANCEL_ANYWAY beside the button. */
+  readonly pupilWarning: string;
+  readonly pupilCheck: boolean;
+  readonly anywayTitle: string;
 }
+
+export const CANCEL_ANYWAY = 'Cancel it anyway: it is not a pupil';
+const NO_PUPIL_CHECK = { pupilWarning: '', pupilCheck: false, anywayTitle: CANCEL_ANYWAY } as const;
 
 /** "Cancel your place?": what the person gives up, before they give it up. */
 export function confirmCancelPlaceData(agg: Aggregate, aadObjectId: string, now: Date): ConfirmCardData {
@@ -294,15 +373,16 @@ export function confirmCancelPlaceData(agg: Aggregate, aadObjectId: string, now:
       : waitlisted
         ? `You'll lose your place on the waitlist (number ${waitPosition(agg, aadObjectId) ?? '?'}).`
         : 'Your place will go to the next person waiting, and you would have to sign up again to get one back.';
-  return { eventId: e.id, heading: waitlisted ? 'Leave the waitlist?' : 'Cancel your place?', title: e.title, when: whenText(e, now), where: whereText(e), text, isEvent: false, reason: '', problem: '', hasProblem: false };
+  return { eventId: e.id, heading: waitlisted ? 'Leave the waitlist?' : 'Cancel your place?', title: e.title, when: whenText(e, now), where: whereText(e), text, isEvent: false, reason: '', problem: '', hasProblem: false, ...NO_PUPIL_CHECK };
 }
 
 /** "Cancel this TeachMeet?": who will be told, and the reason they will read. */
-export function confirmCancelEventData(agg: Aggregate, now: Date, reason = '', problem = ''): ConfirmCardData {
+export function confirmCancelEventData(agg: Aggregate, now: Date, reason = '', problem = '', pupilData: readonly PupilDataWarning[] = []): ConfirmCardData {
   const e = agg.event;
   const told = [...agg.signUps.values()].filter((s) => s.status !== 'cancelled').length;
   const who = told === 0 ? 'Nobody has signed up yet.' : `${told === 1 ? 'The 1 person' : `All ${told} people`} signed up or waiting will be told, with your reason.`;
-  return { eventId: e.id, heading: 'Cancel this TeachMeet?', title: e.title, when: whenText(e, now), where: whereText(e), text: `${who} This cannot be undone.`, isEvent: true, reason, problem, hasProblem: !!problem };
+  const pupilCheck = { pupilWarning: pupilWarningText(pupilData, { reason: 'the reason' }, CANCEL_ANYWAY), pupilCheck: pupilData.length > 0, anywayTitle: CANCEL_ANYWAY };
+  return { eventId: e.id, heading: 'Cancel this TeachMeet?', title: e.title, when: whenText(e, now), where: whereText(e), text: `${who} This cannot be undone.`, isEvent: true, reason, problem, hasProblem: !!problem, ...pupilCheck };
 }
 
 /** The cancellation notice's words, with the organiser's reason. */

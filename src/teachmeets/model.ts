@@ -31,27 +31,7 @@ export interface TeachMeet {
   addedLate: string[];
   /** Why the organiser cancelled it, told to everyone in the cancellation notice ('' before a cancellation). */
   cancelReason: string;
-  /** Changes and a cancellation everyone signed up is still being told of (see SignUp.toldVersion). */
-  broadcasts: Broadcast[];
-  /** When the oldest notice still unsent was recorded (so a sweep can find events with notices left over). */
-  noticesSince?: Date;
-  /** An instance sending notices left over by another holds them until then. */
-  noticesClaimedUntil?: Date;
-  /** Which instance holds them (so it can hold them longer, or let them go). */
-  noticesClaimedBy?: string;
 }
-
-/** A message for everyone signed up: what changed, or that the event is cancelled. */
-export interface Broadcast {
-  /** The event version that made it; people whose toldVersion is lower have not been told yet. */
-  readonly v: number;
-  readonly kind: 'changed' | 'eventCancelled';
-  readonly what: readonly string[];
-  readonly at: Date;
-}
-
-/** Personal messages recorded with the change that causes them, and cleared once sent (durable). */
-export type PersonalNoticeKind = 'confirmed' | 'offerExpired';
 
 export type SignUpStatus = 'confirmed' | 'waiting' | 'offered' | 'cancelled';
 
@@ -72,12 +52,6 @@ export interface SignUp {
   /** Waitlist number (unique per event); set while waiting or offered. */
   waitNumber?: number;
   offerExpiresAt?: Date;
-  /** Whether the offer message has gone out (offers are durable and sent once). */
-  offerSent: boolean;
-  /** A personal message recorded in the same commit as the change it tells of, until it has gone. */
-  notice?: { readonly kind: PersonalNoticeKind; readonly at: Date };
-  /** The highest event version whose broadcast this person has been told (or joined after). */
-  toldVersion: number;
   readonly createdAt: Date;
   updatedAt: Date;
 }

@@ -7,10 +7,10 @@ import type { CommandSpec } from '../platform/commands';
 import type { ConversationStore } from '../platform/conversations/store';
 import type { DirectoryStore } from '../platform/directory/store';
 import type { Person } from '../platform/identity';
-import type { Proactive } from '../platform/proactive';
+import { pupilDataWarnings, type PupilDataWarning } from '../platform/pupilData';
 import { formatDayTime } from '../platform/time';
 import type { Turn } from '../platform/turn';
-import { attendeeRows, confirmCancelEventData, confirmCancelPlaceData, eventCardData, formCardData, myStatus, noticeCardData, whenText, whereText } from './cards';
+import { attendeeRows, confirmCancelEventData, confirmCancelPlaceData, eventCardData, formCardData, FORM_FREE_TEXT, myStatus, noticeCardData, presentCardData, whenText, whereText } from './cards';
 import { checkForm, FormInput, type FormValues } from './form';
 import type { Aggregate, PersonRef, SlotLength, TeachMeet } from './model';
 import { UnknownEvent, type Committed } from './queue';
@@ -24,7 +24,6 @@ export interface TeachMeetRouteDeps {
   readonly service: TeachMeetService;
   readonly store: TeachMeetStore;
   readonly directory: DirectoryStore;
-  readonly proactive: Proactive;
   readonly conversations: ConversationStore;
   /** A short-lived link to the attendee list as CSV. */
   csvLink(eventId: string, now: Date): { url: string; validFor: string };
@@ -105,9 +104,18 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
     return { agg: loaded.agg, posts: loaded.posts };
   }
 
+  /** Free text that may name a pupil, unless the writer has said it does not ("… anyway: it is not a pupil"). */
+  async function pupilData(fields: Readonly<Record<string, string>>, checked: 'yes' | undefined): Promise<PupilDataWarning[]> {
+    if (checked === 'yes') return [];
+    return pupilDataWarnings(fields, (await directory.schools()).map((s) => s.name));
+  }
+  const formFreeText = (values: FormValues) => Object.fromEntries(Object.keys(FORM_FREE_TEXT).map((f) => [f, values[f as keyof typeof FORM_FREE_TEXT]]));
+  const pupilDataChecked = z.object({ pupilDataChecked: z.literal('yes').optional() });
+
   const formData = z
     .object({ eventId: z.union([cardId, z.literal('')]).optional(), version: z.union([z.string().max(12), z.number()]).optional() })
     .merge(FormInput)
+    .merge(pupilDataChecked)
     .strip();
 
   const commands: CommandSpec[] = [
@@ -165,6 +173,7 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
   const actions: ActionSpec[] = [
     defineAction({
       verb: 'teachmeet.create',
+      once: true,
       data: formData,
       audience: 'rep',
       async run(turn, data) {
@@ -174,6 +183,11 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
         if (!checked.ok) {
           turn.record.outcome = 'invalid';
           return { card: renderCard('teachmeetForm', formCardData({ mode: 'new', values, errors: checked.errors, schools, hasAnnouncements: await hasAnnouncements(turn.person) })) };
+        }
+        const warnings = await pupilData(formFreeText(values), data.pupilDataChecked);
+        if (warnings.length > 0) {
+          turn.record.outcome = 'invalid';
+          return { card: renderCard('teachmeetForm', formCardData({ mode: 'new', values, schools, hasAnnouncements: await hasAnnouncements(turn.person), pupilData: warnings })) };
         }
         const d = checked.draft;
         const event: TeachMeet = {
@@ -196,7 +210,6 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
           runningOrder: [],
           addedLate: [],
           cancelReason: '',
-          broadcasts: [],
         };
         await deps.store.create(event);
         await service.planTimers(event);
@@ -217,8 +230,7 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
         if (d.announce && (await hasAnnouncements(turn.person))) {
           const channel = (await directory.channels()).find((c) => c.role.kind === 'announcements');
           const stored = channel ? await deps.conversations.conversation(channel.conversationId) : undefined;
-          const id = stored ? await deps.proactive.send(stored.reference, MessageFactory.attachment(cardAttachment(shared))).catch(() => undefined) : undefined;
-          if (stored && id) await service.queue.addPost(event.id, { conversationId: channel!.conversationId, activityId: id, reference: JSON.stringify(stored.reference) });
+          if (stored) await service.postCopy(event.id, channel!.conversationId, stored.reference, MessageFactory.attachment(cardAttachment(shared)));
         }
         // The organiser's own view of the card they just posted (with the organiser buttons).
         if (isExecute && replyTo) return eventCard(turn, agg);
@@ -239,10 +251,22 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
         talkTitle: cardText(100).min(3, 'Give your talk a title (at least 3 characters).'),
         slot: z.enum(['2', '5', '7']),
         talkLine: cardText(200).optional().default(''),
-      }),
+      }).merge(pupilDataChecked),
       audience: 'everyone',
-      run: (turn, data) =>
-        change(turn, data.eventId, { kind: 'present', person: personRef(turn), talk: { slot: Number(data.slot) as SlotLength, title: data.talkTitle, line: data.talkLine } }),
+      async run(turn, data) {
+        const warnings = await pupilData({ talkTitle: data.talkTitle, talkLine: data.talkLine }, data.pupilDataChecked);
+        if (warnings.length > 0) {
+          // The talk comes back on its own form, kept as typed, with the warning: nothing is stored yet.
+          const loaded = await service.queue.read(data.eventId);
+          if (!loaded) {
+            turn.record.outcome = 'invalid';
+            return { message: "I can't find that TeachMeet. It may have been removed." };
+          }
+          turn.record.outcome = 'invalid';
+          return { card: renderCard('teachmeetPresent', presentCardData(loaded.agg, turn.now, { title: data.talkTitle, line: data.talkLine, slot: data.slot }, warnings)) };
+        }
+        return change(turn, data.eventId, { kind: 'present', person: personRef(turn), talk: { slot: Number(data.slot) as SlotLength, title: data.talkTitle, line: data.talkLine } });
+      },
     }),
     defineAction({
       verb: 'teachmeet.cancel',
@@ -328,6 +352,11 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
           turn.record.outcome = 'invalid';
           return { card: renderCard('teachmeetForm', formCardData({ mode: 'edit', event: current, values, errors: checked.errors, schools, hasAnnouncements: false })) };
         }
+        const warnings = await pupilData(formFreeText(values), data.pupilDataChecked);
+        if (warnings.length > 0) {
+          turn.record.outcome = 'invalid';
+          return { card: renderCard('teachmeetForm', formCardData({ mode: 'edit', event: current, values, schools, hasAnnouncements: false, pupilData: warnings })) };
+        }
         const d = checked.draft;
         const committed = await service.queue.submit(current.id, {
           kind: 'edit',
@@ -355,7 +384,7 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
     }),
     defineAction({
       verb: 'teachmeet.cancelEventSure',
-      data: EventRef.extend({ reason: cardText(300).optional().default('') }),
+      data: EventRef.extend({ reason: cardText(300).optional().default('') }).merge(pupilDataChecked),
       audience: 'everyone',
       async run(turn, data) {
         const loaded = await loadForOrganiser(turn, data.eventId);
@@ -364,6 +393,11 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
           turn.record.outcome = 'invalid';
           return { card: renderCard('teachmeetConfirm', confirmCancelEventData(loaded.agg, turn.now, data.reason, 'Say why it is cancelled: everyone signed up will read it. Nothing has been cancelled yet.')) };
         }
+        const warnings = loaded.agg.event.status === 'cancelled' ? [] : await pupilData({ reason: data.reason }, data.pupilDataChecked);
+        if (warnings.length > 0) {
+          turn.record.outcome = 'invalid';
+          return { card: renderCard('teachmeetConfirm', confirmCancelEventData(loaded.agg, turn.now, data.reason, '', warnings)) };
+        }
         // Pressed twice (a Teams retry), the rules find it cancelled already and tell nobody again.
         const committed = await service.queue.submit(data.eventId, { kind: 'cancelEvent', by: turn.actor.aadObjectId, reason: data.reason });
         return eventCard(turn, committed.agg, committed.outcome.message);
@@ -371,6 +405,7 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
     }),
     defineAction({
       verb: 'teachmeet.draw',
+      once: true,
       data: EventRef,
       audience: 'everyone',
       async run(turn, data) {

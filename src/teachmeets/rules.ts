@@ -1,11 +1,12 @@
 import type { Person } from '../platform/identity';
 import { formatDayTime } from '../platform/time';
-import { SLOT_LENGTHS, type Aggregate, type OfferPolicy, type PersonalNoticeKind, type PersonRef, type SignUp, type SlotLength, type Talk, type TeachMeet } from './model';
+import { SLOT_LENGTHS, type Aggregate, type OfferPolicy, type PersonRef, type SignUp, type SlotLength, type Talk, type TeachMeet } from './model';
 
 /**
  * The TeachMeet rules, pure: they take the event with its sign-ups, what people asked for, and `now`,
- * and change the aggregate in place, returning what each person should be told and what must be sent
- * afterwards. The store commits the result as one transaction under the event row's ETag.
+ * and change the aggregate in place, returning what each person should be told (the notices: the
+ * change's effects, delivered by the outbox) . The queue commits the result and its effects as one
+ * transaction under the event row's ETag.
  */
 
 export type Intent =
@@ -14,13 +15,6 @@ export type Intent =
   | { readonly kind: 'cancel'; readonly person: PersonRef }
   | { readonly kind: 'acceptOffer'; readonly person: PersonRef }
   | { readonly kind: 'declineOffer'; readonly person: PersonRef }
-  | { readonly kind: 'markOfferSent'; readonly aadObjectId: string; readonly expiresAt: string }
-  /** A personal notice has gone (or was given up on): `at` names which one, so a newer notice of the same kind stays. */
-  | { readonly kind: 'noticeSent'; readonly aadObjectId: string; readonly notice: PersonalNoticeKind; readonly at: string }
-  /** A person has been told of the broadcast made at version `v` (and of any before it). */
-  | { readonly kind: 'broadcastTold'; readonly aadObjectId: string; readonly v: number }
-  /** Instance `by` takes over notices another left unsent, until `until` (now, to let go); refused while another holds them. */
-  | { readonly kind: 'claimNotices'; readonly by: string; readonly until: string }
   | { readonly kind: 'sweep' }
   | { readonly kind: 'edit'; readonly by: string; readonly changes: EventChanges }
   | { readonly kind: 'cancelEvent'; readonly by: string; readonly reason: string }
@@ -31,17 +25,14 @@ export type EventChanges = Partial<Pick<TeachMeet, 'title' | 'theme' | 'host' | 
 /** What the person who asked is told. `ok: false` means nothing changed for them. */
 export type Outcome = { readonly ok: true; readonly message: string } | { readonly ok: false; readonly message: string };
 
-/** Messages to send once the change is committed. */
+/** What the change tells people (its effects; a place on the waitlist is shown on the card, not sent). */
 export type Notice =
   | { readonly kind: 'confirmed'; readonly aadObjectId: string }
   | { readonly kind: 'waitlisted'; readonly aadObjectId: string; readonly position: number }
   | { readonly kind: 'offer'; readonly aadObjectId: string; readonly expiresAt: Date }
   | { readonly kind: 'offerExpired'; readonly aadObjectId: string }
-  | { readonly kind: 'changed'; readonly aadObjectId: string; readonly what: string[]; readonly v: number }
-  | { readonly kind: 'eventCancelled'; readonly aadObjectId: string; readonly v: number };
-
-/** Intents that only record what has been sent or who is sending: nobody's card changes. */
-const BOOKKEEPING: ReadonlySet<Intent['kind']> = new Set(['markOfferSent', 'noticeSent', 'broadcastTold', 'claimNotices']);
+  | { readonly kind: 'changed'; readonly aadObjectId: string; readonly what: string[] }
+  | { readonly kind: 'eventCancelled'; readonly aadObjectId: string };
 
 export interface Applied {
   readonly outcomes: Outcome[];
@@ -52,12 +43,14 @@ export interface Applied {
   readonly eventChanged: boolean;
   /** Offers to make, expire or shorten were left for a sweep right after: doing them all would change more than MAX_ROWS sign-ups. */
   readonly more: boolean;
-  /** Whether anything a card shows may have changed (false when the intents were only bookkeeping). */
-  readonly shown: boolean;
 }
 
-/** Sign-up rows one commit may change: a transaction holds 100 operations, one of them the event row. */
-export const MAX_ROWS = 99;
+/**
+ * Sign-up rows one commit may change: a transaction holds 100 operations: the event row, the sign-ups
+ * and the change's effects (the card's copies, messages, reminders), for which ROOM_FOR_EFFECTS is kept.
+ */
+export const ROOM_FOR_EFFECTS = 10;
+export const MAX_ROWS = 99 - ROOM_FOR_EFFECTS;
 
 type Applying = { -readonly [K in keyof Applied]: Applied[K] };
 
@@ -141,15 +134,14 @@ export function offerExpiry(event: TeachMeet, now: Date, policy: OfferPolicy): D
 
 /** Applies intents in order, changing `agg` in place. */
 export function applyAll(agg: Aggregate, intents: readonly Intent[], now: Date, policy: OfferPolicy): Applied {
-  const applied: Applying = { outcomes: [], notices: [], changed: new Set(), eventChanged: false, more: false, shown: false };
+  const applied: Applying = { outcomes: [], notices: [], changed: new Set(), eventChanged: false, more: false };
   for (const intent of intents) {
     const outcome = applyOne(agg, intent, now, policy, applied);
     const late = keepRunningOrder(agg, now);
     if (late.changed) applied.eventChanged = true;
     applied.outcomes.push(late.added.includes(actorOf(intent) ?? '') && outcome.ok ? ok(`${outcome.message} ${lateLine(agg, actorOf(intent)!)}`) : outcome);
-    if (!BOOKKEEPING.has(intent.kind)) applied.shown = true;
   }
-  settleNotices(agg, applied, now);
+  applied.notices = stillTrue(agg, applied.notices);
   return applied;
 }
 
@@ -189,88 +181,43 @@ export function keepRunningOrder(agg: Aggregate, now: Date): { added: string[]; 
   return { added, changed: true };
 }
 
-/** The version a batch of intents is committed as (the queue writes the event row with version + 1). */
-function commitVersion(event: TeachMeet): number {
-  return event.version + 1;
-}
-
-/** Records a personal notice on the person's row, in the same commit as the change it tells of. */
-function tell(applied: Applying, s: SignUp, kind: PersonalNoticeKind, now: Date): void {
-  s.notice = { kind, at: now };
+/** A personal notice, sent once the change it tells of is committed (the row changed with it). */
+function tell(applied: Applying, s: SignUp, kind: 'confirmed' | 'offerExpired', now: Date): void {
   touch(applied, s, now);
   applied.notices.push({ kind, aadObjectId: s.aadObjectId });
 }
 
-/** Whether a sign-up is still to be told of a broadcast (people who left, or joined after it, are not). */
-export function owesBroadcast(s: SignUp, b: { readonly v: number }): boolean {
-  return s.status !== 'cancelled' && s.toldVersion < b.v;
-}
-
 /**
- * The personal notice a sign-up is still owed, if any. A confirmation for an event since cancelled is
- * owed no more (the cancellation is what they are told); it is left on the row rather than cleared, so
- * a cancellation never has to rewrite every row.
+ * The notices that still hold once every intent of a batch is applied: a confirmation for someone
+ * who has since cancelled, an offer since taken back, an expired offer for someone who signed up
+ * again, are dropped; each person gets each message once, the latest offer only.
  */
-export function owedNotice(s: SignUp, event: TeachMeet): SignUp['notice'] {
-  if (!s.notice || (s.notice.kind === 'confirmed' && event.status === 'cancelled')) return undefined;
-  return s.notice;
-}
-
-/**
- * The broadcasts a person is owed after `toldUpTo`, up to version `v`, told as one message: the
- * cancellation if the event has been cancelled since, else every change in order.
- */
-export function owedBroadcasts(event: TeachMeet, toldUpTo: number, v: number): { kind: 'changed'; what: string[] } | { kind: 'eventCancelled' } | undefined {
-  const owed = event.broadcasts.filter((b) => b.v > toldUpTo && b.v <= v);
-  if (owed.length === 0) return undefined;
-  if (owed.some((b) => b.kind === 'eventCancelled')) return { kind: 'eventCancelled' };
-  return { kind: 'changed', what: owed.flatMap((b) => b.what) };
-}
-
-/**
- * Every notice recorded at or before `before` and still owed: a person's own notice, and for each person
- * one message for all the broadcasts they are owed (the latest stands for those before it).
- */
-export function overdueNotices(agg: Aggregate, before: Date): Notice[] {
+export function stillTrue(agg: Aggregate, notices: readonly Notice[]): Notice[] {
   const out: Notice[] = [];
-  const due = (at: Date) => at.getTime() <= before.getTime();
-  for (const s of agg.signUps.values()) {
-    const own = owedNotice(s, agg.event);
-    if (own && due(own.at)) out.push({ kind: own.kind, aadObjectId: s.aadObjectId });
-    const latest = agg.event.broadcasts.filter((b) => due(b.at) && owesBroadcast(s, b)).at(-1);
-    if (latest) out.push(latest.kind === 'changed' ? { kind: 'changed', aadObjectId: s.aadObjectId, what: [...latest.what], v: latest.v } : { kind: 'eventCancelled', aadObjectId: s.aadObjectId, v: latest.v });
+  const seen = new Set<string>();
+  for (let i = notices.length - 1; i >= 0; i -= 1) {
+    const n = notices[i]!;
+    const s = agg.signUps.get(n.aadObjectId);
+    const key = `${n.kind}|${n.aadObjectId}`;
+    if (!s || seen.has(key)) continue;
+    const holds =
+      n.kind === 'confirmed'
+        ? s.status === 'confirmed' && agg.event.status !== 'cancelled'
+        : n.kind === 'offer'
+          ? s.status === 'offered' && s.offerExpiresAt?.getTime() === n.expiresAt.getTime() && agg.event.status !== 'cancelled'
+          : n.kind === 'offerExpired'
+            ? s.status === 'cancelled' && agg.event.status !== 'cancelled'
+            : n.kind === 'waitlisted'
+              ? s.status === 'waiting'
+              : n.kind === 'changed'
+                ? agg.event.status !== 'cancelled'
+                : true;
+    if (!holds) continue;
+    // Several changes in one batch are each told (in order); other kinds once.
+    if (n.kind !== 'changed') seen.add(key);
+    out.push(n);
   }
-  return out;
-}
-
-/**
- * Drops notices that no longer hold (a confirmation for someone who has since cancelled, an expired
- * offer for someone who has since signed up again: rows this batch has changed anyway) and broadcasts
- * everyone has been told of, and notes when the oldest notice still owed was recorded.
- */
-function settleNotices(agg: Aggregate, applied: Applying, now: Date): void {
-  const { event } = agg;
-  for (const s of agg.signUps.values()) {
-    if (s.notice && s.status !== (s.notice.kind === 'confirmed' ? 'confirmed' : 'cancelled')) {
-      s.notice = undefined;
-      touch(applied, s, now);
-    }
-  }
-  event.broadcasts = event.broadcasts.filter((b) => [...agg.signUps.values()].some((s) => owesBroadcast(s, b)));
-  let since = Math.min(...event.broadcasts.map((b) => b.at.getTime()));
-  for (const s of agg.signUps.values()) {
-    const own = owedNotice(s, event);
-    if (own) since = Math.min(since, own.at.getTime());
-  }
-  event.noticesSince = Number.isFinite(since) ? new Date(since) : undefined;
-}
-
-/**
- * The toldVersion of someone joining now: they are not told of changes made before they joined, but are
- * of one made after them in the same batch (committed as the same version).
- */
-function joinedAt(event: TeachMeet): number {
-  return Math.max(event.version, ...event.broadcasts.map((b) => b.v));
+  return out.reverse();
 }
 
 function touch(applied: Applied, s: SignUp, now: Date): void {
@@ -315,35 +262,6 @@ function applyOne(agg: Aggregate, intent: Intent, now: Date, policy: OfferPolicy
       fill(agg, now, policy, applied);
       return ok('Thanks for letting us know: the place goes to the next person waiting.');
     }
-    case 'markOfferSent': {
-      const me = agg.signUps.get(intent.aadObjectId);
-      if (!me || me.status !== 'offered' || me.offerSent || me.offerExpiresAt?.toISOString() !== intent.expiresAt) return ok('unchanged');
-      me.offerSent = true;
-      touch(applied, me, now);
-      return ok('marked');
-    }
-    case 'noticeSent': {
-      const me = agg.signUps.get(intent.aadObjectId);
-      if (!me?.notice || me.notice.kind !== intent.notice || me.notice.at.toISOString() !== intent.at) return ok('unchanged');
-      me.notice = undefined;
-      touch(applied, me, now);
-      return ok('marked');
-    }
-    case 'broadcastTold': {
-      const me = agg.signUps.get(intent.aadObjectId);
-      if (!me || me.toldVersion >= intent.v) return ok('unchanged');
-      me.toldVersion = intent.v;
-      touch(applied, me, now);
-      return ok('marked');
-    }
-    case 'claimNotices': {
-      const held = event.noticesClaimedUntil && event.noticesClaimedUntil.getTime() > now.getTime();
-      if (held && event.noticesClaimedBy !== intent.by) return no('Another instance is sending these notices.');
-      event.noticesClaimedBy = intent.by;
-      event.noticesClaimedUntil = new Date(intent.until);
-      applied.eventChanged = true;
-      return ok('claimed');
-    }
     case 'sweep': {
       for (const s of agg.signUps.values()) {
         if (s.status === 'offered' && s.offerExpiresAt && s.offerExpiresAt.getTime() <= now.getTime()) {
@@ -362,10 +280,8 @@ function applyOne(agg: Aggregate, intent: Intent, now: Date, policy: OfferPolicy
       event.status = 'cancelled';
       event.cancelReason = intent.reason;
       applied.eventChanged = true;
-      const v = commitVersion(event);
-      event.broadcasts = [...event.broadcasts, { v, kind: 'eventCancelled', what: [], at: now }];
       for (const s of agg.signUps.values()) {
-        if (s.status !== 'cancelled') applied.notices.push({ kind: 'eventCancelled', aadObjectId: s.aadObjectId, v });
+        if (s.status !== 'cancelled') applied.notices.push({ kind: 'eventCancelled', aadObjectId: s.aadObjectId });
       }
       return ok(`${event.title} is cancelled. Everyone signed up or waiting will be told.`);
     }
@@ -381,7 +297,7 @@ function applyOne(agg: Aggregate, intent: Intent, now: Date, policy: OfferPolicy
 }
 
 function newSignUp(person: PersonRef, now: Date): SignUp {
-  return { aadObjectId: person.aadObjectId, teamsId: person.teamsId, name: person.name, schoolId: person.schoolId, role: 'attendee', status: 'cancelled', offerSent: false, toldVersion: 0, createdAt: now, updatedAt: now };
+  return { aadObjectId: person.aadObjectId, teamsId: person.teamsId, name: person.name, schoolId: person.schoolId, role: 'attendee', status: 'cancelled', createdAt: now, updatedAt: now };
 }
 
 function attend(agg: Aggregate, person: PersonRef, now: Date, policy: OfferPolicy, applied: Applying): Outcome {
@@ -404,8 +320,6 @@ function attend(agg: Aggregate, person: PersonRef, now: Date, policy: OfferPolic
   s.schoolId = person.schoolId;
   s.role = 'attendee';
   s.talk = undefined;
-  s.offerSent = false;
-  s.toldVersion = joinedAt(event);
   agg.signUps.set(s.aadObjectId, s);
   touch(applied, s, now);
   if (c.placesLeft > 0 && c.waiting === 0) {
@@ -444,7 +358,6 @@ function present(agg: Aggregate, person: PersonRef, talk: Talk, now: Date, polic
   const wasAttending = me?.status === 'confirmed' && me.role === 'attendee';
   const wasQueued = me?.status === 'waiting' || me?.status === 'offered';
   const s = me ?? newSignUp(person, now);
-  if (!me || me.status === 'cancelled') s.toldVersion = joinedAt(event);
   s.teamsId = person.teamsId;
   s.name = person.name;
   s.schoolId = person.schoolId;
@@ -491,7 +404,6 @@ function fill(agg: Aggregate, now: Date, policy: OfferPolicy, applied: Applying)
     if (free <= 0 || !room(applied)) break;
     next.status = 'offered';
     next.offerExpiresAt = expiresAt;
-    next.offerSent = false;
     touch(applied, next, now);
     applied.notices.push({ kind: 'offer', aadObjectId: next.aadObjectId, expiresAt });
     free -= 1;
@@ -516,10 +428,8 @@ function edit(agg: Aggregate, changes: EventChanges, now: Date, policy: OfferPol
   if (what.length === 0) return ok('Nothing was different, so nothing changed.');
   Object.assign(event, changes);
   applied.eventChanged = true;
-  const v = commitVersion(event);
-  event.broadcasts = [...event.broadcasts, { v, kind: 'changed', what, at: now }];
   for (const s of agg.signUps.values()) {
-    if (s.status !== 'cancelled') applied.notices.push({ kind: 'changed', aadObjectId: s.aadObjectId, what, v });
+    if (s.status !== 'cancelled') applied.notices.push({ kind: 'changed', aadObjectId: s.aadObjectId, what });
   }
   keepOffersBeforeStart(agg, now, policy, applied);
   fill(agg, now, policy, applied);
@@ -537,7 +447,6 @@ function keepOffersBeforeStart(agg: Aggregate, now: Date, policy: OfferPolicy, a
       continue;
     }
     s.offerExpiresAt = new Date(latest);
-    s.offerSent = false;
     touch(applied, s, now);
     applied.notices.push({ kind: 'offer', aadObjectId: s.aadObjectId, expiresAt: s.offerExpiresAt });
   }

@@ -1,42 +1,36 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { MessageFactory } from 'botbuilder';
+import { MessageFactory, type Activity, type ConversationReference } from 'botbuilder';
 import { cardAttachment, renderCard } from '../platform/cards';
 import type { Clock } from '../platform/clock';
-import type { DeadlineRegistry } from '../platform/deadlines/types';
+import { parseReference } from '../platform/conversations/reference';
 import type { ConversationStore } from '../platform/conversations/store';
+import type { Deadline, DeadlineRegistry } from '../platform/deadlines/types';
 import type { DirectoryStore } from '../platform/directory/store';
 import type { Logger } from '../platform/logging';
-import type { Proactive } from '../platform/proactive';
+import type { Effect, Outbox } from '../platform/outbox/outbox';
+import type { PersonAddress } from '../platform/proactive';
 import type { Timers } from '../platform/timers';
-import { eventCardData, offerCardData } from './cards';
-import type { Aggregate, OfferPolicy, TeachMeet } from './model';
-import { TeachMeetNotices, viaOf } from './notices';
-import { mayOrganise, type Applied } from './rules';
+import { cancelledNoticeData, changedNoticeData, confirmedNoticeData, eventCardData, offerCardData, offerExpiredNoticeData, type NoticeCardData } from './cards';
+import type { Aggregate, OfferPolicy, SignUp, TeachMeet } from './model';
+import { counts, mayOrganise, type Applied } from './rules';
 import { TeachMeetQueue } from './queue';
 import { REMINDERS_TIMER, reminderFor, reminderId, remindersFrom, remindersKept } from './reminders';
-import type { Post, TeachMeetStore } from './store';
-import { parseReference } from '../platform/conversations/reference';
+import { TEACHMEETS_TABLE, type Post, type TeachMeetStore } from './store';
 
 /**
- * What happens around a committed TeachMeet change: the shared cards are updated in place for
- * everyone, people are told what concerns them, and offers of freed places are made durably (a timer
- * is written before the commit that makes them, so a restart follows them up) and sent once.
+ * What a TeachMeet change tells people, as effects committed with it (the outbox delivers them):
+ * every copy of the shared card shows the new state (only the latest is sent), people are told what
+ * concerns them (a confirmation, an offer of a freed place, an expired offer, a change, a
+ * cancellation: one message to many is one row), and the reminders the day before are kept in step.
+ * Sweeps at each offer's expiry and at the sign-up deadline are durable timers.
  */
 
 export const SWEEP_TIMER = 'teachmeet.sweep';
-/**
- * A shared card is updated at most this often (always ending with the latest state): Teams allows about
- * 7 messages a second per conversation, and a rush otherwise sends one update per commit.
- */
-const CARD_UPDATE_GAP_MS = 250;
-/**
- * The instance that commits an offer sends it straight away; the timer written before that commit only
- * follows up if it did not (a crash), so it is due a little later, when the send has long finished:
- * due at once, any instance's scheduler could send the same offer while it is still on its way.
- */
-export const OFFER_FOLLOW_UP_MS = 2 * 60_000;
+/** The outbox step after a copy of the card is posted: remember it, so changes update it. */
+const POSTED = 'teachmeets.posted';
+/** The outbox's check that a message about a place still holds when its turn comes. */
+const STILL = 'teachmeets.still';
 /** How long the organisers' Teams ids for shared cards may be reused (a new rep gets their view within it). */
 const ORGANISERS_MAX_AGE_MS = 30_000;
 
@@ -45,7 +39,7 @@ export interface ServiceDeps {
   readonly directory: DirectoryStore;
   /** Where the Teams ids of reps and coordinators are found (their personal chats with Together). */
   readonly conversations: ConversationStore;
-  readonly proactive: Proactive;
+  readonly outbox: Outbox;
   readonly timers: Timers;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -56,53 +50,63 @@ export interface ServiceDeps {
 
 export class TeachMeetService {
   readonly queue: TeachMeetQueue;
-  private readonly refreshing = new Map<string, { latest: { agg: Aggregate; posts: readonly Post[] } | undefined; running: boolean }>();
   private readonly background = new Set<Promise<unknown>>();
-  /** Confirmations, changes and cancellations for each person, recorded with the change and sent after it. */
-  readonly notices: TeachMeetNotices;
-  /** When each event's shared card was last sent (kept briefly past its refresh, so the next one waits too). */
-  private readonly lastCardUpdate = new Map<string, number>();
-  /** Offer sending in progress per event: one at a time, so two callers cannot both find an offer unsent. */
-  private readonly offering = new Map<string, Promise<void>>();
   /** Teams ids of each event's organisers, read at most every ORGANISERS_MAX_AGE_MS. */
   private readonly organisersOf = new Map<string, { at: number; ids: Promise<string[]> }>();
-  /** Reminder registrations in progress per event, one commit after another. */
+  /** Reminder registrations by the reminders timer, per event, one after another. */
   private readonly reminding = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: ServiceDeps) {
     this.queue = new TeachMeetQueue(
       deps.store,
+      deps.outbox,
       deps.clock,
       deps.policy,
       {
         beforeOffers: async (eventId, applied) => {
-          // Written before the commit that makes the offers: after a crash the timer finds them unsent.
-          await deps.timers.schedule(SWEEP_TIMER, eventId, new Date(deps.clock.now().getTime() + OFFER_FOLLOW_UP_MS));
+          // Written before the commit that makes the offers: the sweep at each expiry offers the place on.
           const expiries = new Set(applied.notices.filter((n) => n.kind === 'offer').map((n) => (n as { expiresAt: Date }).expiresAt.getTime()));
           for (const at of expiries) await deps.timers.schedule(SWEEP_TIMER, eventId, new Date(at));
         },
-        afterCommit: (eventId, applied, agg, posts, before) => {
-          // Bookkeeping (notices or offers recorded as sent) changes no card and no reminder.
-          if (applied.shown) this.refreshCards(eventId, agg, posts);
-          if (applied.notices.length > 0) this.track(this.notices.send(agg, posts, applied.notices));
-          if (applied.shown && deps.deadlines) this.track(this.syncReminders(deps.deadlines, agg, applied, before));
-          if (applied.notices.some((n) => n.kind === 'offer')) this.track(this.sendOffers(eventId));
+        effects: (_eventId, applied, agg, posts, before) => this.effects(applied, agg, posts, before),
+        afterCommit: (eventId, applied) => {
           // Offers left over because one commit could not hold them all: the next sweep at once.
           if (applied.more) this.track(this.sweep(eventId));
         },
       },
       deps.logger,
     );
-    this.notices = new TeachMeetNotices({ queue: this.queue, store: deps.store, proactive: deps.proactive, clock: deps.clock, logger: deps.logger, track: (p) => this.track(p) });
+    // A message about a place is sent only if it still holds when its turn comes (in a rush someone may
+    // cancel before their confirmation has gone): read from this instance's latest state of the event.
+    deps.outbox.onCheck(STILL, async (data, to) => {
+      const d = data as { eventId: string; kind: 'confirmed' | 'offer' | 'offerExpired'; expiresAt?: string };
+      const agg = this.queue.latest(d.eventId) ?? (await this.queue.read(d.eventId))?.agg;
+      const s = agg?.signUps.get(to.aadObjectId.toLowerCase()) ?? agg?.signUps.get(to.aadObjectId);
+      if (!agg || !s || agg.event.status === 'cancelled') return false;
+      if (d.kind === 'confirmed') return s.status === 'confirmed';
+      if (d.kind === 'offer') return s.status === 'offered' && s.offerExpiresAt?.toISOString() === d.expiresAt;
+      return s.status === 'cancelled';
+    });
+    deps.outbox.on(POSTED, async (data, sent) => {
+      const d = data as { eventId: string; conversationId: string };
+      if (sent?.activityId) await this.queue.addPost(d.eventId, { conversationId: d.conversationId, activityId: sent.activityId, reference: JSON.stringify(sent.reference) });
+    });
+  }
+
+  /** Posts a copy of the shared card in another conversation (the announcements channel), remembered once it is there so changes update it too. */
+  async postCopy(eventId: string, conversationId: string, reference: Partial<ConversationReference>, activity: Partial<Activity>): Promise<void> {
+    const done = await this.deps.outbox.commit(TEACHMEETS_TABLE, eventId, [], [{ kind: 'post', conversationId, reference, activity, then: { handler: POSTED, data: { eventId, conversationId } } }], `copy|${Date.now()}`);
+    if (done) await done.delivered;
   }
 
   static newId(): string {
     return `tm${randomBytes(5).toString('hex')}`;
   }
 
-  /** Waits for card updates and messages started by earlier changes (tests, shutdown). */
+  /** Waits for what earlier changes owe people to be delivered from this instance (tests, shutdown). */
   async settle(): Promise<void> {
     while (this.background.size > 0) await Promise.allSettled([...this.background]);
+    await this.deps.outbox.settle();
   }
 
   private track(p: Promise<unknown>): void {
@@ -119,8 +123,8 @@ export class TeachMeetService {
   /**
    * The Teams ids of the people who may organise `event` (its organiser, then the host school's reps,
    * then the coordinators): shared cards list them in `refresh.userIds`, so Teams fetches their own view
-   * with the organiser buttons. A rep or coordinator's Teams id is known from their personal chat with
-   * Together; without one they see the shared card (the buttons' server checks do not depend on this).
+   * with the organiser buttons. A rep's or coordinator's Teams id is kept in the directory (else known from
+   * their personal chat); without one they see the shared card (the buttons' server checks do not depend on this).
    */
   organiserIds(event: TeachMeet): Promise<string[]> {
     const cached = this.organisersOf.get(event.id);
@@ -133,7 +137,9 @@ export class TeachMeetService {
         ...staff.filter((p) => p.isRep && !p.isCoordinator && mayOrganise(p, event)),
         ...staff.filter((p) => p.isCoordinator),
       ];
-      const found = await Promise.all(who.map(async (p) => (await this.deps.conversations.personal(p.aadObjectId))?.reference.user?.id));
+      // The directory keeps a rep's or coordinator's Teams id (from the @mention that gave them the role, or their last
+      // activity); one who had a role before ids were kept is found through their personal chat, if they have one.
+      const found = await Promise.all(who.map(async (p) => p.teamsId ?? (await this.deps.conversations.personal(p.aadObjectId))?.reference.user?.id));
       return [...new Set([event.organiser.teamsId, ...found].filter((id): id is string => !!id))];
     })();
     ids.catch(() => this.organisersOf.delete(event.id));
@@ -143,136 +149,94 @@ export class TeachMeetService {
   }
 
   /**
-   * Updates every posted copy of the shared card; coalesced, so a rush sends the latest state, not every
-   * step. Another instance may commit and update the card while this one is still sending an older
-   * state, so after sending, the stored version is checked and, if it moved on, the card is sent again
-   * from what is stored: the last update to reach Teams is always the latest state.
+   * The effects of a committed change: the card's copies, what people are told, the reminders. A copy
+   * in a personal chat has one reader: it shows them their own place, not everyone's view (which would
+   * replace the answer to the button they just pressed). Channel copies show no organiser buttons and
+   * carry `refresh`, so Teams fetches the organisers' (and signed-up people's) own view.
    */
-  refreshCards(eventId: string, agg: Aggregate, posts: readonly Post[]): void {
-    let state = this.refreshing.get(eventId);
-    if (!state) {
-      state = { latest: undefined, running: false };
-      this.refreshing.set(eventId, state);
-    }
-    state.latest = { agg, posts };
-    if (state.running) return;
-    state.running = true;
-    const s = state;
-    this.track(
-      (async () => {
-        try {
-          let sent = 0;
-          for (;;) {
-            while (s.latest) {
-              const wait = (this.lastCardUpdate.get(eventId) ?? -Infinity) + CARD_UPDATE_GAP_MS - performance.now();
-              if (wait > 0) await sleep(wait); // changes meanwhile only replace s.latest: the next update carries them all
-              const { agg: a, posts: p } = s.latest;
-              s.latest = undefined;
-              if (a.event.version < sent) continue; // a newer state is already on the card
-              const names = await this.schoolNames();
-              const now = this.deps.clock.now();
-              const organisers = await this.organiserIds(a.event);
-              const shared = renderCard('teachmeetEvent', eventCardData(a, now, names, { organisers }));
-              for (const post of p) {
-                const reference = parseReference(post.reference);
-                if (!reference) continue;
-                // A copy in a personal chat has one reader: show them their own place, not everyone's view
-                // (which would replace the answer to the button they just pressed). Channel copies show no
-                // organiser buttons and carry `refresh`, so Teams fetches the organisers' (and signed-up people's) own view.
-                const reader = reference.conversation?.conversationType === 'personal' ? reference.user?.aadObjectId?.toLowerCase() : undefined;
-                const person = reader ? await this.deps.directory.resolve(reader, '', 30_000) : undefined;
-                const card = reader && person ? renderCard('teachmeetEvent', eventCardData(a, now, names, { viewer: reader, canOrganise: mayOrganise(person, a.event), organisers, onlyReader: true })) : shared;
-                await this.deps.proactive.update(reference, post.activityId, MessageFactory.attachment(cardAttachment(card))).catch((err) => this.deps.logger.warn({ err: { message: (err as Error).message } }, 'could not update a TeachMeet card'));
-              }
-              sent = Math.max(sent, a.event.version);
-              this.lastCardUpdate.set(eventId, performance.now());
-            }
-            const stored = await this.deps.store.version(eventId);
-            if (s.latest) continue;
-            if (stored === undefined || stored <= sent) break;
-            const fresh = await this.queue.read(eventId);
-            if (s.latest) continue;
-            if (!fresh || fresh.agg.event.version <= sent) break;
-            s.latest = { agg: fresh.agg, posts: fresh.posts };
-          }
-        } finally {
-          s.running = false;
-          this.refreshing.delete(eventId);
-          const at = this.lastCardUpdate.get(eventId);
-          setTimeout(() => {
-            if (!this.refreshing.has(eventId) && this.lastCardUpdate.get(eventId) === at) this.lastCardUpdate.delete(eventId);
-          }, CARD_UPDATE_GAP_MS).unref();
-        }
-      })(),
-    );
-  }
-
-  /** Sends every offer not yet sent, marking each sent once it has gone; calls for one event run one after another. */
-  sendOffers(eventId: string): Promise<void> {
-    const next = (this.offering.get(eventId) ?? Promise.resolve()).catch(() => undefined).then(() => this.sendUnsentOffers(eventId));
-    this.offering.set(eventId, next);
-    const forget = () => {
-      if (this.offering.get(eventId) === next) this.offering.delete(eventId);
-    };
-    next.then(forget, forget);
-    return next;
-  }
-
-  private async sendUnsentOffers(eventId: string): Promise<void> {
-    const loaded = await this.queue.read(eventId);
-    if (!loaded) return;
+  async effects(applied: Applied, agg: Aggregate, posts: readonly Post[], before?: Aggregate): Promise<Effect[]> {
     const now = this.deps.clock.now();
-    const via = viaOf(loaded.posts);
-    for (const s of loaded.agg.signUps.values()) {
-      if (s.status !== 'offered' || s.offerSent || !s.offerExpiresAt) continue;
-      const card = renderCard('teachmeetOffer', offerCardData(loaded.agg.event, s.offerExpiresAt, now));
-      const sent = await this.deps.proactive.toPerson({ aadObjectId: s.aadObjectId, teamsId: s.teamsId, name: s.name }, via, MessageFactory.attachment(cardAttachment(card)));
-      if (sent) await this.queue.submit(eventId, { kind: 'markOfferSent', aadObjectId: s.aadObjectId, expiresAt: s.offerExpiresAt.toISOString() });
+    const out: Effect[] = await this.cardEffects(agg, posts, now);
+    const e = agg.event;
+    const via = viaOf(posts);
+    const person = (s: SignUp): PersonAddress => ({ aadObjectId: s.aadObjectId, teamsId: s.teamsId, name: s.name });
+    const notice = (data: NoticeCardData) => MessageFactory.attachment(cardAttachment(renderCard('teachmeetNotice', data)));
+    // One message to many for each text, in the order the rules told them.
+    const groups = new Map<string, { to: PersonAddress[]; activity: () => Partial<Activity>; still?: { handler: string; data: unknown } }>();
+    const add = (key: string, s: SignUp, activity: () => Partial<Activity>, still?: { kind: 'confirmed' | 'offer' | 'offerExpired'; expiresAt?: string }) => {
+      const group = groups.get(key) ?? { to: [], activity, still: still ? { handler: STILL, data: { eventId: e.id, ...still } } : undefined };
+      group.to.push(person(s));
+      groups.set(key, group);
+    };
+    for (const n of applied.notices) {
+      const s = agg.signUps.get(n.aadObjectId);
+      if (!s) continue;
+      switch (n.kind) {
+        case 'confirmed':
+          // A presenter's confirmation names their talk: theirs alone.
+          if (s.role === 'presenter' && s.talk) add(`confirmed|${s.aadObjectId}`, s, () => notice(confirmedNoticeData(e, s, now)), { kind: 'confirmed' });
+          else add('confirmed', s, () => notice(confirmedNoticeData(e, s, now)), { kind: 'confirmed' });
+          break;
+        case 'offer':
+          add(`offer|${n.expiresAt.toISOString()}`, s, () => MessageFactory.attachment(cardAttachment(renderCard('teachmeetOffer', offerCardData(e, n.expiresAt, now)))), { kind: 'offer', expiresAt: n.expiresAt.toISOString() });
+          break;
+        case 'offerExpired':
+          add('offerExpired', s, () => notice(offerExpiredNoticeData(e, now)), { kind: 'offerExpired' });
+          break;
+        case 'changed': {
+          const confirmed = s.status === 'confirmed';
+          add(`changed|${confirmed}|${n.what.join('|')}`, s, () => notice(changedNoticeData(e, n.what, now, confirmed)));
+          break;
+        }
+        case 'eventCancelled':
+          add('cancelled', s, () => notice(cancelledNoticeData(e, now)));
+          break;
+        case 'waitlisted':
+          break; // their place on the waitlist is on the card they pressed
+      }
     }
+    for (const { to, activity, still } of groups.values()) out.push(to.length === 1 ? { kind: 'tell', to: to[0]!, via, activity: activity(), still } : { kind: 'tellMany', to, via, activity: activity(), still });
+    const reminders = this.deps.deadlines ? reminderChanges(agg, applied, before, now) : undefined;
+    if (reminders && reminders.register.length + reminders.cancel.length > 0) out.push({ kind: 'deadlines', register: reminders.register, complete: [], cancel: reminders.cancel });
+    return out;
+  }
+
+  /** Every posted copy of the card, as the state `agg` shows (coalesced by the outbox: only the latest is sent). */
+  private async cardEffects(agg: Aggregate, posts: readonly Post[], now: Date): Promise<Effect[]> {
+    if (posts.length === 0) return [];
+    const names = await this.schoolNames();
+    const organisers = await this.organiserIds(agg.event);
+    const shared = () => MessageFactory.attachment(cardAttachment(renderCard('teachmeetEvent', eventCardData(agg, now, names, { organisers }))));
+    const out: Effect[] = [];
+    for (const post of posts) {
+      const reference = parseReference(post.reference);
+      if (!reference) continue;
+      const reader = reference.conversation?.conversationType === 'personal' ? reference.user?.aadObjectId?.toLowerCase() : undefined;
+      const person = reader ? await this.deps.directory.resolve(reader, '', 30_000) : undefined;
+      const activity =
+        reader && person
+          ? MessageFactory.attachment(cardAttachment(renderCard('teachmeetEvent', eventCardData(agg, now, names, { viewer: reader, canOrganise: mayOrganise(person, agg.event), organisers, onlyReader: true }))))
+          : shared();
+      out.push({ kind: 'update', reference, activityId: post.activityId, activity });
+    }
+    return out;
   }
 
   /**
-   * Keeps the reminder the school day before the TeachMeet in step with each sign-up: registered for
-   * everyone confirmed, cancelled for anyone who is not (or when the event is cancelled). Registering
-   * the same reminder again changes nothing, so an edit re-registers everyone cheaply. Until
-   * `remindersFrom` (weeks before the start) nothing is kept: the reminders timer registers everyone then.
+   * Updates every copy of the card to the event as stored, when the card should look different without
+   * a change (the sign-up deadline passed: it shows Closed). Committed under the event row's ETag, so a
+   * change committed meanwhile (whose own card update is newer) is never overwritten by this one.
    */
-  private syncReminders(deadlines: DeadlineRegistry, agg: Aggregate, applied: Applied, before?: Aggregate): Promise<void> {
-    return this.inReminderOrder(agg.event.id, () => this.registerReminders(deadlines, agg, applied, before));
-  }
-
-  /** One event's reminder changes run in commit order (an attend then a cancel must not land the other way round). */
-  private inReminderOrder(eventId: string, job: () => Promise<void>): Promise<void> {
-    const run = (this.reminding.get(eventId) ?? Promise.resolve()).catch(() => undefined).then(job);
-    this.reminding.set(eventId, run);
-    const done = () => {
-      if (this.reminding.get(eventId) === run) this.reminding.delete(eventId);
-    };
-    run.then(done, done);
-    return run;
-  }
-
-  private async registerReminders(deadlines: DeadlineRegistry, agg: Aggregate, applied: Applied, before?: Aggregate): Promise<void> {
-    const e = agg.event;
-    const now = this.deps.clock.now();
-    // Kept from now on, and kept before this change (only an edit of the start can make them differ).
-    const kept = remindersKept(e, now);
-    const wasKept = before ? remindersKept(before.event, now) : kept;
-    if (!kept && !wasKept) return; // weeks away: nothing registered, nothing to cancel
-    const ids = applied.eventChanged ? [...agg.signUps.keys()] : [...applied.changed];
-    for (const aad of ids) {
-      const s = agg.signUps.get(aad);
-      if (!s) continue;
-      if (!kept || s.status !== 'confirmed' || e.status === 'cancelled') {
-        // Only someone confirmed before this change can have a reminder to cancel: in a rush everyone
-        // joining the waitlist would otherwise cost a read of a row that does not exist. An edit that
-        // moves the start weeks away cancels them all; the timer planned for it registers them again.
-        const hadReminder = wasKept && (applied.eventChanged || e.status === 'cancelled' || before?.signUps.get(aad)?.status === 'confirmed');
-        if (hadReminder) await deadlines.cancel(reminderId(e.id, aad));
-        continue;
-      }
-      await deadlines.register(reminderFor(e, s, now));
-    }
+  async refreshCards(eventId: string): Promise<void> {
+    const loaded = await this.queue.read(eventId);
+    if (!loaded || loaded.posts.length === 0) return;
+    const effects = await this.cardEffects(loaded.agg, loaded.posts, this.deps.clock.now());
+    const c = counts(loaded.agg);
+    const rows = this.deps.store.commitRows(loaded.agg, loaded.etag, [], { attending: c.attending, waiting: c.waiting + c.offered, presenting: c.presenting[2] + c.presenting[5] + c.presenting[7] });
+    const done = await this.deps.outbox.commit(TEACHMEETS_TABLE, eventId, { rows }, effects, String(loaded.agg.event.version).padStart(10, '0'));
+    // The event row was written again: the queue's cached ETag is stale.
+    this.queue.forget(eventId);
+    if (done) await done.delivered;
   }
 
   /**
@@ -296,6 +260,17 @@ export class TeachMeetService {
       await this.queue.submit(eventId, { kind: 'cancel', person: { aadObjectId: aad, teamsId: mine.teamsId, name: mine.name, schoolId: mine.schoolId } });
     }
     await this.settle();
+  }
+
+  /** One event's reminder registrations by the timer run one after another. */
+  private inReminderOrder(eventId: string, job: () => Promise<void>): Promise<void> {
+    const run = (this.reminding.get(eventId) ?? Promise.resolve()).catch(() => undefined).then(job);
+    this.reminding.set(eventId, run);
+    const done = () => {
+      if (this.reminding.get(eventId) === run) this.reminding.delete(eventId);
+    };
+    run.then(done, done);
+    return run;
   }
 
   async registerAllReminders(eventId: string): Promise<void> {
@@ -325,12 +300,13 @@ export class TeachMeetService {
     });
   }
 
-  /** Timer: expire overdue offers, offer freed places, send what is unsent, refresh the card, plan the next look. */
+  /** Timer: expire overdue offers and offer freed places (the change's effects tell people), show the card as it now is, plan the next look. */
   async sweep(eventId: string): Promise<void> {
     const committed = await this.queue.submit(eventId, { kind: 'sweep' }).catch(() => undefined);
     if (!committed) return;
-    await this.sendOffers(eventId);
-    this.refreshCards(eventId, committed.agg, committed.posts);
+    // Nothing changed, but the card may still look different now (sign-ups closed at the deadline).
+    if (committed.delivered) await committed.delivered;
+    else await this.refreshCards(eventId);
     await this.planTimers(committed.agg.event, committed.agg);
   }
 
@@ -350,4 +326,41 @@ export class TeachMeetService {
   touched(applied: Applied): boolean {
     return applied.changed.size > 0 || applied.eventChanged;
   }
+}
+
+/**
+ * What the reminder registry must hear after a change (pure): the reminder registered for everyone
+ * confirmed, cancelled for anyone who no longer is (or when the event is cancelled); nothing while
+ * the event is weeks away (the reminders timer registers everyone then). Only someone confirmed before
+ * the change can have a reminder to cancel: in a rush, everyone joining the waitlist would otherwise
+ * cost a registry call for a reminder that does not exist.
+ */
+export function reminderChanges(agg: Aggregate, applied: Applied, before: Aggregate | undefined, now: Date): { register: Deadline[]; cancel: string[] } {
+  const e = agg.event;
+  const kept = remindersKept(e, now);
+  const wasKept = before ? remindersKept(before.event, now) : kept;
+  const register: Deadline[] = [];
+  const cancel: string[] = [];
+  if (!kept && !wasKept) return { register, cancel };
+  const ids = applied.eventChanged ? [...agg.signUps.keys()] : [...applied.changed];
+  for (const aad of ids) {
+    const s = agg.signUps.get(aad);
+    if (!s) continue;
+    if (!kept || s.status !== 'confirmed' || e.status === 'cancelled') {
+      const hadReminder = wasKept && (applied.eventChanged || e.status === 'cancelled' || before?.signUps.get(aad)?.status === 'confirmed');
+      if (hadReminder) cancel.push(reminderId(e.id, aad));
+      continue;
+    }
+    register.push(reminderFor(e, s, now));
+  }
+  return { register, cancel };
+}
+
+/** Any conversation the card was posted in: personal chats are opened through its tenant. */
+export function viaOf(posts: readonly Post[]): Partial<ConversationReference> | undefined {
+  for (const post of posts) {
+    const reference = parseReference(post.reference);
+    if (reference) return reference;
+  }
+  return undefined;
 }

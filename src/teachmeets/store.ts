@@ -2,8 +2,9 @@ import { odata, type TableClient } from '@azure/data-tables';
 import { z } from 'zod';
 import type { CardPost } from '../platform/conversations/cardPost';
 import type { Logger } from '../platform/logging';
+import { owedIn } from '../platform/outbox/outbox';
 import { encodeKey, parseRow, statusOf, type Tables } from '../platform/storage/tables';
-import { replaceRows, type RowValue, type RowWrite } from '../platform/storage/transaction';
+import type { RowValue, RowWrite } from '../platform/storage/transaction';
 import type { Aggregate, SignUp, SlotLength, TeachMeet } from './model';
 
 /**
@@ -49,21 +50,7 @@ const EventRow = z.object({
   attending: z.number().int().default(0),
   waiting: z.number().int().default(0),
   presenting: z.number().int().default(0),
-  broadcasts: z.string().default('[]'),
-  noticesSince: z.union([iso, z.literal('')]).default(''),
-  noticesClaimedUntil: z.union([iso, z.literal('')]).default(''),
-  noticesClaimedBy: z.string().default(''),
 });
-
-/** The event row's `broadcasts` column (JSON): what everyone signed up is still being told. */
-const Broadcasts = z.array(
-  z.object({
-    v: z.number().int(),
-    kind: z.enum(['changed', 'eventCancelled']),
-    what: z.array(z.string()),
-    at: iso.transform((x) => new Date(x)),
-  }),
-);
 
 const SignUpRow = z.object({
   rowKey: z.string().startsWith(SIGNUP),
@@ -77,10 +64,6 @@ const SignUpRow = z.object({
   status: z.enum(['confirmed', 'waiting', 'offered', 'cancelled']),
   waitNumber: z.number().int().default(-1),
   offerExpiresAt: z.string().default(''),
-  offerSent: z.boolean().default(false),
-  notice: z.enum(['', 'confirmed', 'offerExpired']).default(''),
-  noticeAt: z.union([iso, z.literal('')]).default(''),
-  toldVersion: z.number().int().default(0),
   createdAt: iso,
   updatedAt: iso,
 });
@@ -138,7 +121,9 @@ export class TeachMeetStore {
     let etag = '';
     const signUps = new Map<string, SignUp>();
     const posts: Post[] = [];
-    for await (const row of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${eventId}` } })) {
+    // The partition without the outbox's rows (what a change still has to tell people).
+    const filter = odata`PartitionKey eq ${eventId} and (RowKey lt ${'out|'} or RowKey ge ${'out}'})`;
+    for await (const row of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
       if (row.rowKey === EVENT) {
         const parsed = parseRow(EventRow, row, this.logger, TEACHMEETS_TABLE);
         if (!parsed) return undefined;
@@ -159,19 +144,21 @@ export class TeachMeetStore {
   }
 
   /**
-   * Writes the event row (under `etag`) and the changed sign-ups in one transaction; at most 99
-   * sign-ups per call. Returns the event row's new ETag; throws with statusCode 412 when someone else
-   * changed the event first.
+   * The rows of a change (for one transaction with its effects): the event row under `etag` (first)
+   * and the changed sign-ups.
    */
-  async commit(agg: Aggregate, etag: string, changed: Iterable<string>, tally: { attending: number; waiting: number; presenting: number }): Promise<string> {
+  commitRows(agg: Aggregate, etag: string, changed: Iterable<string>, tally: { attending: number; waiting: number; presenting: number }): RowWrite[] {
     const rows: RowWrite[] = [{ ...asRow(eventEntity(agg.event, tally)), ifMatch: etag }];
     for (const id of changed) {
       const s = agg.signUps.get(id);
       if (s) rows.push(asRow(signUpEntity(agg.event.id, s)));
     }
-    if (rows.length > 100) throw new Error(`a TeachMeet transaction can hold at most 99 sign-ups, not ${rows.length - 1}`);
-    const etags = await replaceRows(this.table, rows);
-    return etags[0] ?? '';
+    return rows;
+  }
+
+  /** What the event's changes still owe people (outbox rows not yet delivered). */
+  owed(eventId: string): Promise<number> {
+    return owedIn(this.table, eventId);
   }
 
   async addPost(eventId: string, post: Post): Promise<void> {
@@ -210,16 +197,6 @@ export class TeachMeetStore {
         return { ...e, places };
       }),
     );
-  }
-
-  /** Events with a notice recorded at or before `before` and still unsent (event rows only). */
-  async withNoticesSince(before: Date): Promise<string[]> {
-    const out: string[] = [];
-    const filter = odata`RowKey eq ${EVENT} and noticesSince ne ${''} and noticesSince le ${before.toISOString()}`;
-    for await (const row of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter, select: ['PartitionKey'] } })) {
-      if (typeof row.partitionKey === 'string') out.push(row.partitionKey);
-    }
-    return out;
   }
 
   /** One person's sign-ups across every event (their CPD record). */
@@ -283,10 +260,6 @@ function eventEntity(e: TeachMeet, tally: { attending: number; waiting: number; 
     runningOrder: JSON.stringify(e.runningOrder),
     addedLate: JSON.stringify(e.addedLate),
     cancelReason: e.cancelReason,
-    broadcasts: JSON.stringify(e.broadcasts.map((b) => ({ v: b.v, kind: b.kind, what: b.what, at: b.at.toISOString() }))),
-    noticesSince: e.noticesSince?.toISOString() ?? '',
-    noticesClaimedUntil: e.noticesClaimedUntil?.toISOString() ?? '',
-    noticesClaimedBy: e.noticesClaimedBy ?? '',
     ...tally,
   };
 }
@@ -303,13 +276,6 @@ function idList(column: string): string[] {
 
 function toEvent(r: z.infer<typeof EventRow>): TeachMeet {
   const runningOrder = idList(r.runningOrder);
-  let broadcasts: TeachMeet['broadcasts'] = [];
-  try {
-    const parsed = Broadcasts.safeParse(JSON.parse(r.broadcasts));
-    if (parsed.success) broadcasts = parsed.data;
-  } catch {
-    broadcasts = [];
-  }
   return {
     id: r.partitionKey,
     title: r.title,
@@ -330,10 +296,6 @@ function toEvent(r: z.infer<typeof EventRow>): TeachMeet {
     runningOrder,
     addedLate: idList(r.addedLate),
     cancelReason: r.cancelReason,
-    broadcasts,
-    noticesSince: r.noticesSince ? new Date(r.noticesSince) : undefined,
-    noticesClaimedUntil: r.noticesClaimedUntil ? new Date(r.noticesClaimedUntil) : undefined,
-    noticesClaimedBy: r.noticesClaimedBy || undefined,
   };
 }
 
@@ -355,10 +317,6 @@ function signUpEntity(eventId: string, s: SignUp) {
     status: s.status,
     waitNumber: s.waitNumber ?? -1,
     offerExpiresAt: s.offerExpiresAt?.toISOString() ?? '',
-    offerSent: s.offerSent,
-    notice: s.notice?.kind ?? '',
-    noticeAt: s.notice?.at.toISOString() ?? '',
-    toldVersion: s.toldVersion,
     createdAt: s.createdAt.toISOString(),
     updatedAt: s.updatedAt.toISOString(),
   };
@@ -376,9 +334,6 @@ function toSignUp(r: z.infer<typeof SignUpRow>): SignUp {
     status: r.status,
     waitNumber: r.waitNumber >= 0 ? r.waitNumber : undefined,
     offerExpiresAt: r.offerExpiresAt ? new Date(r.offerExpiresAt) : undefined,
-    offerSent: r.offerSent,
-    notice: r.notice && r.noticeAt ? { kind: r.notice, at: new Date(r.noticeAt) } : undefined,
-    toldVersion: r.toldVersion,
     createdAt: new Date(r.createdAt),
     updatedAt: new Date(r.updatedAt),
   };
@@ -386,7 +341,7 @@ function toSignUp(r: z.infer<typeof SignUpRow>): SignUp {
 
 /** A deep copy, so a batch can be applied and thrown away if its commit fails. */
 export function cloneAggregate(agg: Aggregate): Aggregate {
-  const event: TeachMeet = { ...agg.event, host: { ...agg.event.host }, slots: { ...agg.event.slots }, runningOrder: [...agg.event.runningOrder], addedLate: [...agg.event.addedLate], broadcasts: [...agg.event.broadcasts] };
+  const event: TeachMeet = { ...agg.event, host: { ...agg.event.host }, slots: { ...agg.event.slots }, runningOrder: [...agg.event.runningOrder], addedLate: [...agg.event.addedLate] };
   const signUps = new Map<string, SignUp>();
   for (const [id, s] of agg.signUps) signUps.set(id, { ...s });
   return { event, signUps };

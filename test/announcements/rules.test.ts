@@ -8,6 +8,7 @@ import {
   mayAnnounce,
   parseShortForm,
   personKey,
+  keepCounts,
   recipientCounts,
   report,
   resolveAudience,
@@ -260,6 +261,15 @@ describe('announcement rules', function () {
       assert.equal(r.total.notSent, 2);
       assert.equal(r.finished, true);
     });
+    // Retention purges done rows in batches, a year on; what they counted is kept on the announcement's row.
+    for (const [status, purgedAt] of [['sending', [0, 2]], ['done', [0, 1, 2]], ['cancelled', [4]], ['sending', [0, 1, 2, 3, 4]], ['done', []]] as const) {
+      it(`when rows ${JSON.stringify(purgedAt)} of a ${status} announcement are purged in batches and their counts kept, then the report is the same as before`, function () {
+        const purged = rows.filter((_, i) => (purgedAt as readonly number[]).includes(i));
+        const left = rows.filter((_, i) => !(purgedAt as readonly number[]).includes(i));
+        const kept = purged.reduce((k, row) => keepCounts(k, [row], status), {});
+        assert.deepEqual(report(left, acks, schools, status, kept), report(rows, acks, schools, status));
+      });
+    }
     it('when failures are exported, then the CSV has a BOM, quotes every cell and neutralises formulas, full-width ones too', function () {
       const csv = failuresCsv([{ school: 'Oakfield, "North"', recipient: '=HYPERLINK("x")', kind: 'channel', status: '403', reason: '＠blocked; -1', attempts: 1, when: 'Wed 25 Nov, 10:00' }]);
       assert.equal(

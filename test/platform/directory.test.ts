@@ -125,6 +125,23 @@ describe('directory: coordinators manage schools, reps and coordinators from Tea
     assert.match(said(refused), /Only coordinators can use `school add`/);
   });
 
+  it("when a coordinator gives someone a role by @mention, then their Teams id is kept (for shared cards' own views) before they ever message Together, and goes when their last role does", async function () {
+    await sim.say(cora, staffRoom, 'school add Oakfield Academy');
+    const teamsIdOf = async (user: SimUser) => (await bot.together.directory.person(user.aadObjectId))?.teamsId;
+    await sim.say(cora, staffRoom, `rep add <at>${sam.name}</at> Oakfield Academy`, { mentions: [sam] });
+    await sim.say(cora, staffRoom, `coordinator add <at>${tia.name}</at>`, { mentions: [tia] });
+    assert.equal(await teamsIdOf(sam), sam.id, "the rep's, from the mention");
+    assert.equal(await teamsIdOf(tia), tia.id, "the coordinator's, from the mention");
+    await sim.say(cora, staffRoom, `rep remove <at>${sam.name}</at>`, { mentions: [sam] });
+    await sim.say(cora, staffRoom, `coordinator remove <at>${tia.name}</at>`, { mentions: [tia] });
+    assert.equal(await teamsIdOf(sam), undefined, 'no role, no Teams id kept');
+    assert.equal(await teamsIdOf(tia), undefined);
+    // A teacher's own messages do not store one either; a configured coordinator's do.
+    await sim.say(sam, sim.personalChat(sam), 'whoami');
+    assert.equal(await teamsIdOf(sam), undefined);
+    assert.equal(await teamsIdOf(cora), cora.id);
+  });
+
   it('when a command names nobody, the wrong person or someone not in the conversation, then the coordinator is told clearly and nothing changes', async function () {
     await sim.say(cora, staffRoom, 'school add Oakfield Academy');
     const none = await sim.say(cora, staffRoom, 'rep add Oakfield Academy');

@@ -100,6 +100,15 @@ describe('forget: erasing a person from Together', function () {
     assert.ok(identifying(await everyRow(w.bot.tablePrefix), ann).length > 0);
   });
 
+  it('when a coordinator forgets a rep who was made a rep by @mention and never messaged Together, then no table holds their Teams id or anything else that identifies them', async function () {
+    const rob = w.sim.user('rob', 'Rob Ince');
+    await w.makeRep(rob, 'Oakfield Academy');
+    assert.ok((await everyRow(w.bot.tablePrefix)).some((row) => row.includes(rob.id.toLowerCase())), 'before: his Teams id is kept, from the mention');
+    const card = await confirmCardFor(await w.sim.say(w.cora, w.staffRoom, `forget <at>${rob.name}</at>`, { mentions: [rob] }));
+    await w.sim.click(w.cora, w.staffRoom, card, `Yes, erase ${rob.name}`);
+    assert.deepEqual(identifying(await everyRow(w.bot.tablePrefix), rob), []);
+  });
+
   it('when a teacher tries forget @Ben, or presses a confirm button made for someone else, then they are refused and Ben is untouched', async function () {
     const typed = await w.sim.say(ben, w.staffRoom, `forget <at>${ann.name}</at>`, { mentions: [ann] });
     assert.match(said(typed), /Only coordinators can use `forget`/);

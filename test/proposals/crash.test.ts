@@ -75,7 +75,7 @@ describe('proposals: a crash between the commit and the sends', function () {
     await w.press(w.ben, post, 'Approve for my school');
     await w.press(w.cat, post, 'Approve for my school');
     w.dieAfterCommit();
-    const signed = await w.sim.click(w.cora, w.reps, w.current(post), 'Give final sign-off', {}, { replyToId: post.activityId });
+    const signed = await w.press(w.cora, post, 'Give final sign-off');
     assert.match(answered(signed), /Signed off: 'STEM Week' is approved/);
     const announced = () => w.sim.sent.filter((s) => s.method === 'POST' && s.conversationId === w.reps.id && /Approved: STEM Week/.test(JSON.stringify(s.activity))).length;
     assert.equal(announced(), 0);

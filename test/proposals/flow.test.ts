@@ -39,8 +39,9 @@ describe('proposals through the wire', function () {
     assert.match(text, /£1,250/);
     assert.match(text, /Decide by\nFri 4 Dec, 17:00/);
     assert.deepEqual(statusOfCard(schoolRows(first)), { 'Riverside Primary': 'Pending', 'Hillview High School': 'Pending' });
-    assert.ok(w.hasButton(first, 'Approve for my school') && w.hasButton(first, 'Request changes') && w.hasButton(first, 'Decline'));
-    assert.ok(!w.hasButton(first, 'Give final sign-off'), 'no sign-off before every school approves');
+    const bens = await w.seenBy(w.ben, post);
+    assert.ok(w.hasButton(bens, 'Approve for my school') && w.hasButton(bens, 'Request changes') && w.hasButton(bens, 'Decline'), "a partner school's rep has the decision buttons");
+    assert.ok(!w.hasButton(await w.seenBy(w.cora, post), 'Give final sign-off'), 'no sign-off before every school approves');
 
     // Each partner school's decision is a deadline for the nudges.
     const id = proposalIdOf(first);
@@ -69,14 +70,16 @@ describe('proposals through the wire', function () {
     const ready = w.current(post);
     assert.deepEqual(statusOfCard(schoolRows(ready)), { 'Riverside Primary': 'Approved', 'Hillview High School': 'Approved' });
     assert.match(cardText(ready), /Awaiting sign-off/);
-    assert.ok(w.hasButton(ready, 'Give final sign-off'));
+    const corasView = await w.seenBy(w.cora, post);
+    assert.ok(w.hasButton(corasView, 'Give final sign-off'), "on the coordinator's own view");
+    assert.ok(!w.hasButton(await w.seenBy(w.ben, post), 'Give final sign-off'), "not on a rep's");
     assert.match(textOf(w.messagesFor(w.ann, /Hillview High School approved/)[0]!), /Every partner school has approved: a coordinator gives the final sign-off next/);
     assert.ok(w.hasButton(adaptiveCardsOf(w.messagesFor(w.ann, /Hillview High School approved/)[0]!.activity)[0]!, 'Edit proposal'), 'still open, so it can still be edited');
 
     // A rep cannot sign off; the coordinator does.
-    const repSignOff = await w.sim.click(w.ben, w.reps, ready, 'Give final sign-off', {}, { replyToId: post.activityId });
+    const repSignOff = await w.pressFromAnotherView(w.ben, w.cora, post, 'Give final sign-off');
     assert.match(answered(repSignOff), /Only coordinators/);
-    const signed = await w.sim.click(w.cora, w.reps, ready, 'Give final sign-off', {}, { replyToId: post.activityId });
+    const signed = await w.sim.click(w.cora, w.reps, corasView, 'Give final sign-off', {}, { replyToId: post.activityId });
     assert.match(answered(signed), /Signed off: 'STEM Week' is approved/);
     const final = w.current(post);
     assert.match(cardText(final), /Approved/);
@@ -211,7 +214,10 @@ describe('proposals through the wire', function () {
     const submitted = await w.sim.click(w.ann, w.staffRoom, formSent, 'Submit for approval', { ...FORM, partners: w.school.riv });
     const card = invokeResponseCard(submitted.body)!;
     assert.match(cardText(card), /Proposal: STEM Week/, 'the form became the shared card');
-    await w.sim.click(w.ben, w.staffRoom, card, 'Approve for my school', {}, { replyToId: formSent.activityId });
+    const refresh = (card as { refresh?: { action?: object; userIds?: string[] } }).refresh;
+    assert.ok(refresh?.action && refresh.userIds?.includes(w.ben.id), "Teams fetches Ben's own view of it");
+    const bens = invokeResponseCard((await w.sim.invoke(w.ben, w.staffRoom, 'adaptiveCard/action', { action: refresh.action, trigger: 'automatic' }, { replyToId: formSent.activityId })).body)!;
+    await w.sim.click(w.ben, w.staffRoom, bens, 'Approve for my school', {}, { replyToId: formSent.activityId });
     const update = w.sim.sent.filter((s) => s.method === 'PUT' && s.activityId === formSent.activityId).at(-1);
     assert.ok(update, 'the shared card was updated in place');
     assert.deepEqual(statusOfCard(schoolRows(adaptiveCardsOf(update.activity)[0]!)), { 'Riverside Primary': 'Approved' });

@@ -31,7 +31,9 @@ describe('proposals: refusals, bad input and concurrent decisions', function () 
       ['coordinator', w.cora, /Only a rep of a partner school can decide for their school\. As a coordinator you give the final sign-off/],
     ];
     for (const [who, user, message] of cases) {
-      const result = await w.press(user, post, 'Approve for my school');
+      assert.ok(!w.hasButton(await w.seenBy(user, post), 'Approve for my school'), `${who}: not on their view`);
+      // Pressed anyway (an old client, a forwarded or tampered card): the server refuses.
+      const result = await w.pressFromAnotherView(user, w.ben, post, 'Approve for my school');
       assert.equal(result.status, 200, who);
       assert.match(answered(result), message, who);
       assert.ok(!result.sent.some((s) => s.method === 'PUT'), `${who}: the card is not touched`);
@@ -41,10 +43,14 @@ describe('proposals: refusals, bad input and concurrent decisions', function () 
   });
 
   it('when a rep decides twice or a second rep of the same school decides, then they are told it is already decided and nothing changes', async function () {
-    await w.press(w.ben, post, 'Approve for my school');
-    const again = await w.press(w.ben, post, 'Approve for my school');
+    // Their views from before Ben approved, still on screen (or pressed again before the card changed).
+    const bens = await w.seenBy(w.ben, post);
+    const beas = await w.seenBy(w.bea, post);
+    await w.sim.click(w.ben, w.reps, bens, 'Approve for my school', {}, { replyToId: post.activityId });
+    assert.ok(!w.hasButton(await w.seenBy(w.bea, post), 'Decline'), "Bea's view now has no decision buttons");
+    const again = await w.sim.click(w.ben, w.reps, bens, 'Approve for my school', {}, { replyToId: post.activityId });
     assert.match(answered(again), /Riverside Primary has already approved version 1 of 'STEM Week' \(you, Wed 25 Nov, 10:00\), so nothing was changed/);
-    const declined = await w.press(w.bea, post, 'Decline for my school', { reason: 'We cannot staff it.' });
+    const declined = await w.sim.click(w.bea, w.reps, beas, 'Decline for my school', { reason: 'We cannot staff it.' }, { replyToId: post.activityId });
     assert.match(answered(declined), /Riverside Primary has already approved version 1 of 'STEM Week' \(Ben Carter/);
     assert.deepEqual(statusOfCard(schoolRows(w.current(post))), { 'Riverside Primary': 'Approved', 'Hillview High School': 'Pending' });
     assert.equal(w.messagesFor(w.ann, /Riverside Primary approved/).length, 1, 'told once');
@@ -80,18 +86,23 @@ describe('proposals: refusals, bad input and concurrent decisions', function () 
 
   it('when the proposer withdraws, then the card says so for everyone, later decisions are refused and the deadlines are cancelled', async function () {
     await w.press(w.ben, post, 'Approve for my school');
-    const notYours = await w.press(w.ben, post, 'Withdraw proposal');
+    assert.ok(!w.hasButton(await w.seenBy(w.ben, post), 'Withdraw proposal'), "not on Ben's view");
+    const notYours = await w.pressFromAnotherView(w.ben, w.ann, post, 'Withdraw proposal');
     assert.match(answered(notYours), /Only the proposer \(Ann Hughes\) or a coordinator/);
-    const withdrawn = await w.press(w.ann, post, 'Withdraw proposal', { withdrawReason: 'The museum is closed that week.' });
+    // Views from before the withdrawal, still on screen.
+    const cats = await w.seenBy(w.cat, post);
+    const anns = await w.seenBy(w.ann, post);
+    const withdrawn = await w.sim.click(w.ann, w.reps, anns, 'Withdraw proposal', { withdrawReason: 'The museum is closed that week.' }, { replyToId: post.activityId });
     assert.match(answered(withdrawn), /'STEM Week' is withdrawn/);
     const card = w.current(post);
     assert.match(cardText(card), /Withdrawn by Ann Hughes, Wed 25 Nov, 10:00: “The museum is closed that week\.”/);
     assert.ok(!w.hasButton(card, 'Approve for my school'));
-    const late = await w.sim.click(w.cat, w.reps, post, 'Approve for my school');
+    assert.ok(!w.hasButton(await w.seenBy(w.cat, post), 'Approve for my school'), "nor on Cat's view");
+    const late = await w.sim.click(w.cat, w.reps, cats, 'Approve for my school', {}, { replyToId: post.activityId });
     assert.match(answered(late), /'STEM Week' was withdrawn by Ann Hughes/);
     assert.equal((await w.bot.together.deadlines.get(`proposal:${id}:school:${w.school.hill}`))?.status, 'cancelled');
     assert.equal((await w.bot.together.deadlines.get(`proposal:${id}:school:${w.school.riv}`))?.status, 'completed');
-    const twice = await w.press(w.ann, post, 'Withdraw proposal');
+    const twice = await w.sim.click(w.ann, w.reps, anns, 'Withdraw proposal', {}, { replyToId: post.activityId });
     assert.match(answered(twice), /already withdrawn/);
   });
 

@@ -9,7 +9,9 @@ import {
   decide,
   edit,
   listSections,
+  mayActNow,
   mayDecide,
+  refreshAudience,
   removeTag,
   signOff,
   statusOf,
@@ -226,6 +228,28 @@ describe('proposal rules', function () {
       assert.ok(asked.ok);
       assert.deepEqual(asked.audit, { kind: 'changesRequested', version: 1, by: { aadObjectId: ben.aadObjectId, name: 'Ben' }, at: LATER, schoolId: RIV, comment: 'Add Year 8 too' });
     });
+  });
+
+  describe("whose own view Teams fetches for the shared card", function () {
+    const everyone = [ann, ben, bea, cat, dan, tia, cora].map((p) => ({ ...p, teamsId: `29:${p.name}` }));
+    const cases: { when: string; agg: () => Aggregate; now: string[]; listed: string[]; people?: typeof everyone; limit?: number }[] = [
+      { when: 'nobody has decided', agg: () => proposal(), now: ['Ann', 'Ben', 'Bea', 'Cat', 'Cora'], listed: ['Ben', 'Bea', 'Cat', 'Ann', 'Cora'] },
+      { when: 'Riverside has approved', agg: () => approvedBy(ben), now: ['Ann', 'Cat', 'Cora'], listed: ['Cat', 'Ann', 'Cora', 'Ben', 'Bea'] },
+      { when: 'every partner school approved', agg: () => approvedBy(ben, cat), now: ['Ann', 'Cora'], listed: ['Ann', 'Cora', 'Ben', 'Bea', 'Cat'] },
+      { when: 'it is approved', agg: () => ok(signOff(approvedBy(ben, cat), cora, 1, LATER, names)), now: [], listed: ['Ben', 'Bea', 'Cat', 'Ann', 'Cora'] },
+      { when: "a rep's Teams id is not known", agg: () => proposal(), now: ['Ann', 'Ben', 'Bea', 'Cat', 'Cora'], listed: ['Ben', 'Cat', 'Ann', 'Cora'], people: everyone.map((p) => (p.name === 'Bea' ? { ...p, teamsId: '' } : p)) },
+      { when: 'more people than Teams refreshes for', agg: () => proposal(), now: ['Ann', 'Ben', 'Bea', 'Cat', 'Cora'], listed: ['Ben', 'Bea'], limit: 2 },
+    ];
+    for (const c of cases) {
+      it(`when ${c.when}, then those with a button to press now come first and nobody else is listed`, function () {
+        const agg = c.agg();
+        assert.deepEqual(everyone.filter((p) => mayActNow(agg, p, names)).map((p) => p.name), c.now);
+        // The proposer is listed from the proposal itself, even when the directory does not list them.
+        const people = (c.people ?? everyone).filter((p) => p.name !== 'Ann');
+        const ids = refreshAudience(agg, people, names, c.limit ?? 60);
+        assert.deepEqual(ids, c.listed.map((n) => (n === 'Ann' ? agg.proposal.proposer.teamsId : `29:${n}`)));
+      });
+    }
   });
 
   describe('when a proposal is approved', function () {

@@ -122,7 +122,7 @@ describe('proposal store and service on Azurite', function () {
     await stored(store);
     heard.length = 0;
     told.length = 0;
-    const directory = { schools: async () => [], channels: async () => [] };
+    const directory = { schools: async () => [], channels: async () => [], staff: async () => [] };
     const service = new ProposalService({ store, directory: directory as never, conversations: undefined as never, outbox: outboxFor(store), clock: { now: () => NOW, elapsed: () => 0 }, logger });
     const [ben, cat] = await Promise.all([
       service.apply('pr00000000aa', (agg) => decide(agg, rep('ben', RIV), 'approve', 1, '', NOW, names), undefined),

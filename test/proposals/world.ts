@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/platform/clock';
 import { startTestBot, type TestBot } from '../support/bot';
-import { adaptiveCardsOf, findAction } from '../support/cardActions';
+import { adaptiveCardsOf, findAction, invokeResponseCard } from '../support/cardActions';
 import { TeamsSimulator, type Sent, type SimConversation, type SimUser, type TurnResult } from '../support/simulator';
-import { said, textOf } from '../support/said';
+import { answered, said, textOf } from '../support/said';
 export { answered, said, textOf } from '../support/said';
 import { BaseWorld } from '../support/world';
 
@@ -134,20 +134,63 @@ export class World extends BaseWorld {
     return this.sim.sent.filter((s) => s.method === 'POST' && s.conversationId === this.chat(user).id && pattern.test(textOf(s)));
   }
 
-  /** Presses a button on the shared card in the reps' channel, as `user`. */
+  /**
+   * The card as `user` has it in front of them: the shared card in the channel, and, when it lists them in
+   * `refresh.userIds`, the own view Teams fetches for them (an automatic refresh invoke), as Teams does.
+   */
+  async seenBy(user: SimUser, post: Sent, conv: SimConversation = this.reps): Promise<object> {
+    const shared = this.current(post) as { refresh?: { action?: Record<string, unknown>; userIds?: string[] } };
+    if (!shared.refresh?.action || !shared.refresh.userIds?.includes(user.id)) return shared;
+    return this.refreshed(user, post, conv);
+  }
+
+  /** The own view Teams fetches for `user` through the card's `refresh` action. */
+  async refreshed(user: SimUser, post: Sent, conv: SimConversation = this.reps): Promise<object> {
+    const shared = this.current(post) as { refresh?: { action?: Record<string, unknown> } };
+    assert.ok(shared.refresh?.action, 'the card asks Teams to refresh it');
+    const answer = await this.sim.invoke(user, conv, 'adaptiveCard/action', { action: shared.refresh.action, trigger: 'automatic' }, { replyToId: post.activityId });
+    const card = invokeResponseCard(answer.body);
+    assert.ok(card, `${user.name}'s own view: ${answered(answer)}`);
+    return card;
+  }
+
+  /**
+   * Presses a button on the proposal card in the reps' channel as `user` would: on the own view Teams
+   * fetched for them, or, when the card does not list them, after pressing *Show my options* for it.
+   */
   press(user: SimUser, post: Sent, title: string, inputs: Record<string, string> = {}, conv: SimConversation = this.reps): Promise<TurnResult> {
-    return this.sim.click(user, conv, post, title, inputs);
+    return this.pressVia(undefined, user, post, title, inputs, conv);
+  }
+
+  private async pressVia(bot: TestBot | undefined, user: SimUser, post: Sent, title: string, inputs: Record<string, string>, conv: SimConversation): Promise<TurnResult> {
+    let card = await this.seenBy(user, post, conv);
+    if (!findAction(card, title) && findAction(card, 'Show my options')) {
+      const own = invokeResponseCard((await this.sim.click(user, conv, card, 'Show my options', {}, { replyToId: post.activityId })).body);
+      assert.ok(own, `${user.name} pressed Show my options`);
+      card = own;
+    }
+    const before = this.sim.botEndpoint;
+    if (bot) this.sim.botEndpoint = bot.url;
+    try {
+      return this.sim.click(user, conv, card, title, inputs, { replyToId: post.activityId });
+    } finally {
+      this.sim.botEndpoint = before;
+    }
+  }
+
+  /**
+   * Presses a button as `user` that their own view does not offer them: taken from the own view of
+   * `holder`, who has it (an old client, a card from before the change, a forwarded or tampered card).
+   * The server's refusal is the safety net.
+   */
+  async pressFromAnotherView(user: SimUser, holder: SimUser, post: Sent, title: string, inputs: Record<string, string> = {}, conv: SimConversation = this.reps): Promise<TurnResult> {
+    const card = await this.refreshed(holder, post, conv);
+    return this.sim.click(user, conv, card, title, inputs, { replyToId: post.activityId });
   }
 
   /** The same press on another instance (the simulator reads botEndpoint when the request starts). */
   pressOn(bot: TestBot, user: SimUser, post: Sent, title: string, inputs: Record<string, string> = {}): Promise<TurnResult> {
-    const before = this.sim.botEndpoint;
-    this.sim.botEndpoint = bot.url;
-    try {
-      return this.press(user, post, title, inputs);
-    } finally {
-      this.sim.botEndpoint = before;
-    }
+    return this.pressVia(bot, user, post, title, inputs, this.reps);
   }
 
   hasButton(card: object, title: string): boolean {

@@ -156,8 +156,9 @@ describe('TeachMeets: offers of freed places', function () {
 
   it('when the offer cannot be delivered at first and the bot restarts, then the durable timer sends it once', async function () {
     const bensChat = w.sim.personalChat(ben);
-    // Teams does not accept the message: opening Ben's chat and posting to it fail for a while.
-    w.sim.failNext((req) => req.method === 'POST' && (req.path === '/v3/conversations' || req.conversationId === bensChat.id), 403, {}, 1000);
+    // Teams does not accept the message: opening Ben's chat and posting to it fail for a while (502: worth
+    // trying again; a 403, the bot blocked, would be final).
+    w.sim.failNext((req) => req.method === 'POST' && (req.path === '/v3/conversations' || req.conversationId === bensChat.id), 502, {}, 1000);
     await cancelMyPlace(w.sim, ann, w.staffRoom, card, { replyToId: activityId });
     await w.settle();
     assert.equal(offersTo(ben).length, 0, 'the offer did not get through');

@@ -8,9 +8,6 @@ import {
   keepRunningOrder,
   MAX_ROWS,
   offerExpiry,
-  overdueNotices,
-  owedBroadcasts,
-  owedNotice,
   statusLabel,
   waitlist,
   waitPosition,
@@ -67,7 +64,6 @@ function meet(overrides: Partial<TeachMeet> = {}): TeachMeet {
     runningOrder: [],
     addedLate: [],
     cancelReason: '',
-    broadcasts: [],
     ...overrides,
   };
 }
@@ -427,7 +423,6 @@ describe('teachmeets rules: sign-ups, waitlist, offers and running order, as pur
       assert.deepEqual(applied.outcomes, [{ ok: true, message: 'Your place at Retrieval practice TeachMeet is cancelled. Thank you for letting us know.' }]);
       assert.equal(statusOf(agg, confirmed[0]!), 'cancelled');
       assert.deepEqual(offersIn(applied), [{ id: waiting[0]!.aadObjectId, expiresAt: NOW.getTime() + 24 * HOUR }]);
-      assert.equal(signUp(agg, waiting[0]!).offerSent, false, 'the offer message has still to go out');
       assert.deepEqual(queue(agg), [{ id: waiting[1]!.aadObjectId, position: 1 }, { id: waiting[2]!.aadObjectId, position: 2 }]);
       assert.deepEqual(counts(agg), { attending: 2, offered: 1, placesLeft: 0, waiting: 2, presenting: { 2: 0, 5: 0, 7: 0 }, slotsLeft: { 2: 1, 5: 1, 7: 1 } });
       assert.deepEqual([...applied.changed].sort(), [confirmed[0]!, waiting[0]!].map((p) => p.aadObjectId).sort());
@@ -687,18 +682,6 @@ describe('teachmeets rules: sign-ups, waitlist, offers and running order, as pur
       });
     });
 
-    it('when the offer message is marked sent for the current expiry, then it is marked once; for an old expiry, then nothing changes', function () {
-      const { agg, confirmed, waiting } = fullEvent({ places: 1, waiting: 1 });
-      apply(agg, cancel(confirmed[0]!));
-      const id = waiting[0]!.aadObjectId;
-      const expiresAt = signUp(agg, id).offerExpiresAt!.toISOString();
-      const stale = apply(agg, { kind: 'markOfferSent', aadObjectId: id, expiresAt: at(NOW, HOUR).toISOString() });
-      assert.deepEqual(stale.outcomes, [{ ok: true, message: 'unchanged' }]);
-      assert.equal(signUp(agg, id).offerSent, false);
-      const marked = apply(agg, [{ kind: 'markOfferSent', aadObjectId: id, expiresAt }, { kind: 'markOfferSent', aadObjectId: id, expiresAt }]);
-      assert.deepEqual(marked.outcomes.map((o) => o.message), ['marked', 'unchanged']);
-      assert.equal(signUp(agg, id).offerSent, true);
-    });
   });
 
   describe('closing', function () {
@@ -877,7 +860,6 @@ describe('teachmeets rules: sign-ups, waitlist, offers and running order, as pur
       const expiry = signUp(agg, offered).offerExpiresAt;
       assert.ok(expiry && expiry.getTime() <= newStart.getTime() - 2 * HOUR, `offer runs until ${expiry?.toISOString()}, after ${at(newStart, -2 * HOUR).toISOString()}`);
       assert.deepEqual(offersIn(applied), [{ id: offered.aadObjectId, expiresAt: newStart.getTime() - 2 * HOUR }], 'the person is sent the new expiry');
-      assert.equal(signUp(agg, offered).offerSent, false);
       assertInvariants(agg);
     });
 
@@ -1229,135 +1211,95 @@ describe('teachmeets reminders: when the reminder the school day before starts b
   });
 });
 
-describe('teachmeets rules: notices recorded with the change that causes them, until sent', function () {
+describe('teachmeets rules: what a change tells people (its effects, committed with it)', function () {
   /** As the queue commits: the rules, then the event version moves on by one. */
   function commit(agg: Aggregate, intents: Intent | readonly Intent[], now: Date = NOW): Applied {
     const applied = apply(agg, intents, now);
     agg.event.version += 1;
     return applied;
   }
-  const sent = (s: SignUp): Intent => ({ kind: 'noticeSent', aadObjectId: s.aadObjectId, notice: s.notice!.kind, at: s.notice!.at.toISOString() });
-  const told = (p: PersonRef, v: number): Intent => ({ kind: 'broadcastTold', aadObjectId: p.aadObjectId, v });
-  const pending = (agg: Aggregate) => [...agg.signUps.values()].filter((s) => owedNotice(s, agg.event)).map((s) => `${s.aadObjectId}:${s.notice!.kind}`).sort();
-  const overdue = (agg: Aggregate, before: Date) => overdueNotices(agg, before).map((n) => `${n.aadObjectId}:${n.kind}`).sort();
+  const told = (applied: Applied) => applied.notices.filter((n) => n.kind !== 'waitlisted').map((n) => `${n.aadObjectId}:${n.kind}`).sort();
 
-  it('when someone gets a place, then their confirmation is recorded on their row, and the event notes since when a notice is unsent; a waitlist place records none', function () {
-    const agg = aggregate(meet({ places: 1 }));
-    const [ann, ben] = people(2);
-    commit(agg, [attend(ann!), attend(ben!)]);
-    assert.deepEqual(pending(agg), ['p01:confirmed']);
-    assert.equal(signUp(agg, ann!).notice?.at.toISOString(), NOW.toISOString());
-    assert.equal(agg.event.noticesSince?.toISOString(), NOW.toISOString());
-  });
+  const cases: { name: string; run: () => { applied: Applied; agg: Aggregate }; expected: string[]; rows?: number }[] = [
+    {
+      name: 'someone gets a place: they are told it is confirmed; someone who joins the waitlist is told nothing (the card they pressed shows it)',
+      run: () => {
+        const agg = aggregate(meet({ places: 1 }));
+        const [ann, ben] = people(2);
+        return { agg, applied: commit(agg, [attend(ann!), attend(ben!)]) };
+      },
+      expected: ['p01:confirmed'],
+    },
+    {
+      name: 'someone gets a place and cancels it in the same commit: no confirmation',
+      run: () => {
+        const agg = aggregate(meet({ places: 2 }));
+        const [ann] = people(1);
+        return { agg, applied: commit(agg, [attend(ann!), cancel(ann!)]) };
+      },
+      expected: [],
+    },
+    {
+      name: 'someone joins in the same batch as the cancellation, before it: they are told of the cancellation, not a confirmation; a click after it is refused',
+      run: () => {
+        const agg = aggregate(meet({ places: 2 }));
+        const [ann, ben] = people(2);
+        return { agg, applied: commit(agg, [attend(ann!), { kind: 'cancelEvent', by: 'org', reason: 'The hall is flooded' }, attend(ben!)], at(NOW, MINUTE)) };
+      },
+      expected: ['p01:eventCancelled'],
+    },
+    {
+      name: 'someone joins in the same batch as a change, after it: they are not told of it; someone before it is',
+      run: () => {
+        const agg = aggregate(meet({ places: 3 }));
+        const [ann, ben] = people(2);
+        return { agg, applied: commit(agg, [attend(ann!), { kind: 'edit', by: 'org', changes: { venue: 'Main hall' } }, attend(ben!)], at(NOW, MINUTE)) };
+      },
+      expected: ['p01:changed', 'p01:confirmed', 'p02:confirmed'],
+    },
+    {
+      name: 'an offer expires: the person is told the place has gone, and the next person waiting is offered it',
+      run: () => {
+        const { agg, confirmed, waiting } = fullEvent({ places: 1, waiting: 2 });
+        commit(agg, cancel(confirmed[0]!), at(NOW, -HOUR));
+        const expiry = signUp(agg, waiting[0]!).offerExpiresAt!;
+        return { agg, applied: commit(agg, sweep, at(expiry, MINUTE)) };
+      },
+      expected: ['p02:offerExpired', 'p03:offer'],
+    },
+    {
+      name: 'an offer expires and the person signs up again in the same batch: they are told of their new place only',
+      run: () => {
+        const { agg, confirmed, waiting } = fullEvent({ places: 1, waiting: 1 });
+        commit(agg, cancel(confirmed[0]!), at(NOW, -HOUR));
+        const expiry = signUp(agg, waiting[0]!).offerExpiresAt!;
+        return { agg, applied: commit(agg, [sweep, attend(waiting[0]!)], at(expiry, MINUTE)) };
+      },
+      expected: ['p02:confirmed'],
+    },
+  ];
+  for (const c of cases) {
+    it(`when ${c.name}`, function () {
+      const { applied } = c.run();
+      assert.deepEqual(told(applied), [...c.expected].sort());
+    });
+  }
 
-  it('when the confirmation is recorded as sent, then it is cleared and the event has nothing unsent; a record of an older notice clears nothing', function () {
-    const agg = aggregate(meet({ places: 2 }));
-    const [ann] = people(1);
-    commit(agg, attend(ann!));
-    const stale: Intent = { kind: 'noticeSent', aadObjectId: ann!.aadObjectId, notice: 'confirmed', at: at(NOW, -MINUTE).toISOString() };
-    const ignored = commit(agg, stale, at(NOW, MINUTE));
-    assert.deepEqual(pending(agg), ['p01:confirmed'], 'a record of another notice leaves this one');
-    assert.equal(ignored.changed.size, 0);
-    const marked = commit(agg, sent(signUp(agg, ann!)), at(NOW, MINUTE));
-    assert.deepEqual(pending(agg), []);
-    assert.equal(agg.event.noticesSince, undefined);
-    assert.equal(marked.shown, false, 'recording a notice as sent changes no card');
-    assert.deepEqual([...marked.changed], [ann!.aadObjectId], 'only the row it was recorded on is written');
-  });
-
-  it('when someone gets a place and cancels it in the same commit, then no confirmation is left to send', function () {
-    const agg = aggregate(meet({ places: 2 }));
-    const [ann] = people(1);
-    commit(agg, [attend(ann!), cancel(ann!)]);
-    assert.deepEqual(pending(agg), []);
-    assert.equal(agg.event.noticesSince, undefined);
-  });
-
-  it('when the event is cancelled before 150 confirmations have gone, then the cancellation writes the event row alone and the cancellation is what each is owed', function () {
+  it('when the event is cancelled with 150 people confirmed, then no sign-up row is rewritten (a transaction holds 100) and each of them is told of the cancellation', function () {
     const agg = aggregate(meet({ places: 150 }));
     const crowd = people(150);
     for (let i = 0; i < crowd.length; i += MAX_ROWS) commit(agg, crowd.slice(i, i + MAX_ROWS).map(attend));
-    assert.equal(pending(agg).length, 150);
     const cancelled = commit(agg, { kind: 'cancelEvent', by: 'org', reason: 'The hall is flooded' }, at(NOW, MINUTE));
-    assert.equal(cancelled.changed.size, 0, 'no sign-up row is rewritten (a transaction holds 99)');
-    assert.deepEqual(pending(agg), [], 'their confirmations are owed no more');
-    const owed = overdueNotices(agg, at(NOW, MINUTE));
-    assert.equal(owed.length, 150);
-    assert.ok(owed.every((n) => n.kind === 'eventCancelled'));
+    assert.equal(cancelled.changed.size, 0);
+    assert.equal(cancelled.notices.length, 150);
+    assert.ok(cancelled.notices.every((n) => n.kind === 'eventCancelled'));
   });
 
-  it('when someone joins in the same batch as the cancellation, before it, then they are owed the cancellation; someone whose click came after it is refused', function () {
-    const agg = aggregate(meet({ places: 2 }));
-    const [ann, ben] = people(2);
-    const applied = commit(agg, [attend(ann!), { kind: 'cancelEvent', by: 'org', reason: 'The hall is flooded' }, attend(ben!)], at(NOW, MINUTE));
-    assert.equal(applied.outcomes[2]!.ok, false);
-    assert.deepEqual(overdue(agg, at(NOW, MINUTE)), ['p01:eventCancelled']);
-  });
-
-  it('when someone joins in the same batch as a change, after it, then they are not owed it; someone before it is', function () {
-    const agg = aggregate(meet({ places: 3 }));
-    const [ann, ben] = people(2);
-    commit(agg, [attend(ann!), { kind: 'edit', by: 'org', changes: { venue: 'Main hall' } }, attend(ben!)], at(NOW, MINUTE));
-    assert.deepEqual(overdue(agg, at(NOW, MINUTE)), ['p01:changed', 'p01:confirmed', 'p02:confirmed']);
-  });
-
-  it('when a person is owed two changes, then one message tells both, in order; and a cancellation since stands for them all', function () {
+  it('when the organiser makes two changes in one batch, then each person signed up is told of each, in order', function () {
     const agg = aggregate(meet({ places: 2 }));
     const [ann] = people(1);
     commit(agg, attend(ann!));
-    commit(agg, sent(signUp(agg, ann!)));
-    commit(agg, { kind: 'edit', by: 'org', changes: { venue: 'Main hall' } }, at(NOW, MINUTE));
-    const second = agg.event.version + 1;
-    commit(agg, { kind: 'edit', by: 'org', changes: { theme: 'Oracy' } }, at(NOW, 2 * MINUTE));
-    const owed = overdueNotices(agg, at(NOW, 2 * MINUTE));
-    assert.deepEqual(owed.map((n) => [n.kind, 'v' in n ? n.v : 0]), [['changed', second]], 'one message for both');
-    assert.deepEqual(owedBroadcasts(agg.event, signUp(agg, ann!).toldVersion, second), { kind: 'changed', what: ['venue: Main hall', 'theme: Oracy'] });
-    commit(agg, { kind: 'cancelEvent', by: 'org', reason: 'The hall is flooded' }, at(NOW, 3 * MINUTE));
-    assert.deepEqual(owedBroadcasts(agg.event, signUp(agg, ann!).toldVersion, agg.event.version), { kind: 'eventCancelled' });
-    commit(agg, told(ann!, agg.event.version));
-    assert.deepEqual(agg.event.broadcasts, [], 'told of the last, Ann owes nothing more');
-  });
-
-  it('when an offer expires, then the "place has gone" notice is recorded, and cleared if the person signs up again before it is sent', function () {
-    const { agg, confirmed, waiting } = fullEvent({ places: 1, waiting: 1 });
-    commit(agg, cancel(confirmed[0]!), at(NOW, -HOUR));
-    const expiry = signUp(agg, waiting[0]!).offerExpiresAt!;
-    commit(agg, sweep, at(expiry, MINUTE));
-    assert.deepEqual(pending(agg), [`${waiting[0]!.aadObjectId}:offerExpired`]);
-    commit(agg, attend(waiting[0]!), at(expiry, 2 * MINUTE));
-    assert.equal(signUp(agg, waiting[0]!).notice?.kind, 'confirmed', 'their new place is what they are told');
-  });
-
-  it('when the organiser edits, then one broadcast is recorded for everyone signed up, each is owed it until told, and it is dropped once all are told', function () {
-    const agg = aggregate(meet({ places: 2 }));
-    const [ann, ben, cat] = people(3);
-    commit(agg, [attend(ann!), attend(ben!), attend(cat!)]);
-    for (const s of [...agg.signUps.values()].filter((x) => x.notice)) commit(agg, sent(s));
-    const v = agg.event.version + 1;
-    commit(agg, { kind: 'edit', by: 'org', changes: { venue: 'Main hall' } }, at(NOW, HOUR));
-    assert.deepEqual(agg.event.broadcasts.map((b) => [b.v, b.kind, b.what]), [[v, 'changed', ['venue: Main hall']]]);
-    assert.equal(agg.event.noticesSince?.toISOString(), at(NOW, HOUR).toISOString());
-    assert.deepEqual(overdueNotices(agg, at(NOW, HOUR)).map((n) => `${n.aadObjectId}:${n.kind}`).sort(), ['p01:changed', 'p02:changed', 'p03:changed']);
-    assert.deepEqual(overdueNotices(agg, at(NOW, HOUR - MINUTE)), [], 'not overdue before it was made');
-
-    const dev = person(4);
-    commit(agg, [told(ann!, v), attend(dev)], at(NOW, 2 * HOUR));
-    assert.deepEqual(overdueNotices(agg, at(NOW, 2 * HOUR)).map((n) => n.aadObjectId).sort(), ['p02', 'p03'], 'Ann is told; Dev joined after the change');
-    commit(agg, [told(ben!, v), cancel(cat!)], at(NOW, 2 * HOUR));
-    assert.deepEqual(agg.event.broadcasts, [], 'Ben is told and Cat left: nobody is owed it');
-    assert.equal(agg.event.noticesSince, undefined, 'nothing is left unsent (Dev joined the waitlist, which needs no message)');
-  });
-
-  it('when notices are claimed, then a second claim before the first runs out is refused and one after it is taken', function () {
-    const agg = aggregate();
-    const claim = (by: string, until: Date): Intent => ({ kind: 'claimNotices', by, until: until.toISOString() });
-    const first = commit(agg, claim('a', at(NOW, 5 * MINUTE)));
-    assert.equal(first.outcomes[0]!.ok, true);
-    assert.equal(first.shown, false);
-    assert.equal(commit(agg, claim('b', at(NOW, 6 * MINUTE)), at(NOW, MINUTE)).outcomes[0]!.ok, false, 'b is refused while a holds them');
-    assert.equal(commit(agg, claim('a', at(NOW, 9 * MINUTE)), at(NOW, MINUTE)).outcomes[0]!.ok, true, 'a may hold them longer');
-    assert.equal(commit(agg, claim('b', at(NOW, 11 * MINUTE)), at(NOW, 9 * MINUTE)).outcomes[0]!.ok, true, 'b takes them once the hold runs out');
-    assert.equal(commit(agg, claim('b', at(NOW, 10 * MINUTE)), at(NOW, 10 * MINUTE)).outcomes[0]!.ok, true, 'b lets go');
-    assert.equal(commit(agg, claim('a', at(NOW, 20 * MINUTE)), at(NOW, 10 * MINUTE)).outcomes[0]!.ok, true, 'and a may take them at once');
+    const applied = commit(agg, [{ kind: 'edit', by: 'org', changes: { venue: 'Main hall' } }, { kind: 'edit', by: 'org', changes: { theme: 'Oracy' } }], at(NOW, MINUTE));
+    assert.deepEqual(applied.notices.map((n) => (n.kind === 'changed' ? n.what.join('; ') : n.kind)), ['venue: Main hall', 'theme: Oracy']);
   });
 });

@@ -208,6 +208,19 @@ describe('TeachMeets: each person sees the buttons they may use', function () {
     assert.match(cardText(await refreshAs(tom)), /You're attending/, "Tom's view shows his place");
   });
 
+  it("when a host school's rep was made a rep by @mention and never messaged Together, then the shared card still asks Teams for their own view, with the organiser buttons", async function () {
+    const rob = w.sim.user('rob', 'Rob Ince');
+    await w.makeRep(rob, 'Oakfield Academy');
+    const { card, activityId } = await w.createEvent();
+    await w.sim.click(tom, w.staffRoom, card, 'Attend', {}, { replyToId: activityId });
+    await w.settle();
+    assert.equal(await w.bot.together.conversations.personal(rob.aadObjectId), undefined, 'Rob never chatted with Together');
+    const shared = w.sharedCard(activityId) as { refresh?: { action?: Record<string, unknown>; userIds?: string[] } };
+    assert.ok(shared.refresh?.userIds?.includes(rob.id), 'Rob is listed, by the Teams id his @mention carried');
+    const own = cardOf(await w.sim.invoke(rob, w.staffRoom, 'adaptiveCard/action', { action: shared.refresh!.action, trigger: 'automatic' }, { replyToId: activityId }), rob.name);
+    for (const button of ORGANISER_BUTTONS) assert.ok(hasAction(own, button), `Rob's own view has ${button}`);
+  });
+
   it('when a teacher opens a TeachMeet from the list in a personal chat, then the card shows no organiser buttons and only the sign-up buttons that do something for them; the organiser sees the organiser buttons', async function () {
     await w.createEvent();
     for (const [who, organises] of [[tom, false], [w.cora, true]] as const) {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/platform/clock';
+import type { PressLimits } from '../../src/platform/rateLimit';
 import { startTestBot } from '../support/bot';
 import { actionTitles, adaptiveCardsOf, cardText, invokeResponseCard } from '../support/cardActions';
 import { TeamsSimulator, type Sent, type SimConversation, type SimUser } from '../support/simulator';
@@ -35,13 +36,13 @@ export class World extends BaseWorld {
   schoolId!: string;
   otherSchoolId!: string;
 
-  static async start(): Promise<World> {
+  static async start(options: { pressLimits?: PressLimits } = {}): Promise<World> {
     const w = new World();
     w.sim = await TeamsSimulator.start();
     w.clock = new ManualClock(START);
     w.cora = w.sim.user('cora', 'Cora Whitfield');
     w.staffRoom = w.sim.channel('Riverside Schools Together', 'TeachMeets');
-    w.bot = await startTestBot({ env: w.env, clock: w.clock });
+    w.bot = await startTestBot({ env: w.env, clock: w.clock, pressLimits: options.pressLimits });
     w.sim.botEndpoint = w.bot.url;
     await w.sim.say(w.cora, w.staffRoom, 'school add Oakfield Academy');
     await w.sim.say(w.cora, w.staffRoom, 'school add Brookside Primary');

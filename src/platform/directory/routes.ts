@@ -180,7 +180,8 @@ export function directoryRoutes(deps: DirectoryRouteDeps): { commands: CommandSp
         let previous: string | undefined;
         await directory.updatePerson(person.aadObjectId, person.name, (current) => {
           previous = current?.isRep && current.schoolId !== school.id ? current.schoolId : undefined;
-          return { isRep: true, schoolId: school.id };
+          // The mention carries their Teams id: shared cards can show them their own view before they ever chat with Together.
+          return { isRep: true, schoolId: school.id, teamsId: person.teamsId };
         });
         const was = previous ? (await directory.schools()).find((s) => s.id === previous) : undefined;
         await turn.reply(`${person.name} is now a rep of ${school.name}.${was ? ` They are no longer a rep of ${was.name}.` : ''}`);
@@ -212,7 +213,7 @@ export function directoryRoutes(deps: DirectoryRouteDeps): { commands: CommandSp
       async run(turn, input) {
         const person = await oneMention(turn, input, 'coordinator add @Alex Morgan');
         if (!person) return;
-        await directory.updatePerson(person.aadObjectId, person.name, () => ({ isCoordinator: true }));
+        await directory.updatePerson(person.aadObjectId, person.name, () => ({ isCoordinator: true, teamsId: person.teamsId }));
         await turn.reply(`${person.name} is now a coordinator of ${deps.partnershipName}.`);
       },
     },

@@ -23,6 +23,7 @@ const PersonRow = z.object({
   schoolId: z.string().default(''),
   rep: z.boolean().default(false),
   coordinator: z.boolean().default(false),
+  teamsId: z.string().default(''),
   etag: z.string().optional(),
 });
 const ChannelRow = z.object({ rowKey: z.string().startsWith('channel|'), conversationId: z.string().min(1), label: z.string().default('') });
@@ -41,7 +42,16 @@ export interface StoredPerson {
   readonly schoolId?: string;
   readonly isRep: boolean;
   readonly isCoordinator: boolean;
+  /**
+   * A rep's or coordinator's Teams user id (29:…), from the @mention that gave them the role or from
+   * their own last activity: shared cards list it in `refresh.userIds` so Teams fetches their own view.
+   * Kept only while they have a role (data minimisation).
+   */
+  readonly teamsId?: string;
 }
+
+/** Whether a person's Teams id is kept: only reps' and coordinators' (shared cards refresh for them). */
+export const keepsTeamsId = (p: Pick<StoredPerson, 'isRep' | 'isCoordinator'>): boolean => p.isRep || p.isCoordinator;
 
 export type Change<T = void> = { ok: true; value: T } | { ok: false; reason: 'exists' | 'missing' | 'conflict' };
 
@@ -53,7 +63,7 @@ const channelKey = (role: ChannelRole) => `channel|${role.kind === 'school' ? `s
 export class DirectoryStore {
   private readonly table: TableClient;
   /** Short-lived copies for high-volume, low-privilege turns (a sign-up rush); cleared by any write here. */
-  private readonly people = new Map<string, { at: number; person: Person }>();
+  private readonly people = new Map<string, { at: number; person: Person; teamsId: string; keepsTeamsId: boolean }>();
   private schoolList: { at: number; schools: Promise<School[]> } | undefined;
   /** Every person row, read in one query and shared by the high-volume turns for up to their maxAgeMs. */
   private peopleList: { at: number; rows: Promise<Map<string, StoredPerson>> } | undefined;
@@ -141,17 +151,21 @@ export class DirectoryStore {
     return row ? toPerson(row.row) : undefined;
   }
 
-  /** The person as the rules see them: stored roles plus coordinators named in the configuration. */
-  async resolve(aadObjectId: string, name: string, maxAgeMs = 0): Promise<Person> {
+  /**
+   * The person as the rules see them: stored roles plus coordinators named in the configuration. A rep's
+   * or coordinator's `teamsId` (the Teams id they are acting with) is stored when it is not yet.
+   */
+  async resolve(aadObjectId: string, name: string, maxAgeMs = 0, teamsId = ''): Promise<Person> {
     const aad = aadObjectId.toLowerCase();
     const copy = this.people.get(aad);
-    if (maxAgeMs > 0 && copy && Date.now() - copy.at <= maxAgeMs && (copy.person.name === name || !name)) return copy.person;
+    if (maxAgeMs > 0 && copy && Date.now() - copy.at <= maxAgeMs && (copy.person.name === name || !name) && (!teamsId || copy.teamsId === teamsId || !copy.keepsTeamsId)) return copy.person;
     if (maxAgeMs > 0) {
       // A rush of new people: one query for the whole directory, not one read per person. Only when
-      // nothing would be written (name unchanged, not a configured coordinator missing a row).
+      // nothing would be written (name and Teams id unchanged, not a configured coordinator missing a row).
       const stored = (await this.everyone(maxAgeMs)).get(aad);
       const fromConfig = this.configCoordinators.includes(aad);
-      if ((stored ? stored.name === name || !name : !fromConfig)) {
+      const teamsIdKnown = !teamsId || !(stored ? keepsTeamsId(stored) || fromConfig : fromConfig) || stored?.teamsId === teamsId;
+      if ((stored ? stored.name === name || !name : !fromConfig) && teamsIdKnown) {
         const person: Person = {
           aadObjectId: aad,
           name: name || stored?.name || '',
@@ -160,31 +174,51 @@ export class DirectoryStore {
           isCoordinator: (stored?.isCoordinator ?? false) || fromConfig,
           coordinatorFromConfig: fromConfig,
         };
-        this.people.set(aad, { at: Date.now(), person });
+        this.people.set(aad, { at: Date.now(), person, teamsId: stored?.teamsId ?? '', keepsTeamsId: (stored ? keepsTeamsId(stored) : false) || fromConfig });
         return person;
       }
     }
-    const person = await this.resolveFresh(aad, name);
-    this.people.set(aad, { at: Date.now(), person });
+    const { person, teamsId: storedTeamsId, keeps } = await this.resolveFresh(aad, name, teamsId);
+    this.people.set(aad, { at: Date.now(), person, teamsId: storedTeamsId, keepsTeamsId: keeps });
     return person;
   }
 
-  private async resolveFresh(aad: string, name: string): Promise<Person> {
+  private async resolveFresh(aad: string, name: string, teamsId: string): Promise<{ person: Person; teamsId: string; keeps: boolean }> {
     const stored = await this.readPerson(aad);
     const fromConfig = this.configCoordinators.includes(aad);
-    if (stored && stored.row.name !== name && name) {
-      await this.table.updateEntity({ partitionKey: PK, rowKey: personKey(aad), name }, 'Merge').catch((err) => this.logger.warn({ status: statusOf(err) }, 'could not refresh a person\'s name'));
+    const keeps = (stored ? stored.row.rep || stored.row.coordinator : false) || fromConfig;
+    // A rep or coordinator acting with a Teams id not stored yet (one set up from COORDINATORS, or before ids were kept).
+    const newTeamsId = keeps && teamsId && stored?.row.teamsId !== teamsId ? teamsId : '';
+    let storedTeamsId = stored?.row.teamsId ?? '';
+    if (stored && ((stored.row.name !== name && name) || newTeamsId)) {
+      const patch = { ...(stored.row.name !== name && name ? { name } : {}), ...(newTeamsId ? { teamsId: newTeamsId } : {}) };
+      await this.table.updateEntity({ partitionKey: PK, rowKey: personKey(aad), ...patch }, 'Merge').then(
+        () => {
+          if (newTeamsId) storedTeamsId = newTeamsId;
+        },
+        (err) => this.logger.warn({ status: statusOf(err) }, 'could not refresh a person\'s name or Teams id'),
+      );
+      if (newTeamsId) this.peopleList = undefined;
     } else if (!stored && fromConfig) {
-      await this.table.createEntity({ partitionKey: PK, rowKey: personKey(aad), name, schoolId: '', rep: false, coordinator: false }).catch(() => undefined);
+      await this.table.createEntity({ partitionKey: PK, rowKey: personKey(aad), name, schoolId: '', rep: false, coordinator: false, ...(teamsId ? { teamsId } : {}) }).then(
+        () => {
+          storedTeamsId = teamsId;
+        },
+        () => undefined,
+      );
     }
     const person = stored ? toPerson(stored.row) : undefined;
     return {
-      aadObjectId: aad,
-      name: name || person?.name || '',
-      schoolId: person?.schoolId,
-      isRep: person?.isRep ?? false,
-      isCoordinator: (person?.isCoordinator ?? false) || fromConfig,
-      coordinatorFromConfig: fromConfig,
+      person: {
+        aadObjectId: aad,
+        name: name || person?.name || '',
+        schoolId: person?.schoolId,
+        isRep: person?.isRep ?? false,
+        isCoordinator: (person?.isCoordinator ?? false) || fromConfig,
+        coordinatorFromConfig: fromConfig,
+      },
+      teamsId: storedTeamsId,
+      keeps,
     };
   }
 
@@ -274,7 +308,8 @@ export class DirectoryStore {
     let reps = 0;
     for (const member of members) {
       if (member.rep === true) reps += 1;
-      actions.push(['update', { partitionKey: PK, rowKey: member.rowKey, schoolId: '', rep: false }, 'Merge', { etag: member.etag }]);
+      // No longer a rep: their Teams id goes too, unless they are still a coordinator.
+      actions.push(['update', { partitionKey: PK, rowKey: member.rowKey, schoolId: '', rep: false, ...(member.coordinator === true ? {} : { teamsId: '' }) }, 'Merge', { etag: member.etag }]);
     }
     try {
       // One transaction holds at most 100 changes; the school's own rows always go in the first.
@@ -298,11 +333,13 @@ export class DirectoryStore {
       const before = current ? toPerson(current.row) : undefined;
       const patch = change(before);
       const next: StoredPerson = { aadObjectId: aad, name: name || before?.name || '', isRep: false, isCoordinator: false, ...before, ...patch };
-      const entity = { partitionKey: PK, rowKey: personKey(aad), name: next.name, schoolId: next.schoolId ?? '', rep: next.isRep, coordinator: next.isCoordinator };
+      // A Teams id is kept only while the person has a role (a configured coordinator's row keeps theirs).
+      const teamsId = keepsTeamsId(next) || this.configCoordinators.includes(aad) ? (next.teamsId ?? '') : '';
+      const entity = { partitionKey: PK, rowKey: personKey(aad), name: next.name, schoolId: next.schoolId ?? '', rep: next.isRep, coordinator: next.isCoordinator, ...(teamsId ? { teamsId } : {}) };
       try {
         if (current) await this.table.updateEntity(entity, 'Replace', { etag: current.etag });
         else await this.table.createEntity(entity);
-        return next;
+        return { ...next, teamsId: teamsId || undefined };
       } catch (err) {
         const status = statusOf(err);
         if (status !== 412 && status !== 409) throw err;
@@ -372,6 +409,7 @@ function toPerson(row: z.infer<typeof PersonRow>): StoredPerson {
     schoolId: row.schoolId || undefined,
     isRep: row.rep,
     isCoordinator: row.coordinator,
+    teamsId: row.teamsId || undefined,
   };
 }
 

@@ -72,8 +72,13 @@ export function backoffMs(attempt: number, retryAfterMs: number | undefined, ran
 }
 
 
-/** The one retry policy: up to 8 answered attempts, backing off from 1 s to a minute. */
-export const DEFAULT_RETRY: RetryPolicy = { baseMs: 1_000, capMs: 60_000, maxAttempts: 8 };
+/**
+ * The one retry policy: up to 10 answered attempts over about two minutes, backing off from a quarter
+ * of a second to a minute (a Retry-After is always honoured). Short first steps: every request
+ * already waits its turn at the app's rate (gate.ts), so a quick retry cannot flood Teams, and a
+ * send's last few retried messages are what its sender waits for.
+ */
+export const DEFAULT_RETRY: RetryPolicy = { baseMs: 250, capMs: 60_000, maxAttempts: 10 };
 
 
 export type Next =

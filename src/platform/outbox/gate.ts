@@ -68,6 +68,7 @@ export class SendGate {
   private lastBusy = -Infinity;
   private registered = false;
   private stopped = false;
+  private dead = false;
   private granted = 0;
 
   constructor(
@@ -107,11 +108,14 @@ export class SendGate {
     this.beatTimer.unref();
   }
 
-  /** For tests: the process died; no more heartbeats (its row runs out by itself). */
+  /** For tests: the process died; nothing more leaves (waiting requests never go) and no more heartbeats (its row runs out by itself). */
   halt(): void {
     this.stopped = true;
+    this.dead = true;
     if (this.beatTimer) clearInterval(this.beatTimer);
     this.beatTimer = undefined;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   async stop(): Promise<void> {
@@ -135,9 +139,11 @@ export class SendGate {
 
   /**
    * Resolves when a request to `conversation` may leave now. Rejects (and takes no turn) when `signal`
-   * aborts first. Turns to one conversation are granted in the order they were asked for.
+   * aborts first. Turns to one conversation are granted in the order they were asked for. A retry
+   * (`again`) goes to the front of its lane: it has waited its turn once already, and a send's last
+   * stragglers are what keeps its sender waiting.
    */
-  async turn(conversation: string, lane: Lane, signal?: AbortSignal): Promise<void> {
+  async turn(conversation: string, lane: Lane, signal?: AbortSignal, again = false): Promise<void> {
     const before = this.conversationTurns.get(conversation) ?? Promise.resolve();
     let done!: () => void;
     const mine = new Promise<void>((resolve) => (done = resolve));
@@ -147,7 +153,7 @@ export class SendGate {
       await before;
       const own = this.perConversation.get(conversation, this.now());
       for (let wait = own.waitMs(this.now()); wait > 0; wait = own.waitMs(this.now())) await pause(wait, signal);
-      await this.appTurn(lane, signal);
+      await this.appTurn(lane, signal, again);
       own.take(this.now());
     } finally {
       done();
@@ -155,8 +161,9 @@ export class SendGate {
     }
   }
 
-  private appTurn(lane: Lane, signal?: AbortSignal): Promise<void> {
+  private appTurn(lane: Lane, signal?: AbortSignal, again = false): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason ?? new Error('aborted'));
+    if (this.dead) return new Promise(() => undefined); // a dead process: never
     this.busy();
     if (!this.timer && this.backlog === 0 && this.app.waitMs(this.now()) === 0) {
       // Nobody waits: it goes at once (and counts in no lane's run).
@@ -179,7 +186,8 @@ export class SendGate {
           }
         : { resolve, reject };
       if (waiter.onAbort) signal!.addEventListener('abort', waiter.onAbort, { once: true });
-      this.waiting[lane].push(waiter);
+      if (again) this.waiting[lane].unshift(waiter);
+      else this.waiting[lane].push(waiter);
       this.arm();
     });
   }

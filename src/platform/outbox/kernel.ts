@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { TransactionAction } from '@azure/data-tables';
+import type { TableClient, TableEntity, TransactionAction } from '@azure/data-tables';
+import { statusOf } from '../storage/tables';
 import type { Effect, Outbox } from './outbox';
 
 /**
@@ -39,7 +40,48 @@ export async function change<L, V, R>(outbox: Outbox, load: () => Promise<L | un
     const { table, partitionKey, actions, effects, stamp } = decision.write;
     const committed = await outbox.commit(table, partitionKey, actions, effects, stamp);
     if (committed) return { kind: 'done', loaded, value: decision.value, delivered: committed.delivered };
-    await sleep(5 + Math.floor(Math.random() * 20 * (attempt + 1)));
+    await conflictPause(attempt);
+  }
+  throw new Error(`${what} kept changing under us`);
+}
+
+/** The pause after a conflict: short, random, growing, so two writers that keep colliding drift apart. */
+export function conflictPause(attempt: number): Promise<void> {
+  return sleep(5 + Math.floor(Math.random() * 20 * (attempt + 1)));
+}
+
+/** One row as read with its ETag (undefined ETag: the row does not exist yet). */
+export interface Versioned<T> {
+  readonly value: T;
+  readonly etag?: string;
+}
+
+/**
+ * The kernel for a change to one row that tells nobody (a setting, a list, a registry entry): read it
+ * with its ETag, decide (pure), write it (created if it was absent, else replaced under the ETag), and
+ * on a conflict read and decide again, with the same retry policy as `change`. `decide` returns the
+ * entity to write and the value to return, `{ skip }` to write nothing (already so), or a refusal.
+ */
+export async function changeRow<T, V, R = never>(
+  table: TableClient,
+  read: () => Promise<Versioned<T>>,
+  decide: (current: T, etag: string | undefined) => { readonly write: TableEntity; readonly value: V } | { readonly skip: V } | { readonly refused: R },
+  what = 'a row',
+): Promise<{ readonly ok: true; readonly value: V } | { readonly ok: false; readonly refusal: R }> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+    const current = await read();
+    const decided = decide(current.value, current.etag);
+    if ('refused' in decided) return { ok: false, refusal: decided.refused };
+    if ('skip' in decided) return { ok: true, value: decided.skip };
+    try {
+      if (current.etag) await table.updateEntity(decided.write, 'Replace', { etag: current.etag });
+      else await table.createEntity(decided.write);
+      return { ok: true, value: decided.value };
+    } catch (err) {
+      const status = statusOf(err);
+      if (status !== 412 && status !== 409 && status !== 404) throw err;
+    }
+    await conflictPause(attempt);
   }
   throw new Error(`${what} kept changing under us`);
 }

@@ -8,6 +8,7 @@ import type { Deadline, DeadlineRegistry } from '../deadlines/types';
 import type { Logger } from '../logging';
 import { ConnectorError, type PersonAddress, type Proactive, type SentMessage } from '../proactive';
 import { statusOf, type Tables } from '../storage/tables';
+import { replaceRows, type RowWrite } from '../storage/transaction';
 import type { Timers } from '../timers';
 import { afterAttempt, DEFAULT_RETRY, describeStatus } from './delivery';
 
@@ -32,8 +33,8 @@ import { afterAttempt, DEFAULT_RETRY, describeStatus } from './delivery';
  *  4. deliver (at once, in the background, on the committing instance): take the partition's lease
  *     (row `out|lease`, under its ETag, LEASE_MS, renewed while sending), read the pending effects in
  *     commit order, send them (to one person or conversation in order; to different ones side by
- *     side) through Proactive (the one send gate and the one retry policy), delete each delivered row
- *     under its ETag, read again until nothing is pending, give the lease back;
+ *     side) through Proactive (the one send gate and the one retry policy), delete each row as soon as
+ *     it is delivered (under its ETag), read again until nothing is pending, give the lease back;
  *  5. a send that fails for a moment and would wait longer than Proactive waits is kept on the row
  *     (attempts, notBefore) and the pointer is set for then; one that fails for good (403, 404), or
  *     after DEFAULT_RETRY.maxAttempts, stays as a `failed` row with the reason (the poison path,
@@ -59,15 +60,29 @@ const HELD_RETRY_MS = 10_000;
 const PARALLEL_TARGETS = 64;
 /** A string property holds at most 64 KiB (32K UTF-16 units): bodies are split. */
 const CHUNK = 30_000;
-const CHUNKS = ['body', 'body2', 'body3'] as const;
+const CHUNKS = ['body', 'body2', 'body3', 'body4', 'body5', 'body6'] as const;
+/** Recipients of a `tellMany` made into single `tell` rows per transaction (with the cursor's row: 100). */
+const EXPAND_AT_MOST = 99;
 
 type Reference = Partial<ConversationReference>;
 type Json = unknown;
 
 /** What an effect does once committed. */
 export type Effect =
-  /** A personal message, in the person's 1:1 chat (opened with their Teams id if need be; `via` is any conversation in their tenant). */
-  | { readonly kind: 'tell'; readonly to: PersonAddress; readonly via?: Reference; readonly activity: Partial<Activity>; readonly then?: Then }
+  /**
+   * A personal message, in the person's 1:1 chat (opened with their Teams id if need be; `via` is any
+   * conversation in their tenant). `still` names a check the capability registered (`outbox.onCheck`):
+   * asked right before sending, and when it says the message no longer holds (the person cancelled the
+   * place it confirms), the message is dropped.
+   */
+  | { readonly kind: 'tell'; readonly to: PersonAddress; readonly via?: Reference; readonly activity: Partial<Activity>; readonly then?: Then; readonly still?: Then }
+  /**
+   * One message to many people (a change everyone signed up hears of): stored as one row, so a change
+   * that tells hundreds is still one small transaction; delivered by turning it into one `tell` row per
+   * person, EXPAND_AT_MOST at a time, each step in one transaction with the cursor (no one told twice,
+   * no one left out, across crashes).
+   */
+  | { readonly kind: 'tellMany'; readonly to: readonly PersonAddress[]; readonly via?: Reference; readonly activity: Partial<Activity>; readonly still?: Then }
   /** A new message in a conversation the bot is in (by its stored reference, or the one given). */
   | { readonly kind: 'post'; readonly conversationId: string; readonly reference?: Reference; readonly activity: Partial<Activity>; readonly then?: Then }
   /** A shared card's new state: replaces the message `activityId`; only the latest committed state is sent. */
@@ -84,6 +99,8 @@ export interface Then {
 }
 
 export type Handler = (data: Json, sent?: SentMessage) => Promise<void>;
+/** Whether a message to `to` still holds (see `still`). */
+export type Check = (data: Json, to: PersonAddress) => Promise<boolean>;
 
 export interface OutboxDeps {
   readonly tables: Tables;
@@ -97,6 +114,8 @@ export interface OutboxDeps {
 
 export interface OutboxStats {
   delivered: number;
+  /** Messages that no longer held when their turn came (`still`). */
+  dropped: number;
   failed: number;
   deferred: number;
   drains: number;
@@ -108,13 +127,16 @@ interface Pending {
   readonly effect: Effect;
   readonly attempts: number;
   readonly notBefore: number;
+  /** A `tellMany`: how many of its people were made into `tell` rows already. */
+  readonly offset: number;
 }
 
 class Halted extends Error {}
 
 export class Outbox {
-  readonly stats: OutboxStats = { delivered: 0, failed: 0, deferred: 0, drains: 0 };
+  readonly stats: OutboxStats = { delivered: 0, failed: 0, deferred: 0, drains: 0, dropped: 0 };
   private readonly handlers = new Map<string, Handler>();
+  private readonly checks = new Map<string, Check>();
   private readonly pointers = new Map<string, number>();
   private readonly draining = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
@@ -130,6 +152,12 @@ export class Outbox {
     this.handlers.set(name, handler);
   }
 
+  /** Registers a check a `tell` names in `still`. */
+  onCheck(name: string, check: Check): void {
+    if (this.checks.has(name)) throw new Error(`outbox check ${name} registered twice`);
+    this.checks.set(name, check);
+  }
+
   /**
    * Commits `actions` (the aggregate's rows, the head under its ETag) and one row per effect in one
    * transaction in `partitionKey` of `table`, then delivers in the background. `stamp` orders this
@@ -138,19 +166,26 @@ export class Outbox {
    * `delivered` settles when this instance has delivered what it could (tests and turns that want
    * the messages out before they answer may await it).
    */
-  async commit(table: string, partitionKey: string, actions: readonly TransactionAction[], effects: readonly Effect[], stamp: string): Promise<{ delivered: Promise<void> } | false> {
+  async commit(table: string, partitionKey: string, actions: readonly TransactionAction[] | { readonly rows: readonly RowWrite[] }, effects: readonly Effect[], stamp: string): Promise<{ delivered: Promise<void>; etags: string[] } | false> {
     this.check();
     const rows = effects.map((effect, i) => effectEntity(partitionKey, effect, stamp, i, this.deps.clock.now()));
     if (rows.length > 0) await this.point(table, partitionKey);
     this.check();
+    const client = this.deps.tables.client(table);
+    let etags: string[] = [];
     try {
-      await this.deps.tables.client(table).submitTransaction([...actions, ...rows.map((row): TransactionAction => ['upsert', row, 'Replace'])]);
+      if ('rows' in actions) {
+        // Whole-row writes (the TeachMeet rush's own transaction format); effect rows are inserted or replaced.
+        etags = await replaceRows(client, [...actions.rows, ...rows.map(({ partitionKey: pk, rowKey, ...values }): RowWrite => ({ partitionKey: pk, rowKey, values }))]);
+      } else {
+        await client.submitTransaction([...actions, ...rows.map((row): TransactionAction => ['upsert', row, 'Replace'])]);
+      }
     } catch (err) {
       const status = statusOf(err);
       if (status === 412 || status === 409 || status === 404) return false;
       throw err;
     }
-    return { delivered: rows.length > 0 ? this.deliver(table, partitionKey) : Promise.resolve() };
+    return { delivered: rows.length > 0 ? this.deliver(table, partitionKey) : Promise.resolve(), etags };
   }
 
   /** The timer handler: delivers what a partition still owes (a pointer came due). */
@@ -264,7 +299,6 @@ export class Outbox {
     const groups = [...byTarget.values()];
     let etag = leaseEtag;
     let leaseAt = this.deps.clock.elapsed();
-    const done: Pending[] = [];
     const renew = async () => {
       if (this.deps.clock.elapsed() - leaseAt < LEASE_MS / 2) return;
       leaseAt = this.deps.clock.elapsed();
@@ -277,19 +311,25 @@ export class Outbox {
         for (const item of group) {
           this.check();
           await renew();
-          const ok = await this.sendOne(client, partitionKey, item);
-          if (ok === 'done') done.push(item);
-          else break; // the rest of this target's effects wait behind it, in order
+          if ((await this.sendOne(client, partitionKey, item)) !== 'done') break; // the rest of this target's effects wait behind it, in order
         }
       }
     };
     await Promise.all(Array.from({ length: Math.min(PARALLEL_TARGETS, groups.length) }, worker));
-    await this.remove(client, partitionKey, done);
     return etag;
   }
 
   private async sendOne(client: TableClient, partitionKey: string, item: Pending): Promise<'done' | 'kept'> {
     const { effect } = item;
+    if (effect.kind === 'tellMany') return this.expand(client, partitionKey, item);
+    if (effect.kind === 'tell' && effect.still && !(await this.stillHolds(effect.still, effect.to))) {
+      this.check();
+      await client.deleteEntity(partitionKey, item.rowKey, { etag: item.etag }).catch((err) => {
+        if (statusOf(err) !== 404 && statusOf(err) !== 412) throw err;
+      });
+      this.stats.dropped += 1;
+      return 'done';
+    }
     let sent: SentMessage | undefined;
     try {
       sent = await this.perform(effect);
@@ -303,6 +343,11 @@ export class Outbox {
       const handler = this.handlers.get(then.handler);
       if (handler) await handler(then.data, sent).catch((err) => this.deps.logger.warn({ err: { message: (err as Error).message }, handler: then.handler }, 'outbox: after-send step failed'));
     }
+    this.check();
+    // Delivered: the row goes at once (under its ETag: a card's newer state committed meanwhile stays, to be sent).
+    await client.deleteEntity(partitionKey, item.rowKey, { etag: item.etag }).catch((err) => {
+      if (statusOf(err) !== 404 && statusOf(err) !== 412) throw err;
+    });
     this.stats.delivered += 1;
     return 'done';
   }
@@ -312,6 +357,8 @@ export class Outbox {
     switch (effect.kind) {
       case 'tell':
         return proactive.reachPerson(effect.to, effect.via, effect.activity);
+      case 'tellMany':
+        throw new Error('tellMany is expanded, not performed');
       case 'post': {
         const reference = effect.reference ?? (await this.deps.conversations.conversation(effect.conversationId))?.reference;
         if (!reference) throw new ConnectorError(404, 'NoConversation', 'the bot has no stored reference for that conversation');
@@ -334,11 +381,51 @@ export class Outbox {
     }
   }
 
+  /** Asks the capability whether a message still holds; one it cannot answer (no check here, or it failed) is sent. */
+  private async stillHolds(still: Then, to: PersonAddress): Promise<boolean> {
+    const check = this.checks.get(still.handler);
+    if (!check) return true;
+    try {
+      return await check(still.data, to);
+    } catch (err) {
+      this.deps.logger.warn({ err: { message: (err as Error).message }, check: still.handler }, 'outbox: a check failed; sending anyway');
+      return true;
+    }
+  }
+
+  /**
+   * A `tellMany` becomes one `tell` row per person (keyed after it, so they keep its place in commit
+   * order), EXPAND_AT_MOST at a time: each step writes the rows and the shortened list (or deletes it)
+   * in one transaction under its ETag, so a crash between steps neither repeats nor skips anyone.
+   * Returns 'kept': the new rows are sent in the drain's next round.
+   */
+  private async expand(client: TableClient, partitionKey: string, item: Pending): Promise<'kept'> {
+    if (item.effect.kind !== 'tellMany') return 'kept';
+    const { to, via, activity, still } = item.effect;
+    const { offset } = item;
+    const now = this.deps.clock.now();
+    const step = to.slice(0, EXPAND_AT_MOST);
+    const rest = to.slice(EXPAND_AT_MOST);
+    const tells = step.map((person, i) => effectEntity(partitionKey, { kind: 'tell', to: person, via, activity, still }, item.rowKey.slice(PREFIX.length), offset + i, now, item.rowKey));
+    const cursor: TransactionAction =
+      rest.length > 0
+        ? ['update', { ...effectEntity(partitionKey, { ...item.effect, to: rest }, '', 0, now, undefined, item.rowKey), offset: offset + step.length }, 'Replace', { etag: item.etag }]
+        : ['update', { partitionKey, rowKey: item.rowKey, state: 'expanded' }, 'Replace', { etag: item.etag }];
+    try {
+      await client.submitTransaction([cursor, ...tells.map((row): TransactionAction => ['upsert', row, 'Replace'])]);
+    } catch (err) {
+      if (statusOf(err) !== 412 && statusOf(err) !== 404) throw err;
+    }
+    if (rest.length === 0) await client.deleteEntity(partitionKey, item.rowKey).catch(() => undefined);
+    return 'kept';
+  }
+
   /** Step 5: kept for later (a passing failure) or recorded as failed (for good, or too many tries). */
   private async failed(client: TableClient, partitionKey: string, item: Pending, err: unknown): Promise<'kept'> {
     const status = err instanceof ConnectorError ? err.statusCode : 0;
     const code = err instanceof ConnectorError ? err.code : undefined;
-    const attempt = item.attempts + 1;
+    // Every request counts against the one policy, those Proactive made in memory included.
+    const attempt = item.attempts + (err instanceof ConnectorError ? Math.max(1, err.attempts) : 1);
     const now = this.deps.clock.now().getTime();
     const next = afterAttempt(attempt, status === 0 && !(err instanceof ConnectorError) ? 500 : status, undefined, Math.random(), DEFAULT_RETRY, code);
     const reason = err instanceof ConnectorError ? describeStatus(status, code) : (err as Error).message;
@@ -358,32 +445,6 @@ export class Outbox {
     return 'kept';
   }
 
-  /**
-   * Deletes delivered rows. A card's row is deleted under its ETag (a newer state committed since
-   * stays, to be sent); a message's row is never replaced, so those go up to 100 a transaction.
-   */
-  private async remove(client: TableClient, partitionKey: string, done: readonly Pending[]): Promise<void> {
-    const deleteOne = (p: Pending) =>
-      client.deleteEntity(partitionKey, p.rowKey, { etag: p.etag }).catch((err) => {
-        if (statusOf(err) !== 404 && statusOf(err) !== 412) throw err;
-      });
-    const messages = done.filter((p) => p.effect.kind !== 'update');
-    for (const p of done) if (p.effect.kind === 'update') await deleteOne(p);
-    for (let i = 0; i < messages.length; i += 100) {
-      this.check();
-      const batch = messages.slice(i, i + 100);
-      if (batch.length === 1) {
-        await deleteOne(batch[0]!);
-        continue;
-      }
-      try {
-        await client.submitTransaction(batch.map((p): TransactionAction => ['delete', { partitionKey, rowKey: p.rowKey }]));
-      } catch {
-        for (const p of batch) await deleteOne(p);
-      }
-    }
-  }
-
   private async pending(client: TableClient, partitionKey: string): Promise<Pending[]> {
     const out: Pending[] = [];
     const filter = odata`PartitionKey eq ${partitionKey} and RowKey ge ${PREFIX} and RowKey lt ${'out}'} and state eq 'pending'`;
@@ -393,7 +454,7 @@ export class Outbox {
         this.deps.logger.warn({ table: client.tableName }, 'outbox: an effect row does not parse; left alone');
         continue;
       }
-      out.push({ rowKey: String(row.rowKey), etag: String(row.etag), effect, attempts: Number(row.attempts ?? 0), notBefore: Number(row.notBefore ?? 0) });
+      out.push({ rowKey: String(row.rowKey), etag: String(row.etag), effect, attempts: Number(row.attempts ?? 0), notBefore: Number(row.notBefore ?? 0), offset: Number(row.offset ?? 0) });
     }
     return out.sort((a, b) => (a.rowKey < b.rowKey ? -1 : a.rowKey > b.rowKey ? 1 : 0));
   }
@@ -425,11 +486,20 @@ export class Outbox {
     return updated.etag ?? '';
   }
 
+  /** Gives the lease back by deleting its row (under its ETag): a delivered partition keeps no outbox rows. */
   private async releaseLease(client: TableClient, partitionKey: string, etag: string): Promise<void> {
-    await client.updateEntity({ partitionKey, rowKey: LEASE_ROW, holder: '', until: 0 }, 'Replace', { etag }).catch((err) => {
+    await client.deleteEntity(partitionKey, LEASE_ROW, { etag }).catch((err) => {
       if (statusOf(err) !== 412 && statusOf(err) !== 404) this.deps.logger.warn({ status: statusOf(err) }, 'outbox: could not give a lease back; it runs out by itself');
     });
   }
+}
+
+/** How many effects a partition still owes (for checks: the benchmark's invariants, tests). */
+export async function owedIn(client: TableClient, partitionKey: string): Promise<number> {
+  let n = 0;
+  const filter = odata`PartitionKey eq ${partitionKey} and RowKey ge ${PREFIX} and RowKey lt ${'out}'} and state eq 'pending'`;
+  for await (const _ of client.listEntities({ queryOptions: { filter, select: ['RowKey'] } })) n += 1;
+  return n;
 }
 
 /** Rows in an aggregate's partition that belong to the outbox (a partition's own readers skip them). */
@@ -454,12 +524,18 @@ export const OUTBOX_FIELDS: Readonly<Record<string, string>> = {
   createdAt: 'outbox: when the change was committed',
   holder: "outbox: the instance delivering this partition's effects (lease row)",
   until: "outbox: until when it holds the lease (ms since 1970)",
+  body4: 'outbox: the rest of a long message',
+  body5: 'outbox: the rest of a long message',
+  body6: 'outbox: the rest of a long message',
+  offset: 'outbox: how many of a message-to-many\'s people have been given their own row',
 };
 
 function targetKey(effect: Effect): string {
   switch (effect.kind) {
     case 'tell':
       return `person:${effect.to.aadObjectId.toLowerCase()}`;
+    case 'tellMany':
+      return 'many';
     case 'post':
       return `conversation:${effect.conversationId}`;
     case 'update':
@@ -471,18 +547,32 @@ function targetKey(effect: Effect): string {
   }
 }
 
-function effectEntity(partitionKey: string, effect: Effect, stamp: string, i: number, now: Date): Record<string, string | number> & { partitionKey: string; rowKey: string } {
-  // A card's row is keyed by the card: a newer commit replaces an unsent older state (coalesced).
-  const rowKey = effect.kind === 'update' ? `${PREFIX}card|${encodeURIComponent(effect.activityId).slice(0, 600)}` : `${PREFIX}${stamp}|${String(i).padStart(3, '0')}`;
+/**
+ * An effect's row. Keys: a card's row is keyed by the card (a newer commit replaces an unsent older
+ * state: coalesced); a `tell` made from a `tellMany` is keyed after it (`after`), keeping its place
+ * in commit order; `rowKey` rewrites a row in place (a `tellMany`'s shortened list).
+ */
+function effectEntity(partitionKey: string, effect: Effect, stamp: string, i: number, now: Date, after?: string, rowKey?: string): Record<string, string | number> & { partitionKey: string; rowKey: string } {
+  const key =
+    rowKey ??
+    (after
+      ? `${after}|${String(i).padStart(5, '0')}`
+      : effect.kind === 'update'
+        ? `${PREFIX}card|${encodeURIComponent(effect.activityId).slice(0, 600)}`
+        : `${PREFIX}${stamp}|${String(i).padStart(3, '0')}`);
   const { kind } = effect;
   let target: unknown;
   let body: unknown;
   let then: unknown;
   switch (effect.kind) {
     case 'tell':
-      target = { to: effect.to, via: effect.via };
+      target = { to: effect.to, via: effect.via, still: effect.still };
       body = effect.activity;
       then = effect.then;
+      break;
+    case 'tellMany':
+      target = { via: effect.via, still: effect.still };
+      body = { to: effect.to, activity: effect.activity };
       break;
     case 'post':
       target = { conversationId: effect.conversationId, reference: effect.reference };
@@ -506,7 +596,7 @@ function effectEntity(partitionKey: string, effect: Effect, stamp: string, i: nu
   if (text.length > CHUNK * CHUNKS.length) throw new Error(`an outbox message is too long to store (${text.length} characters)`);
   const entity: Record<string, string | number> & { partitionKey: string; rowKey: string } = {
     partitionKey,
-    rowKey,
+    rowKey: key,
     kind,
     target: JSON.stringify(target),
     state: 'pending',
@@ -530,7 +620,11 @@ function parseEffect(row: Record<string, unknown>): Effect | undefined {
     if (!target) return undefined;
     switch (row.kind) {
       case 'tell':
-        return { kind: 'tell', to: target.to as PersonAddress, via: target.via as Reference | undefined, activity: body as Partial<Activity>, then };
+        return { kind: 'tell', to: target.to as PersonAddress, via: target.via as Reference | undefined, activity: body as Partial<Activity>, then, still: target.still as Then | undefined };
+      case 'tellMany': {
+        const b = body as { to?: PersonAddress[]; activity?: Partial<Activity> };
+        return { kind: 'tellMany', to: b.to ?? [], via: target.via as Reference | undefined, activity: b.activity ?? {}, still: target.still as Then | undefined };
+      }
       case 'post':
         return { kind: 'post', conversationId: String(target.conversationId), reference: target.reference as Reference | undefined, activity: body as Partial<Activity>, then };
       case 'update':
