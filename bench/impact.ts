@@ -224,10 +224,8 @@ export async function benchImpact(options: { connectionString?: string; log?: (l
       const [a, b] = [schools[i % 40]!, schools[(i + 7) % 40]!];
       const offer = (id: string, s: (typeof schools)[number], count: number): Offer => ({ id, schoolId: s.id, schoolName: s.name, sends: { phase: 'secondary', subject: 'Maths', count, trainee: 'A. B.' }, hosts: { phase: 'secondary', subjects: ['Maths'] }, from, to: from, confirmBy: from, notes: '', status: 'agreed', matchId: `m${y}${i}`, createdAt: new Date(), updatedAt: new Date(), by: { aadObjectId: cora.aadObjectId, teamsId: '', name: 'Cora' } });
       const [oa, ob] = [offer(`o${y}${i}a`, a, 1 + (i % 2)), offer(`o${y}${i}b`, b, 1)];
-      await swaps.createOffer(oa, '');
-      await swaps.createOffer(ob, '');
       const match: Match = { id: `m${y}${i}`, offerIds: [oa.id, ob.id], schoolIds: [a.id, b.id], schoolNames: [a.name, b.name], overlap: { from, to: from, schoolDays: 10 }, status: 'agreed', answers: [undefined, undefined], proposedAt: new Date(), answerBy: new Date(), reason: '', reasonBy: '', reasonSchoolId: '' };
-      await swaps.commit(new SwapChange().createMatch(match));
+      await swaps.commit(new SwapChange().createOffer(oa, '').createOffer(ob, '').createMatch(match));
     });
 
     const announcements = new AnnouncementStore(tables, logger);

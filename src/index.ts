@@ -175,7 +175,7 @@ export function wireCapabilities(deps: CapabilityDeps): Capabilities & { teachme
 
   let commands: CommandSpec[] = [];
   const help = helpRoutes(config.partnershipName, () => commands);
-  const swapPart = swapRoutes({ tables: deps.tables, directory, proactive: deps.proactive, conversations: deps.conversations, timers: deps.timers, clock: deps.clock, logger, partnershipName: config.partnershipName, deadlines: deps.deadlines });
+  const swapPart = swapRoutes({ tables: deps.tables, directory, conversations: deps.conversations, outbox: deps.outbox, timers: deps.timers, clock: deps.clock, logger, partnershipName: config.partnershipName });
   const proposalPart = proposalRoutes({ tables: deps.tables, directory, conversations: deps.conversations, outbox: deps.outbox, clock: deps.clock, logger, partnershipName: config.partnershipName });
   commands = [help.command, ...directoryPart.commands, ...teachMeetPart.commands, ...swapPart.commands, ...proposalPart.commands, ...nudgePart.commands];
   const actions = [...help.actions, ...directoryPart.actions, ...teachMeetPart.actions, ...swapPart.actions, ...proposalPart.actions, ...nudgePart.actions];

@@ -1,7 +1,7 @@
 import { pupilWarningText, type PupilDataWarning } from '../platform/pupilData';
 import { OFFER_FIELDS, type OfferErrors, type OfferValues } from './form';
 import { PHASES, type Match, type MatchPolicy, type Offer } from './model';
-import { formatDate, formatDeadline, formatRange, formatSchoolDays, hostsText, other, sendsText, todayIn, type Side } from './rules';
+import { closedText, formatDate, formatDeadline, formatRange, formatSchoolDays, hostsText, other, sendsText, todayIn, type FreedBy, type Side } from './rules';
 
 /** Placement swap domain → typed template data for cards/swap*.json. No Teams calls here. */
 
@@ -346,4 +346,75 @@ export function boardCardData(partnership: string, offers: readonly Offer[], mat
 /** The answer to an accept that another school's accept, at the same moment, turned into an agreed swap. */
 export function acceptedTogetherText(m: Match, side: 0 | 1): string {
   return `You've accepted for ${m.schoolNames[side]}, and ${m.schoolNames[side === 0 ? 1 : 0]} accepted at the same moment, so the swap is agreed. I've told both schools' reps and the coordinators.`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a change tells people (the effects of rules.ts effectsOf, in words)
+
+/** ", saying: "…"" after a decline or cancel with a reason. */
+export function reasonText(reason: string): string {
+  return reason ? `, saying: "${reason}"` : '';
+}
+
+/** Above a new proposal, to each school: please answer. */
+export function proposalAskText(m: Match, side: Side, now: Date): string {
+  return `I've found a swap for ${m.schoolNames[side]}'s offer. Please accept or decline by ${answerByText(m, now)}.`;
+}
+
+/** Above the proposal sent to the school still to answer, once `side` has accepted. */
+export function acceptedAskText(m: Match, side: Side): string {
+  return `${m.schoolNames[side]} has accepted (${m.answers[side]?.by ?? ''}). The swap is agreed as soon as ${m.schoolNames[other(side)]} accepts too.`;
+}
+
+/** A card that asked a school to accept, once the proposal is no longer waiting. */
+export function closedCardData(m: Match, offers: readonly [Offer | undefined, Offer | undefined], schoolId: string, now: Date): ProposalCardData {
+  return proposalCardData(m, offers, { schoolId, now, mayAnswer: false, mine: closedText(m, now) });
+}
+
+/** The swap is agreed: to `side`'s school (with a button to cancel it), or to the coordinators (side undefined). */
+export function agreedNoticeData(m: Match, offers: readonly [Offer | undefined, Offer | undefined], now: Date, side?: Side): NoticeCardData {
+  const facts = [...swapLines(m, offers).map((value) => ({ title: '', value })), { title: 'Weeks', value: overlapText(m, now) }, { title: 'Accepted by', value: m.answers.map((a, i) => `${m.schoolNames[i as Side]}: ${a?.by ?? ''}`).join(' · ') }];
+  const text = `Both schools have accepted, so the placement swap between ${m.schoolNames[0]} and ${m.schoolNames[1]} is agreed and both offers are closed.`;
+  const buttons = side === undefined ? [button('Show the board', 'swap.board')] : [button('Cancel this swap…', 'swap.cancelForm', { matchId: m.id, schoolId: m.schoolIds[side] }), button('Show the board', 'swap.board')];
+  return noticeCardData('Placement swap agreed', text, facts, buttons);
+}
+
+/** `side` declined: to the other school, whose offer has a new proposal (`rematched`) or was not held. */
+export function declinedNoticeData(m: Match, side: Side, rematched: boolean): NoticeCardData {
+  const by = m.schoolNames[side];
+  const text = `${by} declined the swap with ${m.schoolNames[other(side)]}${reasonText(m.reason)}. ${rematched ? "Your offer is open again, and I've found another match: see the new proposal." : ''}`.trim();
+  return noticeCardData(`${by} declined the proposed swap`, text, [], [button('Show the board', 'swap.board')]);
+}
+
+/** `side` cancelled the agreed swap: to the other school and the coordinators. */
+export function cancelledNoticeData(m: Match, offers: readonly [Offer | undefined, Offer | undefined], side: Side, now: Date): NoticeCardData {
+  const text = `${m.schoolNames[side]} (${m.reasonBy}) cancelled the placement swap with ${m.schoolNames[other(side)]}${reasonText(m.reason)}. Both offers are closed; make a new offer with \`swap offer\` if you still want a swap.`;
+  const facts = [...swapLines(m, offers).map((value) => ({ title: '', value })), { title: 'Weeks', value: overlapText(m, now) }];
+  return noticeCardData(`${m.schoolNames[side]} cancelled the agreed swap`, text, facts, [button('Show the board', 'swap.board')]);
+}
+
+/** An offer freed from `m` with no new match: why it is open again, and why nothing fits yet. */
+export function openAgainNoticeData(offer: Offer, m: Match, by: FreedBy, why: string, now: Date): NoticeCardData {
+  const mine = m.offerIds[0] === offer.id ? 0 : 1;
+  const them = m.schoolNames[other(mine)];
+  const declinerSide = m.schoolIds[0] === m.reasonSchoolId ? 0 : 1;
+  const context =
+    by === 'declined'
+      ? `${m.schoolNames[declinerSide]} declined the proposed swap with ${m.schoolNames[other(declinerSide)]}${reasonText(m.reason)}.`
+      : by === 'withdrawn'
+        ? `${them} withdrew its offer, so the proposed swap with you is off.`
+        : by === 'expired'
+          ? `${them}'s offer expired before both schools accepted, so the proposed swap with you has lapsed.`
+          : `The proposed swap between ${m.schoolNames[0]} and ${m.schoolNames[1]} is off: ${m.reason}.`;
+  return noticeCardData('Your placement swap offer is open again', `${context} No match yet: ${why} I'll propose a swap as soon as a school's offer fits.`, offerFacts(offer, now), [button('Withdraw', 'swap.withdraw', { offerId: offer.id }), button('Show the board', 'swap.board')]);
+}
+
+/** An offer reached its confirm-by date; `partnerSchool` when a proposal it was in lapsed with it. */
+export function expiredNoticeData(offer: Offer, partnerSchool: string | undefined, why: string, now: Date): NoticeCardData {
+  const date = formatDeadline(offer.confirmBy, now);
+  const text =
+    partnerSchool !== undefined
+      ? `Your offer reached its confirm-by date (${date}) while the proposed swap${partnerSchool ? ` with ${partnerSchool}` : ''} was still waiting for answers, so it has expired and the proposal has lapsed. Make a new offer with \`swap offer\` if you still want a swap.`
+      : `Your offer reached its confirm-by date (${date}) without a match, so it has expired. ${why} Make a new offer with \`swap offer\` if you still want a swap.`;
+  return noticeCardData('Your placement swap offer has expired', text.replace(/  +/g, ' '), offerFacts(offer, now), [button('Show the board', 'swap.board')]);
 }

@@ -6,11 +6,10 @@ import { renderCard, type AdaptiveCard } from '../platform/cards';
 import type { Clock } from '../platform/clock';
 import type { CommandSpec } from '../platform/commands';
 import type { ConversationStore } from '../platform/conversations/store';
-import type { DeadlineRegistry } from '../platform/deadlines/types';
 import type { DirectoryStore } from '../platform/directory/store';
 import { mayUse } from '../platform/identity';
 import type { Logger } from '../platform/logging';
-import type { Proactive } from '../platform/proactive';
+import type { Outbox } from '../platform/outbox/outbox';
 import type { Tables } from '../platform/storage/tables';
 import type { TimerHandler, Timers } from '../platform/timers';
 import type { Turn } from '../platform/turn';
@@ -26,16 +25,15 @@ import { SWAPS_TABLE, SwapStore } from './store';
 export interface SwapRouteDeps {
   readonly tables: Tables;
   readonly directory: DirectoryStore;
-  readonly proactive: Proactive;
   readonly conversations: ConversationStore;
+  /** Everything a swap change tells people (and the deadline registry) goes through it. */
+  readonly outbox: Outbox;
   readonly timers: Timers;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly partnershipName: string;
   /** The least overlap for two offers to match, in school weeks (default 2). */
   readonly minOverlapWeeks?: number;
-  /** The deadline registry (src/platform/deadlines) the nudges read: proposals waiting for answers and open offers' confirm-by dates go in it. */
-  readonly deadlines?: DeadlineRegistry;
 }
 
 export interface SwapRoutes {
@@ -64,7 +62,7 @@ const REASON_NEEDED = 'Say why, in a few words, so the other school knows. Nothi
 export function swapRoutes(deps: SwapRouteDeps): SwapRoutes {
   const policy: MatchPolicy = { ...DEFAULT_MATCH_POLICY, minOverlapWeeks: Math.max(1, Math.round(deps.minOverlapWeeks ?? DEFAULT_MATCH_POLICY.minOverlapWeeks)) };
   const store = new SwapStore(deps.tables, deps.logger);
-  const service = new SwapService({ store, directory: deps.directory, proactive: deps.proactive, conversations: deps.conversations, timers: deps.timers, clock: deps.clock, logger: deps.logger, policy, deadlines: deps.deadlines });
+  const service = new SwapService({ store, directory: deps.directory, conversations: deps.conversations, outbox: deps.outbox, timers: deps.timers, clock: deps.clock, logger: deps.logger, policy });
   const { directory } = deps;
 
   /** Who acted. */

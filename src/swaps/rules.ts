@@ -599,3 +599,85 @@ export function registryChanges(offers: readonly Offer[], matches: readonly Matc
   }
   return out;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The effects of a change: who is told what, decided from what changed (the service words them)
+
+/** One committed change to the swaps: the offers and matches it wrote, before and after. */
+export interface SwapStep {
+  readonly offers: readonly { readonly before?: Offer; readonly after: Offer }[];
+  readonly matches: readonly { readonly before?: Match; readonly after: Match }[];
+  /** Offers this change freed or let expire that have no match now, with why (whyUnmatched). */
+  readonly unmatched: ReadonlyMap<string, string>;
+}
+
+/** Why a freed offer is open again: its proposal was declined, or lapsed because the other offer was withdrawn, expired, or for another reason. */
+export type FreedBy = 'declined' | 'withdrawn' | 'expired' | 'lapsed';
+
+export type SwapEffect =
+  /** A new proposal: both schools are asked to answer. */
+  | { readonly kind: 'propose'; readonly matchId: string }
+  /** `side` accepted: the other school is asked to accept too (its card is remembered, to close it later). */
+  | { readonly kind: 'accepted'; readonly matchId: string; readonly side: Side }
+  /** Both accepted: both schools and the coordinators hear of the swap. */
+  | { readonly kind: 'agreed'; readonly matchId: string }
+  /** The swap is agreed: the cards that asked a school to accept show it, without buttons. */
+  | { readonly kind: 'closeCards'; readonly matchId: string }
+  /** `side` declined: the other school hears why (unless its offer is open again with no match: that notice says why). */
+  | { readonly kind: 'declined'; readonly matchId: string; readonly side: Side }
+  /** `side` cancelled the agreed swap: the other school and the coordinators hear why. */
+  | { readonly kind: 'cancelled'; readonly matchId: string; readonly side: Side }
+  /** An offer freed from `matchId` found no new match: its school hears why it is open again, and why nothing fits yet. */
+  | { readonly kind: 'openAgain'; readonly offerId: string; readonly matchId: string; readonly by: FreedBy; readonly why: string }
+  /** An offer reached its confirm-by date (a proposal it was in, `matchId`, lapsed). */
+  | { readonly kind: 'expired'; readonly offerId: string; readonly matchId: string; readonly why: string }
+  /** The deadline registry learns what is now awaited, done or no longer needed. */
+  | ({ readonly kind: 'deadlines' } & RegistryChanges);
+
+/**
+ * What a committed change tells people and the deadline registry, from the rows it wrote: pure, the
+ * service words each effect (cards.ts) and commits it with the change (the outbox). Per person,
+ * effects go in this order.
+ */
+export function effectsOf(step: SwapStep, now: Date): SwapEffect[] {
+  const out: SwapEffect[] = [];
+  const offerAfter = new Map(step.offers.map((o) => [o.after.id, o.after]));
+  for (const o of step.offers) {
+    const { before, after } = o;
+    if (after.status !== 'expired' || !before || before.status === 'expired') continue;
+    out.push({ kind: 'expired', offerId: after.id, matchId: before.status === 'proposed' ? before.matchId : '', why: step.unmatched.get(after.id) ?? '' });
+  }
+  for (const { before, after } of step.matches) if (!before && after.status === 'proposed') out.push({ kind: 'propose', matchId: after.id });
+  for (const o of step.offers) {
+    const { before, after } = o;
+    if (!before || before.status !== 'proposed' || after.status !== 'open' || !step.unmatched.has(after.id)) continue;
+    const freeing = step.matches.find((m) => m.after.id === before.matchId)?.after;
+    if (!freeing) continue;
+    const partnerId = freeing.offerIds[0] === after.id ? freeing.offerIds[1] : freeing.offerIds[0];
+    const partner = offerAfter.get(partnerId)?.status;
+    const by: FreedBy = freeing.status === 'declined' ? 'declined' : partner === 'withdrawn' ? 'withdrawn' : partner === 'expired' ? 'expired' : 'lapsed';
+    out.push({ kind: 'openAgain', offerId: after.id, matchId: freeing.id, by, why: step.unmatched.get(after.id)! });
+  }
+  for (const { before, after } of step.matches) {
+    if (!before) continue;
+    if (before.status === 'proposed' && after.status === 'proposed') {
+      for (const side of [0, 1] as const) if (!before.answers[side] && after.answers[side]) out.push({ kind: 'accepted', matchId: after.id, side });
+    }
+    if (before.status === 'proposed' && after.status === 'agreed') out.push({ kind: 'agreed', matchId: after.id });
+    if (before.status === 'proposed' && after.status === 'declined') {
+      const side = sideOf(after, after.reasonSchoolId) ?? 0;
+      const theirs = after.offerIds[other(side)];
+      if (!(step.unmatched.has(theirs) && offerAfter.get(theirs)?.status === 'open')) out.push({ kind: 'declined', matchId: after.id, side });
+    }
+    if (before.status === 'agreed' && after.status === 'cancelled') out.push({ kind: 'cancelled', matchId: after.id, side: sideOf(after, after.reasonSchoolId) ?? 0 });
+    // As before the outbox: the cards asking a school to accept are closed when the swap is agreed (a declined or lapsed proposal's answer says so when clicked).
+    if (before.status === 'proposed' && after.status === 'agreed' && (after.waitingCards ?? []).length > 0) out.push({ kind: 'closeCards', matchId: after.id });
+  }
+  const registry = registryChanges(
+    step.offers.map((o) => o.after),
+    step.matches.map((m) => m.after),
+    now,
+  );
+  if (registry.register.length + registry.complete.length + registry.cancel.length > 0) out.push({ kind: 'deadlines', ...registry });
+  return out;
+}

@@ -1,15 +1,28 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { MessageFactory, type Activity, type ConversationReference } from 'botbuilder';
 import { cardAttachment, renderCard } from '../platform/cards';
 import type { Clock } from '../platform/clock';
+import { parseReference } from '../platform/conversations/reference';
 import type { ConversationStore } from '../platform/conversations/store';
-import type { DeadlineRegistry } from '../platform/deadlines/types';
 import type { DirectoryStore } from '../platform/directory/store';
 import type { Person } from '../platform/identity';
 import type { Logger } from '../platform/logging';
-import type { Proactive, SentMessage } from '../platform/proactive';
+import { change, type Decision } from '../platform/outbox/kernel';
+import type { Effect, Outbox } from '../platform/outbox/outbox';
 import type { Timers } from '../platform/timers';
-import { acceptedTogetherText, answerByText, button, noticeCardData, offerFacts, overlapText, proposalCardData, swapLines, type Button } from './cards';
+import {
+  acceptedAskText,
+  acceptedTogetherText,
+  agreedNoticeData,
+  cancelledNoticeData,
+  closedCardData,
+  declinedNoticeData,
+  expiredNoticeData,
+  noticeCardData,
+  openAgainNoticeData,
+  proposalAskText,
+  proposalCardData,
+} from './cards';
 import type { OfferDraft } from './form';
 import type { Match, MatchPolicy, Offer, PersonRef, WaitingCard } from './model';
 import {
@@ -20,8 +33,8 @@ import {
   closedText,
   closeCancelled,
   decline,
+  effectsOf,
   expiresAt,
-  formatDeadline,
   formatRange,
   hold,
   isDueToExpire,
@@ -30,7 +43,6 @@ import {
   mayActFor,
   other,
   pendingDecisions,
-  registryChanges,
   proposal,
   rankCandidates,
   release,
@@ -39,34 +51,43 @@ import {
   whyUnmatched,
   withdraw,
   type MatchContext,
+  type Side,
   type SwapDeadline,
+  type SwapStep,
 } from './rules';
-import { SwapChange, SwapConflict, type StoredMatch, type SwapStore } from './store';
-import { parseReference } from '../platform/conversations/reference';
+import { Draft } from './draft';
+import { SWAPS_PARTITION, SWAPS_TABLE, type SwapStore } from './store';
 
 /**
- * What happens around a placement swap decision: matching (read, rank, claim both offers in one
- * ETag-guarded transaction, retry on conflict), the decisive writes for accept, decline, withdraw,
- * cancel and expiry, and who is told. Messages go to each school's reps personally (their stored
- * personal chat, or a new one opened with the Teams id recorded when they acted); when none of a
- * school's reps can be reached, to the school's channel (or the reps' channel) if one is set.
+ * A placement swap change and what it tells people, through the outbox. Every decision (matching,
+ * accept, decline, withdraw, cancel, expiry) reads what it needs, decides with the pure rules, and
+ * commits the rows it changed with the change's effects (rules.ts effectsOf, in words from cards.ts)
+ * in one transaction under the ETags it read (the platform's commit kernel; every swap row is in one
+ * partition). Offers a change frees are matched again inside the same change, so whether their school
+ * hears "open again" or gets a new proposal is decided and committed at once. A stop after the commit
+ * delays the messages, card updates and deadline-registry sync; it never loses them.
+ *
+ * Who is told: each school's reps (and whoever made the offer) personally, when the bot can reach them
+ * (a Teams id recorded when they acted, or a stored personal chat); a school none of whose reps can be
+ * reached gets the message in its channel (or the reps' channel) instead, if a coordinator set one.
  */
 
 export const EXPIRE_TIMER = 'swap.expire';
 export const MATCH_TIMER = 'swap.match';
-const MAX_ATTEMPTS = 8;
+/** The outbox step after a card asking a school to accept was delivered: remember it on the match, to close it later. */
+const WAITING = 'swaps.waitingCard';
+/** Conflicts after which a new offer is stored without matching (the match timer looks again in a minute). */
+const MATCH_ATTEMPTS = 6;
 
 export interface SwapServiceDeps {
   readonly store: SwapStore;
   readonly directory: DirectoryStore;
-  readonly proactive: Proactive;
   readonly conversations: ConversationStore;
+  readonly outbox: Outbox;
   readonly timers: Timers;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly policy: MatchPolicy;
-  /** The deadline registry the nudges read; without it, deadlines are only listed by `deadlines()`. */
-  readonly deadlines?: DeadlineRegistry;
 }
 
 /** Any conversation in the tenant, to open personal chats through. */
@@ -92,8 +113,46 @@ export interface SwapDeadlineFor extends SwapDeadline {
   readonly reps: PersonRef[];
 }
 
+interface WaitingData {
+  readonly matchId: string;
+  readonly schoolId: string;
+}
+
+/** What a decision ends with when nothing is written: its answer. */
+type Stop<V> = { readonly stop: V };
+
+/**
+ * Orders a change's effects after those committed before it by this process, and roughly by time
+ * across instances (there is no revision for the whole partition); unique, so two commits never share
+ * an effect row.
+ */
+const INSTANCE = randomBytes(3).toString('hex');
+let lastStamp = 0;
+function stampAt(now: Date): string {
+  lastStamp = Math.max(now.getTime() * 1000, lastStamp + 1);
+  return `${String(lastStamp).padStart(17, '0')}${INSTANCE}`;
+}
+
 export class SwapService {
-  constructor(private readonly deps: SwapServiceDeps) {}
+  constructor(private readonly deps: SwapServiceDeps) {
+    // A card asking a school to accept was delivered: remember it on the match, so whoever closes the
+    // proposal updates it. If the proposal closed meanwhile, the card is updated at once.
+    deps.outbox.on(WAITING, async (data, sent) => {
+      const { matchId, schoolId } = data as WaitingData;
+      if (!sent?.activityId) return;
+      const card: WaitingCard = { schoolId, reference: JSON.stringify(sent.reference), activityId: sent.activityId };
+      await this.decide<void>(`swap ${matchId} (a card to remember)`, async (draft) => {
+        const m = await draft.match(matchId);
+        if (!m || (m.waitingCards ?? []).some((c) => c.activityId === card.activityId)) return { stop: undefined };
+        if (m.status === 'proposed') {
+          draft.setMatch({ ...m, waitingCards: [...(m.waitingCards ?? []), card] });
+          return { value: undefined };
+        }
+        const update = await this.closeCard(draft, m, card);
+        return update ? { value: undefined, extra: [update] } : { stop: undefined };
+      }, false); // inside a delivery: waiting for the next one here would wait for itself
+    });
+  }
 
   static offerId(aadObjectId: string, formMessageId: string): string {
     return `so${createHash('sha256').update(`${aadObjectId}|${formMessageId}`).digest('hex').slice(0, 16)}`;
@@ -113,178 +172,181 @@ export class SwapService {
     return { now: this.now, policy: this.deps.policy, history, paired };
   }
 
+  /**
+   * One change through the commit kernel: `decide` reads what it needs into a fresh Draft and changes
+   * it (or stops with an answer, writing nothing); the changed rows and their effects are committed in
+   * one transaction, and decided again from a fresh read when another writer committed first. Waits
+   * for this instance's delivery, so the person's answer follows the messages, as before.
+   */
+  private async decide<V>(
+    what: string,
+    decide: (draft: Draft, attempt: number) => Promise<Stop<V> | { value: V; via?: Via; exclude?: string; extra?: Effect[] }>,
+    wait = true,
+  ): Promise<{ value: V; draft: Draft; changed: boolean }> {
+    let attempt = 0;
+    const done = await change<Draft, { value: V; changed: boolean }, V>(
+      this.deps.outbox,
+      async () => new Draft(this.deps.store),
+      async (draft): Promise<Decision<{ value: V; changed: boolean }, V>> => {
+        attempt += 1;
+        const decided = await decide(draft, attempt);
+        if ('stop' in decided) return { ok: false, refusal: decided.stop };
+        const step = draft.step();
+        const actions = draft.change().actions;
+        const effects = [...(await this.effects(draft, step, decided.via, decided.exclude)), ...(decided.extra ?? [])];
+        if (actions.length === 0 && effects.length === 0) return { ok: false, refusal: decided.value };
+        return { ok: true, value: { value: decided.value, changed: actions.length > 0 }, write: { table: SWAPS_TABLE, partitionKey: SWAPS_PARTITION, actions, effects, stamp: stampAt(this.now) } };
+      },
+      what,
+    );
+    switch (done.kind) {
+      case 'missing':
+        throw new Error(`${what}: nothing to load`);
+      case 'refused':
+        return { value: done.refusal, draft: done.loaded, changed: false };
+      case 'done':
+        if (wait) await done.delivered;
+        return { value: done.value.value, draft: done.loaded, changed: done.value.changed };
+    }
+  }
+
   // -------------------------------------------------------------------------------------------
   // Offers and matching
 
   /**
-   * Stores a new offer (idempotent: the same form sent twice is one offer), plans its expiry, and
-   * looks for a match at once. A timer written first makes sure matching happens even after a crash.
+   * Stores a new offer (idempotent: the same form sent twice is one offer) and proposes its best match
+   * at once, in one change. A timer written first looks for a match again if this one was given up
+   * for conflicts; another plans its expiry.
    */
   async createOffer(id: string, draft: OfferDraft, by: PersonRef, via: Via): Promise<{ created: boolean; offer: Offer; outcome: MatchOutcome }> {
     const now = this.now;
     const offer: Offer = { ...draft, id, status: 'open', matchId: '', createdAt: now, updatedAt: now, by };
     await this.deps.timers.schedule(MATCH_TIMER, id, now);
     await this.deps.timers.schedule(EXPIRE_TIMER, id, expiresAt(draft.confirmBy));
-    const created = await this.deps.store.createOffer(offer, JSON.stringify(via ?? {}));
-    if (created === 'exists') {
-      const stored = await this.deps.store.offer(id);
-      if (stored) return { created: false, offer: stored.offer, outcome: stored.offer.status === 'open' ? await this.explain(stored.offer) : { kind: 'closed' } };
-    }
-    const outcome = await this.matchFor(id);
-    if (outcome.kind === 'proposed') await this.sendProposal(outcome.match, via);
-    return { created: true, offer, outcome };
+    type Made = { created: boolean; offer: Offer; outcome: MatchOutcome };
+    const { value } = await this.decide<Made>(`swap offer ${id}`, async (d, attempt) => {
+      const stored = await d.offer(id);
+      if (stored) return { stop: { created: false, offer: stored, outcome: stored.status === 'open' ? await this.explain(stored) : { kind: 'closed' } } };
+      const fresh: Offer = { ...offer };
+      d.createOffer(fresh, JSON.stringify(via ?? {}));
+      if (attempt > MATCH_ATTEMPTS) {
+        await this.deps.timers.schedule(MATCH_TIMER, id, new Date(this.now.getTime() + 60_000));
+        return { value: { created: true, offer: fresh, outcome: { kind: 'unmatched', why: 'Other offers are changing right now; I will look again in a minute.' } }, via };
+      }
+      const outcome = await this.matchIn(d, fresh, false);
+      return { value: { created: true, offer: { ...offer }, outcome }, via };
+    });
+    return value;
   }
 
   /** Why an open offer has no match now, in plain words (a repeated form gets this instead of a second matching run). */
   async explain(offer: Offer): Promise<MatchOutcome> {
     const [live, mine, history] = await Promise.all([this.deps.store.liveOffers(), this.deps.store.matchesOf(offer.id), this.deps.store.history()]);
-    const ctx = this.context(history, pairedWith(offer.id, mine));
+    const ctx = this.context(history, pairedWith(offer.id, mine.map((m) => m.match)));
     const why = whyUnmatched(offer, live.map((o) => o.offer), ctx);
     return { kind: 'unmatched', why: why || 'A match may be possible: I will look again shortly.' };
   }
 
+  /** Timer: matching for an offer that was made or freed (a safety net if matching was given up for conflicts). */
+  async matchTimer(offerId: string): Promise<void> {
+    await this.decide<MatchOutcome>(`swap offer ${offerId} (matching)`, async (d) => {
+      const offer = await d.offer(offerId);
+      if (!offer || offer.status !== 'open' || !isLive(offer, this.now)) return { stop: { kind: 'closed' } };
+      const outcome = await this.matchIn(d, offer, false);
+      if (outcome.kind !== 'proposed') return { stop: outcome };
+      return { value: outcome, via: parseReference(d.viaOf(offerId)) };
+    });
+  }
+
   /**
-   * Proposes the best candidate for an open offer: both offers are claimed and the match created in
-   * one transaction under the offers' ETags; when someone else changed either first, it reads again
-   * and takes the next best.
+   * Proposes the best candidate for an open offer inside a change: both offers are held and the match
+   * created in the draft. `freed`: the offer was freed by this change (its school hears why, if no match).
    */
-  async matchFor(offerId: string): Promise<MatchOutcome> {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
-      const stored = await this.deps.store.offer(offerId);
-      if (!stored || stored.offer.status !== 'open' || !isLive(stored.offer, this.now)) return { kind: 'closed' };
-      const [live, mine, history] = await Promise.all([this.deps.store.liveOffers(), this.deps.store.matchesOf(offerId), this.deps.store.history()]);
-      const ctx = this.context(history, pairedWith(offerId, mine));
-      const others = live.filter((o) => o.offer.id !== offerId);
-      const best = rankCandidates(stored.offer, others.map((o) => o.offer), ctx)[0];
-      if (!best) {
-        await this.syncRegistry([stored.offer], []);
-        return { kind: 'unmatched', why: whyUnmatched(stored.offer, others.map((o) => o.offer), ctx) || 'No offer fits yours yet.' };
-      }
-      const partner = others.find((o) => o.offer.id === best.offer.id)!;
-      const a = { ...stored.offer };
-      const b = { ...partner.offer };
-      const match = proposal(SwapService.matchId(a.id, b.id), a, b, best.overlap, this.now);
-      hold(match, a, b, this.now);
-      try {
-        await this.deps.store.commit(new SwapChange().updateOffer(a, stored.etag).updateOffer(b, partner.etag).createMatch(match));
-        this.deps.logger.info({ matchId: match.id }, 'swap proposed');
-        await this.syncRegistry([a, b], [match]);
-        return { kind: 'proposed', match, partner: b };
-      } catch (err) {
-        if (!(err instanceof SwapConflict)) throw err;
-      }
+  private async matchIn(d: Draft, offer: Offer, freed: boolean): Promise<MatchOutcome> {
+    if (offer.status !== 'open' || !isLive(offer, this.now)) return { kind: 'closed' };
+    const others = (await d.liveOffers()).filter((o) => o.id !== offer.id);
+    const paired = new Set((await d.matchesOf(offer.id)).map((m) => (m.offerIds[0] === offer.id ? m.offerIds[1] : m.offerIds[0])));
+    const ctx = this.context(await d.agreedSwaps(), paired);
+    const best = rankCandidates(offer, others, ctx)[0];
+    if (!best) {
+      const why = whyUnmatched(offer, others, ctx) || 'No offer fits yours yet.';
+      if (freed) d.unmatched.set(offer.id, why);
+      return { kind: 'unmatched', why };
     }
-    await this.deps.timers.schedule(MATCH_TIMER, offerId, new Date(this.now.getTime() + 60_000));
-    return { kind: 'unmatched', why: 'Other offers are changing right now; I will look again in a minute.' };
+    const match = proposal(SwapService.matchId(offer.id, best.offer.id), offer, best.offer, best.overlap, this.now);
+    hold(match, offer, best.offer, this.now);
+    d.setMatch(match);
+    return { kind: 'proposed', match, partner: best.offer };
   }
 
-  /** Sends the proposal card to both schools' reps (and whoever made each offer). */
-  async sendProposal(match: Match, via: Via): Promise<void> {
-    const [a, b] = await Promise.all([this.deps.store.offer(match.offerIds[0]), this.deps.store.offer(match.offerIds[1])]);
-    const offers = [a?.offer, b?.offer] as const;
-    const through = via ?? parseReference(a?.via ?? '') ?? parseReference(b?.via ?? '');
-    for (const side of [0, 1] as const) {
-      const mine = `I've found a swap for ${match.schoolNames[side]}'s offer. Please accept or decline by ${answerByText(match, this.now)}.`;
-      const card = renderCard('swapProposal', proposalCardData(match, offers, { schoolId: match.schoolIds[side], now: this.now, mayAnswer: true, mine }));
-      await this.tellSchool(match.schoolIds[side], MessageFactory.attachment(cardAttachment(card)), through, { also: offers[side] ? [offers[side]!.by] : [] });
-    }
-  }
-
-  /** Matches freed offers again, oldest first; tells each school what became of its offer. */
-  private async rematch(released: readonly Offer[], context: string, via: Via, exclude?: string): Promise<Map<string, MatchOutcome>> {
+  /** Matches freed offers again inside the change, oldest first. */
+  private async rematch(d: Draft, freed: readonly Offer[]): Promise<Map<string, MatchOutcome>> {
     const outcomes = new Map<string, MatchOutcome>();
-    for (const offer of [...released].sort((x, y) => x.createdAt.getTime() - y.createdAt.getTime() || x.id.localeCompare(y.id))) {
-      const outcome = await this.matchFor(offer.id);
-      outcomes.set(offer.id, outcome);
-      if (outcome.kind === 'proposed') await this.sendProposal(outcome.match, via);
-      else if (outcome.kind === 'unmatched') {
-        const card = noticeCardData('Your placement swap offer is open again', `${context} No match yet: ${outcome.why} I'll propose a swap as soon as a school's offer fits.`, offerFacts(offer, this.now), [button('Withdraw', 'swap.withdraw', { offerId: offer.id }), button('Show the board', 'swap.board')]);
-        await this.tellSchool(offer.schoolId, notice(card), via, { also: [offer.by], exclude });
-      }
-    }
+    for (const offer of [...freed].sort((x, y) => x.createdAt.getTime() - y.createdAt.getTime() || x.id.localeCompare(y.id))) outcomes.set(offer.id, await this.matchIn(d, offer, true));
     return outcomes;
+  }
+
+  /** Frees the offers a closed match was holding, in the draft; returns them. */
+  private async releaseOffers(d: Draft, match: Match): Promise<Offer[]> {
+    const released: Offer[] = [];
+    for (const id of match.offerIds) {
+      const o = await d.offer(id);
+      if (o && release(o, match.id, this.now)) released.push(o);
+    }
+    return released;
   }
 
   // -------------------------------------------------------------------------------------------
   // Answers
 
-  /** A school accepts a proposal; when both have, the swap is agreed in one transaction. */
+  /** A school accepts a proposal; when both have, the swap is agreed in the same change. */
   async accept(matchId: string, schoolId: string, person: Person, by: PersonRef, via: Via): Promise<Decided> {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
-      const stored = await this.deps.store.match(matchId);
-      const checked = this.checkSide(stored, schoolId, person);
-      if ('kind' in checked) return checked;
-      const { match, etag, side } = checked;
+    const { value, changed } = await this.decide<Decided>(`swap ${matchId}`, async (d) => {
+      const checked = this.checkSide(await d.match(matchId), schoolId, person);
+      if ('kind' in checked) return { stop: checked };
+      const { match, side } = checked;
       const decision = accept(match, side, by, this.now);
-      if (decision.kind === 'unchanged') return { kind: 'done', message: decision.message, view: await this.view(match), changed: false };
+      if (decision.kind === 'unchanged') return { stop: { kind: 'done', message: decision.message, view: await this.view(match, d), changed: false } };
+      const otherSide = other(side);
       if (decision.kind === 'recorded') {
-        try {
-          await this.deps.store.commit(new SwapChange().updateMatch(decision.match, etag));
-        } catch (err) {
-          if (err instanceof SwapConflict) continue;
-          throw err;
-        }
-        await this.syncRegistry([], [decision.match]);
-        const view = await this.view(decision.match);
-        const otherSide = other(side);
-        const card = renderCard('swapProposal', proposalCardData(decision.match, view.offers, { schoolId: decision.match.schoolIds[otherSide], now: this.now, mayAnswer: true, mine: `${decision.match.schoolNames[side]} has accepted (${by.name}). The swap is agreed as soon as ${decision.match.schoolNames[otherSide]} accepts too.` }));
-        const sent = await this.tellSchool(decision.match.schoolIds[otherSide], MessageFactory.attachment(cardAttachment(card)), via, { also: view.offers[otherSide] ? [view.offers[otherSide]!.by] : [] });
-        // The other school may have accepted meanwhile: the answer, and the cards just sent, follow what is stored now.
-        const committed = await this.noteWaitingCards(matchId, sent.map((m) => ({ schoolId: decision.match.schoolIds[otherSide], reference: JSON.stringify(m.reference), activityId: m.activityId })));
-        if (committed && committed.status !== 'proposed') {
-          return { kind: 'done', message: committed.status === 'agreed' ? acceptedTogetherText(committed, side) : closedText(committed, this.now), view: await this.view(committed), changed: true };
-        }
-        return { kind: 'done', message: `You've accepted for ${decision.match.schoolNames[side]}. The swap is agreed as soon as ${decision.match.schoolNames[otherSide]} accepts too; I've let their reps know.`, view, changed: true };
+        d.setMatch(decision.match);
+        return { value: { kind: 'done', message: `You've accepted for ${match.schoolNames[side]}. The swap is agreed as soon as ${match.schoolNames[otherSide]} accepts too; I've let their reps know.`, view: await this.view(decision.match, d), changed: true }, via };
       }
-      // Both schools have said yes: agree if both offers are still held, in one transaction.
-      const [a, b] = await Promise.all([this.deps.store.offer(match.offerIds[0]), this.deps.store.offer(match.offerIds[1])]);
-      const check = checkAgree(decision.match, [a?.offer, b?.offer], this.now);
+      // Both schools have said yes: agreed if both offers are still held, else the proposal lapses.
+      const offers = [await d.offer(match.offerIds[0]), await d.offer(match.offerIds[1])] as const;
+      const check = checkAgree(decision.match, offers, this.now);
       if (!check.ok) {
-        const lapsed = await this.lapseMatch(match.id, check.reason, via, by.aadObjectId);
-        if (lapsed === 'conflict' || lapsed === 'gone') continue; // changed meanwhile: decide again from what is stored
-        return { kind: 'done', message: `This proposal is no longer open: ${check.reason}.`, view: await this.view(lapsed), changed: true };
+        const lapsed = lapse(match, check.reason, this.now);
+        d.setMatch(lapsed);
+        await this.rematch(d, await this.releaseOffers(d, lapsed));
+        return { value: { kind: 'done', message: `This proposal is no longer open: ${check.reason}.`, view: await this.view(lapsed, d), changed: true }, via, exclude: by.aadObjectId };
       }
-      const agreed = { ...decision.match, answers: [...decision.match.answers] as Match['answers'] };
-      const offerA = { ...a!.offer };
-      const offerB = { ...b!.offer };
-      const record = agree(agreed, offerA, offerB, this.now);
-      try {
-        await this.deps.store.commit(new SwapChange().updateMatch(agreed, etag).updateOffer(offerA, a!.etag).updateOffer(offerB, b!.etag).addHistory(record));
-      } catch (err) {
-        if (err instanceof SwapConflict) continue;
-        throw err;
-      }
-      this.deps.logger.info({ matchId: agreed.id }, 'swap agreed');
-      await this.syncRegistry([offerA, offerB], [agreed]);
-      const view: MatchView = { match: agreed, offers: [offerA, offerB] };
-      await this.tellAgreed(view, via, by.aadObjectId);
-      await this.closeWaitingCards(agreed, agreed.waitingCards ?? []);
-      await this.lapseOthers(agreed, via);
-      return { kind: 'done', message: `The swap is agreed: both ${agreed.schoolNames[0]} and ${agreed.schoolNames[1]} have accepted. I've told both schools' reps and the coordinators.`, view, changed: true };
-    }
-    throw new Error(`swap ${matchId}: gave up after ${MAX_ATTEMPTS} conflicting attempts`);
+      const agreed = decision.match;
+      d.setMatch(agreed);
+      d.addHistory(agree(agreed, offers[0]!, offers[1]!, this.now));
+      await this.lapseOthers(d, agreed);
+      return { value: { kind: 'done', message: `The swap is agreed: both ${agreed.schoolNames[0]} and ${agreed.schoolNames[1]} have accepted. I've told both schools' reps and the coordinators.`, view: { match: agreed, offers }, changed: true }, via, exclude: by.aadObjectId };
+    });
+    if (value.kind !== 'done' || !changed || value.view.match.status !== 'proposed') return value;
+    // The other school may have accepted meanwhile: the answer follows what is stored now.
+    const now = (await this.deps.store.match(matchId))?.match;
+    const side = sideOf(value.view.match, schoolId);
+    if (!now || now.status === 'proposed' || side === undefined) return value;
+    return { kind: 'done', message: now.status === 'agreed' ? acceptedTogetherText(now, side) : closedText(now, this.now), view: await this.view(now), changed: true };
   }
 
-  /** A school declines with a reason: both offers are released, and each is matched again (never with the other). */
+  /** A school declines with a reason: both offers are freed, and each is matched again (never with the other), in one change. */
   async decline(matchId: string, schoolId: string, reason: string, person: Person, by: PersonRef, via: Via): Promise<Decided> {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
-      const stored = await this.deps.store.match(matchId);
-      const checked = this.checkSide(stored, schoolId, person);
-      if ('kind' in checked) return checked;
-      const { match, etag, side } = checked;
+    const { value } = await this.decide<Decided>(`swap ${matchId}`, async (d) => {
+      const checked = this.checkSide(await d.match(matchId), schoolId, person);
+      if ('kind' in checked) return { stop: checked };
+      const { match, side } = checked;
       const decision = decline(match, side, by, reason, this.now);
-      if (decision.kind === 'unchanged') return { kind: 'done', message: decision.message, view: await this.view(match), changed: false };
-      const released = await this.releaseWith(decision.match, etag);
-      if (released === 'conflict') continue;
+      if (decision.kind === 'unchanged') return { stop: { kind: 'done', message: decision.message, view: await this.view(match, d), changed: false } };
+      d.setMatch(decision.match);
+      const released = await this.releaseOffers(d, decision.match);
+      const outcomes = await this.rematch(d, released);
       const otherSide = other(side);
-      const declinedBy = match.schoolNames[side];
-      const outcomes = await this.rematch(released, `${declinedBy} declined the proposed swap with ${match.schoolNames[otherSide]}${reasonText(reason)}.`, via, by.aadObjectId);
-      // The other school hears why, unless it already has a new proposal in hand (which says enough).
-      const theirs = released.find((o) => o.schoolId === match.schoolIds[otherSide]);
-      if (!theirs || outcomes.get(theirs.id)?.kind === 'proposed') {
-        const card = noticeCardData(`${declinedBy} declined the proposed swap`, `${declinedBy} declined the swap with ${match.schoolNames[otherSide]}${reasonText(reason)}. ${theirs ? "Your offer is open again, and I've found another match: see the new proposal." : ''}`.trim(), [], [button('Show the board', 'swap.board')]);
-        await this.tellSchool(match.schoolIds[otherSide], notice(card), via, { exclude: by.aadObjectId });
-      }
       const mine = released.find((o) => o.schoolId === match.schoolIds[side]);
       const mineOutcome = mine ? outcomes.get(mine.id) : undefined;
       const next =
@@ -293,91 +355,69 @@ export class SwapService {
           : mineOutcome?.kind === 'unmatched'
             ? ` Your offer is open again. No match yet: ${mineOutcome.why}`
             : '';
-      return { kind: 'done', message: `You declined the swap with ${match.schoolNames[otherSide]}. I've told their reps.${next}`, view: await this.view(decision.match), changed: true };
-    }
-    throw new Error(`swap ${matchId}: gave up after ${MAX_ATTEMPTS} conflicting attempts`);
+      return { value: { kind: 'done', message: `You declined the swap with ${match.schoolNames[otherSide]}. I've told their reps.${next}`, view: await this.view(decision.match, d), changed: true }, via, exclude: by.aadObjectId };
+    });
+    return value;
   }
 
   /** Either school cancels an agreed swap with a reason: the swap and its offers close; the other school and the coordinators are told. */
   async cancel(matchId: string, schoolId: string, reason: string, person: Person, by: PersonRef, via: Via): Promise<Decided> {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
-      const stored = await this.deps.store.match(matchId);
-      const checked = this.checkSide(stored, schoolId, person);
-      if ('kind' in checked) return checked;
-      const { match, etag, side } = checked;
+    const { value } = await this.decide<Decided>(`swap ${matchId}`, async (d) => {
+      const checked = this.checkSide(await d.match(matchId), schoolId, person);
+      if ('kind' in checked) return { stop: checked };
+      const { match, side } = checked;
       const decision = cancel(match, side, by, reason, this.now);
-      if (decision.kind === 'unchanged') return { kind: 'done', message: decision.message, view: await this.view(match), changed: false };
-      const [a, b] = await Promise.all([this.deps.store.offer(match.offerIds[0]), this.deps.store.offer(match.offerIds[1])]);
-      const change = new SwapChange().updateMatch(decision.match, etag).cancelHistory(match.id);
-      const offers: [Offer | undefined, Offer | undefined] = [undefined, undefined];
-      [a, b].forEach((s, i) => {
-        if (!s) return;
-        const o = { ...s.offer };
-        if (closeCancelled(o, match.id, this.now)) change.updateOffer(o, s.etag);
-        offers[i] = o;
-      });
-      try {
-        await this.deps.store.commit(change);
-      } catch (err) {
-        if (err instanceof SwapConflict) continue;
-        throw err;
+      if (decision.kind === 'unchanged') return { stop: { kind: 'done', message: decision.message, view: await this.view(match, d), changed: false } };
+      d.setMatch(decision.match);
+      d.cancelHistory(match.id);
+      for (const id of match.offerIds) {
+        const o = await d.offer(id);
+        if (o) closeCancelled(o, match.id, this.now);
       }
-      await this.syncRegistry(offers, [decision.match]);
-      const otherSide = other(side);
-      const heading = `${match.schoolNames[side]} cancelled the agreed swap`;
-      const text = `${match.schoolNames[side]} (${by.name}) cancelled the placement swap with ${match.schoolNames[otherSide]}${reasonText(reason)}. Both offers are closed; make a new offer with \`swap offer\` if you still want a swap.`;
-      const facts = [...swapLines(decision.match, offers).map((value) => ({ title: '', value })), { title: 'Weeks', value: overlapText(decision.match, this.now) }];
-      const card = notice(noticeCardData(heading, text, facts, [button('Show the board', 'swap.board')]));
-      await this.tellSchool(match.schoolIds[otherSide], card, via, { exclude: by.aadObjectId, also: offers[otherSide] ? [offers[otherSide]!.by] : [] });
-      await this.tellCoordinators(card, via, by.aadObjectId);
-      return { kind: 'done', message: `The swap with ${match.schoolNames[otherSide]} is cancelled. I've told their reps and the coordinators.`, view: { match: decision.match, offers }, changed: true };
-    }
-    throw new Error(`swap ${matchId}: gave up after ${MAX_ATTEMPTS} conflicting attempts`);
+      return { value: { kind: 'done', message: `The swap with ${match.schoolNames[other(side)]} is cancelled. I've told their reps and the coordinators.`, view: await this.view(decision.match, d), changed: true }, via, exclude: by.aadObjectId };
+    });
+    return value;
   }
 
-  /** A school withdraws its offer; a proposal it was in lapses and the other offer is matched again. */
+  /** A school withdraws its offer; a proposal it was in lapses and the other offer is matched again, in one change. */
   async withdraw(offerId: string, person: Person, by: PersonRef, via: Via): Promise<Withdrawn> {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
-      const stored = await this.deps.store.offer(offerId);
-      if (!stored) return { kind: 'unknown' };
-      if (!mayActFor(person, stored.offer.schoolId)) return { kind: 'refused', message: `Only a rep of ${stored.offer.schoolName} or a coordinator can withdraw its offer.` };
-      const decision = withdraw(stored.offer, this.now);
-      if (decision.kind === 'unchanged') return { kind: 'done', message: decision.message, offer: stored.offer, changed: false };
-      const change = new SwapChange().updateOffer(decision.offer, stored.etag);
-      let partner: Offer | undefined;
-      const lapsed = decision.matchId ? await this.lapseProposal(change, decision.matchId, offerId, `${stored.offer.schoolName} withdrew its offer`) : {};
-      const lapsedMatch = lapsed.match;
-      partner = lapsed.partner;
-      if (partner) await this.deps.timers.schedule(MATCH_TIMER, partner.id, this.now);
-      try {
-        await this.deps.store.commit(change);
-      } catch (err) {
-        if (err instanceof SwapConflict) continue;
-        throw err;
-      }
-      await this.syncRegistry([decision.offer, partner], [lapsedMatch]);
-      if (partner && lapsedMatch) await this.rematch([partner], `${stored.offer.schoolName} withdrew its offer, so the proposed swap with you is off.`, via, by.aadObjectId);
-      return { kind: 'done', message: `${decision.offer.schoolName}'s offer (${sendsLabel(decision.offer)}, ${formatRange(decision.offer.from, decision.offer.to, this.now)}) is withdrawn.${partner ? ` The proposed swap with ${partner.schoolName} is off; I've told their reps.` : ''}`, offer: decision.offer, changed: true };
-    }
-    throw new Error(`swap offer ${offerId}: gave up after ${MAX_ATTEMPTS} conflicting attempts`);
+    const { value } = await this.decide<Withdrawn>(`swap offer ${offerId}`, async (d) => {
+      const offer = await d.offer(offerId);
+      if (!offer) return { stop: { kind: 'unknown' } };
+      if (!mayActFor(person, offer.schoolId)) return { stop: { kind: 'refused', message: `Only a rep of ${offer.schoolName} or a coordinator can withdraw its offer.` } };
+      const decision = withdraw(offer, this.now);
+      if (decision.kind === 'unchanged') return { stop: { kind: 'done', message: decision.message, offer, changed: false } };
+      Object.assign(offer, decision.offer);
+      const partner = decision.matchId ? await this.lapseProposal(d, decision.matchId, offerId, `${offer.schoolName} withdrew its offer`) : undefined;
+      const text = `${offer.schoolName}'s offer (${sendsLabel(offer)}, ${formatRange(offer.from, offer.to, this.now)}) is withdrawn.${partner ? ` The proposed swap with ${partner.schoolName} is off; I've told their reps.` : ''}`;
+      return { value: { kind: 'done', message: text, offer: { ...offer }, changed: true }, via, exclude: by.aadObjectId };
+    });
+    return value;
   }
 
   /**
-   * Adds to `change` the lapse of a still-proposed match that `offerId` is in, and the release of the
-   * other school's offer. Returns what changed, for telling people.
+   * In the draft: a still-proposed match that `offerId` is in lapses, the other school's offer is
+   * freed and matched again. Returns the freed offer.
    */
-  private async lapseProposal(change: SwapChange, matchId: string, offerId: string, reason: string): Promise<{ match?: Match; partner?: Offer; partnerSchool?: string }> {
-    const sm = await this.deps.store.match(matchId);
-    if (!sm || sm.match.status !== 'proposed') return {};
-    const match = lapse(sm.match, reason, this.now);
-    change.updateMatch(match, sm.etag);
-    const partnerId = sm.match.offerIds[0] === offerId ? sm.match.offerIds[1] : sm.match.offerIds[0];
-    const ps = await this.deps.store.offer(partnerId);
-    if (!ps) return { match };
-    const p = { ...ps.offer };
-    if (!release(p, sm.match.id, this.now)) return { match, partnerSchool: ps.offer.schoolName };
-    change.updateOffer(p, ps.etag);
-    return { match, partner: p, partnerSchool: ps.offer.schoolName };
+  private async lapseProposal(d: Draft, matchId: string, offerId: string, reason: string): Promise<Offer | undefined> {
+    const m = await d.match(matchId);
+    if (!m || m.status !== 'proposed') return undefined;
+    const lapsed = lapse(m, reason, this.now);
+    d.setMatch(lapsed);
+    const partner = await d.offer(m.offerIds[0] === offerId ? m.offerIds[1] : m.offerIds[0]);
+    if (!partner || !release(partner, m.id, this.now)) return undefined;
+    await this.rematch(d, [partner]);
+    return partner;
+  }
+
+  /** After an agreement, other proposals holding either offer (there should be none) lapse, in the same change. */
+  private async lapseOthers(d: Draft, agreed: Match): Promise<void> {
+    for (const [i, offerId] of agreed.offerIds.entries()) {
+      for (const m of await d.matchesOf(offerId)) {
+        if (m.id === agreed.id || m.status !== 'proposed') continue;
+        await this.lapseProposal(d, m.id, offerId, `${agreed.schoolNames[i as Side]}'s offer has been agreed in another swap`);
+      }
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -385,51 +425,27 @@ export class SwapService {
 
   /** Timer at the end of an offer's confirm-by day: it expires (a proposal it was in lapses) and its school is told why it found no match. */
   async expire(offerId: string): Promise<void> {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
-      const stored = await this.deps.store.offer(offerId);
-      if (!stored || !isDueToExpire(stored.offer, this.now)) return;
-      const offer = stored.offer;
-      const via = parseReference(stored.via);
-      const expired: Offer = { ...offer, status: 'expired', matchId: '', updatedAt: this.now };
-      const change = new SwapChange().updateOffer(expired, stored.etag);
-      const lapsed =
-        offer.status === 'proposed' && offer.matchId
-          ? await this.lapseProposal(change, offer.matchId, offerId, `${offer.schoolName}'s offer reached its confirm-by date before both schools accepted`)
-          : {};
-      const { match: lapsedMatch, partner } = lapsed;
-      const partnerSchool = lapsed.partnerSchool ?? '';
-      if (partner) await this.deps.timers.schedule(MATCH_TIMER, partner.id, this.now);
-      try {
-        await this.deps.store.commit(change);
-      } catch (err) {
-        if (err instanceof SwapConflict) continue;
-        throw err;
-      }
-      await this.syncRegistry([expired, partner], [lapsedMatch]);
-      const explained = await this.explain({ ...offer, status: 'open' });
-      const why = explained.kind === 'unmatched' ? explained.why : '';
-      const text =
-        offer.status === 'proposed'
-          ? `Your offer reached its confirm-by date (${formatDeadline(offer.confirmBy, this.now)}) while the proposed swap${partnerSchool ? ` with ${partnerSchool}` : ''} was still waiting for answers, so it has expired and the proposal has lapsed. Make a new offer with \`swap offer\` if you still want a swap.`
-          : `Your offer reached its confirm-by date (${formatDeadline(offer.confirmBy, this.now)}) without a match, so it has expired. ${why} Make a new offer with \`swap offer\` if you still want a swap.`;
-      await this.tellSchool(offer.schoolId, notice(noticeCardData('Your placement swap offer has expired', text, offerFacts(offer, this.now), [button('Show the board', 'swap.board')])), via, { also: [offer.by] });
-      if (partner) await this.rematch([partner], `${offer.schoolName}'s offer expired before both schools accepted, so the proposed swap with you has lapsed.`, via);
-      return;
-    }
-  }
-
-  /** Timer: matching for an offer that was made or freed (a safety net if the process stopped before it ran). */
-  async matchTimer(offerId: string): Promise<void> {
-    const stored = await this.deps.store.offer(offerId);
-    if (!stored || stored.offer.status !== 'open') return;
-    const outcome = await this.matchFor(offerId);
-    if (outcome.kind === 'proposed') await this.sendProposal(outcome.match, parseReference(stored.via));
+    await this.decide<void>(`swap offer ${offerId} (expiry)`, async (d) => {
+      const offer = await d.offer(offerId);
+      if (!offer || !isDueToExpire(offer, this.now)) return { stop: undefined };
+      const wasProposed = offer.status === 'proposed' ? offer.matchId : '';
+      // Why it found no match, as if it were still open (the offers as they are after this change).
+      offer.status = 'expired';
+      offer.matchId = '';
+      offer.updatedAt = this.now;
+      if (wasProposed) await this.lapseProposal(d, wasProposed, offerId, `${offer.schoolName}'s offer reached its confirm-by date before both schools accepted`);
+      const others = (await d.liveOffers()).filter((o) => o.id !== offerId);
+      const paired = new Set((await d.matchesOf(offerId)).map((m) => (m.offerIds[0] === offerId ? m.offerIds[1] : m.offerIds[0])));
+      d.unmatched.set(offerId, whyUnmatched({ ...offer, status: 'open' }, others, this.context(await d.agreedSwaps(), paired)));
+      return { value: undefined, via: parseReference(d.viaOf(offerId)) };
+    });
   }
 
   // -------------------------------------------------------------------------------------------
   // Views and deadlines
 
-  async view(match: Match): Promise<MatchView> {
+  async view(match: Match, d?: Draft): Promise<MatchView> {
+    if (d) return { match, offers: [await d.offer(match.offerIds[0]), await d.offer(match.offerIds[1])] };
     const [a, b] = await Promise.all([this.deps.store.offer(match.offerIds[0]), this.deps.store.offer(match.offerIds[1])]);
     return { match, offers: [a?.offer, b?.offer] };
   }
@@ -451,137 +467,113 @@ export class SwapService {
   // -------------------------------------------------------------------------------------------
   // Inside
 
-  /**
-   * Keeps the deadline registry in step with offers and matches just written: best effort after the
-   * commit (a failure is logged; the next change to the same items puts it right, and `deadlines()`
-   * always lists the truth from the swap rows).
-   */
-  private async syncRegistry(offers: readonly (Offer | undefined)[], matches: readonly (Match | undefined)[]): Promise<void> {
-    const registry = this.deps.deadlines;
-    if (!registry) return;
-    const changes = registryChanges(offers.filter((o): o is Offer => !!o), matches.filter((m): m is Match => !!m), this.now);
-    try {
-      for (const item of changes.register) await registry.register(item);
-      for (const id of changes.complete) await registry.complete(id);
-      for (const id of changes.cancel) await registry.cancel(id);
-    } catch (err) {
-      this.deps.logger.warn({ err: { message: (err as Error).message } }, 'could not update the deadline registry for a swap');
-    }
-  }
-
   /** The match, the side `schoolId` is on, and whether `person` may act for it. */
-  private checkSide(stored: StoredMatch | undefined, schoolId: string, person: Person): { match: Match; etag: string; side: 0 | 1 } | { kind: 'unknown' } | { kind: 'refused'; message: string } {
-    if (!stored) return { kind: 'unknown' };
-    const side = sideOf(stored.match, schoolId);
-    if (side === undefined) return { kind: 'refused', message: `That swap is between ${stored.match.schoolNames[0]} and ${stored.match.schoolNames[1]}; the card asked about another school, so nothing was changed.` };
-    if (!mayActFor(person, schoolId)) return { kind: 'refused', message: `Only a rep of ${stored.match.schoolNames[side]} or a coordinator can act for ${stored.match.schoolNames[side]}. Nothing was changed.` };
-    return { match: stored.match, etag: stored.etag, side };
+  private checkSide(match: Match | undefined, schoolId: string, person: Person): { match: Match; side: Side } | { kind: 'unknown' } | { kind: 'refused'; message: string } {
+    if (!match) return { kind: 'unknown' };
+    const side = sideOf(match, schoolId);
+    if (side === undefined) return { kind: 'refused', message: `That swap is between ${match.schoolNames[0]} and ${match.schoolNames[1]}; the card asked about another school, so nothing was changed.` };
+    if (!mayActFor(person, schoolId)) return { kind: 'refused', message: `Only a rep of ${match.schoolNames[side]} or a coordinator can act for ${match.schoolNames[side]}. Nothing was changed.` };
+    return { match, side };
   }
 
-  /** Writes a match that no longer holds its offers (declined or lapsed) and frees them, in one transaction. */
-  private async releaseWith(match: Match, etag: string): Promise<Offer[] | 'conflict'> {
-    const [a, b] = await Promise.all([this.deps.store.offer(match.offerIds[0]), this.deps.store.offer(match.offerIds[1])]);
-    const change = new SwapChange().updateMatch(match, etag);
-    const released: Offer[] = [];
-    for (const s of [a, b]) {
-      if (!s) continue;
-      const o = { ...s.offer };
-      if (release(o, match.id, this.now)) {
-        change.updateOffer(o, s.etag);
-        released.push(o);
-      }
-    }
-    for (const o of released) await this.deps.timers.schedule(MATCH_TIMER, o.id, this.now);
-    try {
-      await this.deps.store.commit(change);
-      await this.syncRegistry(released, [match]);
-      return released;
-    } catch (err) {
-      if (err instanceof SwapConflict) return 'conflict';
-      throw err;
-    }
-  }
-
-  /** A proposal that can no longer be agreed lapses: its offers that are still held are freed and matched again. */
-  private async lapseMatch(matchId: string, reason: string, via: Via, exclude?: string): Promise<Match | 'gone' | 'conflict'> {
-    const stored = await this.deps.store.match(matchId);
-    if (!stored || stored.match.status !== 'proposed') return 'gone';
-    const lapsed = lapse(stored.match, reason, this.now);
-    const released = await this.releaseWith(lapsed, stored.etag);
-    if (released === 'conflict') return 'conflict';
-    await this.rematch(released, `The proposed swap between ${lapsed.schoolNames[0]} and ${lapsed.schoolNames[1]} is off: ${reason}.`, via, exclude);
-    return lapsed;
-  }
-
-  /** After an agreement, other proposals holding either offer (there should be none) lapse. */
-  private async lapseOthers(agreed: Match, via: Via): Promise<void> {
-    for (const offerId of agreed.offerIds) {
-      for (const m of await this.deps.store.matchesOf(offerId)) {
-        if (m.match.id === agreed.id || m.match.status !== 'proposed') continue;
-        const name = agreed.offerIds[0] === offerId ? agreed.schoolNames[0] : agreed.schoolNames[1];
-        for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
-          if ((await this.lapseMatch(m.match.id, `${name}'s offer has been agreed in another swap`, via)) !== 'conflict') break;
+  /** The change's effects (rules.ts effectsOf) as messages, card updates and registry changes for the outbox. */
+  private async effects(d: Draft, step: SwapStep, via: Via, exclude: string | undefined): Promise<Effect[]> {
+    const now = this.now;
+    const out: Effect[] = [];
+    const through = (m: Match): Via => via ?? parseReference(d.viaOf(m.offerIds[0])) ?? parseReference(d.viaOf(m.offerIds[1]));
+    const effects = effectsOf(step, now);
+    // Who agreed a swap is answered about it, not about another school's proposal it made lapse.
+    const agreedHere = effects.some((e) => e.kind === 'agreed');
+    for (const effect of effects) {
+      switch (effect.kind) {
+        case 'propose': {
+          const m = (await d.match(effect.matchId))!;
+          const view = await this.view(m, d);
+          for (const side of [0, 1] as const) {
+            const card = renderCard('swapProposal', proposalCardData(m, view.offers, { schoolId: m.schoolIds[side], now, mayAnswer: true, mine: proposalAskText(m, side, now) }));
+            out.push(...(await this.toSchool(m.schoolIds[side], asCard(card), through(m), { also: view.offers[side] ? [view.offers[side]!.by] : [] })));
+          }
+          break;
         }
+        case 'accepted': {
+          const m = (await d.match(effect.matchId))!;
+          const view = await this.view(m, d);
+          const them = other(effect.side);
+          const schoolId = m.schoolIds[them];
+          const card = renderCard('swapProposal', proposalCardData(m, view.offers, { schoolId, now, mayAnswer: true, mine: acceptedAskText(m, effect.side) }));
+          const then = { handler: WAITING, data: { matchId: m.id, schoolId } satisfies WaitingData };
+          out.push(...(await this.toSchool(schoolId, asCard(card), through(m), { also: view.offers[them] ? [view.offers[them]!.by] : [], then })));
+          break;
+        }
+        case 'agreed': {
+          const m = (await d.match(effect.matchId))!;
+          const view = await this.view(m, d);
+          for (const side of [0, 1] as const) out.push(...(await this.toSchool(m.schoolIds[side], notice(agreedNoticeData(m, view.offers, now, side)), through(m), { exclude, also: view.offers[side] ? [view.offers[side]!.by] : [] })));
+          out.push(...(await this.toCoordinators(notice(agreedNoticeData(m, view.offers, now)), through(m), exclude)));
+          break;
+        }
+        case 'closeCards': {
+          const m = (await d.match(effect.matchId))!;
+          for (const c of m.waitingCards ?? []) {
+            const update = await this.closeCard(d, m, c);
+            if (update) out.push(update);
+          }
+          break;
+        }
+        case 'declined': {
+          const m = (await d.match(effect.matchId))!;
+          const them = other(effect.side);
+          const theirs = await d.offer(m.offerIds[them]);
+          const rematched = !!theirs && theirs.status === 'proposed' && theirs.matchId !== m.id;
+          out.push(...(await this.toSchool(m.schoolIds[them], notice(declinedNoticeData(m, effect.side, rematched)), through(m), { exclude })));
+          break;
+        }
+        case 'cancelled': {
+          const m = (await d.match(effect.matchId))!;
+          const view = await this.view(m, d);
+          const them = other(effect.side);
+          const card = notice(cancelledNoticeData(m, view.offers, effect.side, now));
+          out.push(...(await this.toSchool(m.schoolIds[them], card, through(m), { exclude, also: view.offers[them] ? [view.offers[them]!.by] : [] })));
+          out.push(...(await this.toCoordinators(card, through(m), exclude)));
+          break;
+        }
+        case 'openAgain': {
+          const offer = (await d.offer(effect.offerId))!;
+          const m = (await d.match(effect.matchId))!;
+          const reach = via ?? parseReference(d.viaOf(offer.id));
+          out.push(...(await this.toSchool(offer.schoolId, notice(openAgainNoticeData(offer, m, effect.by, effect.why, now)), reach, { also: [offer.by], exclude: agreedHere ? undefined : exclude })));
+          break;
+        }
+        case 'expired': {
+          const offer = (await d.offer(effect.offerId))!;
+          const m = effect.matchId ? await d.match(effect.matchId) : undefined;
+          const partnerSchool = effect.matchId ? (m ? m.schoolNames[m.offerIds[0] === offer.id ? 1 : 0] : '') : undefined;
+          out.push(...(await this.toSchool(offer.schoolId, notice(expiredNoticeData(offer, partnerSchool, effect.why, now)), via ?? parseReference(d.viaOf(offer.id)), { also: [offer.by] })));
+          break;
+        }
+        case 'deadlines':
+          out.push({ kind: 'deadlines', register: effect.register, complete: effect.complete, cancel: effect.cancel });
+          break;
       }
     }
+    return out;
   }
 
-  private async tellAgreed(view: MatchView, via: Via, exclude: string): Promise<void> {
-    const m = view.match;
-    const lines = swapLines(m, view.offers);
-    const facts = [...lines.map((value) => ({ title: '', value })), { title: 'Weeks', value: overlapText(m, this.now) }, { title: 'Accepted by', value: m.answers.map((a, i) => `${m.schoolNames[i as 0 | 1]}: ${a?.by ?? ''}`).join(' · ') }];
-    const text = `Both schools have accepted, so the placement swap between ${m.schoolNames[0]} and ${m.schoolNames[1]} is agreed and both offers are closed.`;
-    for (const side of [0, 1] as const) {
-      const buttons: Button[] = [button('Cancel this swap…', 'swap.cancelForm', { matchId: m.id, schoolId: m.schoolIds[side] }), button('Show the board', 'swap.board')];
-      const card = notice(noticeCardData('Placement swap agreed', text, facts, buttons));
-      await this.tellSchool(m.schoolIds[side], card, via, { exclude, also: view.offers[side] ? [view.offers[side]!.by] : [] });
-    }
-    await this.tellCoordinators(notice(noticeCardData('Placement swap agreed', text, facts, [button('Show the board', 'swap.board')])), via, exclude);
+  /** A card that asked a school to accept, updated to the match as it is now (no buttons once it is closed). */
+  private async closeCard(d: Draft, m: Match, c: WaitingCard): Promise<Effect | undefined> {
+    const reference = parseReference(c.reference);
+    if (!reference || !c.activityId) return undefined;
+    const view = await this.view(m, d);
+    return { kind: 'update', reference, activityId: c.activityId, activity: asCard(renderCard('swapProposal', closedCardData(m, view.offers, c.schoolId, this.now))) };
   }
 
   /**
-   * Records on a still-proposed match the cards just sent asking a school to accept, under its ETag.
-   * When the match has moved on (agreed at the same moment, or closed), those cards are updated to
-   * say so instead, so none is left with live buttons. Returns the match as stored now.
+   * A message for a school's reps (and `also`, e.g. whoever made the offer), except `exclude` (who
+   * acted and sees the answer already), decided now: each one the bot can reach (a Teams id it has, to
+   * open a chat through `via`, or a stored personal chat) is told personally; when none can be, the
+   * school's channel or the reps' channel gets it instead, if a coordinator set one.
    */
-  private async noteWaitingCards(matchId: string, cards: readonly WaitingCard[]): Promise<Match | undefined> {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
-      const stored = await this.deps.store.match(matchId);
-      if (!stored) return undefined;
-      if (stored.match.status !== 'proposed') {
-        await this.closeWaitingCards(stored.match, cards);
-        return stored.match;
-      }
-      if (cards.length === 0) return stored.match;
-      const noted: Match = { ...stored.match, waitingCards: [...(stored.match.waitingCards ?? []), ...cards] };
-      try {
-        await this.deps.store.commit(new SwapChange().updateMatch(noted, stored.etag));
-        return noted;
-      } catch (err) {
-        if (!(err instanceof SwapConflict)) throw err;
-      }
-    }
-    return undefined;
-  }
-
-  /** Updates cards that asked a school to accept to the match as it is now (no buttons once it is closed). */
-  private async closeWaitingCards(match: Match, cards: readonly WaitingCard[]): Promise<void> {
-    if (cards.length === 0) return;
-    const view = await this.view(match);
-    for (const c of cards) {
-      const reference = parseReference(c.reference);
-      if (!reference || !c.activityId) continue;
-      const card = renderCard('swapProposal', proposalCardData(match, view.offers, { schoolId: c.schoolId, now: this.now, mayAnswer: false, mine: closedText(match, this.now) }));
-      await this.deps.proactive.update(reference, c.activityId, MessageFactory.attachment(cardAttachment(card))).catch((err) => this.deps.logger.warn({ err: { message: (err as Error).message } }, 'could not update a swap card asking for an answer'));
-    }
-  }
-
-  /**
-   * Messages a school's reps (and `also`, e.g. whoever made the offer) personally, except `exclude`
-   * (who acted and sees the answer already). When none could be reached, the school's channel or the
-   * reps' channel gets it instead, if a coordinator set one. Returns the messages delivered.
-   */
-  private async tellSchool(schoolId: string, activity: Partial<Activity>, via: Via, opts: { also?: readonly PersonRef[]; exclude?: string } = {}): Promise<SentMessage[]> {
+  private async toSchool(schoolId: string, activity: Partial<Activity>, via: Via, opts: { also?: readonly PersonRef[]; exclude?: string; then?: { handler: string; data: unknown } } = {}): Promise<Effect[]> {
     const reps = await this.deps.directory.repsOf(schoolId);
     const people = new Map<string, PersonRef>();
     for (const r of reps) people.set(r.aadObjectId.toLowerCase(), { aadObjectId: r.aadObjectId.toLowerCase(), teamsId: '', name: r.name });
@@ -590,54 +582,52 @@ export class SwapService {
       people.set(aad, { ...p, aadObjectId: aad, teamsId: p.teamsId || people.get(aad)?.teamsId || '' });
     }
     const excluded = opts.exclude ? people.delete(opts.exclude.toLowerCase()) : false;
-    const delivered: SentMessage[] = [];
-    if (people.size > 0) {
-      const known = await this.deps.store.people([...people.keys()]);
-      for (const p of people.values()) {
-        const teamsId = p.teamsId || known.get(p.aadObjectId)?.teamsId || '';
-        const sent = await this.deps.proactive.toPersonSent({ aadObjectId: p.aadObjectId, teamsId, name: p.name || known.get(p.aadObjectId)?.name || '' }, via, activity);
-        if (sent) delivered.push(sent);
-      }
+    const out: Effect[] = [];
+    const known = people.size > 0 ? await this.deps.store.people([...people.keys()]) : new Map<string, PersonRef>();
+    for (const p of people.values()) {
+      const to = { aadObjectId: p.aadObjectId, teamsId: p.teamsId || known.get(p.aadObjectId)?.teamsId || '', name: p.name || known.get(p.aadObjectId)?.name || '' };
+      if (await this.reachable(to, via)) out.push({ kind: 'tell', to, via, activity, ...(opts.then ? { then: opts.then } : {}) });
     }
-    if (delivered.length > 0 || (excluded && people.size === 0)) return delivered;
+    if (out.length > 0 || (excluded && people.size === 0)) return out;
     const channel = await this.channelFor(schoolId);
-    if (channel) {
-      const activityId = await this.deps.proactive.send(channel, activity).catch((err) => {
-        this.deps.logger.warn({ err: { message: (err as Error).message } }, 'swap message to a channel not sent');
-        return undefined;
-      });
-      if (activityId) delivered.push({ reference: channel, activityId });
-    } else {
-      this.deps.logger.warn({ schoolId, recipients: people.size }, 'no rep of the school could be reached and it has no channel: the board still shows it');
-    }
-    return delivered;
+    if (channel) return [{ kind: 'post', conversationId: channel.conversationId, reference: channel.reference, activity, ...(opts.then ? { then: opts.then } : {}) }];
+    this.deps.logger.warn({ schoolId, recipients: people.size }, 'no rep of the school can be reached and it has no channel: the board still shows it');
+    return out;
   }
 
-  private async tellCoordinators(activity: Partial<Activity>, via: Via, exclude?: string): Promise<void> {
+  private async toCoordinators(activity: Partial<Activity>, via: Via, exclude?: string): Promise<Effect[]> {
     const coordinators = (await this.deps.directory.coordinators()).filter((c) => c.aadObjectId.toLowerCase() !== exclude?.toLowerCase());
     const known = await this.deps.store.people(coordinators.map((c) => c.aadObjectId));
+    const out: Effect[] = [];
     for (const c of coordinators) {
       const aad = c.aadObjectId.toLowerCase();
-      await this.deps.proactive.toPerson({ aadObjectId: aad, teamsId: known.get(aad)?.teamsId ?? '', name: c.name }, via, activity);
+      const to = { aadObjectId: aad, teamsId: known.get(aad)?.teamsId ?? '', name: c.name };
+      if (await this.reachable(to, via)) out.push({ kind: 'tell', to, via, activity });
     }
+    return out;
   }
 
-  private async channelFor(schoolId: string): Promise<Partial<ConversationReference> | undefined> {
+  /** Whether the bot can message a person now: a Teams id to open a chat through `via`, or a personal chat it stored. */
+  private async reachable(to: PersonRef, via: Via): Promise<boolean> {
+    return (!!to.teamsId && !!via?.serviceUrl) || !!(await this.deps.conversations.personal(to.aadObjectId));
+  }
+
+  private async channelFor(schoolId: string): Promise<{ conversationId: string; reference: Partial<ConversationReference> } | undefined> {
     const channels = await this.deps.directory.channels();
     const chosen = channels.find((c) => c.role.kind === 'school' && c.role.schoolId === schoolId) ?? channels.find((c) => c.role.kind === 'reps');
-    return chosen ? (await this.deps.conversations.conversation(chosen.conversationId))?.reference : undefined;
+    const stored = chosen ? await this.deps.conversations.conversation(chosen.conversationId) : undefined;
+    return chosen && stored ? { conversationId: chosen.conversationId, reference: stored.reference } : undefined;
   }
-
 }
 
-function pairedWith(offerId: string, matches: readonly StoredMatch[]): Set<string> {
-  return new Set(matches.map((m) => (m.match.offerIds[0] === offerId ? m.match.offerIds[1] : m.match.offerIds[0])));
+function pairedWith(offerId: string, matches: readonly Match[]): Set<string> {
+  return new Set(matches.map((m) => (m.offerIds[0] === offerId ? m.offerIds[1] : m.offerIds[0])));
+}
+
+function asCard(card: ReturnType<typeof renderCard>): Partial<Activity> {
+  return MessageFactory.attachment(cardAttachment(card));
 }
 
 function notice(data: ReturnType<typeof noticeCardData>): Partial<Activity> {
-  return MessageFactory.attachment(cardAttachment(renderCard('swapNotice', data)));
-}
-
-function reasonText(reason: string): string {
-  return reason ? `, saying: "${reason}"` : '';
+  return asCard(renderCard('swapNotice', data));
 }

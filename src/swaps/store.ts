@@ -14,10 +14,14 @@ import { PHASES, type Answer, type Match, type Offer, type PersonRef, type SwapR
  *
  * A match's id is derived from its pair of offers, so creating it fails if the pair was ever proposed.
  * People's Teams ids (needed to open a personal chat) are kept under PartitionKey 'person' when they act.
+ * What a change still has to tell people is in the same partition (outbox rows 'out|…', platform/outbox):
+ * every read here names a RowKey range, so they are never read as offers or matches.
  */
 
 export const SWAPS_TABLE = 'Swaps';
-const PK = 'swaps';
+/** The partition every offer, match and history row is in: a change is one transaction, with its effects (outbox rows 'out|…'). */
+export const SWAPS_PARTITION = 'swaps';
+const PK = SWAPS_PARTITION;
 const PEOPLE = 'person';
 const OFFER = 'offer|';
 const MATCH = 'match|';
@@ -94,9 +98,15 @@ export interface StoredMatch {
   readonly etag: string;
 }
 
-/** The changes of one decisive step, written as one transaction. */
+/** The changes of one decisive step, written as one transaction (with the change's effects: service.ts). */
 export class SwapChange {
   readonly actions: TransactionAction[] = [];
+
+  /** A new offer, with the reference of where it was made (fails with 409 when it exists). */
+  createOffer(offer: Offer, via: string): this {
+    this.actions.push(['create', { ...offerEntity(offer), via }]);
+    return this;
+  }
 
   updateOffer(offer: Offer, etag: string): this {
     this.actions.push(['update', offerEntity(offer), 'Merge', { etag }]);
@@ -139,16 +149,6 @@ export class SwapStore {
     private readonly logger: Logger,
   ) {
     this.table = tables.client(SWAPS_TABLE);
-  }
-
-  async createOffer(offer: Offer, via: string): Promise<'created' | 'exists'> {
-    try {
-      await this.table.createEntity({ ...offerEntity(offer), via });
-      return 'created';
-    } catch (err) {
-      if (statusOf(err) === 409) return 'exists';
-      throw err;
-    }
   }
 
   async offer(id: string): Promise<StoredOffer | undefined> {
@@ -210,7 +210,10 @@ export class SwapStore {
     );
   }
 
-  /** Writes one decisive step; throws SwapConflict when another writer got there first. */
+  /**
+   * Writes rows with no effects (tests set up states with it); a change the people should hear of goes
+   * through the service, which commits its effects with it. Throws SwapConflict when another writer got there first.
+   */
   async commit(change: SwapChange): Promise<void> {
     if (change.actions.length === 0) return;
     try {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/platform/logging';
 import type { Proactive } from '../../src/platform/proactive';
+import { Outbox } from '../../src/platform/outbox/outbox';
 import { Timers } from '../../src/platform/timers';
 import { swapRoutes } from '../../src/swaps/routes';
 import { SwapService } from '../../src/swaps/service';
@@ -247,7 +248,9 @@ describe('placement swaps through the wire', function () {
     const oakOffer = (await w.store.currentOffers()).find((o) => o.offer.schoolId === schools.oak)!.offer;
     assert.equal((await registry.get(`swap:offer:${oakOffer.id}`))?.status, 'completed', 'a proposed offer needs no confirm-by reminder');
     const logger = createLogger('silent', new Writable({ write: (_c, _e, done) => done() }));
-    const routes = swapRoutes({ tables: bot.together.tables, directory: bot.together.directory, proactive: {} as Proactive, conversations: bot.together.conversations, timers: new Timers(bot.together.tables, logger), clock, logger, partnershipName: 'Riverside Schools Together' });
+    const timers = new Timers(bot.together.tables, logger);
+    const outbox = new Outbox({ tables: bot.together.tables, timers, proactive: {} as Proactive, conversations: bot.together.conversations, deadlines: bot.together.deadlines, clock, logger });
+    const routes = swapRoutes({ tables: bot.together.tables, directory: bot.together.directory, conversations: bot.together.conversations, outbox, timers, clock, logger, partnershipName: 'Riverside Schools Together' });
     const deadlines = await routes.deadlines();
     assert.deepEqual(
       deadlines.map((d) => [d.kind, d.schoolId, d.dueAt.toISOString(), d.what, d.reps.map((r) => [r.name, r.teamsId])]),

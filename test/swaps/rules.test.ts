@@ -7,6 +7,7 @@ import {
   cancel,
   checkAgree,
   decline,
+  effectsOf,
   expiresAt,
   fit,
   formatDate,
@@ -28,7 +29,9 @@ import {
   subjectKey,
   whyUnmatched,
   withdraw,
+  lapse,
   type MatchContext,
+  type SwapStep,
 } from '../../src/swaps/rules';
 
 /*
@@ -445,6 +448,157 @@ describe('swaps: rules', function () {
       assert.equal(changes.register[1]!.detail, 'Overlapping weeks 12 Jan – 6 Feb 2026. Oakfield Academy has accepted.');
       assert.deepEqual(changes.complete.sort(), [`swap:offer:${a.id}`, `swap:offer:${b.id}`, 'swap:answer:sm1:oak', 'swap:answer:sm2:oak'].sort());
       assert.deepEqual(changes.cancel.sort(), [`swap:offer:${withdrawn.id}`, 'swap:answer:sm2:river'].sort());
+    });
+  });
+
+  describe('the effects of a change (who is told what)', function () {
+    /** Oakfield's offer and Hillside's, proposed to each other (sm1), as stored before the change. */
+    function before(): { a: Offer; b: Offer; m: Match } {
+      const a = offer();
+      const b = hill();
+      const m = proposal('sm1', a, b, overlapOf(a, b)!, NOW);
+      hold(m, a, b, NOW);
+      return { a, b, m };
+    }
+    const [aSide, bSide] = [0, 1] as const;
+    const copy = (o: Offer, over: Partial<Offer> = {}): Offer => ({ ...o, ...over });
+    const WHY = 'No school offers to host secondary maths in weeks 12 Jan – 6 Feb 2026.';
+    /** What each effect is, without the registry's details. */
+    const kinds = (step: SwapStep) => effectsOf(step, NOW).map((e) => (e.kind === 'deadlines' ? 'deadlines' : JSON.stringify(e)));
+
+    const cases: { when: string; step: () => SwapStep; then: (ids: { a: string; b: string }) => string[] }[] = [
+      {
+        when: 'an offer is made and no other fits',
+        step: () => ({ offers: [{ after: offer() }], matches: [], unmatched: new Map() }),
+        then: () => ['deadlines'],
+      },
+      {
+        when: 'two offers are proposed to each other',
+        step: () => {
+          const { a, b, m } = before();
+          return { offers: [{ after: a }, { before: copy(b, { status: 'open', matchId: '' }), after: b }], matches: [{ after: m }], unmatched: new Map() };
+        },
+        then: () => [JSON.stringify({ kind: 'propose', matchId: 'sm1' }), 'deadlines'],
+      },
+      {
+        when: 'one school accepts',
+        step: () => {
+          const { m } = before();
+          const next = { ...m, answers: [{ by: 'Ann Hughes', aadObjectId: 'ann', at: NOW }, undefined] as Match['answers'] };
+          return { offers: [], matches: [{ before: m, after: next }], unmatched: new Map() };
+        },
+        then: () => [JSON.stringify({ kind: 'accepted', matchId: 'sm1', side: aSide }), 'deadlines'],
+      },
+      {
+        when: 'the second school accepts and the swap is agreed, with a card waiting on it',
+        step: () => {
+          const { a, b, m } = before();
+          const waiting = { ...m, answers: [{ by: 'Ann Hughes', aadObjectId: 'ann', at: NOW }, undefined] as Match['answers'], waitingCards: [{ schoolId: 'hill', reference: '{}', activityId: 'act1' }] };
+          const next = { ...waiting, answers: [...waiting.answers] as Match['answers'] };
+          next.answers[1] = { by: 'Ben Carter', aadObjectId: 'ben', at: NOW };
+          const [a2, b2] = [copy(a), copy(b)];
+          agree(next, a2, b2, NOW);
+          return { offers: [{ before: a, after: a2 }, { before: b, after: b2 }], matches: [{ before: waiting, after: next }], unmatched: new Map() };
+        },
+        then: () => [JSON.stringify({ kind: 'agreed', matchId: 'sm1' }), JSON.stringify({ kind: 'closeCards', matchId: 'sm1' }), 'deadlines'],
+      },
+      {
+        when: 'a school declines and neither offer finds another match',
+        step: () => {
+          const { a, b, m } = before();
+          const d = decline(m, bSide, BEN, 'Mentor away', NOW);
+          assert.equal(d.kind, 'declined');
+          const [a2, b2] = [copy(a), copy(b)];
+          release(a2, 'sm1', NOW);
+          release(b2, 'sm1', NOW);
+          return { offers: [{ before: a, after: a2 }, { before: b, after: b2 }], matches: [{ before: m, after: (d as { match: Match }).match }], unmatched: new Map([[a.id, WHY], [b.id, WHY]]) };
+        },
+        // Oakfield hears of the decline in the "open again" notice; Hillside declined and is answered.
+        then: ({ a, b }) => [JSON.stringify({ kind: 'openAgain', offerId: a, matchId: 'sm1', by: 'declined', why: WHY }), JSON.stringify({ kind: 'openAgain', offerId: b, matchId: 'sm1', by: 'declined', why: WHY }), 'deadlines'],
+      },
+      {
+        when: "a school declines and the other school's offer is proposed to a third school at once",
+        step: () => {
+          const { a, b, m } = before();
+          const d = decline(m, bSide, BEN, 'Mentor away', NOW) as { match: Match };
+          const c = offer({ schoolId: 'castle', schoolName: 'Castle School' });
+          const [a2, b2, c2] = [copy(a), copy(b), copy(c)];
+          release(a2, 'sm1', NOW);
+          release(b2, 'sm1', NOW);
+          const next = proposal('sm2', a2, c2, overlapOf(a2, c2)!, NOW);
+          hold(next, a2, c2, NOW);
+          return { offers: [{ before: a, after: a2 }, { before: b, after: b2 }, { before: c, after: c2 }], matches: [{ before: m, after: d.match }, { after: next }], unmatched: new Map([[b.id, WHY]]) };
+        },
+        then: ({ b }) => [JSON.stringify({ kind: 'propose', matchId: 'sm2' }), JSON.stringify({ kind: 'openAgain', offerId: b, matchId: 'sm1', by: 'declined', why: WHY }), JSON.stringify({ kind: 'declined', matchId: 'sm1', side: bSide }), 'deadlines'],
+      },
+      {
+        when: 'an offer in a proposal is withdrawn and the other finds no match',
+        step: () => {
+          const { a, b, m } = before();
+          const w = withdraw(a, NOW) as { offer: Offer };
+          const b2 = copy(b);
+          release(b2, 'sm1', NOW);
+          return { offers: [{ before: a, after: w.offer }, { before: b, after: b2 }], matches: [{ before: m, after: lapse(m, 'Oakfield Academy withdrew its offer', NOW) }], unmatched: new Map([[b.id, WHY]]) };
+        },
+        then: ({ b }) => [JSON.stringify({ kind: 'openAgain', offerId: b, matchId: 'sm1', by: 'withdrawn', why: WHY }), 'deadlines'],
+      },
+      {
+        when: 'an offer in a proposal expires',
+        step: () => {
+          const { a, b, m } = before();
+          const [a2, b2] = [copy(a, { status: 'expired', matchId: '' }), copy(b)];
+          release(b2, 'sm1', NOW);
+          return { offers: [{ before: a, after: a2 }, { before: b, after: b2 }], matches: [{ before: m, after: lapse(m, 'expired', NOW) }], unmatched: new Map([[a.id, ''], [b.id, WHY]]) };
+        },
+        then: ({ a, b }) => [JSON.stringify({ kind: 'expired', offerId: a, matchId: 'sm1', why: '' }), JSON.stringify({ kind: 'openAgain', offerId: b, matchId: 'sm1', by: 'expired', why: WHY }), 'deadlines'],
+      },
+      {
+        when: 'an open offer expires',
+        step: () => {
+          const a = offer();
+          return { offers: [{ before: a, after: copy(a, { status: 'expired' }) }], matches: [], unmatched: new Map([[a.id, WHY]]) };
+        },
+        then: ({ a }) => [JSON.stringify({ kind: 'expired', offerId: a, matchId: '', why: WHY }), 'deadlines'],
+      },
+      {
+        when: 'an agreed swap is cancelled',
+        step: () => {
+          const { a, b, m } = before();
+          const agreedMatch = { ...m, answers: [...m.answers] as Match['answers'] };
+          agree(agreedMatch, a, b, NOW);
+          const c = cancel(agreedMatch, aSide, ANN, 'Trainee paused', NOW) as { match: Match };
+          return { offers: [], matches: [{ before: agreedMatch, after: c.match }], unmatched: new Map() };
+        },
+        then: () => [JSON.stringify({ kind: 'cancelled', matchId: 'sm1', side: aSide }), 'deadlines'],
+      },
+      {
+        when: 'the card asking a school to accept is remembered on the match',
+        step: () => {
+          const { m } = before();
+          return { offers: [], matches: [{ before: m, after: { ...m, waitingCards: [{ schoolId: 'hill', reference: '{}', activityId: 'act1' }] } }], unmatched: new Map() };
+        },
+        // Nobody is told; the registry hears the same deadlines again (registering twice changes nothing).
+        then: () => ['deadlines'],
+      },
+    ];
+    for (const c of cases) {
+      it(`when ${c.when}, then the change's effects say so`, function () {
+        const step = c.step();
+        const ids = { a: step.offers[0]?.after.id ?? '', b: step.offers[1]?.after.id ?? '' };
+        assert.deepEqual(kinds(step), c.then(ids));
+      });
+    }
+
+    it('when a school declines, then the registry completes its answer and cancels the other school\'s', function () {
+      const { a, b, m } = before();
+      const d = decline(m, bSide, BEN, 'Mentor away', NOW) as { match: Match };
+      const [a2, b2] = [copy(a), copy(b)];
+      release(a2, 'sm1', NOW);
+      release(b2, 'sm1', NOW);
+      const registry = effectsOf({ offers: [{ before: a, after: a2 }, { before: b, after: b2 }], matches: [{ before: m, after: d.match }], unmatched: new Map() }, NOW).find((e) => e.kind === 'deadlines');
+      assert.ok(registry && registry.kind === 'deadlines');
+      assert.deepEqual([registry.complete, registry.cancel], [['swap:answer:sm1:hill'], ['swap:answer:sm1:oak']]);
+      assert.deepEqual(registry.register.map((r) => r.id).sort(), [`swap:offer:${a.id}`, `swap:offer:${b.id}`].sort(), 'both offers are open again: reminders before their confirm-by dates');
     });
   });
 

@@ -3,10 +3,11 @@ import { Writable } from 'node:stream';
 import { ManualClock } from '../../src/platform/clock';
 import { createLogger } from '../../src/platform/logging';
 import { SwapStore } from '../../src/swaps/store';
-import { startTestBot, type TestBot } from '../support/bot';
+import { startTestBot } from '../support/bot';
 import { adaptiveCardsOf, cardText } from '../support/cardActions';
 import { TeamsSimulator, type Sent, type SimConversation, type SimUser, type TurnResult } from '../support/simulator';
 import { said } from '../support/said';
+import { BaseWorld } from '../support/world';
 export { said } from '../support/said';
 
 /**
@@ -20,32 +21,32 @@ export const START = '2025-11-20T10:00:00Z';
 /** A secondary maths offer for 12 Jan – 6 Feb 2026, to be agreed by Fri 9 Jan. */
 export const MATHS = { sendSubject: 'Maths', sendCount: '1', trainee: 'Sam P.', hostSubjects: 'Maths, Physics', from: '2026-01-12', to: '2026-02-06', confirmBy: '2026-01-09', notes: '' };
 
-export interface World {
-  readonly sim: TeamsSimulator;
-  readonly bot: TestBot;
-  readonly clock: ManualClock;
-  readonly store: SwapStore;
-  readonly cora: SimUser;
-  readonly ann: SimUser;
-  readonly ben: SimUser;
-  readonly cal: SimUser;
-  readonly tia: SimUser;
-  readonly staffRoom: SimConversation;
-  readonly schools: { oak: string; hill: string; castle: string };
-  chat(user: SimUser): SimConversation;
-  stop(): Promise<void>;
+/** The swaps world: BaseWorld (simulator, bot, clock, Cora, second instances, crashes) and its people and schools. */
+export class World extends BaseWorld {
+  store!: SwapStore;
+  ann!: SimUser;
+  ben!: SimUser;
+  cal!: SimUser;
+  tia!: SimUser;
+  staffRoom!: SimConversation;
+  schools!: { oak: string; hill: string; castle: string };
+
+  chat(user: SimUser): SimConversation {
+    return this.sim.personalChat(user);
+  }
 }
 
 export async function startWorld(): Promise<World> {
-  const sim = await TeamsSimulator.start();
-  const clock = new ManualClock(START);
-  const cora = sim.user('cora', 'Cora Whitfield');
-  const ann = sim.user('ann', 'Ann Hughes');
-  const ben = sim.user('ben', 'Ben Carter');
-  const cal = sim.user('cal', 'Cal Moss');
-  const tia = sim.user('tia', 'Tia Okafor');
-  const staffRoom = sim.channel('Riverside Schools Together', 'Staff room');
-  const bot = await startTestBot({ env: { COORDINATORS: cora.aadObjectId }, clock });
+  const w = new World();
+  const sim = (w.sim = await TeamsSimulator.start());
+  const clock = (w.clock = new ManualClock(START));
+  const cora = (w.cora = sim.user('cora', 'Cora Whitfield'));
+  const ann = (w.ann = sim.user('ann', 'Ann Hughes'));
+  const ben = (w.ben = sim.user('ben', 'Ben Carter'));
+  const cal = (w.cal = sim.user('cal', 'Cal Moss'));
+  w.tia = sim.user('tia', 'Tia Okafor');
+  const staffRoom = (w.staffRoom = sim.channel('Riverside Schools Together', 'Staff room'));
+  const bot = (w.bot = await startTestBot({ env: w.env, clock }));
   sim.botEndpoint = bot.url;
   for (const name of ['Oakfield Academy', 'Hillside High', 'Castle School']) await sim.say(cora, staffRoom, `school add ${name}`);
   for (const [who, school] of [
@@ -61,24 +62,9 @@ export async function startWorld(): Promise<World> {
   // Cora has talked to the bot in a personal chat, so coordinators can be told things personally.
   await sim.say(cora, sim.personalChat(cora), 'whoami');
   const logger = createLogger('silent', new Writable({ write: (_c, _e, done) => done() }));
-  return {
-    sim,
-    bot,
-    clock,
-    store: new SwapStore(bot.together.tables, logger),
-    cora,
-    ann,
-    ben,
-    cal,
-    tia,
-    staffRoom,
-    schools: { oak: id('Oakfield Academy'), hill: id('Hillside High'), castle: id('Castle School') },
-    chat: (user) => sim.personalChat(user),
-    async stop() {
-      await bot.stop();
-      await sim.stop();
-    },
-  };
+  w.store = new SwapStore(bot.together.tables, logger);
+  w.schools = { oak: id('Oakfield Academy'), hill: id('Hillside High'), castle: id('Castle School') };
+  return w;
 }
 
 /** The text of every message a conversation received, in order. */
