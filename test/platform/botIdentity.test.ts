@@ -149,10 +149,25 @@ describe('the bot\'s identity: user-assigned managed identity and single tenant,
         else cache.set(metadataUrl, previous);
       });
 
-      function signed(serviceUrl: string): string {
+      /** A token Bot Service would send, signed with its (stood-in) key; `valid` moves its validity window (seconds from now). */
+      function signed(serviceUrl: string, valid: { nbf: number; exp: number } = { nbf: -60, exp: 3600 }): string {
         const now = Math.floor(Date.now() / 1000);
-        const unsigned = `${base64url({ alg: 'RS256', typ: 'JWT', kid: 'bot-service-key' })}.${base64url({ iss: AuthenticationConstants.ToBotFromChannelTokenIssuer, aud: BOT_ID, serviceurl: serviceUrl, nbf: now - 60, exp: now + 3600 })}`;
+        const unsigned = `${base64url({ alg: 'RS256', typ: 'JWT', kid: 'bot-service-key' })}.${base64url({ iss: AuthenticationConstants.ToBotFromChannelTokenIssuer, aud: BOT_ID, serviceurl: serviceUrl, nbf: now + valid.nbf, exp: now + valid.exp })}`;
         return `${unsigned}.${sign('sha256', Buffer.from(unsigned), botService.privateKey).toString('base64url')}`;
+      }
+
+      for (const [what, valid] of [
+        ['expired an hour ago (signed by Bot Service, otherwise right)', { nbf: -7200, exp: -3600 }],
+        ['not valid until tomorrow (signed by Bot Service, otherwise right)', { nbf: 86_400, exp: 90_000 }],
+      ] as const) {
+        it(`when a token ${what}, then it answers 401 and nothing is sent`, async function () {
+          const serviceUrl = `${connector.url}/uk/`;
+          const before = connector.seen.length;
+          const activity = { type: 'message', id: `t${valid.exp}`, serviceUrl, channelId: 'msteams', from: { id: '29:tia', aadObjectId: 'aad0f00d-0000-4000-8000-000000000001' }, recipient: { id: `28:${BOT_ID}` }, conversation: { id: 'a:tia-chat', tenantId: TENANT }, channelData: { tenant: { id: TENANT } }, text: 'help' };
+          const response = await fetch(bot.url, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${signed(serviceUrl, valid)}` }, body: JSON.stringify(activity) });
+          assert.equal(response.status, 401);
+          assert.equal(connector.seen.length, before, 'nothing was sent');
+        });
       }
 
       it('when Bot Service sends a teacher\'s help, then it is accepted and the reply is signed with the managed identity\'s token', async function () {
