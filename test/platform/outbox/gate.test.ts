@@ -131,5 +131,29 @@ describe('send gate: every request to Teams at the rate Teams takes', function (
       for await (const _ of tables.client(OUTBOX_TABLE).listEntities()) rows += 1;
       assert.equal(rows, 0, 'a quiet one does not');
     });
+
+    it('when an instance dies while sending, then its heartbeat row does not stay in the table for ever (the inventory says it goes when the instance stops)', async function () {
+      const a = clocked({ ratePerSecond: 40, heartbeatMs: 100 }, tables).gate;
+      const b = clocked({ ratePerSecond: 40, heartbeatMs: 100 }, tables).gate;
+      gates.push(a);
+      a.start();
+      b.start();
+      const busyUntil = performance.now() + 400;
+      const keepSending = async (g: SendGate, name: string) => {
+        for (let i = 0; performance.now() < busyUntil; i += 1) await g.turn(`${name}${i}`, 'message');
+      };
+      await Promise.all([keepSending(a, 'a'), keepSending(b, 'b')]);
+      b.halt(); // killed mid-send: no graceful stop
+      const atDeath: string[] = [];
+      for await (const row of tables.client(OUTBOX_TABLE).listEntities()) atDeath.push(String(row.rowKey));
+      assert.ok(atDeath.includes(b.instanceId), `the dead instance had said it was sending: ${atDeath.join(', ')}`);
+      // The survivor keeps sending well past the dead row's busyUntil, then goes quiet.
+      const until = performance.now() + 1_000;
+      for (let i = 0; performance.now() < until; i += 1) await a.turn(`a${i}`, 'message');
+      await sleep(800);
+      const left: string[] = [];
+      for await (const row of tables.client(OUTBOX_TABLE).listEntities()) left.push(String(row.rowKey));
+      assert.deepEqual(left, [], 'no heartbeat row of an instance that is not sending');
+    });
   });
 });

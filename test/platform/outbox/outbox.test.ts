@@ -142,3 +142,146 @@ describe('outbox: what a change owes people, delivered once', function () {
     assert.deepEqual(sent.map((s) => s.text), ['hello']);
   });
 });
+
+/**
+ * Review of issue 14 (review2): cases the outbox's own promises cover ("in commit order per target",
+ * "a duplicate only for sends in flight at the crash") that fail today. Same stand-in for Teams.
+ */
+describe('outbox review: order per person and sends without a crash', function () {
+  this.timeout(30_000);
+  let tables: Tables;
+  let clock: ManualClock;
+  let sent: { to: string; text: string }[];
+
+  const person = (i: number): PersonAddress => ({ aadObjectId: `aad-${i}`, teamsId: `29:${i}`, name: `Person ${i}` });
+
+  function stand(reachPerson: (to: PersonAddress, text: string) => Promise<void>, over?: Tables): Outbox {
+    return new Outbox({
+      tables: over ?? tables,
+      timers: new Timers(tables, silent),
+      proactive: {
+        async reachPerson(to: PersonAddress, _via: unknown, activity: { text?: string }) {
+          await reachPerson(to, activity.text ?? '');
+          sent.push({ to: to.aadObjectId, text: activity.text ?? '' });
+          return { reference: {}, activityId: `a${sent.length}` };
+        },
+      } as never,
+      conversations: undefined as never,
+      deadlines: undefined as never,
+      clock,
+      logger: silent,
+    });
+  }
+  const told = (who: string) => sent.filter((s) => s.to === who).map((s) => s.text);
+
+  beforeEach(async function () {
+    tables = new Tables({ connectionString: storageConnectionString() }, uniquePrefix());
+    await tables.ensure(['Agg', TIMERS_TABLE]);
+    clock = new ManualClock('2026-12-07T10:00:00Z');
+    sent = [];
+  });
+
+  afterEach(async function () {
+    await tables.dropAll(['Agg', TIMERS_TABLE]).catch(() => undefined);
+  });
+
+  it('when the first of two messages to a person fails for a moment, then the second still waits behind it (it is not told out of order)', async function () {
+    const committer = stand(async () => undefined);
+    committer.pause();
+    await committer.commit('Agg', 'p', [], [{ kind: 'tell', to: person(1), activity: { text: 'first' } }], '0000000001');
+    await committer.commit('Agg', 'p', [], [{ kind: 'tell', to: person(1), activity: { text: 'second' } }], '0000000002');
+    let failures = 1;
+    const box = stand(async () => {
+      if (failures > 0) {
+        failures -= 1;
+        throw new ConnectorError(502, undefined, 'send');
+      }
+    });
+    await box.deliver('Agg', 'p');
+    clock.advance(120_000);
+    await new Timers(tables, silent).runDue(clock.now(), new Map([[OUTBOX_TIMER, (key: string) => box.recover(key)]]));
+    await box.settle();
+    assert.deepEqual(told('aad-1'), ['first', 'second']);
+  });
+
+  it('when a message to many is followed by a message to one of them, then that person hears them in the order they were committed', async function () {
+    const committer = stand(async () => undefined);
+    committer.pause();
+    await committer.commit('Agg', 'ev', [], [{ kind: 'tellMany', to: [person(1), person(2)], activity: { text: 'The TeachMeet has moved: you are on the waitlist' } }], '0000000005');
+    await committer.commit('Agg', 'ev', [], [{ kind: 'tell', to: person(1), activity: { text: 'Your place is confirmed' } }], '0000000006');
+    await stand(async () => undefined).deliver('Agg', 'ev');
+    assert.deepEqual(told('aad-1'), ['The TeachMeet has moved: you are on the waitlist', 'Your place is confirmed']);
+  });
+
+  it('when one send takes longer than the lease (Teams slow to answer) and another instance comes to the partition, then the message is still sent once', async function () {
+    const committer = stand(async () => undefined);
+    committer.pause();
+    await committer.commit('Agg', 'slow', [], [{ kind: 'tell', to: person(3), activity: { text: 'hello' } }], '0000000001');
+    let started!: () => void;
+    const inFlight = new Promise<void>((r) => (started = r));
+    let answer!: () => void;
+    const teamsAnswers = new Promise<void>((r) => (answer = r));
+    const first = stand(async () => {
+      started();
+      await teamsAnswers;
+    });
+    const delivering = first.deliver('Agg', 'slow');
+    await inFlight;
+    // Teams takes its time (a 30 s timeout, tried again in memory): more than the lease goes by.
+    clock.advance(61_000);
+    const other = stand(async () => undefined);
+    await other.deliver('Agg', 'slow');
+    answer();
+    await delivering;
+    assert.deepEqual(told('aad-3'), ['hello'], 'told once; no instance died');
+  });
+
+  it('when storage fails for a moment after one message, then the lease is not given back while another message is still on its way (no second sender)', async function () {
+    const committer = stand(async () => undefined);
+    committer.pause();
+    await committer.commit('Agg', 'two', [], [
+      { kind: 'tell', to: person(4), activity: { text: 'to four' } },
+      { kind: 'tell', to: person(5), activity: { text: 'to five' } },
+    ], '0000000001');
+    // A storage blip: the delete of four's delivered row answers 503 once.
+    let blip = true;
+    const flaky = Object.create(tables) as Tables;
+    flaky.client = (name: string) => {
+      const real = tables.client(name);
+      return new Proxy(real, {
+        get(target, prop, receiver) {
+          if (prop === 'deleteEntity') {
+            return async (pk: string, rk: string, options?: unknown) => {
+              if (blip && rk.startsWith('out|0000000001|000')) {
+                blip = false;
+                throw Object.assign(new Error('Service Unavailable'), { statusCode: 503 });
+              }
+              return real.deleteEntity(pk, rk, options as never);
+            };
+          }
+          const value = Reflect.get(target, prop, receiver) as unknown;
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(real) : value;
+        },
+      });
+    };
+    let fiveStarted!: () => void;
+    const fiveInFlight = new Promise<void>((r) => (fiveStarted = r));
+    let answerFive!: () => void;
+    const fiveAnswered = new Promise<void>((r) => (answerFive = r));
+    const first = stand(async (to) => {
+      if (to.aadObjectId === 'aad-5') {
+        fiveStarted();
+        await fiveAnswered;
+      }
+    }, flaky);
+    const delivering = first.deliver('Agg', 'two');
+    await fiveInFlight;
+    await delivering; // the drain ends on the blip, with five's send still on the wire
+    // Another instance's commit (or the pointer) comes to the partition now: nobody holds its lease.
+    const other = stand(async () => undefined);
+    await other.deliver('Agg', 'two');
+    answerFive();
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(told('aad-5'), ['to five'], 'told once; no instance died');
+  });
+});
