@@ -41,6 +41,8 @@ export class ConnectorError extends Error {
     what: string,
     /** Requests made for it so far (the retry policy counts them all, in memory and from the outbox). */
     readonly attempts = 1,
+    /** Teams' Retry-After, when it gave one (ms): whoever tries again later waits at least that long. */
+    readonly retryAfterMs?: number,
   ) {
     super(`${what}: Teams answered ${statusCode || 'nothing'}${code ? ` (${code})` : ''}`);
   }
@@ -224,7 +226,7 @@ export class Proactive {
       const next = afterAttempt(attempt, result.status, retryAfter, Math.random(), DEFAULT_RETRY, result.code);
       if (next.kind === 'sent') return result;
       if (result.status === 429 && retryAfter !== undefined) this.gate.hold(conversation, this.gate.clock() + retryAfter);
-      if (next.kind !== 'retry' || result.code === 'NoToken' || next.delayMs > HOLD_MAX_MS) throw new ConnectorError(result.status, result.code, what, attempt);
+      if (next.kind !== 'retry' || result.code === 'NoToken' || next.delayMs > HOLD_MAX_MS) throw new ConnectorError(result.status, result.code, what, attempt, retryAfter);
       await sleep(next.delayMs);
     }
   }

@@ -241,7 +241,11 @@ describe('security: every mutating activity, delivered twice (replay)', function
  */
 const NOT_YET_REACHED = [
   'help.show', 'teachmeet.acceptOffer', 'teachmeet.declineOffer', 'swap.accept', 'swap.decline', 'swap.cancelForm', 'swap.cancel', 'swap.show',
-  'proposal.signOff', 'proposal.history', 'nudge.snooze', 'nudge.stop', 'announce.preview', 'announce.failures', 'announce.ack', 'impact.outcomeForm', 'impact.outcomeSave',
+  // Lengthened (issue 17): the shared proposal card now offers only "Show my options"; the decision
+  // buttons are on a partner school's rep's own view, which this crawl's people do not open.
+  // (proposal.history, on the coordinator's own view, is reached now.)
+  'proposal.approve', 'proposal.requestChanges', 'proposal.decline',
+  'proposal.signOff', 'nudge.snooze', 'nudge.stop', 'announce.preview', 'announce.failures', 'announce.ack', 'impact.outcomeForm', 'impact.outcomeSave',
 ];
 
 /** Buttons pressed only at the end, once everything else has been tried (they take the person or the event away). */

@@ -23,7 +23,8 @@ import { instanceShare, KeyedPacer, Pacer } from './delivery';
  *     heartbeat row (table Outbox, partition `senders`) and takes rate ÷ (instances with a live
  *     heartbeat). An instance that starts sending takes its share at once and the others learn of it
  *     by their next heartbeat, so for up to one heartbeat they may together exceed the rate by one
- *     share; Teams answers that with 429s, which are retried.
+ *     share; Teams answers that with 429s, which are retried. The row of an instance that died (three
+ *     heartbeats past its time) is deleted by whichever instance counts next.
  */
 
 export const OUTBOX_TABLE = 'Outbox';
@@ -241,8 +242,11 @@ export class SendGate {
       this.registered = true;
       await table.upsertEntity({ partitionKey: SENDERS, rowKey: this.instanceId, busyUntil: wall + 3 * this.heartbeatMs }, 'Replace');
       let active = 0;
-      for await (const row of table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${SENDERS}`, select: ['busyUntil'] } })) {
-        if (typeof row.busyUntil === 'number' && row.busyUntil > wall) active += 1;
+      for await (const row of table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${SENDERS}`, select: ['RowKey', 'busyUntil'] } })) {
+        const busyUntil = typeof row.busyUntil === 'number' ? row.busyUntil : 0;
+        if (busyUntil > wall) active += 1;
+        // An instance that died while sending never removed its row: long run out, any instance clears it.
+        else if (busyUntil < wall - 3 * this.heartbeatMs && typeof row.rowKey === 'string') await table.deleteEntity(SENDERS, row.rowKey).catch(() => undefined);
       }
       this.setRate(instanceShare(this.full, Math.max(1, active)));
     } else if (this.registered) {

@@ -54,6 +54,8 @@ export const RECOVER_AFTER_MS = 60_000;
 /** A pointer is rewritten when the one written before would be due sooner than this. */
 const POINTER_MARGIN_MS = 20_000;
 const LEASE_MS = 60_000;
+/** Rounds (read what is owed, send it) in one drain before it leaves the rest to the pointer. */
+const MAX_ROUNDS = 1_000;
 /** How long an instance whose commit found the lease held keeps asking for it, before leaving it to the pointer. */
 const HELD_RETRY_MS = 10_000;
 /** Targets sent to side by side in one drain (each in order). */
@@ -202,11 +204,19 @@ export class Outbox {
     return { delivered: rows.length > 0 ? this.deliver(table, partitionKey) : Promise.resolve(), etags };
   }
 
-  /** The timer handler: delivers what a partition still owes (a pointer came due). */
+  /**
+   * The timer handler: a pointer came due. A new pointer is set first (so a crash of this instance
+   * while delivering still leaves one), then the partition is delivered in the background: the
+   * scheduler's tick (and every other timer behind it) does not wait for a long delivery.
+   */
   async recover(key: string): Promise<void> {
     const bar = key.indexOf('|');
     if (bar <= 0) return;
-    await this.deliver(key.slice(0, bar), key.slice(bar + 1));
+    const table = key.slice(0, bar);
+    const partitionKey = key.slice(bar + 1);
+    this.pointers.delete(key);
+    await this.point(table, partitionKey);
+    void this.deliver(table, partitionKey);
   }
 
   /**
@@ -285,27 +295,38 @@ export class Outbox {
       }
     }
     this.stats.drains += 1;
-    let etag = lease.etag;
+    const held = new HeldLease(lease.etag, () => this.deps.clock.now().getTime(), (etag) => this.renewLease(client, partitionKey, etag));
     try {
-      for (let round = 0; round < 1_000; round += 1) {
+      for (let round = 0; ; round += 1) {
         this.check();
+        held.ensure();
         const pending = await this.pending(client, partitionKey);
-        const now = this.deps.clock.now().getTime();
-        const due = pending.filter((p) => p.notBefore <= now);
+        if (round >= MAX_ROUNDS && pending.length > 0) {
+          // Not finished in this drain (a very long one): the pointer brings it back.
+          await this.deps.timers.schedule(OUTBOX_TIMER, `${table}|${partitionKey}`, new Date(this.deps.clock.now().getTime() + 1_000));
+          return;
+        }
+        const due = dueInOrder(pending, this.deps.clock.now().getTime());
         if (due.length === 0) {
           const later = Math.min(...pending.map((p) => p.notBefore));
           if (Number.isFinite(later)) await this.deps.timers.schedule(OUTBOX_TIMER, `${table}|${partitionKey}`, new Date(later));
           return;
         }
-        etag = await this.sendAll(client, partitionKey, due, etag);
+        await this.sendAll(client, partitionKey, due, held);
       }
     } finally {
-      if (!this.halted) await this.releaseLease(client, partitionKey, etag);
+      // Given back only once every send of this drain has ended (sendAll waits for all of them).
+      await held.stop();
+      if (!this.halted && !held.lost) await this.releaseLease(client, partitionKey, held.etag);
     }
   }
 
-  /** Step 4: one target at a time each, in commit order; targets side by side. Returns the lease's ETag (renewed when half gone). */
-  private async sendAll(client: TableClient, partitionKey: string, due: readonly Pending[], leaseEtag: string): Promise<string> {
+  /**
+   * Step 4: one target at a time each, in commit order; targets side by side. Every worker ends before
+   * this returns, even when one fails (the first failure is then thrown): the lease is never given
+   * back while a send of this drain is still on its way.
+   */
+  private async sendAll(client: TableClient, partitionKey: string, due: readonly Pending[], held: HeldLease): Promise<void> {
     const byTarget = new Map<string, Pending[]>();
     for (const p of due) {
       const key = targetKey(p.effect);
@@ -314,26 +335,28 @@ export class Outbox {
       else byTarget.set(key, [p]);
     }
     const groups = [...byTarget.values()];
-    let etag = leaseEtag;
-    let leaseAt = this.deps.clock.elapsed();
-    const renew = async () => {
-      if (this.deps.clock.elapsed() - leaseAt < LEASE_MS / 2) return;
-      leaseAt = this.deps.clock.elapsed();
-      etag = await this.renewLease(client, partitionKey, etag);
-    };
     let next = 0;
+    let failure: unknown;
     const worker = async () => {
-      while (next < groups.length) {
+      while (next < groups.length && failure === undefined) {
         const group = groups[next++]!;
         for (const item of group) {
           this.check();
-          await renew();
+          held.ensure();
           if ((await this.sendOne(client, partitionKey, item)) !== 'done') break; // the rest of this target's effects wait behind it, in order
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(PARALLEL_TARGETS, groups.length) }, worker));
-    return etag;
+    const results = await Promise.allSettled(
+      Array.from({ length: Math.min(PARALLEL_TARGETS, groups.length) }, () =>
+        worker().catch((err: unknown) => {
+          failure ??= err;
+          throw err;
+        }),
+      ),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   private async sendOne(client: TableClient, partitionKey: string, item: Pending): Promise<'done' | 'kept'> {
@@ -448,7 +471,10 @@ export class Outbox {
     // Every request counts against the one policy, those Proactive made in memory included.
     const attempt = item.attempts + (err instanceof ConnectorError ? Math.max(1, err.attempts) : 1);
     const now = this.deps.clock.now().getTime();
-    const next = afterAttempt(attempt, status === 0 && !(err instanceof ConnectorError) ? 500 : status, undefined, Math.random(), DEFAULT_RETRY, code);
+    // A request that can never go (nowhere to send it, no handler for it here) is not worth another try.
+    const hopeless = code === 'NoServiceUrl' || code === 'NoConversation' || code === 'NoHandler' || code === 'NoRenderer';
+    const retryAfterMs = err instanceof ConnectorError ? err.retryAfterMs : undefined;
+    const next = hopeless ? { kind: 'failed' as const, reason: describeStatus(status, code) } : afterAttempt(attempt, status === 0 && !(err instanceof ConnectorError) ? 500 : status, retryAfterMs, Math.random(), DEFAULT_RETRY, code);
     const reason = err instanceof ConnectorError ? describeStatus(status, code) : (err as Error).message;
     const values =
       next.kind === 'retry'
@@ -663,3 +689,67 @@ function parseEffect(row: Record<string, unknown>): Effect | undefined {
     return undefined;
   }
 }
+
+/**
+ * What may go now, in commit order per target: a row not yet due (kept after a passing failure) holds
+ * back every later row to the same person or conversation; a message to many holds back later
+ * messages to each of its people until it has been made into their own rows (which sort right after
+ * it, so they go first).
+ */
+function dueInOrder(pending: readonly Pending[], now: number): Pending[] {
+  const blocked = new Set<string>();
+  const due: Pending[] = [];
+  for (const p of pending) {
+    const keys = p.effect.kind === 'tellMany' ? p.effect.to.map((t) => `person:${t.aadObjectId.toLowerCase()}`) : [targetKey(p.effect)];
+    const held = p.notBefore > now || keys.some((k) => blocked.has(k));
+    if (!held) due.push(p);
+    for (const k of keys) if (held || p.effect.kind === 'tellMany') blocked.add(k);
+  }
+  return due;
+}
+
+/**
+ * A drain's lease on its partition, kept alive by its own timer for as long as the drain runs, however
+ * long one send takes: renewed once a third of LEASE_MS has passed on the bot's clock (looked at every
+ * second), so another instance never takes over a partition whose sends are still on their way. If a
+ * renewal finds the lease gone (someone took it after a stall), the drain stops at its next step.
+ */
+class HeldLease {
+  lost = false;
+  private timer: NodeJS.Timeout | undefined;
+  private renewing: Promise<void> = Promise.resolve();
+  private renewedAt: number;
+
+  constructor(
+    public etag: string,
+    private readonly now: () => number,
+    private readonly renew: (etag: string) => Promise<string>,
+  ) {
+    this.renewedAt = now();
+    this.timer = setInterval(() => {
+      if (this.now() - this.renewedAt < LEASE_MS / 3) return;
+      this.renewedAt = this.now();
+      this.renewing = this.renewing.then(async () => {
+        if (this.lost) return;
+        try {
+          this.etag = await this.renew(this.etag);
+        } catch (err) {
+          if (statusOf(err) === 412 || statusOf(err) === 404) this.lost = true;
+        }
+      });
+    }, 1_000);
+    this.timer.unref();
+  }
+
+  /** Throws when the lease was lost: nothing more may be sent under it. */
+  ensure(): void {
+    if (this.lost) throw new Error('outbox: the lease on this partition was lost; its holder now delivers');
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.renewing;
+  }
+}
+

@@ -227,11 +227,15 @@ describe('outbox review: order per person and sends without a crash', function (
     });
     const delivering = first.deliver('Agg', 'slow');
     await inFlight;
-    // Teams takes its time (a 30 s timeout, tried again in memory): more than the lease goes by.
+    // Teams takes its time (a 30 s timeout, tried again in memory): more than the lease goes by, for
+    // the first instance too (its lease timer, looking every second, sees the time pass).
     clock.advance(61_000);
+    await new Promise((r) => setTimeout(r, 1_500));
     const other = stand(async () => undefined);
-    await other.deliver('Agg', 'slow');
+    const otherDelivering = other.deliver('Agg', 'slow');
+    await new Promise((r) => setTimeout(r, 300));
     answer();
+    await otherDelivering;
     await delivering;
     assert.deepEqual(told('aad-3'), ['hello'], 'told once; no instance died');
   });
@@ -276,12 +280,14 @@ describe('outbox review: order per person and sends without a crash', function (
     }, flaky);
     const delivering = first.deliver('Agg', 'two');
     await fiveInFlight;
-    await delivering; // the drain ends on the blip, with five's send still on the wire
-    // Another instance's commit (or the pointer) comes to the partition now: nobody holds its lease.
+    await new Promise((r) => setTimeout(r, 300)); // the blip has happened; five's send is still on the wire
+    // Another instance's commit (or the pointer) comes to the partition now: the lease must still be held.
     const other = stand(async () => undefined);
-    await other.deliver('Agg', 'two');
+    const otherDelivering = other.deliver('Agg', 'two');
+    await new Promise((r) => setTimeout(r, 300));
     answerFive();
-    await new Promise((r) => setTimeout(r, 200));
+    await delivering;
+    await otherDelivering;
     assert.deepEqual(told('aad-5'), ['to five'], 'told once; no instance died');
   });
 });
