@@ -1,6 +1,7 @@
 import type { TableClient } from '@azure/data-tables';
 import { z } from 'zod';
 import type { Logger } from '../platform/logging';
+import { changeRow } from '../platform/outbox/kernel';
 import { parseRow, statusOf, type Tables } from '../platform/storage/tables';
 import type { OutcomeRecord, TermOverrides } from './model';
 import type { Refusable } from './rules';
@@ -57,20 +58,20 @@ export class ImpactStore {
 
   /** Changes the terms under the row's ETag, deciding again from what is stored when someone else changed them first. */
   async changeTerms<T>(change: (current: TermOverrides) => Refusable<{ overrides: TermOverrides } & T>): Promise<Refusable<T>> {
-    for (let attempt = 0; attempt < 5; attempt += 1) {
-      const current = await this.readTerms();
-      const decided = change(current.overrides);
-      if (!decided.ok) return decided;
-      const entity = { partitionKey: 'settings', rowKey: 'terms', terms: JSON.stringify(decided.overrides) };
-      try {
-        if (current.etag) await this.table.updateEntity(entity, 'Replace', { etag: current.etag });
-        else await this.table.createEntity(entity);
-        return decided;
-      } catch (err) {
-        if (statusOf(err) !== 412 && statusOf(err) !== 409) throw err;
-      }
-    }
-    throw new Error('impact: the terms kept changing');
+    const changed = await changeRow<TermOverrides, Refusable<T>, Refusable<T>>(
+      this.table,
+      async () => {
+        const current = await this.readTerms();
+        return { value: current.overrides, etag: current.etag };
+      },
+      (overrides) => {
+        const decided = change(overrides);
+        if (!decided.ok) return { refused: decided };
+        return { write: { partitionKey: 'settings', rowKey: 'terms', terms: JSON.stringify(decided.overrides) }, value: decided };
+      },
+      'impact: the terms',
+    );
+    return changed.ok ? changed.value : changed.refusal;
   }
 
   private async readTerms(): Promise<{ overrides: TermOverrides; etag?: string }> {

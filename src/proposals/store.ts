@@ -1,3 +1,4 @@
+import { changeRow } from '../platform/outbox/kernel';
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 import { z } from 'zod';
 import type { CardPost } from '../platform/conversations/cardPost';
@@ -275,21 +276,20 @@ export class ProposalStore {
 
   /** Changes a list under its ETag (creating it from the defaults the first time); retries when someone else changed it first. */
   async updateTags<T extends { ok: boolean }>(kind: TagKind, change: (tags: Tag[]) => T & ({ ok: true; tags: Tag[] } | { ok: false })): Promise<T> {
-    for (let attempt = 0; attempt < 5; attempt += 1) {
-      const current = await this.readTags(kind);
-      const result = change(current.tags);
-      if (!result.ok) return result;
-      const entity = { partitionKey: SETTINGS, rowKey: `tags|${kind}`, tags: JSON.stringify((result as { tags: Tag[] }).tags) };
-      try {
-        if (current.etag) await this.table.updateEntity(entity, 'Replace', { etag: current.etag });
-        else await this.table.createEntity(entity);
-        return result;
-      } catch (err) {
-        const status = statusOf(err);
-        if (status !== 412 && status !== 409) throw err;
-      }
-    }
-    throw new Error('proposals: a list kept changing under us');
+    const changed = await changeRow<Tag[], T, T>(
+      this.table,
+      async () => {
+        const current = await this.readTags(kind);
+        return { value: current.tags, etag: current.etag };
+      },
+      (tags) => {
+        const result = change(tags);
+        if (!result.ok) return { refused: result };
+        return { write: { partitionKey: SETTINGS, rowKey: `tags|${kind}`, tags: JSON.stringify((result as { tags: Tag[] }).tags) }, value: result };
+      },
+      'proposals: a list',
+    );
+    return changed.ok ? changed.value : changed.refusal;
   }
 
   private async readTags(kind: TagKind): Promise<{ tags: Tag[]; etag?: string }> {

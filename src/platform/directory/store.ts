@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 import { z } from 'zod';
 import type { Logger } from '../logging';
+import { changeRow } from '../outbox/kernel';
 import { parseRow, statusOf, type Tables } from '../storage/tables';
 import type { Person } from '../identity';
 import { nameKey, type School } from './rules';
@@ -328,24 +329,25 @@ export class DirectoryStore {
   async updatePerson(aadObjectId: string, name: string, change: (current: StoredPerson | undefined) => Partial<Omit<StoredPerson, 'aadObjectId'>>): Promise<StoredPerson> {
     this.invalidate();
     const aad = aadObjectId.toLowerCase();
-    for (let attempt = 0; attempt < 5; attempt += 1) {
-      const current = await this.readPerson(aad);
-      const before = current ? toPerson(current.row) : undefined;
-      const patch = change(before);
-      const next: StoredPerson = { aadObjectId: aad, name: name || before?.name || '', isRep: false, isCoordinator: false, ...before, ...patch };
-      // A Teams id is kept only while the person has a role (a configured coordinator's row keeps theirs).
-      const teamsId = keepsTeamsId(next) || this.configCoordinators.includes(aad) ? (next.teamsId ?? '') : '';
-      const entity = { partitionKey: PK, rowKey: personKey(aad), name: next.name, schoolId: next.schoolId ?? '', rep: next.isRep, coordinator: next.isCoordinator, ...(teamsId ? { teamsId } : {}) };
-      try {
-        if (current) await this.table.updateEntity(entity, 'Replace', { etag: current.etag });
-        else await this.table.createEntity(entity);
-        return { ...next, teamsId: teamsId || undefined };
-      } catch (err) {
-        const status = statusOf(err);
-        if (status !== 412 && status !== 409) throw err;
-      }
-    }
-    throw new Error('directory: a person row kept changing under us');
+    const changed = await changeRow<StoredPerson | undefined, StoredPerson>(
+      this.table,
+      async () => {
+        const current = await this.readPerson(aad);
+        return { value: current ? toPerson(current.row) : undefined, etag: current?.etag };
+      },
+      (before) => {
+        const next: StoredPerson = { aadObjectId: aad, name: name || before?.name || '', isRep: false, isCoordinator: false, ...before, ...change(before) };
+        // A Teams id is kept only while the person has a role (a configured coordinator's row keeps theirs).
+        const teamsId = keepsTeamsId(next) || this.configCoordinators.includes(aad) ? (next.teamsId ?? '') : '';
+        return {
+          write: { partitionKey: PK, rowKey: personKey(aad), name: next.name, schoolId: next.schoolId ?? '', rep: next.isRep, coordinator: next.isCoordinator, ...(teamsId ? { teamsId } : {}) },
+          value: { ...next, teamsId: teamsId || undefined },
+        };
+      },
+      'directory: a person row',
+    );
+    if (!changed.ok) throw new Error('directory: a person row could not be changed');
+    return changed.value;
   }
 
   async setChannel(role: ChannelRole, conversationId: string, label: string): Promise<void> {
