@@ -1,6 +1,7 @@
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 import { z } from 'zod';
 import type { Logger } from '../platform/logging';
+import { changeRow } from '../platform/outbox/kernel';
 import { parseRow, statusOf, type Tables } from '../platform/storage/tables';
 import { DEFAULT_POLICY, type Policy } from './model';
 import type { Refusable } from './rules';
@@ -61,20 +62,20 @@ export class NudgeStore {
 
   /** Changes the policy under its ETag (retrying when two coordinators change it at once). */
   async changePolicy(change: (policy: Policy) => Refusable<{ policy: Policy; message: string }>): Promise<{ ok: boolean; message: string }> {
-    for (let attempt = 0; attempt < 5; attempt += 1) {
-      const current = await this.readPolicy();
-      const decided = change(current.policy);
-      if (!decided.ok) return { ok: false, message: decided.message };
-      const entity = { partitionKey: 'settings', rowKey: 'policy', policy: JSON.stringify(decided.policy) };
-      try {
-        if (current.etag) await this.table.updateEntity(entity, 'Replace', { etag: current.etag });
-        else await this.table.createEntity(entity);
-        return { ok: true, message: decided.message };
-      } catch (err) {
-        if (statusOf(err) !== 412 && statusOf(err) !== 409) throw err;
-      }
-    }
-    throw new Error('nudges: the policy kept changing');
+    const changed = await changeRow<Policy, { ok: boolean; message: string }, { ok: boolean; message: string }>(
+      this.table,
+      async () => {
+        const current = await this.readPolicy();
+        return { value: current.policy, etag: current.etag };
+      },
+      (policy) => {
+        const decided = change(policy);
+        if (!decided.ok) return { refused: { ok: false, message: decided.message } };
+        return { write: { partitionKey: 'settings', rowKey: 'policy', policy: JSON.stringify(decided.policy) }, value: { ok: true, message: decided.message } };
+      },
+      'nudges: the policy',
+    );
+    return changed.ok ? changed.value : changed.refusal;
   }
 
   private async readPolicy(): Promise<{ policy: Policy; etag?: string }> {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
 import { z } from 'zod';
 import type { Clock } from '../clock';
+import { untilWritten } from '../outbox/kernel';
 import type { Logger } from '../logging';
 import { encodeKey, parseRow, statusOf, type Tables } from '../storage/tables';
 import type { Actor, Deadline, DeadlineAction, DeadlineRegistry } from './types';
@@ -192,12 +193,12 @@ export class DeadlineStore implements DeadlineRegistry {
 
   async register(item: Deadline): Promise<void> {
     const input = DeadlineInput.parse(item);
-    for (let attempt = 0; attempt < 8; attempt += 1) {
+    await untilWritten(`deadlines: register ${item.id}`, async () => {
       const now = this.clock.now();
       const current = await this.read(input.id);
       const kind = input.kind ?? 'deadline';
       const wanted = { ...input, kind, schoolId: input.schoolId || (input.who.kind === 'schoolReps' ? input.who.schoolId : undefined) };
-      if (current && current.record.status === 'open' && sameContent(current.record, wanted)) return; // idempotent
+      if (current && current.record.status === 'open' && sameContent(current.record, wanted)) return true; // idempotent
       const before = current?.record;
       const sameDeadline = before && before.status === 'open' && before.dueAt.getTime() === wanted.dueAt.getTime() && before.kind === kind;
       const progress: NudgeProgress = sameDeadline ? before.progress : before?.progress.muted?.length ? { muted: before.progress.muted } : {};
@@ -210,9 +211,8 @@ export class DeadlineStore implements DeadlineRegistry {
         nextAt: now,
         rev: (before?.rev ?? 0) + 1,
       };
-      if (await this.write(current, next, now)) return;
-    }
-    throw new Error(`deadlines: could not register ${item.id}: it kept changing`);
+      return (await this.write(current, next, now)) || undefined;
+    });
   }
 
   complete(id: string): Promise<void> {
@@ -224,14 +224,13 @@ export class DeadlineStore implements DeadlineRegistry {
   }
 
   private async close(id: string, status: 'completed' | 'cancelled'): Promise<void> {
-    for (let attempt = 0; attempt < 8; attempt += 1) {
+    await untilWritten(`deadlines: ${status === 'completed' ? 'complete' : 'cancel'} ${id}`, async () => {
       const current = await this.read(id);
-      if (!current || current.record.status !== 'open') return;
+      if (!current || current.record.status !== 'open') return true;
       const now = this.clock.now();
       const next: StoredDeadline = { ...current.record, status, closedAt: now, nextAt: undefined, rev: current.record.rev + 1 };
-      if (await this.write(current, next, now)) return;
-    }
-    throw new Error(`deadlines: could not ${status === 'completed' ? 'complete' : 'cancel'} ${id}: it kept changing`);
+      return (await this.write(current, next, now)) || undefined;
+    });
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -331,16 +330,16 @@ export class DeadlineStore implements DeadlineRegistry {
    * changed meanwhile. `change` sees the item as stored; returns undefined for an unknown id.
    */
   async update<R>(id: string, change: (item: StoredDeadline) => ItemChange<R>): Promise<{ item: StoredDeadline; result: R; changed: boolean } | undefined> {
-    for (let attempt = 0; attempt < 8; attempt += 1) {
+    const written = await untilWritten(`deadlines: change ${id}`, async () => {
       const current = await this.read(id);
-      if (!current) return undefined;
+      if (!current) return { found: undefined };
       const decided = change(current.record);
-      if (!decided.ok) return { item: current.record, result: decided.result, changed: false };
+      if (!decided.ok) return { found: { item: current.record, result: decided.result, changed: false } };
       const now = this.clock.now();
       const next: StoredDeadline = { ...current.record, progress: decided.progress, nextAt: decided.nextAt, rev: current.record.rev + 1 };
-      if (await this.write(current, next, now)) return { item: next, result: decided.result, changed: true };
-    }
-    throw new Error(`deadlines: could not change ${id}: it kept changing`);
+      return (await this.write(current, next, now)) ? { found: { item: next, result: decided.result, changed: true } } : undefined;
+    });
+    return written.found;
   }
 
   // ------------------------------------------------------------------------------------------------

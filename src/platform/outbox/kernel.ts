@@ -50,6 +50,20 @@ export function conflictPause(attempt: number): Promise<void> {
   return sleep(5 + Math.floor(Math.random() * 20 * (attempt + 1)));
 }
 
+/**
+ * For a change a store writes its own way (several rows under their ETags): `attempt` reads, decides
+ * and writes, and answers undefined when someone else changed the rows first; it is then tried again
+ * after the same pause as `change`, with the same retry policy.
+ */
+export async function untilWritten<T>(what: string, attempt: () => Promise<T | undefined>): Promise<T> {
+  for (let n = 0; n < MAX_ATTEMPTS; n += 1) {
+    const done = await attempt();
+    if (done !== undefined) return done;
+    await conflictPause(n);
+  }
+  throw new Error(`${what} kept changing under us`);
+}
+
 /** One row as read with its ETag (undefined ETag: the row does not exist yet). */
 export interface Versioned<T> {
   readonly value: T;
