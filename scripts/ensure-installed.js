@@ -10,7 +10,7 @@
 //   - with --build, it runs tsc only when a source file changed since the last good build (the
 //     stamp dist/.build-stamp, written after tsc succeeds), so a start with nothing changed does not wait for it.
 'use strict';
-const { existsSync, readdirSync, readFileSync, statSync, writeFileSync, utimesSync, mkdirSync, rmSync } = require('node:fs');
+const { existsSync, lstatSync, readdirSync, readFileSync, statSync, writeFileSync, utimesSync, mkdirSync, rmSync } = require('node:fs');
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 
@@ -28,7 +28,12 @@ if (major < 22 || (major === 22 && minor < 12)) {
 const marker = path.join(root, 'node_modules', '.package-lock.json');
 const lock = path.join(root, 'package-lock.json');
 const stale = !existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs;
-if (stale) {
+// A node_modules that is a link to another checkout's install (a git worktree sharing one) is never
+// reinstalled from here: `npm ci` through the link would empty the other checkout's install first.
+const linked = existsSync(path.join(root, 'node_modules')) && lstatSync(path.join(root, 'node_modules')).isSymbolicLink();
+if (stale && linked) {
+  console.log('node_modules is a link to another checkout\'s install: not reinstalling it from here (run npm ci where it lives, or replace the link with npm ci here).');
+} else if (stale) {
   console.log('Installing dependencies (npm ci)…');
   const npm = process.env.npm_execpath;
   const result = npm

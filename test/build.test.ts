@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -53,6 +53,32 @@ function prestart(dir: string) {
   assert.equal(command, 'node', scripts['prestart']);
   return spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', timeout: 120_000 });
 }
+
+describe('npm start in a checkout whose node_modules is a link to another install (a git worktree)', function () {
+  this.timeout(60_000);
+  it('when the lock file looks newer than that install, then it does not reinstall through the link (which would empty the other install) and says why', function () {
+    const shared = mkdtempSync(path.join(os.tmpdir(), 'together-shared-'));
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'together-worktree-'));
+    try {
+      mkdirSync(path.join(dir, 'scripts'));
+      for (const file of ['ensure-installed.js', 'browser.js']) copyFileSync(path.join(root, 'scripts', file), path.join(dir, 'scripts', file));
+      writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'fixture', private: true, scripts: { prestart: 'node scripts/ensure-installed.js' } }));
+      // The other install: its marker older than this checkout's lock file, and something in it to lose.
+      writeFileSync(path.join(shared, '.package-lock.json'), '{}');
+      writeFileSync(path.join(shared, 'keep-me.txt'), 'the other checkout needs this');
+      const old = new Date(Date.now() - 3_600_000);
+      utimesSync(path.join(shared, '.package-lock.json'), old, old);
+      writeFileSync(path.join(dir, 'package-lock.json'), JSON.stringify({ name: 'fixture', lockfileVersion: 3, requires: true, packages: { '': { name: 'fixture' } } }));
+      symlinkSync(shared, path.join(dir, 'node_modules'), 'dir');
+      const run = spawnSync(process.execPath, ['scripts/ensure-installed.js'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+      assert.ok(existsSync(path.join(shared, 'keep-me.txt')), `the other install is intact; output: ${run.stdout}${run.stderr}`);
+      assert.match(run.stdout, /node_modules is a link to another checkout's install: not reinstalling it from here/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(shared, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('npm start builds only what changed', function () {
   this.timeout(180_000);
