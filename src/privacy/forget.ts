@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { odata, type TransactionAction } from '@azure/data-tables';
 import type { TableInventory } from '../platform/inventory';
 import type { Logger } from '../platform/logging';
-import { isOutboxRow } from '../platform/outbox/outbox';
+import { isOutboxRow, withoutRecipient } from '../platform/outbox/outbox';
 import { statusOf, type Tables } from '../platform/storage/tables';
 import { eraseRow, type Subject } from './erasure';
 import { readRows } from './personalData';
@@ -47,9 +47,15 @@ export async function forgetPerson(tables: Tables, inventory: readonly TableInve
       const counts = { deleted: 0, anonymised: 0 };
       for (const { row, etag } of await readRows(tables, table.table)) {
         const keys = { partitionKey: row.partitionKey, rowKey: row.rowKey };
-        // A message still owed to them is dropped; one about them to someone else goes without their name.
-        const erasure = isOutboxRow(String(row.rowKey)) ? (String(row.target ?? '').toLowerCase().includes(aad) ? 'delete' : 'anonymise') : (table.erase?.(row, aad) ?? 'anonymise');
-        const erased = eraseRow(row, subject, pseudonym, erasure);
+        // A message still owed to them is dropped (taken off a message to many); one about them to
+        // someone else goes without their name.
+        const outbox = isOutboxRow(String(row.rowKey)) ? withoutRecipient(row, aad) : undefined;
+        const erased: ReturnType<typeof eraseRow> =
+          outbox === 'delete'
+            ? { kind: 'delete' }
+            : outbox
+              ? ((scrubbed) => (scrubbed.kind === 'keep' && JSON.stringify(outbox) !== JSON.stringify(row) ? { kind: 'replace', row: outbox, rekeyed: false } : scrubbed))(eraseRow(outbox, subject, pseudonym, 'anonymise'))
+              : eraseRow(row, subject, pseudonym, table.erase?.(row, aad) ?? 'anonymise');
         if (erased.kind === 'keep') continue;
         const change = erased.kind === 'replace' && table.afterErase ? { ...erased, row: table.afterErase(erased.row, now()) } : erased;
         const isHead = table.head === row.rowKey;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import type { SimUser } from '../support/simulator';
 import { invokeResponseCard } from '../support/cardActions';
 import { clickAndConfirm } from '../support/confirm';
+import { everyRow } from '../support/everyRow';
 import { answered, textOf, World } from './world';
 
 /**
@@ -167,5 +168,23 @@ describe('TeachMeets: a crash between the commit and the sends', function () {
     await dying.crash();
     await w.later(61_000);
     assert.equal(w.messagesFor(ann, CONFIRMED).length, 1, 'Ann, who signed up on the instance that died, is confirmed');
+  });
+
+  it('when someone is forgotten while a change is still owed to everyone signed up, then the others are told and they are not (they are taken off the message, not readdressed)', async function () {
+    await attend(ann);
+    await attend(ben);
+    await w.settle();
+    w.dieAfterCommit();
+    assert.match(await edit({ venue: 'Main hall' }), /updated: venue: Main hall/);
+    const asked = await w.sim.say(ann, w.sim.personalChat(ann), 'forget me');
+    const confirm = asked.sent.find((x) => /Erase what Together holds about you/.test(textOf(x)));
+    assert.ok(confirm, answered(asked));
+    assert.match(answered(await w.sim.click(ann, w.sim.personalChat(ann), confirm, 'Yes, erase me')), /no longer holds anything that identifies you/);
+    await w.crashed();
+    await w.later(61_000);
+    assert.equal(w.messagesFor(ben, CHANGED).length, 1, 'Ben is told of the change');
+    assert.equal(w.messagesFor(ann, CHANGED).length, 0, 'Ann, forgotten, is not');
+    const failed = (await everyRow(w.bot.tablePrefix)).filter((r) => r.includes('"rowkey":"out|') && r.includes('"state":"failed"'));
+    assert.deepEqual(failed, [], 'no message was left to fail on a pseudonym');
   });
 });

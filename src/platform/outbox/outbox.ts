@@ -541,6 +541,26 @@ export class Outbox {
   }
 }
 
+/**
+ * An outbox row with one person taken out, for erasure: 'delete' when the row is a message to them
+ * alone (or to nobody else left), the row without them when it is a message to many that lists them,
+ * and the row as it was otherwise (whatever names them in its text is then scrubbed like any row).
+ */
+export function withoutRecipient(row: Readonly<Record<string, unknown>>, aadObjectId: string): Record<string, unknown> | 'delete' {
+  const aad = aadObjectId.toLowerCase();
+  const effect = parseEffect(row as Record<string, unknown>);
+  if (!effect) return { ...row };
+  if (effect.kind === 'tell') return effect.to.aadObjectId.toLowerCase() === aad ? 'delete' : { ...row };
+  if (effect.kind !== 'tellMany') return String(row.target ?? '').toLowerCase().includes(aad) ? 'delete' : { ...row };
+  const to = effect.to.filter((p) => p.aadObjectId.toLowerCase() !== aad);
+  if (to.length === effect.to.length) return { ...row };
+  if (to.length === 0) return 'delete';
+  const rewritten = effectEntity(String(row.partitionKey), { ...effect, to }, '', 0, new Date(String(row.createdAt ?? new Date(0).toISOString())), undefined, String(row.rowKey));
+  // Keep how far its fan-out went and its delivery state; the list and its body are new.
+  const kept = Object.fromEntries(Object.entries(row).filter(([k]) => !(k in rewritten) && !CHUNKS.includes(k as (typeof CHUNKS)[number])));
+  return { ...kept, ...rewritten, state: row.state ?? 'pending', attempts: row.attempts ?? 0, notBefore: row.notBefore ?? 0 };
+}
+
 /** How many effects a partition still owes (for checks: the benchmark's invariants, tests). */
 export async function owedIn(client: TableClient, partitionKey: string): Promise<number> {
   let n = 0;
