@@ -18,8 +18,12 @@ import { FORM as TEACHMEET, World } from '../teachmeets/world';
  * only answer the presser again (the same card), never post a second confirmation.
  *
  * Commands are typed from the examples below (a new command fails the coverage check until it has one);
- * card buttons are found as people find them: every button on every card the bot sends is pressed once
- * per verb, by the person the card was sent to, with its form filled in.
+ * card buttons are found as people find them: every button on every card the bot sends (in answer, or
+ * later on its own) is pressed once per verb, by the person the card was sent to, with its form filled in.
+ * Buttons that appear only after someone else acts are reached as their people meet them: a place offered
+ * when someone gives theirs up, a swap both schools must answer, a partner school's rep's own view of a
+ * proposal (through the card's refresh), a nudge from the scheduler's tick on the test's clock, the
+ * outcome asked for once a project has ended, an announcement's acknowledgement and its failures.
  */
 
 const capabilities = routeDefinitions();
@@ -89,6 +93,7 @@ describe('security: every mutating activity, delivered twice (replay)', function
       assertNothingInternal(`${JSON.stringify(again.body ?? '')}\n${said(again)}`, `${what} (again)`);
       if (!/Only .+ can use|could not read|not one I know/.test(said(first))) assert.doesNotMatch(said(again), /Only .+ can use|could not read|not one I know/, `${what}: the repeat was answered as if it were wrong`);
     } catch (err) {
+      if (process.env.DEBUG_REPLAY) console.log(`PROBLEM ${(err as Error).message}`);
       problems.push((err as Error).message.split('\n').slice(0, 4).join('\n'));
     }
     if (process.env.DEBUG_REPLAY) console.log(`${what} -> ${said(first).replace(/\s+/g, ' ').slice(0, Number(process.env.DEBUG_REPLAY))}\n   ${changes(before, after).slice(0, 600)}`);
@@ -97,18 +102,92 @@ describe('security: every mutating activity, delivered twice (replay)', function
     // Every card this turn produced, to press its buttons later.
     const answer = invokeResponseCard(first.body);
     if (answer) cards.push({ card: answer, conv, by, replyToId: undefined });
-    for (const s of first.sent) for (const card of adaptiveCardsOf(s.activity)) cards.push({ card, conv: convOf(s.conversationId, by), by: ownerOf(s.conversationId, by), replyToId: s.activityId });
+    harvest(by);
     return first;
   }
 
+  /**
+   * Every card the bot has sent since the last look, to press its buttons later: those it sent in answer
+   * and those it sent on its own afterwards (an offer of a place, a nudge, an announcement's fan-out).
+   */
+  let harvested = 0;
+  function harvest(by: SimUser): void {
+    for (const s of w.sim.sent.slice(harvested)) for (const card of adaptiveCardsOf(s.activity)) cards.push({ card, conv: convOf(s.conversationId, by), by: ownerOf(s.conversationId, by), replyToId: s.activityId });
+    harvested = w.sim.sent.length;
+  }
+
+  /** A step of the story that is not itself being replayed (it was, elsewhere): done once, the bot let settle. */
+  async function once(by: SimUser, step: () => Promise<TurnResult>): Promise<TurnResult> {
+    const r = await step();
+    assert.equal(r.status, 200, `${by.name}: HTTP ${r.status}`);
+    await quiet(w);
+    harvest(by);
+    return r;
+  }
+
+  /** The scheduler's tick at `at` on the test's clock, and whatever it sends, once the bot is quiet. */
+  async function tickAt(at: string): Promise<void> {
+    w.clock.set(at);
+    await w.tick();
+    await quiet(w);
+    harvest(w.cora);
+  }
+
+  /** Presses the button titled `title` (or whose verb is `title`) on `card` as `by`, delivered twice, whether or not its verb was pressed before. */
+  async function pressTitled(card: object, title: string, by: SimUser, conv: SimConversation, replyToId?: string): Promise<TurnResult> {
+    const verbOf = (a: LocatedAction['action']) => (a.type === 'Action.Execute' ? a.verb : (a.data as { verb?: string } | undefined)?.verb);
+    const located = allActions(card).find((l) => l.action.title === title || verbOf(l.action) === title);
+    assert.ok(located, `'${title}' is on the card ${by.name} sees`);
+    const verb = verbOf(located.action);
+    assert.ok(verb, `'${title}' has a verb`);
+    pressed.add(verb);
+    return press(located, card, conv, by, replyToId, verb);
+  }
+
+  /** The latest card in `conv` whose text, as it now stands (its latest update), matches `pattern`. */
+  function lastCardIn(conv: SimConversation, pattern: RegExp): { card: object; activityId: string } {
+    const now = w.sim.sent
+      .filter((s) => s.method === 'POST' && s.conversationId === conv.id && adaptiveCardsOf(s.activity).length > 0)
+      .map((post) => {
+        const update = w.sim.sent.filter((s) => s.method === 'PUT' && s.activityId === post.activityId).at(-1);
+        return { card: adaptiveCardsOf((update ?? post).activity)[0]!, activityId: post.activityId };
+      })
+      .filter((c) => pattern.test(JSON.stringify(c.card)))
+      .at(-1);
+    assert.ok(now, `a card matching ${pattern} is in ${conv.id}`);
+    return now;
+  }
+
+  /** The title of the first button on `card` whose title matches `pattern`. */
+  function titled(card: object, pattern: RegExp): string {
+    const found = allActions(card).find((l) => pattern.test(l.action.title ?? ''));
+    assert.ok(found, `a button matching ${pattern}: ${allActions(card).map((l) => l.action.title).join(', ')}`);
+    return found.action.title!;
+  }
+
+  /** The own view Teams fetches for `user` of a shared card, through its `refresh` action (see test/proposals/world.ts). */
+  async function ownView(user: SimUser, conv: SimConversation, shared: { card: object; activityId: string }): Promise<object> {
+    const refresh = (shared.card as { refresh?: { action?: Record<string, unknown>; userIds?: string[] } }).refresh;
+    assert.ok(refresh?.action, 'the card asks Teams to refresh it');
+    // Those it does not list press Show my options for the same view.
+    const answer = refresh.userIds?.includes(user.id)
+      ? await w.sim.invoke(user, conv, 'adaptiveCard/action', { action: refresh.action, trigger: 'automatic' }, { replyToId: shared.activityId })
+      : await w.sim.click(user, conv, shared.card, 'Show my options', {}, { replyToId: shared.activityId });
+    const card = invokeResponseCard(answer.body);
+    assert.ok(card, `${user.name}'s own view`);
+    return card;
+  }
+
   const people = () => [tia, rita, sam, w.cora];
+  /** Channels set up during the story, besides the staff room. */
+  const channels: SimConversation[] = [];
   function ownerOf(conversationId: string, fallback: SimUser): SimUser {
     return people().find((p) => w.sim.personalChat(p).id === conversationId) ?? fallback;
   }
   function convOf(conversationId: string, fallback: SimUser): SimConversation {
     const owner = people().find((p) => w.sim.personalChat(p).id === conversationId);
     if (owner) return w.sim.personalChat(owner);
-    return conversationId === w.staffRoom.id ? w.staffRoom : w.sim.personalChat(fallback);
+    return [w.staffRoom, ...channels].find((c) => c.id === conversationId) ?? w.sim.personalChat(fallback);
   }
 
   let nextId = 1_765_100_000_000;
@@ -134,10 +213,10 @@ describe('security: every mutating activity, delivered twice (replay)', function
     }
   }
 
-  async function press(located: LocatedAction, card: object, conv: SimConversation, by: SimUser, replyToId: string | undefined, verb: string): Promise<void> {
+  async function press(located: LocatedAction, card: object, conv: SimConversation, by: SimUser, replyToId: string | undefined, verb: string): Promise<TurnResult> {
     const inputs = filled(located, card, verb);
     const id = `f:${nextId++}`;
-    await twice(verb, `${verb} ('${located.action.title}' by ${by.name})`, by, conv, () => w.sim.click(by, conv, card, located.action.title, inputs, { id, ...(replyToId ? { replyToId } : {}) }), id);
+    return twice(verb, `${verb} ('${located.action.title}' by ${by.name})`, by, conv, () => w.sim.click(by, conv, card, located.action.title, inputs, { id, ...(replyToId ? { replyToId } : {}) }), id);
   }
 
   /** What a person would type into a form's inputs that are still empty. */
@@ -170,6 +249,7 @@ describe('security: every mutating activity, delivered twice (replay)', function
     'teachmeet.create': { ...TEACHMEET, link: '', host: w.schoolId },
     'swap.submit': { ...MATHS, from: '2027-01-11', to: '2027-02-05', confirmBy: '2027-01-08' },
     'proposal.submit': { ...PROPOSAL, partners: w.otherSchoolId },
+    'announce.preview': { title: 'Replay acknowledgement', text: 'Please press Got it.', link: '', audience: 'reps', importance: 'normal', ack: 'true', sendDate: '', sendTime: '' },
   });
 
   before(async function () {
@@ -186,6 +266,7 @@ describe('security: every mutating activity, delivered twice (replay)', function
 
   it('when every command is typed and every button pressed once, each delivered twice, then no repeat changes anything or tells anyone anything new', async function () {
     const me = w.sim.personalChat(w.cora);
+    harvested = w.sim.sent.length;
     await type(w.cora, w.staffRoom, 'school add Hillside School');
     await type(w.cora, w.staffRoom, 'school rename Hillside School to Hillside Academy');
     await type(w.cora, w.staffRoom, 'rep add <at>Sam Patel</at> Brookside Primary', [sam]);
@@ -210,6 +291,77 @@ describe('security: every mutating activity, delivered twice (replay)', function
     await type(rita, w.sim.personalChat(rita), 'proposal edit');
     await type(w.cora, me, 'proposal history Replay project');
     await pressEverything();
+
+    // What comes only after someone else acts, or the scheduler runs, as the people concerned meet it.
+    // Installing the app: its welcome card offers help. The announcement form offers a preview.
+    await once(tia, () => w.sim.install(tia, w.sim.personalChat(tia)));
+    await type(w.cora, me, 'announce');
+    const compose = lastCardIn(me, /"announce.preview"/);
+    const previewed = invokeResponseCard((await pressTitled(compose.card, 'announce.preview', w.cora, me, compose.activityId)).body)!;
+    // Sam has removed the app from his chat, so his copy cannot be delivered: the report offers who could not be reached.
+    await once(sam, () => w.sim.uninstall(sam, w.sim.personalChat(sam)));
+    const sending = invokeResponseCard((await once(w.cora, () => w.sim.click(w.cora, me, previewed, 'Send', {}, { replyToId: compose.activityId }))).body)!;
+    await once(sam, () => w.sim.install(sam, w.sim.personalChat(sam)));
+    const report = invokeResponseCard((await once(w.cora, () => w.sim.click(w.cora, me, sending, 'Refresh', {}, { replyToId: compose.activityId }))).body)!;
+    await pressTitled(report, 'announce.failures', w.cora, me, compose.activityId);
+    const got = lastCardIn(w.sim.personalChat(rita), /"announce.ack"/);
+    await pressTitled(got.card, 'announce.ack', rita, w.sim.personalChat(rita), got.activityId);
+
+    // A TeachMeet with one place: Tia takes it, Sam and then Cora wait, Tia gives it up, so it is offered to Sam.
+    const typedNew = await once(rita, () => w.sim.say(rita, w.staffRoom, 'teachmeet new'));
+    const newForm = typedNew.sent.find((s) => adaptiveCardsOf(s.activity).length > 0)!;
+    const created = await once(rita, () => w.sim.click(rita, w.staffRoom, newForm, 'Create and post', { ...TEACHMEET, title: 'Offer TeachMeet', places: '1', link: '', host: w.schoolId }));
+    let event = invokeResponseCard(created.body)!;
+    const eventNow = () => {
+      const update = w.sim.sent.filter((s) => s.method === 'PUT' && s.activityId === newForm.activityId).at(-1);
+      return update ? adaptiveCardsOf(update.activity)[0]! : event;
+    };
+    await once(tia, () => w.sim.click(tia, w.staffRoom, eventNow(), 'Attend', {}, { replyToId: newForm.activityId }));
+    for (const waiting of [sam, w.cora]) {
+      event = eventNow();
+      await once(waiting, () => w.sim.click(waiting, w.staffRoom, event, titled(event, /wait|Attend/i), {}, { replyToId: newForm.activityId }));
+    }
+    const confirm = invokeResponseCard((await once(tia, () => w.sim.click(tia, w.staffRoom, eventNow(), 'Cancel my place', {}, { replyToId: newForm.activityId }))).body)!;
+    await once(tia, () => w.sim.click(tia, w.staffRoom, confirm, titled(confirm, /^Yes/), {}, { replyToId: newForm.activityId }));
+    // The place is offered to Sam in his chat, after the bot's own work; he declines, so Cora is offered it and accepts.
+    const samOffer = lastCardIn(w.sim.personalChat(sam), /A place has come up/);
+    await pressTitled(samOffer.card, 'teachmeet.declineOffer', sam, w.sim.personalChat(sam), samOffer.activityId);
+    const coraOffer = lastCardIn(me, /A place has come up/);
+    await pressTitled(coraOffer.card, 'teachmeet.acceptOffer', w.cora, me, coraOffer.activityId);
+
+    // Two schools' swap offers that fit each other: both reps are asked, both accept, then one cancels.
+    for (const rep of [rita, sam]) {
+      const typed = await once(rep, () => w.sim.say(rep, w.sim.personalChat(rep), 'swap offer'));
+      const form = typed.sent.find((s) => adaptiveCardsOf(s.activity).length > 0)!;
+      // To be agreed by the day the proposals are due, so the scheduler's tick below nudges about both.
+      await once(rep, () => w.sim.click(rep, w.sim.personalChat(rep), form, 'Send the offer', { ...forms()['swap.submit'], confirmBy: '2026-12-04' }));
+    }
+    // Proposals in the reps' channel: Sam, a partner school's rep, opens his own view of each and decides.
+    const reps = w.sim.channel('Riverside Schools Together', 'Reps');
+    channels.push(reps);
+    await type(w.cora, reps, 'channel reps');
+    const shared = (title: string) => lastCardIn(reps, new RegExp(`Proposal: ${title}`));
+    for (const title of ['Approved project', 'Declined project', 'Changed project']) {
+      const typed = await once(rita, () => w.sim.say(rita, w.sim.personalChat(rita), 'propose'));
+      const form = typed.sent.find((s) => adaptiveCardsOf(s.activity).length > 0)!;
+      await once(rita, () => w.sim.click(rita, w.sim.personalChat(rita), form, 'Submit for approval', { ...forms()['proposal.submit'], title }));
+    }
+    // The scheduler's tick a week before the decision date: Sam is nudged.
+    await tickAt('2026-11-27T10:00:00Z');
+    const nudged = lastCardIn(w.sim.personalChat(sam), /"nudge.snooze"/);
+    await pressTitled(nudged.card, 'nudge.snooze', sam, w.sim.personalChat(sam), nudged.activityId);
+    // The same nudge asks him to answer the swap: he opens it, then both reps accept.
+    await pressTitled(nudged.card, 'swap.show', sam, w.sim.personalChat(sam), nudged.activityId);
+    for (const rep of [sam, rita]) {
+      const asked = lastCardIn(w.sim.personalChat(rep), /"swap.accept"/);
+      await pressTitled(asked.card, 'swap.accept', rep, w.sim.personalChat(rep), asked.activityId);
+    }
+
+    await pressTitled(await ownView(sam, reps, shared('Approved project')), 'proposal.approve', sam, reps, shared('Approved project').activityId);
+    await pressTitled(await ownView(w.cora, reps, shared('Approved project')), 'proposal.signOff', w.cora, reps, shared('Approved project').activityId);
+    await pressTitled(await ownView(sam, reps, shared('Declined project')), 'proposal.decline', sam, reps, shared('Declined project').activityId);
+    await pressTitled(await ownView(sam, reps, shared('Changed project')), 'proposal.requestChanges', sam, reps, shared('Changed project').activityId);
+    await pressEverything();
     await type(w.cora, me, 'holidays remove 16 Feb 2027');
     await type(w.cora, me, 'mutual need remove Oracy');
     await type(w.cora, me, 'funder outcome remove Civic pride');
@@ -223,6 +375,14 @@ describe('security: every mutating activity, delivered twice (replay)', function
     LAST.length = 0;
     await pressEverything();
 
+    // After 'Approved project' has ended, the scheduler asks its lead school's rep (Rita) what happened.
+    for (let day = Date.parse('2027-02-15T10:00:00Z'); day < Date.parse('2027-04-01T00:00:00Z') && !w.sim.sent.some((s) => /"impact.outcomeForm"/.test(JSON.stringify(s.activity))); day += 86_400_000) {
+      await tickAt(new Date(day).toISOString());
+    }
+    const asked = lastCardIn(w.sim.personalChat(rita), /"impact.outcomeForm"/);
+    const outcomeForm = invokeResponseCard((await pressTitled(asked.card, 'impact.outcomeForm', rita, w.sim.personalChat(rita), asked.activityId)).body)!;
+    await pressTitled(outcomeForm, 'impact.outcomeSave', rita, w.sim.personalChat(rita), asked.activityId);
+
     const summary = [...used].map(([what, uses]) => `${what}${uses.some((u) => u.mutated) ? ' (changed something)' : ''}`);
     const unused = [...capabilities.commands.map((c) => c.name), ...capabilities.actions.map((a) => a.verb)].filter((name) => !used.has(name));
     // eslint-disable-next-line no-console
@@ -234,19 +394,14 @@ describe('security: every mutating activity, delivered twice (replay)', function
 });
 
 /**
- * Verbs this crawl does not reach yet: their buttons appear only after a second person acts (an offer of
- * a place, a swap match to accept), after the scheduler runs (nudges), or on cards not opened here. Each
- * is still covered by roles.test.ts and fuzz.test.ts, and messages and `once` presses by the inbound
- * claim, but its replay is not checked here. Shorten this list; never lengthen it without saying why.
+ * Verbs this crawl does not reach yet. Each is still covered by roles.test.ts and fuzz.test.ts, but its
+ * replay is not checked here. Shorten this list; never lengthen it without saying why.
+ * - nudge.stop: *Stop reminding me* is offered only on an open item that is neither essential nor a
+ *   reminder, and no capability registers such a deadline today (proposal decisions, swap answers and
+ *   outcome records are essential; a swap offer's confirm-by and a TeachMeet place are reminders), so no
+ *   one is ever shown the button (test/nudges registers its own item to press it).
  */
-const NOT_YET_REACHED = [
-  'help.show', 'teachmeet.acceptOffer', 'teachmeet.declineOffer', 'swap.accept', 'swap.decline', 'swap.cancelForm', 'swap.cancel', 'swap.show',
-  // Lengthened (issue 17): the shared proposal card now offers only "Show my options"; the decision
-  // buttons are on a partner school's rep's own view, which this crawl's people do not open.
-  // (proposal.history, on the coordinator's own view, is reached now.)
-  'proposal.approve', 'proposal.requestChanges', 'proposal.decline',
-  'proposal.signOff', 'nudge.snooze', 'nudge.stop', 'announce.preview', 'announce.failures', 'announce.ack', 'impact.outcomeForm', 'impact.outcomeSave',
-];
+const NOT_YET_REACHED = ['nudge.stop'];
 
 /** Buttons pressed only at the end, once everything else has been tried (they take the person or the event away). */
 const LAST: string[] = ['privacy.forget', 'teachmeet.cancelEventSure'];
