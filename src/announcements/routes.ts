@@ -315,6 +315,8 @@ export function announcementRoutes(deps: AnnouncementRouteDeps): AnnouncementRou
       verb: 'announce.preview',
       data: PreviewInput,
       audience: 'rep',
+      // The first Preview of a new announcement stores its draft: a redelivered press must not store another.
+      once: true,
       async run(turn, data) {
         const values = Object.fromEntries(FORM_FIELDS.map((f) => [f, data[f]])) as FormValues;
         return preview(turn, values, data.draftId, data.pupilDataChecked);

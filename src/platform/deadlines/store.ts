@@ -335,6 +335,9 @@ export class DeadlineStore implements DeadlineRegistry {
       if (!current) return { found: undefined };
       const decided = change(current.record);
       if (!decided.ok) return { found: { item: current.record, result: decided.result, changed: false } };
+      // The same change again (Teams redelivering the press): already so, nothing to write.
+      const same = JSON.stringify(decided.progress) === JSON.stringify(current.record.progress) && decided.nextAt?.getTime() === current.record.nextAt?.getTime();
+      if (same) return { found: { item: current.record, result: decided.result, changed: false } };
       const now = this.clock.now();
       const next: StoredDeadline = { ...current.record, progress: decided.progress, nextAt: decided.nextAt, rev: current.record.rev + 1 };
       return (await this.write(current, next, now)) ? { found: { item: next, result: decided.result, changed: true } } : undefined;
