@@ -1,7 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
-import type { PipelinePolicy } from '@azure/core-rest-pipeline';
-import type { TableClient, TransactionAction } from '@azure/data-tables';
+import type { TransactionAction } from '@azure/data-tables';
 import { loadConfig } from '../src/config';
 import { startTogether, TABLES } from '../src/index';
 import { ANNOUNCEMENTS_TABLE, AnnouncementStore } from '../src/announcements/store';
@@ -20,6 +19,7 @@ import { replaceRows } from '../src/platform/storage/transaction';
 import type { SignUp, TeachMeet } from '../src/teachmeets/model';
 import { adaptiveCardsOf, cardText } from '../test/support/cardActions';
 import { TeamsSimulator } from '../test/support/simulator';
+import { EntityCounter, inParallel } from './seeding';
 
 /**
  * The impact section of `npm run bench`: three academic years (2023/24 – 2025/26) of a 40-school
@@ -38,43 +38,6 @@ const intEnv = (name: string, fallback: number) => {
   return Number.isFinite(v) && v > 0 ? v : fallback;
 };
 
-/** Counts the entities in the responses to GET requests, per table (as bench/nudges.ts does). */
-class EntityCounter {
-  readonly byTable = new Map<string, number>();
-  requests = 0;
-
-  attach(client: TableClient, table: string): void {
-    const policy: PipelinePolicy = {
-      name: `benchImpactEntities.${table}`,
-      sendRequest: async (request, next) => {
-        this.requests += 1;
-        const response = await next(request);
-        if (request.method === 'GET' && response.status === 200) {
-          let n = 1;
-          try {
-            const body = JSON.parse(response.bodyAsText ?? '{}') as { value?: unknown[] };
-            if (Array.isArray(body.value)) n = body.value.length;
-          } catch {
-            n = 1;
-          }
-          this.byTable.set(table, (this.byTable.get(table) ?? 0) + n);
-        }
-        return response;
-      },
-    };
-    client.pipeline.addPolicy(policy);
-  }
-
-  reset(): void {
-    this.byTable.clear();
-    this.requests = 0;
-  }
-
-  total(): number {
-    return [...this.byTable.values()].reduce((a, b) => a + b, 0);
-  }
-}
-
 /** A small deterministic generator, so every run seeds the same history. */
 function random(seed: number): () => number {
   let s = seed;
@@ -82,15 +45,6 @@ function random(seed: number): () => number {
     s = (s * 1_103_515_245 + 12_345) % 2_147_483_648;
     return s / 2_147_483_648;
   };
-}
-
-async function inParallel<T>(items: readonly T[], width: number, run: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, items.length) }, async () => {
-      while (next < items.length) await run(items[next++]!);
-    }),
-  );
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -249,7 +203,7 @@ export async function benchImpact(options: { connectionString?: string; log?: (l
 
     // ---------------------------------------------------------------------------------------------
     // The report for 2025/26, through the wire: the card, then the page.
-    const counter = new EntityCounter();
+    const counter = new EntityCounter('benchImpactEntities');
     for (const name of TABLES) counter.attach(tables.client(name), name);
     clock.set(new Date('2026-09-01T10:00:00Z'));
     const staffRoom = sim.channel('Bench Schools Together', 'Staff room');

@@ -1,8 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import type { PipelinePolicy } from '@azure/core-rest-pipeline';
-import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
+import { odata, type TransactionAction } from '@azure/data-tables';
 import { loadConfig } from '../src/config';
 import { NudgeService } from '../src/nudges/service';
 import { NUDGES_TABLE, NudgeStore } from '../src/nudges/store';
@@ -18,6 +17,7 @@ import { startAzurite } from '../src/platform/storage/azurite';
 import { Tables } from '../src/platform/storage/tables';
 import { Timers, TIMERS_TABLE } from '../src/platform/timers';
 import { TeamsSimulator } from '../test/support/simulator';
+import { EntityCounter, inParallel } from './seeding';
 
 /**
  * The nudges section of `npm run bench`: one scheduler tick over a registry of BENCH_NUDGE_TOTAL
@@ -70,57 +70,6 @@ const intEnv = (name: string, fallback: number) => {
   return Number.isInteger(v) && v > 0 ? v : fallback;
 };
 
-/** Counts the entities in the responses to GET requests, per table. */
-class EntityCounter {
-  readonly byTable = new Map<string, number>();
-  requests = 0;
-
-  attach(client: TableClient, table: string): void {
-    const policy: PipelinePolicy = {
-      name: `benchNudgeEntities.${table}`,
-      sendRequest: async (request, next) => {
-        this.requests += 1;
-        const response = await next(request);
-        if (request.method === 'GET' && response.status === 200) {
-          let n = 1;
-          try {
-            const body = JSON.parse(response.bodyAsText ?? '{}') as { value?: unknown[] };
-            if (Array.isArray(body.value)) n = body.value.length;
-          } catch {
-            n = 1;
-          }
-          this.byTable.set(table, (this.byTable.get(table) ?? 0) + n);
-        }
-        return response;
-      },
-    };
-    client.pipeline.addPolicy(policy);
-  }
-
-  reset(): void {
-    this.byTable.clear();
-    this.requests = 0;
-  }
-
-  total(): number {
-    let n = 0;
-    for (const v of this.byTable.values()) n += v;
-    return n;
-  }
-}
-
-async function inParallel<T>(items: readonly T[], width: number, run: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, items.length) }, async () => {
-      while (next < items.length) {
-        const item = items[next++]!;
-        await run(item);
-      }
-    }),
-  );
-}
-
 export async function benchNudges(options: NudgesBenchOptions = {}): Promise<NudgesBenchResult> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const total = options.total ?? intEnv('BENCH_NUDGE_TOTAL', 100_000);
@@ -134,7 +83,7 @@ export async function benchNudges(options: NudgesBenchOptions = {}): Promise<Nud
     if (!loaded.ok) throw new Error(loaded.problems.join('; '));
     const tables = new Tables({ connectionString }, `b${randomBytes(4).toString('hex')}`);
     await tables.ensure([DEADLINES_TABLE, NUDGES_TABLE, DIRECTORY_TABLE, CONVERSATIONS_TABLE, TIMERS_TABLE]);
-    const counter = new EntityCounter();
+    const counter = new EntityCounter('benchNudgeEntities');
     for (const table of [DEADLINES_TABLE, NUDGES_TABLE, DIRECTORY_TABLE, CONVERSATIONS_TABLE, TIMERS_TABLE]) counter.attach(tables.client(table), table);
 
     // Mon 23 Nov 2026 10:00 the due items are registered; the measured tick is Fri 27 Nov 08:00, their 7-day nudge.
