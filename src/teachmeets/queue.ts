@@ -140,9 +140,14 @@ export class TeachMeetQueue {
     return loaded;
   }
 
-  /** The event as this instance last committed or read it (no storage call); undefined if it has none. */
-  latest(eventId: string): Aggregate | undefined {
-    return this.cache.get(eventId)?.agg;
+  /**
+   * The event at version `v` or later: as this instance last committed or read it when that is recent
+   * enough (no storage call), else as stored (another commit, here or elsewhere, may have landed before
+   * this instance noted it). Undefined for an unknown event.
+   */
+  async atLeast(eventId: string, v: number): Promise<Aggregate | undefined> {
+    const cached = this.cache.get(eventId)?.agg;
+    return cached && cached.event.version >= v ? cached : (await this.read(eventId))?.agg;
   }
 
   /** Whether changes to the event are waiting or being committed here. */

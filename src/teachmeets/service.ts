@@ -8,6 +8,7 @@ import type { ConversationStore } from '../platform/conversations/store';
 import type { Deadline, DeadlineRegistry } from '../platform/deadlines/types';
 import type { DirectoryStore } from '../platform/directory/store';
 import type { Logger } from '../platform/logging';
+import { stampOf } from '../platform/outbox/kernel';
 import type { Effect, Outbox } from '../platform/outbox/outbox';
 import type { PersonAddress } from '../platform/proactive';
 import type { Timers } from '../platform/timers';
@@ -79,13 +80,10 @@ export class TeachMeetService {
       deps.logger,
     );
     // A message about a place is sent only if it still holds when its turn comes (in a rush someone may
-    // cancel before their confirmation has gone): read from this instance's latest state of the event.
+    // cancel before their confirmation has gone): judged on the event at least as new as the change that made it.
     deps.outbox.onCheck(STILL, async (data, to) => {
       const d = data as { eventId: string; v: number; kind: 'confirmed' | 'offer' | 'offerExpired'; expiresAt?: string };
-      // This instance's latest state, unless it is older than the change that made the message (another
-      // commit, here or elsewhere, may have landed before this instance noted it): then what is stored.
-      const cached = this.queue.latest(d.eventId);
-      const agg = cached && cached.event.version >= d.v ? cached : (await this.queue.read(d.eventId))?.agg;
+      const agg = await this.queue.atLeast(d.eventId, d.v);
       const s = agg?.signUps.get(to.aadObjectId.toLowerCase()) ?? agg?.signUps.get(to.aadObjectId);
       if (!agg || !s || agg.event.status === 'cancelled') return false;
       if (d.kind === 'confirmed') return s.status === 'confirmed';
@@ -165,7 +163,7 @@ export class TeachMeetService {
    */
   async effects(applied: Applied, agg: Aggregate, posts: readonly Post[], before?: Aggregate): Promise<Effect[]> {
     const now = this.deps.clock.now();
-    const out: Effect[] = await this.cardEffects(agg, posts, now);
+    const out: Effect[] = this.cardEffects(agg, posts);
     const e = agg.event;
     const via = viaOf(posts);
     const person = (s: SignUp): PersonAddress => ({ aadObjectId: s.aadObjectId, teamsId: s.teamsId, name: s.name });
@@ -211,7 +209,7 @@ export class TeachMeetService {
   }
 
   /** Every posted copy of the card, as the state `agg` shows (coalesced by the outbox: only the latest is sent). */
-  private async cardEffects(agg: Aggregate, posts: readonly Post[], _now: Date): Promise<Effect[]> {
+  private cardEffects(agg: Aggregate, posts: readonly Post[]): Effect[] {
     const out: Effect[] = [];
     for (const post of posts) {
       const reference = parseReference(post.reference);
@@ -224,8 +222,7 @@ export class TeachMeetService {
 
   /** The card for one posted copy, from the event as it is now (at least version `v`). */
   private async renderCopy(eventId: string, v: number, reference: Partial<ConversationReference>): Promise<Partial<Activity> | undefined> {
-    const cached = this.queue.latest(eventId);
-    const agg = cached && cached.event.version >= v ? cached : (await this.queue.read(eventId))?.agg;
+    const agg = await this.queue.atLeast(eventId, v);
     if (!agg) return undefined;
     const now = this.deps.clock.now();
     const names = await this.schoolNames();
@@ -244,10 +241,10 @@ export class TeachMeetService {
   async refreshCards(eventId: string): Promise<void> {
     const loaded = await this.queue.read(eventId);
     if (!loaded || loaded.posts.length === 0) return;
-    const effects = await this.cardEffects(loaded.agg, loaded.posts, this.deps.clock.now());
+    const effects = this.cardEffects(loaded.agg, loaded.posts);
     const c = counts(loaded.agg);
     const rows = this.deps.store.commitRows(loaded.agg, loaded.etag, [], { attending: c.attending, waiting: c.waiting + c.offered, presenting: c.presenting[2] + c.presenting[5] + c.presenting[7] });
-    const done = await this.deps.outbox.commit(TEACHMEETS_TABLE, eventId, { rows }, effects, String(loaded.agg.event.version).padStart(10, '0'));
+    const done = await this.deps.outbox.commit(TEACHMEETS_TABLE, eventId, { rows }, effects, stampOf(loaded.agg.event.version));
     // The event row was written again: the queue's cached ETag is stale.
     this.queue.forget(eventId);
     if (done) await done.delivered;

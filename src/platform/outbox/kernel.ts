@@ -32,21 +32,19 @@ export type Changed<L, V, R> =
   | { readonly kind: 'done'; readonly loaded: L; readonly value: V; readonly delivered: Promise<void> };
 
 export async function change<L, V, R>(outbox: Outbox, load: () => Promise<L | undefined>, decide: (loaded: L) => Decision<V, R> | Promise<Decision<V, R>>, what = 'a change'): Promise<Changed<L, V, R>> {
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+  return untilWritten<Changed<L, V, R>>(what, async () => {
     const loaded = await load();
     if (loaded === undefined) return { kind: 'missing' };
     const decision = await decide(loaded);
     if (!decision.ok) return { kind: 'refused', refusal: decision.refusal, loaded };
     const { table, partitionKey, actions, effects, stamp } = decision.write;
     const committed = await outbox.commit(table, partitionKey, actions, effects, stamp);
-    if (committed) return { kind: 'done', loaded, value: decision.value, delivered: committed.delivered };
-    await conflictPause(attempt);
-  }
-  throw new Error(`${what} kept changing under us`);
+    return committed ? { kind: 'done', loaded, value: decision.value, delivered: committed.delivered } : undefined;
+  });
 }
 
 /** The pause after a conflict: short, random, growing, so two writers that keep colliding drift apart. */
-export function conflictPause(attempt: number): Promise<void> {
+function conflictPause(attempt: number): Promise<void> {
   return sleep(5 + Math.floor(Math.random() * 20 * (attempt + 1)));
 }
 
@@ -82,22 +80,21 @@ export async function changeRow<T, V, R = never>(
   decide: (current: T, etag: string | undefined) => { readonly write: TableEntity; readonly value: V } | { readonly skip: V } | { readonly refused: R },
   what = 'a row',
 ): Promise<{ readonly ok: true; readonly value: V } | { readonly ok: false; readonly refusal: R }> {
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+  return untilWritten(what, async () => {
     const current = await read();
     const decided = decide(current.value, current.etag);
-    if ('refused' in decided) return { ok: false, refusal: decided.refused };
-    if ('skip' in decided) return { ok: true, value: decided.skip };
+    if ('refused' in decided) return { ok: false as const, refusal: decided.refused };
+    if ('skip' in decided) return { ok: true as const, value: decided.skip };
     try {
       if (current.etag) await table.updateEntity(decided.write, 'Replace', { etag: current.etag });
       else await table.createEntity(decided.write);
-      return { ok: true, value: decided.value };
+      return { ok: true as const, value: decided.value };
     } catch (err) {
       const status = statusOf(err);
       if (status !== 412 && status !== 409 && status !== 404) throw err;
+      return undefined;
     }
-    await conflictPause(attempt);
-  }
-  throw new Error(`${what} kept changing under us`);
+  });
 }
 
 /** A revision as a stamp that sorts (effects of revision 10 after those of 9). */

@@ -363,10 +363,7 @@ export class Outbox {
     const { effect } = item;
     if (effect.kind === 'tellMany') return this.expand(client, partitionKey, item);
     if (effect.kind === 'tell' && effect.still && !(await this.stillHolds(effect.still, effect.to))) {
-      this.check();
-      await client.deleteEntity(partitionKey, item.rowKey, { etag: item.etag }).catch((err) => {
-        if (statusOf(err) !== 404 && statusOf(err) !== 412) throw err;
-      });
+      await this.settled(client, partitionKey, item);
       this.stats.dropped += 1;
       return 'done';
     }
@@ -383,13 +380,17 @@ export class Outbox {
       const handler = this.handlers.get(then.handler);
       if (handler) await handler(then.data, sent).catch((err) => this.deps.logger.warn({ err: { message: (err as Error).message }, handler: then.handler }, 'outbox: after-send step failed'));
     }
+    await this.settled(client, partitionKey, item);
+    this.stats.delivered += 1;
+    return 'done';
+  }
+
+  /** A row delivered (or no longer owed) goes at once, under its ETag: a card's newer state committed meanwhile stays, to be sent. */
+  private async settled(client: TableClient, partitionKey: string, item: Pending): Promise<void> {
     this.check();
-    // Delivered: the row goes at once (under its ETag: a card's newer state committed meanwhile stays, to be sent).
     await client.deleteEntity(partitionKey, item.rowKey, { etag: item.etag }).catch((err) => {
       if (statusOf(err) !== 404 && statusOf(err) !== 412) throw err;
     });
-    this.stats.delivered += 1;
-    return 'done';
   }
 
   private async perform(effect: Effect): Promise<SentMessage | undefined> {
