@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import type { TransactionAction } from '@azure/data-tables';
 import { loadConfig } from '../src/config';
 import { startTogether, TABLES } from '../src/index';
-import { ANNOUNCEMENTS_TABLE, AnnouncementStore } from '../src/announcements/store';
+import { ANNOUNCEMENTS_TABLE, recipientEntity } from '../src/announcements/store';
 import type { Recipient } from '../src/announcements/model';
 import { ManualClock } from '../src/platform/clock';
 import { DEADLINES_TABLE, entityOf, itemKeyOf, type StoredDeadline } from '../src/platform/deadlines/store';
@@ -182,13 +182,12 @@ export async function benchImpact(options: { connectionString?: string; log?: (l
       await swaps.commit(new SwapChange().createOffer(oa, '').createOffer(ob, '').createMatch(match));
     });
 
-    const announcements = new AnnouncementStore(tables, logger);
     const annTable = tables.client(ANNOUNCEMENTS_TABLE);
     const sends = years.flatMap((y) => Array.from({ length: 40 * scale }, (_, i) => ({ y, i })));
     await inParallel(sends, 4, async ({ y, i }) => {
       const id = `an${String(y * 1000 + i).padStart(10, '0')}`;
       const recipients: Recipient[] = Array.from({ length: 500 }, (_, k) => ({ key: `r|p|${id}-${k}`, label: `Person ${k}`, schoolId: schools[k % 40]!.id, target: { kind: 'person', aadObjectId: `${id}-${k}`, name: 'p', serviceUrl: 'https://smba.example', tenantId: 't', botId: 'b' } }));
-      await announcements.addRecipients(id, recipients);
+      for (let k = 0; k < recipients.length; k += 100) await annTable.submitTransaction(recipients.slice(k, k + 100).map((r): TransactionAction => ['create', recipientEntity(id, r)]));
       const at = inYear(y);
       const acks = Array.from({ length: 100 }, (_, k): TransactionAction => ['create', { partitionKey: id, rowKey: `ack|${id}-${k}`, name: 'p', schoolId: schools[k % 40]!.id, at: new Date(at.getTime() + k * 60_000).toISOString() }]);
       await annTable.submitTransaction(acks);

@@ -15,15 +15,13 @@ import { signedCsv } from './platform/downloads';
 import { SignedLinks } from './platform/links';
 import type { Logger } from './platform/logging';
 import { Proactive } from './platform/proactive';
-import { OUTBOX_TABLE, SendGate } from './platform/outbox/gate';
+import { OUTBOX_TABLE, SendGate, type GateOptions } from './platform/outbox/gate';
 import { Outbox, OUTBOX_TIMER } from './platform/outbox/outbox';
 import type { PressLimits } from './platform/rateLimit';
 import { startServer, type Download } from './platform/server';
 import { Tables, type TableTarget } from './platform/storage/tables';
-import { Queues } from './platform/storage/queues';
 import { announcementRoutes, type AnnouncementRoutes } from './announcements/routes';
-import type { AnnouncementService } from './announcements/service';
-import type { FanoutTuning } from './announcements/worker';
+import type { AnnouncementService, AnnouncementTuning } from './announcements/service';
 import { Scheduler, TIMERS_TABLE, Timers, type TickJob, type TimerHandler } from './platform/timers';
 import { nudgeRoutes } from './nudges/routes';
 import { NudgeService } from './nudges/service';
@@ -77,8 +75,10 @@ export interface TogetherOptions {
   readonly offerPolicy?: OfferPolicy;
   /** How many commands and clicks one person may send (tests make it small). */
   readonly pressLimits?: PressLimits;
-  /** Announcement fan-out timing and limits (tests and benchmarks make them fast); the rate comes from config. */
-  readonly announcements?: Partial<FanoutTuning>;
+  /** The send gate's limits (tests make them small); the app's rate comes from config (TEAMS_SEND_RATE) unless given here. */
+  readonly send?: Partial<GateOptions>;
+  /** Announcement report timing (tests make it fast). */
+  readonly announcements?: Partial<AnnouncementTuning>;
 }
 
 export interface Together {
@@ -132,11 +132,7 @@ export interface CapabilityDeps {
   readonly offerPolicy: OfferPolicy;
   /** The deadline registry (a DeadlineRegistry; the nudges capability also reads what is due from it). */
   readonly deadlines: DeadlineStore;
-  /** Storage Queues for the announcement fan-out (absent when only inspecting). */
-  readonly queues?: Queues;
-  readonly fanout?: Partial<FanoutTuning>;
-  /** The one gate every request to Teams passes (absent when only inspecting: then one of its own). */
-  readonly gate?: SendGate;
+  readonly announcementTuning?: Partial<AnnouncementTuning>;
   /** Everything a change tells people goes through it (platform/outbox/outbox.ts). */
   readonly outbox: Outbox;
 }
@@ -180,7 +176,7 @@ export function wireCapabilities(deps: CapabilityDeps): Capabilities & { teachme
   commands = [help.command, ...directoryPart.commands, ...teachMeetPart.commands, ...swapPart.commands, ...proposalPart.commands, ...nudgePart.commands];
   const actions = [...help.actions, ...directoryPart.actions, ...teachMeetPart.actions, ...swapPart.actions, ...proposalPart.actions, ...nudgePart.actions];
   const timers = new Map<string, TimerHandler>([[OUTBOX_TIMER, (key) => deps.outbox.recover(key)], [SWEEP_TIMER, (key) => teachmeets.sweep(key)], [REMINDERS_TIMER, (key) => teachmeets.registerAllReminders(key)], ...swapPart.timers]);
-  const announcePart = announcementRoutes({ tables: deps.tables, queues: deps.queues, directory, conversations: deps.conversations, proactive: deps.proactive, timers: deps.timers, links: deps.links, clock: deps.clock, logger, partnershipName: config.partnershipName, gate: deps.gate ?? new SendGate({ ratePerSecond: config.sendRatePerSecond }), tuning: deps.fanout });
+  const announcePart = announcementRoutes({ tables: deps.tables, directory, conversations: deps.conversations, proactive: deps.proactive, timers: deps.timers, links: deps.links, clock: deps.clock, logger, partnershipName: config.partnershipName, outbox: deps.outbox, tuning: deps.announcementTuning });
   commands.push(...announcePart.commands);
   const retention = new RetentionJob(deps.tables, INVENTORY, config.retention, logger);
   const privacyPart = privacyRoutes({ tables: deps.tables, inventory: INVENTORY, links: deps.links, clock: deps.clock, partnershipName: config.partnershipName, directory, conversations: deps.conversations, logger, beforeErase: [(aad, now) => teachmeets.releasePlaces(aad, now)] });
@@ -302,8 +298,7 @@ export async function startTogether(options: TogetherOptions): Promise<Together>
   const conversations = new ConversationStore(tables, logger, clock);
   const adapter = createAdapter(config);
   // One gate for every request to Teams from this instance, sharing the app's rate with the others.
-  const fanout = options.announcements ?? {};
-  const gate = new SendGate({ ratePerSecond: fanout.ratePerSecond ?? config.sendRatePerSecond, perConversationPerSecond: fanout.perConversationPerSecond, guardMs: fanout.guardMs, heartbeatMs: fanout.heartbeatMs }, tables, logger);
+  const gate = new SendGate({ ratePerSecond: config.sendRatePerSecond, ...(options.send ?? {}) }, tables, logger);
   const proactive = new Proactive(adapter, config.bot?.id ?? '', conversations, logger, gate);
   const timers = new Timers(tables, logger);
   // Until the server listens the port may be 0 ("any"); links are made later, from the real one.
@@ -314,7 +309,7 @@ export async function startTogether(options: TogetherOptions): Promise<Together>
   const deadlines = new DeadlineStore(tables, clock, logger);
   const outbox = new Outbox({ tables, timers, proactive, conversations, deadlines, clock, logger });
 
-  const capabilities = wireCapabilities({ config, logger, clock, tables, directory, conversations, proactive, timers, links, offerPolicy: options.offerPolicy ?? DEFAULT_OFFER_POLICY, deadlines, gate, outbox, queues: new Queues(options.storage, options.tablePrefix ?? ''), fanout: options.announcements });
+  const capabilities = wireCapabilities({ config, logger, clock, tables, directory, conversations, proactive, timers, links, offerPolicy: options.offerPolicy ?? DEFAULT_OFFER_POLICY, deadlines, outbox, announcementTuning: options.announcements });
   const inbound = new InboundLog(tables, logger);
   const bot = createBot({ config, logger, clock, directory, conversations, inbound, proactive, adapter, pressLimits: options.pressLimits, ...capabilities });
 

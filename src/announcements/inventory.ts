@@ -1,5 +1,6 @@
 import { odata } from '@azure/data-tables';
 import { fieldsOf, PROGRAMME_BASIS, type TableInventory } from '../platform/inventory';
+import { OUTBOX_FIELDS } from '../platform/outbox/outbox';
 import { ANNOUNCEMENTS_TABLE, COUNTED_FIELDS, foldDeliveryCounts, indexTime } from './store';
 
 /** What the Announcements table holds (see platform/inventory.ts). */
@@ -7,7 +8,7 @@ export const ANNOUNCEMENTS_INVENTORY: TableInventory = {
   table: ANNOUNCEMENTS_TABLE,
   capability: 'Announcements',
   rows:
-    "An announcement's partition (PartitionKey = its id): the announcement row, one row per recipient conversation ('r|…') and one per acknowledgement ('ack|' + Entra object id); an index partition, the partnership's setting and the sending instances' heartbeats",
+    "An announcement's partition (PartitionKey = its id): the announcement row, one row per recipient conversation ('r|…') and one per acknowledgement ('ack|' + Entra object id) and, while it is being sent, each recipient's message in the outbox ('out|…'); an index partition and the partnership's setting",
   personalData:
     "Staff: the author's Entra object id, display name and role; each recipient's display name and school (for the delivery report); who pressed Got it (Entra object id, display name, school, when)",
   purpose: 'Composing, scheduling and delivering announcements within Teams\' limits, the delivery and acknowledgement report',
@@ -15,13 +16,14 @@ export const ANNOUNCEMENTS_INVENTORY: TableInventory = {
   whoCanSee: 'The author and coordinators see the report (sent, failed, acknowledged per school; failures as CSV); recipients see the announcement',
   kept: "Each recipient's delivery record: DELIVERY_RETENTION_YEARS academic years (default 1) after the one it was sent in (its counts per school stay with the announcement); the announcement and its acknowledgements: RETENTION_YEARS (default 6); then purged",
   fields: {
+    ...OUTBOX_FIELDS,
     ...fieldsOf('the announcement: title, text, link, importance, whether acknowledgement is asked, audience and its target', 'title', 'text', 'link', 'importance', 'askAck', 'audience', 'target'),
     ...fieldsOf("the author: Entra object id, display name, role", 'authorAad', 'authorName', 'authorRole'),
     ...fieldsOf('its life: state, version, when it was created, is due, was sent, completed or cancelled, by whom', 'state', 'version', 'createdAt', 'sendAt', 'completedAt', 'cancelledAt', 'cancelledBy', 'dispatched', 'recipients', 'recipientsWritten'),
     ...fieldsOf("the author's copy of the report card (message id and conversation reference)", 'copyActivityId', 'copyReference'),
     deliveryKept: 'counts per school (sent, pending, failed, not sent) of delivery records purged by retention, so the report stays whole',
     id: 'the announcement id (index rows)',
-    ...fieldsOf('a recipient conversation: display name or label, school, delivery status, attempts, last answer from Teams, claim, when sent, message id', 'name', 'label', 'schoolId', 'status', 'attempts', 'lastStatus', 'claimBy', 'claimUntil', 'sentAt', 'doneAt', 'activityId', 'reason', 'via'),
+    ...fieldsOf('a recipient conversation: display name or label, school, delivery status, attempts, last answer from Teams, when sent, message id', 'name', 'label', 'schoolId', 'status', 'attempts', 'lastStatus', 'sentAt', 'doneAt', 'activityId', 'reason', 'via'),
     at: 'when someone pressed Got it (acknowledgement rows)',
     repsMayAnnounce: "the partnership's setting: whether reps may announce to their own school",
     changedBy: 'who last changed that setting (their Entra object id)',
@@ -29,7 +31,7 @@ export const ANNOUNCEMENTS_INVENTORY: TableInventory = {
   head: 'announcement',
   // A delivery still owed to an erased person is given up: the announcement finishes without them.
   afterErase: (row, now) =>
-    String(row.rowKey).startsWith('r|') && row.state === 'pending' ? { ...row, state: 'failed', reason: 'erased', doneAt: now.toISOString(), claimBy: '', claimUntil: 0 } : row,
+    String(row.rowKey).startsWith('r|') && row.state === 'pending' ? { ...row, state: 'failed', reason: 'erased', doneAt: now.toISOString() } : row,
   retention: [
     {
       kind: 'delivery',

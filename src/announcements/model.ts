@@ -11,7 +11,7 @@ export type Importance = 'normal' | 'important' | 'urgent';
 
 /**
  * draft: previewed, not sent; scheduled: waits for its send time (a durable timer);
- * sending: recipients are queued and being sent to; done: nobody is pending; cancelled: stopped
+ * sending: recipients are written with their messages and being sent to; done: nobody is pending; cancelled: stopped
  * (what was sent stays sent).
  */
 export type Status = 'draft' | 'scheduled' | 'sending' | 'done' | 'cancelled';
@@ -58,7 +58,7 @@ export interface Announcement {
   /** How many recipients were written (once they are). */
   readonly recipients: number;
   readonly recipientsWritten: boolean;
-  /** Every recipient has its queue message. */
+  /** Every recipient's row and message are written. */
   readonly dispatched: boolean;
   readonly copy?: CopyPost;
   /** A conversation in the partnership's tenant, used to open personal chats with people who have none. */
@@ -103,9 +103,6 @@ export interface RecipientRow extends Recipient {
   readonly reason: string;
   readonly activityId: string;
   readonly doneAt: string;
-  /** Who is sending it now, until when (ms since epoch); '' / 0 when nobody. */
-  readonly claimBy: string;
-  readonly claimUntil: number;
   readonly etag: string;
 }
 

@@ -13,19 +13,16 @@ import type { SignedLinks } from '../platform/links';
 import type { Logger } from '../platform/logging';
 import type { Proactive } from '../platform/proactive';
 import type { Download } from '../platform/server';
-import { Queues } from '../platform/storage/queues';
 import type { Tables } from '../platform/storage/tables';
 import { formatDayTime } from '../platform/time';
 import type { TimerHandler, Timers } from '../platform/timers';
 import type { Turn } from '../platform/turn';
 import { composeCardData, listItem, NOT_SENT_TO_YOU, previewCardData, purgedFailuresText, valuesOf, type FailuresCardData, PREVIEW_ANYWAY } from './cards';
-import { BotConnector, type Connector } from './connector';
 import type { Announcement, Endpoint } from './model';
 import { checkDraft, conversationKey, failuresCsv, FORM_FIELDS, kindLabel, mayAnnounce, MAX_TEXT_CHARS, parseShortForm, personKey, recipientCounts, sizeProblem, type FormValues } from './rules';
-import { AnnouncementService, DISPATCH_TIMER } from './service';
+import { AnnouncementService, DEFAULT_TUNING, DISPATCH_TIMER, type AnnouncementTuning } from './service';
 import { ANNOUNCEMENTS_TABLE, AnnouncementStore } from './store';
-import { DEFAULT_TUNING, type FanoutTuning } from './worker';
-import type { SendGate } from '../platform/outbox/gate';
+import type { Outbox } from '../platform/outbox/outbox';
 
 /**
  * Announcements by command: `announce` (a compose card, or the short form `announce reps: …`), a
@@ -36,8 +33,6 @@ import type { SendGate } from '../platform/outbox/gate';
 
 export interface AnnouncementRouteDeps {
   readonly tables: Tables;
-  /** Storage Queues; absent only when the routes are built for inspection and never started. */
-  readonly queues?: Queues;
   readonly directory: DirectoryStore;
   readonly conversations: ConversationStore;
   readonly proactive: Proactive;
@@ -46,12 +41,10 @@ export interface AnnouncementRouteDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly partnershipName: string;
-  /** The one gate every request to Teams passes (the app's rate, shared with every other sender). */
-  readonly gate: SendGate;
-  /** Timing and limits; tests make them fast. */
-  readonly tuning?: Partial<FanoutTuning>;
-  /** Tests and benchmarks may give their own connector; by default the bot's, authenticated as the adapter is. */
-  readonly connector?: Connector;
+  /** Every recipient's message goes through it. */
+  readonly outbox: Outbox;
+  /** Report timing; tests make it fast. */
+  readonly tuning?: Partial<AnnouncementTuning>;
 }
 
 export interface AnnouncementRoutes {
@@ -88,12 +81,9 @@ const PreviewInput = z
   .strip();
 
 export function announcementRoutes(deps: AnnouncementRouteDeps): AnnouncementRoutes {
-  const tuning: FanoutTuning = { ...DEFAULT_TUNING, ...(deps.tuning ?? {}) };
+  const tuning: AnnouncementTuning = { ...DEFAULT_TUNING, ...(deps.tuning ?? {}) };
   const store = new AnnouncementStore(deps.tables, deps.logger);
-  // For inspection only (never started): a client that is never used.
-  const queues = deps.queues ?? new Queues({ connectionString: 'UseDevelopmentStorage=true' }, 'inspection');
-  const connector = deps.connector ?? new BotConnector((serviceUrl) => deps.proactive.credentials(serviceUrl), tuning.requestTimeoutMs);
-  const service = new AnnouncementService({ store, directory: deps.directory, conversations: deps.conversations, timers: deps.timers, queues, connector, gate: deps.gate, clock: deps.clock, logger: deps.logger, tuning, partnershipName: deps.partnershipName });
+  const service = new AnnouncementService({ store, directory: deps.directory, conversations: deps.conversations, timers: deps.timers, outbox: deps.outbox, proactive: deps.proactive, clock: deps.clock, logger: deps.logger, tuning, partnershipName: deps.partnershipName });
   const { directory } = deps;
 
   const schoolNamer = (schools: readonly School[]) => (id: string) => schools.find((s) => s.id === id)?.name ?? '';

@@ -6,44 +6,70 @@ import type { ConversationStore, StoredConversation } from '../platform/conversa
 import type { School } from '../platform/directory/rules';
 import type { DirectoryStore } from '../platform/directory/store';
 import type { Logger } from '../platform/logging';
-import type { Queues } from '../platform/storage/queues';
 import type { Timers } from '../platform/timers';
 import { messageCardData, reportCardData } from './cards';
-import type { Activity, Connector } from './connector';
 import { classify } from '../platform/outbox/delivery';
-import type { SendGate } from '../platform/outbox/gate';
-import type { Announcement, Audience, Endpoint, Status } from './model';
+import type { Effect, Outbox } from '../platform/outbox/outbox';
+import { ConnectorError, type Proactive } from '../platform/proactive';
+import type { Announcement, Audience, Endpoint, Recipient, Status, Target } from './model';
 import { report, resolveAudience, type AudienceSnapshot, type Report, type Resolution, type StoredRef } from './rules';
-import type { AnnouncementStore } from './store';
-import { FanoutWorker, POISON_QUEUE, WORK_QUEUE, workItem, type FanoutTuning } from './worker';
+import { ANNOUNCEMENTS_TABLE, recipientEntity, type AnnouncementStore } from './store';
 import { parseReference } from '../platform/conversations/reference';
 
 /**
- * What happens once an announcement is sent: its recipients are worked out and written, one work
- * item per recipient goes on the queue (the worker in every instance sends them), and the
- * coordinator's copy is refreshed in place with the delivery report while sending.
+ * What happens once an announcement is sent: its recipients are worked out, and each one's row is
+ * written with its message in the outbox (platform/outbox/outbox.ts), which delivers them at the
+ * app's shared rate and records each outcome on the recipient's row; the coordinator's copy is
+ * refreshed in place with the delivery report while sending.
  *
- * Dispatch is durable: before an announcement becomes `sending`, a timer is written (at its send
- * time when scheduled, or a couple of minutes ahead when sent at once, as a follow-up). Dispatch is
- * idempotent (rows are only added where missing, a duplicate work item is harmless), so the timer
- * finishes a dispatch that a crash interrupted and otherwise finds nothing to do.
+ * 1. Send: a timer is written first (at the send time when scheduled, or a couple of minutes ahead
+ *    as a follow-up), then the announcement becomes `scheduled` or `sending`;
+ * 2. dispatch (at once, or when the timer comes due): the audience is resolved and the recipients
+ *    are committed RECIPIENTS_PER_COMMIT at a time, each recipient's row (pending) in the same
+ *    entity-group transaction as its message in the outbox. A recipient whose row exists already
+ *    (a dispatch a crash interrupted) is skipped: a row is never written without its message, so
+ *    nobody is sent to twice and nobody is left out. Then the announcement is marked dispatched;
+ * 3. the outbox sends (a person without a stored chat has one opened by their Entra object id);
+ *    right before each send it asks whether the announcement is still being sent (a cancel stops
+ *    the rest, recorded as not sent), and it writes sent, failed (with Teams' answer) or cancelled
+ *    on the recipient's row in the transaction that settles the message;
+ * 4. every recorded outcome marks the report dirty: the coordinator's copy is replaced at most every
+ *    reportIntervalMs, and once nobody is pending the announcement is done.
+ *
+ * What a crash can do is what the outbox says: a message owed is delivered by any instance within a
+ * minute or so; one in flight at the crash may arrive twice. An interrupted dispatch is finished by
+ * the timer.
  */
 
 export const DISPATCH_TIMER = 'announce.dispatch';
 /** When sent at once, the follow-up that finishes a dispatch a crash interrupted. */
 export const FOLLOW_UP_MS = 2 * 60_000;
+/** Recipients per transaction: each is two rows (theirs and their message), and a transaction holds 100. */
+const RECIPIENTS_PER_COMMIT = 50;
+const STILL = 'announcements.still';
+const PROGRESSED = 'announcements.progressed';
+
+export interface AnnouncementTuning {
+  /** How often the coordinator's copy is refreshed while sending (at most). */
+  readonly reportIntervalMs: number;
+  /** How long an instance trusts what it read of an announcement's status (a cancel reaches other instances' sending within this). */
+  readonly statusTtlMs: number;
+}
+
+export const DEFAULT_TUNING: AnnouncementTuning = { reportIntervalMs: 3_000, statusTtlMs: 1_000 };
+
+export type Activity = Record<string, unknown>;
 
 export interface ServiceDeps {
   readonly store: AnnouncementStore;
   readonly directory: DirectoryStore;
   readonly conversations: ConversationStore;
   readonly timers: Timers;
-  readonly queues: Queues;
-  readonly connector: Connector;
-  readonly gate: SendGate;
+  readonly outbox: Outbox;
+  readonly proactive: Proactive;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly tuning: FanoutTuning;
+  readonly tuning: AnnouncementTuning;
   readonly partnershipName: string;
 }
 
@@ -54,7 +80,6 @@ interface Content {
 }
 
 export class AnnouncementService {
-  readonly worker: FanoutWorker;
   private readonly cache = new Map<string, { at: number; value: Promise<Content | undefined> }>();
   private readonly background = new Set<Promise<unknown>>();
   private readonly dirty = new Set<string>();
@@ -66,27 +91,9 @@ export class AnnouncementService {
   private stopped = false;
 
   constructor(private readonly deps: ServiceDeps) {
-    this.worker = new FanoutWorker({
-      queues: deps.queues,
-      store: deps.store,
-      connector: deps.connector,
-      gate: deps.gate,
-      logger: deps.logger,
-      tuning: deps.tuning,
-      content: (id) => this.content(id),
-      progressed: (id) => this.markDirty(id),
-      openedChat: async (target, result) => {
-        if (!result.conversationId) return;
-        const reference: Partial<ConversationReference> = {
-          channelId: 'msteams',
-          serviceUrl: target.serviceUrl,
-          conversation: { id: result.conversationId, conversationType: 'personal', tenantId: target.tenantId, isGroup: false, name: '' },
-          bot: { id: target.botId, name: '' },
-          user: { id: target.aadObjectId, name: target.name, aadObjectId: target.aadObjectId },
-        };
-        await deps.conversations.rememberPersonal(target.aadObjectId, reference, target.name);
-      },
-    });
+    // Right before each recipient's send: is it still to go? (A cancel stops the rest.)
+    deps.outbox.onCheck(STILL, async (data) => (await this.content(String(data)))?.status === 'sending');
+    deps.outbox.on(PROGRESSED, async (data) => this.markDirty(String((data as { partitionKey?: unknown }).partitionKey)));
   }
 
   static newId(): string {
@@ -95,7 +102,6 @@ export class AnnouncementService {
 
   start(): void {
     this.stopped = false;
-    this.worker.start();
   }
 
   async stop(): Promise<void> {
@@ -103,16 +109,14 @@ export class AnnouncementService {
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
     this.refreshTimer = undefined;
     await this.settleBackground();
-    await this.worker.stop();
     await this.refreshing;
   }
 
-  /** Tests: as if the process had died (see FanoutWorker.halt). */
+  /** Tests: as if the process had died: no report refresh more (the outbox is halted with the instance). */
   halt(): void {
     this.stopped = true;
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
     this.refreshTimer = undefined;
-    this.worker.halt();
   }
 
   private async settleBackground(): Promise<void> {
@@ -144,9 +148,9 @@ export class AnnouncementService {
     return activity;
   }
 
-  /** Status and message for the worker, cached for statusTtlMs (a cancel on another instance is seen within it). */
+  /** Status and message, cached for statusTtlMs (a cancel on another instance is seen within it). */
   content(id: string): Promise<Content | undefined> {
-    const now = this.deps.tuning.timing.now();
+    const now = Date.now();
     const hit = this.cache.get(id);
     if (hit && now - hit.at <= this.deps.tuning.statusTtlMs) return hit.value;
     const value = this.deps.store.get(id).then((loaded) => (loaded ? { announcement: loaded.announcement, status: loaded.announcement.status, activity: this.messageActivity(loaded.announcement) } : undefined));
@@ -233,7 +237,7 @@ export class AnnouncementService {
 
   /** Timer (and straight after Send): a due scheduled announcement starts sending; an interrupted dispatch is finished. */
   async dispatch(id: string): Promise<void> {
-    const { store, queues, clock, logger } = this.deps;
+    const { store, clock, logger } = this.deps;
     for (let tries = 0; tries < 8; tries += 1) {
       const loaded = await store.get(id);
       if (!loaded) return;
@@ -249,40 +253,49 @@ export class AnnouncementService {
       }
       if (a.status !== 'sending') return;
       if (a.dispatched) {
-        // The follow-up: nothing to queue; count again, so a send whose last worker died is still marked done.
+        // The follow-up: nothing to write; count again, so a send whose last recipient was recorded elsewhere is still marked done.
         this.markDirty(id);
         return;
       }
-      if (!a.recipientsWritten) {
-        const resolution = await this.resolve(a.audience, a.via);
-        await store.addRecipients(id, resolution.recipients);
-        const saved = await store.save((a = { ...a, recipientsWritten: true, recipients: resolution.recipients.length }), etag);
-        if (!saved.ok) continue;
-        etag = saved.etag;
-      }
-      const rows = await store.recipients(id);
-      const pending = rows.filter((r) => r.state === 'pending');
-      // Rows as just read: the items carry their ETag and target, so a first attempt need not read them again.
-      await queues.ensure([WORK_QUEUE, POISON_QUEUE]);
-      const work = queues.client(WORK_QUEUE);
-      let next = 0;
-      const enqueue = async () => {
-        while (next < pending.length) {
-          const row = pending[next++]!;
-          await work.sendMessage(workItem(id, row.key, row.claimBy ? undefined : { etag: row.etag, target: row.target }), { messageTimeToLive: -1 });
-          if (next === 1 || next % 64 === 0) this.worker.kick();
-        }
-      };
-      // A few at a time: the workers (here too) start sending as soon as the first are queued, and must not be starved.
-      await Promise.all(Array.from({ length: Math.min(4, pending.length) }, enqueue));
-      this.worker.kick();
-      const saved = await store.save({ ...a, recipients: rows.length, dispatched: true }, etag);
-      if (!saved.ok) continue; // someone else changed it meanwhile (a cancel): look again; the items are queued either way
+      const resolution = await this.resolve(a.audience, a.via);
+      const written = await this.commitRecipients(a, resolution.recipients);
+      if (written === undefined) continue; // cancelled meanwhile: look again
+      const saved = await store.save({ ...a, recipientsWritten: true, recipients: written, dispatched: true }, etag);
+      if (!saved.ok) continue; // someone else changed it meanwhile (a cancel): look again; what was written stays written
       this.forget(id);
-      logger.info({ announcement: id, recipients: rows.length, queued: pending.length }, 'announcement dispatched');
+      logger.info({ announcement: id, recipients: written }, 'announcement dispatched');
       this.markDirty(id);
       return;
     }
+  }
+
+  /**
+   * Step 2: each recipient's row with their message, RECIPIENTS_PER_COMMIT to a transaction; a chunk
+   * that meets rows written before (an interrupted dispatch) is written one recipient at a time,
+   * skipping those. Returns how many recipients the announcement has, or undefined when it stopped
+   * being sent meanwhile.
+   */
+  private async commitRecipients(a: Announcement, recipients: readonly Recipient[]): Promise<number | undefined> {
+    const { outbox, store } = this.deps;
+    const activity = this.messageActivity(a);
+    const run = `${String(this.deps.clock.now().getTime()).padStart(15, '0')}${randomBytes(3).toString('hex')}`;
+    const pending: Promise<void>[] = [];
+    for (let start = 0; start < recipients.length; start += RECIPIENTS_PER_COMMIT) {
+      if ((await this.content(a.id))?.status !== 'sending') return undefined;
+      const chunk = recipients.slice(start, start + RECIPIENTS_PER_COMMIT);
+      const stamp = `${run}|${String(start).padStart(6, '0')}`;
+      const committed = await outbox.commit(ANNOUNCEMENTS_TABLE, a.id, chunk.map((r) => ['create', recipientEntity(a.id, r)] as const), chunk.map((r) => deliveryOf(a.id, r, activity)), stamp);
+      if (committed) {
+        pending.push(committed.delivered);
+        continue;
+      }
+      for (const [i, r] of chunk.entries()) {
+        const one = await outbox.commit(ANNOUNCEMENTS_TABLE, a.id, [['create', recipientEntity(a.id, r)]], [deliveryOf(a.id, r, activity)], `${stamp}-${String(i).padStart(2, '0')}`);
+        if (one) pending.push(one.delivered);
+      }
+    }
+    this.track(Promise.all(pending));
+    return (await store.states(a.id)).length;
   }
 
   /** Stops a scheduled or sending announcement (what was sent stays sent). */
@@ -384,12 +397,14 @@ export class AnnouncementService {
     const r = await this.reportOf(loaded.announcement);
     const a = await this.completeIfFinished(loaded.announcement, loaded.etag, r);
     if (a.status === 'done' || a.status === 'cancelled') this.largest = 0;
-    const place = placeOf(a.copy!.reference);
-    if (!place) return;
+    const reference = parseReference(a.copy!.reference);
+    if (!reference?.serviceUrl || !reference.conversation?.id) return;
     const card = await this.reportCard(a, r);
     // In the messages' lane: the coordinator's own copy is no shared card, and it must not hold the fan-out up.
-    const result = await this.deps.connector.update(place, a.copy!.activityId, { type: 'message', attachments: [cardAttachment(card)] }, () => this.worker.pace(place.conversationId));
-    if (classify(result.status) === 'retry') {
+    try {
+      await this.deps.proactive.update(reference, a.copy!.activityId, { type: 'message', attachments: [cardAttachment(card)] }, 'message');
+    } catch (err) {
+      if (err instanceof ConnectorError && classify(err.statusCode) !== 'retry') throw err;
       this.dirty.add(id);
       return;
     }
@@ -433,7 +448,16 @@ export function storedRef(c: StoredConversation | undefined): StoredRef | undefi
   };
 }
 
-function placeOf(referenceJson: string): { serviceUrl: string; conversationId: string } | undefined {
-  const r = parseReference(referenceJson);
-  return r?.serviceUrl && r.conversation?.id ? { serviceUrl: r.serviceUrl, conversationId: r.conversation.id } : undefined;
+/** A recipient's message in the outbox: to their conversation, or to the person (a personal chat opened for them). */
+function deliveryOf(id: string, r: Recipient, activity: Activity): Effect {
+  const t: Target = r.target;
+  const still = { handler: STILL, data: id };
+  const record = { row: r.key, notify: PROGRESSED };
+  const bot = { id: t.botId, name: '' };
+  if (t.kind === 'conversation') {
+    const reference: Partial<ConversationReference> = { channelId: 'msteams', serviceUrl: t.serviceUrl, bot, conversation: { id: t.conversationId, conversationType: t.conversationKind, tenantId: t.tenantId, isGroup: t.conversationKind !== 'personal', name: '' } };
+    return { kind: 'post', conversationId: t.conversationId, reference, activity, still, record };
+  }
+  const via: Partial<ConversationReference> = { channelId: 'msteams', serviceUrl: t.serviceUrl, bot, conversation: { id: '', tenantId: t.tenantId, isGroup: false, conversationType: 'personal', name: '' } };
+  return { kind: 'tell', to: { aadObjectId: t.aadObjectId, teamsId: '', name: t.name }, via, activity, still, record };
 }

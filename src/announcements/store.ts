@@ -7,10 +7,10 @@ import { keepCounts } from './rules';
 
 /**
  * Announcements in Table Storage. One partition per announcement (PartitionKey = its id) holds its
- * row, one row per recipient (its delivery state, claimed under the row's ETag before each send) and
- * one row per acknowledgement (keyed by person, so each person counts once). Beside them: an index
- * partition ordered newest first for `announcements`, the partnership's setting, and the workers'
- * heartbeats that share the app's send rate between instances.
+ * row, one row per recipient (its delivery state, written by the outbox as each message settles), the
+ * recipients' messages while they are owed (the outbox's rows) and one row per acknowledgement (keyed
+ * by person, so each person counts once). Beside them: an index partition ordered newest first for
+ * `announcements` and the partnership's setting.
  */
 
 export const ANNOUNCEMENTS_TABLE = 'Announcements';
@@ -99,8 +99,6 @@ const RecipientEntity = z.object({
   reason: z.string().default(''),
   activityId: z.string().default(''),
   doneAt: z.string().default(''),
-  claimBy: z.string().default(''),
-  claimUntil: z.number().default(0),
   etag: z.string(),
 });
 
@@ -203,13 +201,31 @@ function toRecipientRow(row: z.infer<typeof RecipientEntity>, logger: Logger): R
     reason: row.reason,
     activityId: row.activityId,
     doneAt: row.doneAt,
-    claimBy: row.claimBy,
-    claimUntil: row.claimUntil,
     etag: row.etag,
   };
 }
 
 export type Saved = { ok: true; etag: string } | { ok: false; reason: 'conflict' | 'missing' };
+
+/**
+ * A recipient's row as first written: pending, until the outbox records what happened (sent, failed
+ * or cancelled; see service.ts) in the transaction that settles their message.
+ */
+export function recipientEntity(id: string, r: Recipient): { partitionKey: string; rowKey: string } & Record<string, string | number> {
+  return {
+    partitionKey: id,
+    rowKey: r.key,
+    label: r.label.slice(0, 200),
+    schoolId: r.schoolId,
+    target: JSON.stringify(r.target),
+    state: 'pending' satisfies RecipientState,
+    attempts: 0,
+    lastStatus: 0,
+    reason: '',
+    activityId: '',
+    doneAt: '',
+  };
+}
 
 export class AnnouncementStore {
   private readonly table: TableClient;
@@ -270,41 +286,6 @@ export class AnnouncementStore {
   // ---------------------------------------------------------------------------------------------
   // Recipients
 
-  /**
-   * Writes pending rows for recipients that have none; an existing row (from an earlier, interrupted
-   * dispatch) is left as it is, so nothing already sent becomes pending again.
-   */
-  async addRecipients(id: string, recipients: readonly Recipient[]): Promise<void> {
-    const entity = (r: Recipient) => ({
-      partitionKey: id,
-      rowKey: r.key,
-      label: r.label.slice(0, 200),
-      schoolId: r.schoolId,
-      target: JSON.stringify(r.target),
-      state: 'pending' satisfies RecipientState,
-      attempts: 0,
-      lastStatus: 0,
-      reason: '',
-      activityId: '',
-      doneAt: '',
-      claimBy: '',
-      claimUntil: 0,
-    });
-    for (let start = 0; start < recipients.length; start += 100) {
-      const chunk = recipients.slice(start, start + 100);
-      try {
-        await this.table.submitTransaction(chunk.map((r): TransactionAction => ['create', entity(r)]));
-      } catch (err) {
-        if (statusOf(err) !== 409) throw err;
-        for (const r of chunk) {
-          await this.table.createEntity(entity(r)).catch((e: unknown) => {
-            if (statusOf(e) !== 409) throw e;
-          });
-        }
-      }
-    }
-  }
-
   async recipient(id: string, key: string): Promise<RecipientRow | undefined> {
     try {
       const entity = await this.table.getEntity<Record<string, unknown>>(id, key);
@@ -334,32 +315,6 @@ export class AnnouncementStore {
       if (row) out.push(row);
     }
     return out;
-  }
-
-  /**
-   * Claims a recipient: under the row's ETag, so of two workers holding a copy of the same work item
-   * only one sends. Returns the new ETag, or undefined if the row changed first.
-   */
-  async claim(id: string, row: RecipientRow, claimBy: string, claimUntil: number): Promise<string | undefined> {
-    try {
-      const saved = await this.table.updateEntity({ partitionKey: id, rowKey: row.key, claimBy, claimUntil }, 'Merge', { etag: row.etag });
-      return saved.etag ?? '';
-    } catch (err) {
-      const status = statusOf(err);
-      if (status === 412 || status === 404) return undefined;
-      throw err;
-    }
-  }
-
-  /** Extends one's own claim (under the ETag it left): the new ETag, or undefined if someone else has the row now. */
-  renew(id: string, row: RecipientRow, claimBy: string, claimUntil: number): Promise<string | undefined> {
-    return this.claim(id, row, claimBy, claimUntil);
-  }
-
-  /** Records what happened (unconditionally: a send that happened must be recorded whatever else changed). */
-  async record(id: string, key: string, change: Partial<Pick<RecipientRow, 'state' | 'attempts' | 'lastStatus' | 'reason' | 'activityId' | 'doneAt' | 'claimBy' | 'claimUntil'>>): Promise<string> {
-    const saved = await this.table.updateEntity({ partitionKey: id, rowKey: key, ...change }, 'Merge');
-    return saved.etag ?? '';
   }
 
   // ---------------------------------------------------------------------------------------------

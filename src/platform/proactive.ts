@@ -27,10 +27,11 @@ export interface PersonAddress {
   readonly name?: string;
 }
 
-/** A message delivered: the conversation it went to and its activity id ('' if Teams gave none). */
+/** A message delivered: the conversation it went to, its activity id ('' if Teams gave none), and the requests it took. */
 export interface SentMessage {
   readonly reference: Partial<ConversationReference>;
   readonly activityId: string;
+  readonly attempts?: number;
 }
 
 /** A connector call that failed for good; `statusCode` as botbuilder's errors have it. */
@@ -75,13 +76,18 @@ export class Proactive {
 
   /** Sends to a conversation (into the thread of the reference's activity, if it names one); returns the new activity's id. */
   async send(reference: Partial<ConversationReference>, activity: Partial<Activity>): Promise<string | undefined> {
+    return (await this.post(reference, activity)).activityId;
+  }
+
+  /** As send, saying where it went and how many requests it took. */
+  async post(reference: Partial<ConversationReference>, activity: Partial<Activity>): Promise<SentMessage> {
     const outgoing = TurnContext.applyConversationReference({ type: 'message', ...activity }, reference);
     const conversationId = conversationIdOf(reference);
     const path = outgoing.replyToId
       ? `v3/conversations/${encodeURIComponent(conversationId)}/activities/${encodeURIComponent(outgoing.replyToId)}`
       : `v3/conversations/${encodeURIComponent(conversationId)}/activities`;
     const result = await this.call('POST', serviceUrlOf(reference), path, outgoing, 'send', conversationId, 'message');
-    return result.activityId;
+    return { reference, activityId: result.activityId ?? '', attempts: result.attempts };
   }
 
   /**
@@ -107,11 +113,14 @@ export class Proactive {
     return cached;
   }
 
-  /** Replaces an activity sent earlier (a shared card's new state). */
-  async update(reference: Partial<ConversationReference>, activityId: string, activity: Partial<Activity>): Promise<void> {
+  /**
+   * Replaces an activity sent earlier: a shared card's new state (ahead of personal messages at the
+   * gate), or, in the messages' lane, a card only one person sees (a coordinator's own report).
+   */
+  async update(reference: Partial<ConversationReference>, activityId: string, activity: Partial<Activity>, lane: Lane = 'card'): Promise<void> {
     const conversationId = conversationIdOf(reference);
     const outgoing = TurnContext.applyConversationReference({ ...activity, id: activityId, type: 'message' }, reference);
-    await this.call('PUT', serviceUrlOf(reference), `v3/conversations/${encodeURIComponent(conversationId)}/activities/${encodeURIComponent(activityId)}`, outgoing, 'update', conversationId, 'card');
+    await this.call('PUT', serviceUrlOf(reference), `v3/conversations/${encodeURIComponent(conversationId)}/activities/${encodeURIComponent(activityId)}`, outgoing, 'update', conversationId, lane);
   }
 
   /**
@@ -172,9 +181,14 @@ export class Proactive {
           return undefined;
         });
       }
-      if (chat) return { reference: chat.reference, activityId: (await this.send(chat.reference, activity)) ?? '' };
+      if (chat) return await this.post(chat.reference, activity);
       const stored = await this.conversations.personal(aad);
-      if (stored) return { reference: stored.reference, activityId: (await this.send(stored.reference, activity)) ?? '' };
+      if (stored) return await this.post(stored.reference, activity);
+      // Without their Teams id, Teams opens the chat from their Entra object id (someone an announcement reaches who never talked to the bot).
+      if (!person.teamsId && via?.serviceUrl) {
+        chat = await this.openChat(person, via);
+        if (chat) return await this.post(chat.reference, activity);
+      }
       // Teams failing to open the chat for a moment is worth another try later; having no way at all is not.
       if (opening instanceof ConnectorError) throw opening;
       throw new ConnectorError(404, 'NoPersonalChat', 'no personal chat and no way to open one');
@@ -198,7 +212,7 @@ export class Proactive {
   private async createChat(person: PersonAddress, via: Partial<ConversationReference>): Promise<PersonalChat | undefined> {
     const serviceUrl = serviceUrlOf(via);
     const tenantId = via.conversation?.tenantId;
-    const body = { isGroup: false, bot: via.bot, members: [{ id: person.teamsId, name: person.name ?? '' }], tenantId, channelData: { tenant: { id: tenantId } } };
+    const body = { isGroup: false, bot: via.bot, members: [{ id: person.teamsId || person.aadObjectId, name: person.name ?? '' }], tenantId, channelData: { tenant: { id: tenantId } } };
     const result = await this.call('POST', serviceUrl, 'v3/conversations', body, 'open a personal chat', `person:${person.aadObjectId.toLowerCase()}`, 'message');
     if (!result.conversationId) return undefined;
     const reference: Partial<ConversationReference> = {
@@ -206,7 +220,7 @@ export class Proactive {
       serviceUrl,
       conversation: { id: result.conversationId, conversationType: 'personal', isGroup: false, tenantId, name: '' },
       bot: via.bot,
-      user: { id: person.teamsId, name: person.name ?? '', aadObjectId: person.aadObjectId },
+      user: { id: person.teamsId || person.aadObjectId, name: person.name ?? '', aadObjectId: person.aadObjectId },
     } as Partial<ConversationReference>;
     const aad = person.aadObjectId.toLowerCase();
     const chat = { reference };
@@ -218,13 +232,13 @@ export class Proactive {
   }
 
   /** One connector request, tried again after throttling or a passing failure; throws ConnectorError when it fails for good or would wait longer than HOLD_MAX_MS. */
-  private async call(method: 'POST' | 'PUT', serviceUrl: string, path: string, body: unknown, what: string, conversation: string, lane: Lane): Promise<ConnectorResult> {
+  private async call(method: 'POST' | 'PUT', serviceUrl: string, path: string, body: unknown, what: string, conversation: string, lane: Lane): Promise<ConnectorResult & { attempts: number }> {
     const credentials = await this.credentials(serviceUrl);
     for (let attempt = 1; ; attempt += 1) {
       const result = await connectorRequest(credentials, { method, serviceUrl, path, body, timeoutMs: TIMEOUT_MS, turn: () => this.gate.turn(conversation, lane) });
       const retryAfter = parseRetryAfter(result.retryAfter, Date.now());
       const next = afterAttempt(attempt, result.status, retryAfter, Math.random(), DEFAULT_RETRY, result.code);
-      if (next.kind === 'sent') return result;
+      if (next.kind === 'sent') return { ...result, attempts: attempt };
       if (result.status === 429 && retryAfter !== undefined) this.gate.hold(conversation, this.gate.clock() + retryAfter);
       if (next.kind !== 'retry' || result.code === 'NoToken' || next.delayMs > HOLD_MAX_MS) throw new ConnectorError(result.status, result.code, what, attempt, retryAfter);
       await sleep(next.delayMs);

@@ -84,6 +84,7 @@ export class TeachMeetService {
     deps.outbox.onCheck(STILL, async (data, to) => {
       const d = data as { eventId: string; v: number; kind: 'confirmed' | 'offer' | 'offerExpired'; expiresAt?: string };
       const agg = await this.queue.atLeast(d.eventId, d.v);
+      if (!to) return true;
       const s = agg?.signUps.get(to.aadObjectId.toLowerCase()) ?? agg?.signUps.get(to.aadObjectId);
       if (!agg || !s || agg.event.status === 'cancelled') return false;
       if (d.kind === 'confirmed') return s.status === 'confirmed';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { WORK_QUEUE } from '../../src/announcements/worker';
+import { ANNOUNCEMENTS_TABLE } from '../../src/announcements/store';
 import { adaptiveCardsOf, cardText, invokeResponseCard } from '../support/cardActions';
 import type { SimConversation, SimUser, TurnResult } from '../support/simulator';
 import { said, World } from './world';
@@ -32,8 +32,9 @@ describe('announcements: bad input and who may announce', function () {
 
   async function nothingQueued(): Promise<void> {
     await w.settle();
-    const peeked = await w.queues().client(WORK_QUEUE).peekMessages({ numberOfMessages: 32 }).catch(() => ({ peekedMessageItems: [] }));
-    assert.equal(peeked.peekedMessageItems.length, 0, 'nothing queued');
+    const owed = [];
+    for await (const row of w.tables().client(ANNOUNCEMENTS_TABLE).listEntities({ queryOptions: { filter: `RowKey ge 'out|' and RowKey lt 'out}'` } })) owed.push(row.rowKey);
+    assert.deepEqual(owed, [], 'nothing owed in the outbox');
     for (const conv of [oak.channel, hill.channel]) assert.equal(w.sim.messagesTo(conv).filter((s) => cardText(adaptiveCardsOf(s.activity)[0] ?? {}).includes('· announcement')).length, 0, 'nothing sent');
   }
 

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Writable } from 'node:stream';
-import type { FanoutTuning, Timing } from '../../src/announcements/worker';
+import type { AnnouncementTuning } from '../../src/announcements/service';
 import { startTogether, type Together } from '../../src/index';
 import { ManualClock } from '../../src/platform/clock';
 import { createLogger } from '../../src/platform/logging';
-import { Queues } from '../../src/platform/storage/queues';
 import { Tables } from '../../src/platform/storage/tables';
 import { testConfig, uniquePrefix } from '../support/bot';
 import { adaptiveCardsOf, cardText, invokeResponseCard } from '../support/cardActions';
@@ -14,11 +13,10 @@ import { TeamsSimulator, type Sent, type SimConversation, type SimUser, type Tur
 
 /**
  * Shared set-up for the announcement suites (not a test file itself): the bot in-process on Azurite
- * (tables and queues) with fast fan-out timing, a Teams simulator, a coordinator, schools with
- * channels, reps, and helpers that read what people were shown and wait for the fan-out.
- *
- * Backoffs are recorded and cut short (a test of "Retry-After: 1 is honoured" checks the wait the
- * worker asked for, without waiting a second); pacing and polling run in real time.
+ * with a fast report, a Teams simulator, a coordinator, schools with channels, reps, and helpers that
+ * read what people were shown and wait for the fan-out. Sending is the outbox's, at its real pace
+ * and with its one retry policy: short waits in memory in real time, longer ones on the stored row
+ * until the (manual) clock passes them (`later`).
  */
 
 export const START = '2026-11-25T10:00:00Z';
@@ -52,24 +50,18 @@ export async function eventually<T>(what: string, check: () => T | undefined | f
   }
 }
 
-export interface Backoff {
-  readonly ms: number;
-  readonly at: number;
-}
-
 export class World {
   sim!: TeamsSimulator;
   together!: Together;
   clock!: ManualClock;
   prefix!: string;
   logs: Record<string, unknown>[] = [];
-  readonly backoffs: Backoff[] = [];
   cora!: SimUser;
   hq!: SimConversation;
   env: Record<string, string> = {};
-  tuning: Partial<FanoutTuning> = {};
+  tuning: Partial<AnnouncementTuning> = {};
 
-  static async start(opts: { env?: Record<string, string>; tuning?: Partial<FanoutTuning> } = {}): Promise<World> {
+  static async start(opts: { env?: Record<string, string>; tuning?: Partial<AnnouncementTuning> } = {}): Promise<World> {
     const w = new World();
     w.sim = await TeamsSimulator.start();
     w.clock = new ManualClock(START);
@@ -80,18 +72,6 @@ export class World {
     w.tuning = opts.tuning ?? {};
     await w.boot();
     return w;
-  }
-
-  /** Fast timing: backoffs recorded and cut to at most 20 ms; pacing and polls in real time. */
-  timing(): Timing {
-    return {
-      now: () => Date.now(),
-      random: () => Math.random(),
-      sleep: (ms, signal, why) => {
-        if (why === 'backoff') this.backoffs.push({ ms, at: Date.now() });
-        return sleep(why === 'backoff' ? Math.min(ms, 20) : ms, undefined, { signal });
-      },
-    };
   }
 
   readonly others: Together[] = [];
@@ -108,7 +88,8 @@ export class World {
       tablePrefix: this.prefix,
       port: 0,
       host: '127.0.0.1',
-      announcements: { pollMinMs: 20, pollMaxMs: 100, reportIntervalMs: 50, heartbeatMs: 200, statusTtlMs: 0, leaseMs: 2_000, requestTimeoutMs: 1_000, retry: { baseMs: 50, capMs: 400, maxAttempts: 4 }, timing: this.timing(), ...this.tuning },
+      send: { heartbeatMs: 200 },
+      announcements: { reportIntervalMs: 50, statusTtlMs: 0, ...this.tuning },
     });
     this.others.push(other);
     return other;
@@ -131,18 +112,8 @@ export class World {
       tablePrefix: this.prefix,
       port: 0,
       host: '127.0.0.1',
-      announcements: {
-        pollMinMs: 20,
-        pollMaxMs: 100,
-        reportIntervalMs: 50,
-        heartbeatMs: 200,
-        statusTtlMs: 0,
-        leaseMs: 2_000,
-        requestTimeoutMs: 1_000,
-        retry: { baseMs: 50, capMs: 400, maxAttempts: 4 },
-        timing: this.timing(),
-        ...this.tuning,
-      },
+      send: { heartbeatMs: 200 },
+      announcements: { reportIntervalMs: 50, statusTtlMs: 0, ...this.tuning },
     });
     this.sim.botEndpoint = `${this.together.url}/api/messages`;
   }
@@ -152,9 +123,22 @@ export class World {
     await this.boot();
   }
 
+  private readonly crashed = new Set<Together>();
+
+  /** The instance the simulator talks to dies this instant (not a graceful stop). */
+  async crash(): Promise<void> {
+    this.crashed.add(this.together);
+    await this.together.crash();
+  }
+
+  /** After `crash()`: a new instance on the same storage, as a host restarting it would. */
+  async started(): Promise<void> {
+    await this.boot();
+  }
+
   async stop(): Promise<void> {
     for (const other of this.others) await other.close();
-    await this.together.close();
+    if (!this.crashed.has(this.together)) await this.together.close();
     await this.sim.stop();
   }
 
@@ -162,8 +146,11 @@ export class World {
     return new Tables({ connectionString: storageConnectionString() }, this.prefix);
   }
 
-  queues(): Queues {
-    return new Queues({ connectionString: storageConnectionString() }, this.prefix);
+  /** Time passes (`ms`) and the scheduler of each running instance ticks, as it would every minute: messages kept for later are sent. */
+  async later(ms: number): Promise<void> {
+    this.clock.advance(ms);
+    for (const t of [this.together, ...this.others]) if (!this.crashed.has(t)) await t.scheduler.tick();
+    await this.settle();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -219,7 +206,11 @@ export class World {
     return result;
   }
 
+  /** Until this instance (and any other) has sent what it could and refreshed the reports. */
   async settle(): Promise<void> {
-    await this.together.announcements.settle();
+    for (const t of [this.together, ...this.others]) {
+      await t.outbox.settle();
+      await t.announcements.settle();
+    }
   }
 }

@@ -6,7 +6,6 @@ import { Writable } from 'node:stream';
 import { AuthenticationConstants } from 'botframework-connector';
 // Not re-exported by the package; its static cache of signing-key lookups is where the test stands in for Bot Service.
 import { JwtTokenExtractor } from 'botframework-connector/lib/auth/jwtTokenExtractor';
-import { BotConnector } from '../../src/announcements/connector';
 import { createAdapter } from '../../src/platform/bot';
 import { ConversationStore } from '../../src/platform/conversations/store';
 import { createLogger } from '../../src/platform/logging';
@@ -103,16 +102,15 @@ describe('the bot\'s identity: user-assigned managed identity and single tenant,
       connector.seen.length = 0;
     });
 
-    it('when the announcement sender posts, then its call carries the token App Service\'s identity endpoint gave for BOT_ID and the Bot Framework', async function () {
+    it('when the outbox posts (an announcement to a channel), then its call carries the token App Service\'s identity endpoint gave for BOT_ID and the Bot Framework', async function () {
       const config = testConfig({ BOT_ID, BOT_TYPE: 'UserAssignedMsi', BOT_TENANT_ID: TENANT, ALLOWED_TENANTS: TENANT, LINK_SIGNING_KEY: 'k'.repeat(40) });
       const tables = new Tables({ connectionString: storageConnectionString() }, uniquePrefix());
       const proactive = new Proactive(createAdapter(config), BOT_ID, new ConversationStore(tables, silent), silent);
-      const sender = new BotConnector((url) => proactive.credentials(url));
-      const result = await sender.send(
-        { kind: 'conversation', conversationId: '19:abc@thread.tacv2', conversationKind: 'channel', serviceUrl: `${connector.url}/uk/`, tenantId: TENANT, botId: `28:${BOT_ID}` },
+      const sent = await proactive.post(
+        { channelId: 'msteams', serviceUrl: `${connector.url}/uk/`, bot: { id: `28:${BOT_ID}`, name: '' }, conversation: { id: '19:abc@thread.tacv2', conversationType: 'channel', tenantId: TENANT, isGroup: true, name: '' } },
         { type: 'message', text: 'Staff briefing moved to 08:15' },
       );
-      assert.equal(result.status, 200);
+      assert.equal(sent.attempts, 1);
       assert.equal(connector.seen.length, 1);
       assert.equal(connector.seen[0]!.headers.authorization, `Bearer ${MSI_TOKEN}`);
       const asked = new URL(identity.seen[0]!.url, 'http://x');

@@ -77,7 +77,7 @@ export type Effect =
    * asked right before sending, and when it says the message no longer holds (the person cancelled the
    * place it confirms), the message is dropped.
    */
-  | { readonly kind: 'tell'; readonly to: PersonAddress; readonly via?: Reference; readonly activity: Partial<Activity>; readonly then?: Then; readonly still?: Then }
+  | { readonly kind: 'tell'; readonly to: PersonAddress; readonly via?: Reference; readonly activity: Partial<Activity>; readonly then?: Then; readonly still?: Then; readonly record?: Recorded }
   /**
    * One message to many people (a change everyone signed up hears of): stored as one row, so a change
    * that tells hundreds is still one small transaction; delivered by turning it into one `tell` row per
@@ -85,8 +85,8 @@ export type Effect =
    * no one left out, across crashes).
    */
   | { readonly kind: 'tellMany'; readonly to: readonly PersonAddress[]; readonly via?: Reference; readonly activity: Partial<Activity>; readonly still?: Then }
-  /** A new message in a conversation the bot is in (by its stored reference, or the one given). */
-  | { readonly kind: 'post'; readonly conversationId: string; readonly reference?: Reference; readonly activity: Partial<Activity>; readonly then?: Then }
+  /** A new message in a conversation the bot is in (by its stored reference, or the one given); `still` and `record` as for `tell`. */
+  | { readonly kind: 'post'; readonly conversationId: string; readonly reference?: Reference; readonly activity: Partial<Activity>; readonly then?: Then; readonly still?: Then; readonly record?: Recorded }
   /**
    * A shared card's new state: replaces the message `activityId`; only the latest committed state is
    * sent. Either the card itself (`activity`), or `render`: a renderer the capability registered
@@ -105,9 +105,34 @@ export interface Then {
   readonly data: Json;
 }
 
+/**
+ * Where a message's outcome is kept: a row of the aggregate in the same partition (`row`, its RowKey),
+ * into which OUTCOME_FIELDS are merged in the same transaction that settles the message: sent (with
+ * its activity id), failed (with Teams' status and the reason; the row is then the poison record and
+ * the effect's own row goes), or cancelled (its `still` said it no longer holds). A message to
+ * thousands (an announcement) is reported from these rows. `notify` names a handler told afterwards,
+ * with `{ partitionKey, row }` (e.g. to refresh a report); it may be called more than once.
+ */
+export interface Recorded {
+  readonly row: string;
+  readonly notify?: string;
+}
+
+/** What `record` writes on the aggregate's row. */
+export interface Outcome {
+  readonly state: 'sent' | 'failed' | 'cancelled';
+  readonly attempts: number;
+  /** Teams' last answer (0: none, or not sent). */
+  readonly lastStatus: number;
+  readonly reason: string;
+  readonly activityId: string;
+  /** ISO time it was settled. */
+  readonly doneAt: string;
+}
+
 export type Handler = (data: Json, sent?: SentMessage) => Promise<void>;
-/** Whether a message to `to` still holds (see `still`). */
-export type Check = (data: Json, to: PersonAddress) => Promise<boolean>;
+/** Whether a message still holds (see `still`): `to` is the person a `tell` goes to (none for a `post`). */
+export type Check = (data: Json, to?: PersonAddress) => Promise<boolean>;
 /** A shared card as it should look now (see `render`); undefined: nothing to update. */
 export type Renderer = (data: Json) => Promise<Partial<Activity> | undefined>;
 
@@ -362,8 +387,8 @@ export class Outbox {
   private async sendOne(client: TableClient, partitionKey: string, item: Pending): Promise<'done' | 'kept'> {
     const { effect } = item;
     if (effect.kind === 'tellMany') return this.expand(client, partitionKey, item);
-    if (effect.kind === 'tell' && effect.still && !(await this.stillHolds(effect.still, effect.to))) {
-      await this.settled(client, partitionKey, item);
+    if ((effect.kind === 'tell' || effect.kind === 'post') && effect.still && !(await this.stillHolds(effect.still, effect.kind === 'tell' ? effect.to : undefined))) {
+      await this.settled(client, partitionKey, item, this.outcome('cancelled', item.attempts, 0, 'no longer to be sent'));
       this.stats.dropped += 1;
       return 'done';
     }
@@ -380,17 +405,41 @@ export class Outbox {
       const handler = this.handlers.get(then.handler);
       if (handler) await handler(then.data, sent).catch((err) => this.deps.logger.warn({ err: { message: (err as Error).message }, handler: then.handler }, 'outbox: after-send step failed'));
     }
-    await this.settled(client, partitionKey, item);
+    await this.settled(client, partitionKey, item, this.outcome('sent', item.attempts + (sent?.attempts ?? 1), 201, '', sent?.activityId ?? ''));
     this.stats.delivered += 1;
     return 'done';
   }
 
-  /** A row delivered (or no longer owed) goes at once, under its ETag: a card's newer state committed meanwhile stays, to be sent. */
-  private async settled(client: TableClient, partitionKey: string, item: Pending): Promise<void> {
+  private outcome(state: Outcome['state'], attempts: number, lastStatus: number, reason: string, activityId = ''): Outcome {
+    return { state, attempts, lastStatus, reason, activityId, doneAt: this.deps.clock.now().toISOString() };
+  }
+
+  /**
+   * A row delivered (or no longer owed, or failed for good with a `record`) goes at once, under its
+   * ETag: a card's newer state committed meanwhile stays, to be sent. With a `record`, the outcome is
+   * merged into the aggregate's row in the same transaction (if that row is gone, erased, the
+   * effect's row goes alone).
+   */
+  private async settled(client: TableClient, partitionKey: string, item: Pending, outcome: Outcome): Promise<void> {
     this.check();
-    await client.deleteEntity(partitionKey, item.rowKey, { etag: item.etag }).catch((err) => {
+    const record = item.effect.kind === 'tell' || item.effect.kind === 'post' ? item.effect.record : undefined;
+    const ignoreGone = (err: unknown) => {
       if (statusOf(err) !== 404 && statusOf(err) !== 412) throw err;
-    });
+    };
+    if (record) {
+      const recorded = await client
+        .submitTransaction([
+          // Unconditional: a message's row is its own (only a card's row is ever replaced by a newer one).
+          ['delete', { partitionKey, rowKey: item.rowKey }],
+          ['update', { partitionKey, rowKey: record.row, ...outcome }, 'Merge'],
+        ])
+        .then(() => true, (err: unknown) => (ignoreGone(err), false));
+      if (!recorded) await client.deleteEntity(partitionKey, item.rowKey, { etag: item.etag }).catch(ignoreGone);
+      const notify = record.notify ? this.handlers.get(record.notify) : undefined;
+      if (notify) await notify({ partitionKey, row: record.row }).catch((err) => this.deps.logger.warn({ err: { message: (err as Error).message }, handler: record.notify }, 'outbox: a notify step failed'));
+      return;
+    }
+    await client.deleteEntity(partitionKey, item.rowKey, { etag: item.etag }).catch(ignoreGone);
   }
 
   private async perform(effect: Effect): Promise<SentMessage | undefined> {
@@ -403,7 +452,7 @@ export class Outbox {
       case 'post': {
         const reference = effect.reference ?? (await this.deps.conversations.conversation(effect.conversationId))?.reference;
         if (!reference) throw new ConnectorError(404, 'NoConversation', 'the bot has no stored reference for that conversation');
-        return { reference, activityId: (await proactive.send(reference, effect.activity)) ?? '' };
+        return proactive.post(reference, effect.activity);
       }
       case 'update': {
         const renderer = effect.render ? this.renderers.get(effect.render.handler) : undefined;
@@ -427,7 +476,7 @@ export class Outbox {
   }
 
   /** Asks the capability whether a message still holds; one it cannot answer (no check here, or it failed) is sent. */
-  private async stillHolds(still: Then, to: PersonAddress): Promise<boolean> {
+  private async stillHolds(still: Then, to: PersonAddress | undefined): Promise<boolean> {
     const check = this.checks.get(still.handler);
     if (!check) return true;
     try {
@@ -485,6 +534,10 @@ export class Outbox {
     else {
       this.stats.failed += 1;
       this.deps.logger.warn({ kind: item.effect.kind, status, reason: values.reason }, 'outbox: a message could not be delivered');
+      if ((item.effect.kind === 'tell' || item.effect.kind === 'post') && item.effect.record) {
+        await this.settled(client, partitionKey, item, this.outcome('failed', attempt, status, values.reason));
+        return 'kept';
+      }
     }
     await client.updateEntity({ partitionKey, rowKey: item.rowKey, ...values }, 'Merge', { etag: item.etag }).catch((e) => {
       // Replaced by a newer version (a card) or removed (erasure): nothing to record.
@@ -634,7 +687,7 @@ function effectEntity(partitionKey: string, effect: Effect, stamp: string, i: nu
   let then: unknown;
   switch (effect.kind) {
     case 'tell':
-      target = { to: effect.to, via: effect.via, still: effect.still };
+      target = { to: effect.to, via: effect.via, still: effect.still, record: effect.record };
       body = effect.activity;
       then = effect.then;
       break;
@@ -643,7 +696,7 @@ function effectEntity(partitionKey: string, effect: Effect, stamp: string, i: nu
       body = { to: effect.to, activity: effect.activity };
       break;
     case 'post':
-      target = { conversationId: effect.conversationId, reference: effect.reference };
+      target = { conversationId: effect.conversationId, reference: effect.reference, still: effect.still, record: effect.record };
       body = effect.activity;
       then = effect.then;
       break;
@@ -688,13 +741,13 @@ function parseEffect(row: Record<string, unknown>): Effect | undefined {
     if (!target) return undefined;
     switch (row.kind) {
       case 'tell':
-        return { kind: 'tell', to: target.to as PersonAddress, via: target.via as Reference | undefined, activity: body as Partial<Activity>, then, still: target.still as Then | undefined };
+        return { kind: 'tell', to: target.to as PersonAddress, via: target.via as Reference | undefined, activity: body as Partial<Activity>, then, still: target.still as Then | undefined, record: target.record as Recorded | undefined };
       case 'tellMany': {
         const b = body as { to?: PersonAddress[]; activity?: Partial<Activity> };
         return { kind: 'tellMany', to: b.to ?? [], via: target.via as Reference | undefined, activity: b.activity ?? {}, still: target.still as Then | undefined };
       }
       case 'post':
-        return { kind: 'post', conversationId: String(target.conversationId), reference: target.reference as Reference | undefined, activity: body as Partial<Activity>, then };
+        return { kind: 'post', conversationId: String(target.conversationId), reference: target.reference as Reference | undefined, activity: body as Partial<Activity>, then, still: target.still as Then | undefined, record: target.record as Recorded | undefined };
       case 'update':
         return { kind: 'update', reference: target.reference as Reference, activityId: String(target.activityId), activity: (body ?? undefined) as Partial<Activity> | undefined, render: target.render as Then | undefined };
       case 'deadlines': {
