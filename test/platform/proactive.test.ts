@@ -156,19 +156,27 @@ describe('proactive messages: what reaches Teams', function () {
     assert.deepEqual(sim.sentTo(chat).map((s) => s.activity.text), ['Still reached']);
   });
 
-  it('when only the Entra id is known, then the personal chat stored when they talked to the bot is used; with none, nothing is sent', async function () {
+  it('when only the Entra id is known, then the personal chat stored when they talked to the bot is used; with none, one is opened by the Entra id (Teams allows it where the app is installed for them), and where Teams refuses, nothing is sent', async function () {
     const chat = sim.personalChat(tia);
     const noTeamsId = { aadObjectId: tia.aadObjectId, teamsId: '', name: tia.name };
-    assert.equal(await proactive.toPerson(noTeamsId, channelRef(), text('Nowhere to go')), false);
-    assert.equal(sim.sent.length, 0);
-
     await conversations.rememberPersonal(tia.aadObjectId, { channelId: 'msteams', serviceUrl: sim.serviceUrl, conversation: { id: chat.id, isGroup: false, conversationType: 'personal', name: '' }, bot: sim.bot }, tia.name);
     assert.equal(await proactive.toPerson(noTeamsId, channelRef(), text('A reminder from Together')), true);
     assert.deepEqual(
       sim.sentTo(chat).map((s) => s.activity.text),
       ['A reminder from Together'],
     );
-    assert.equal(sim.createdConversations.length, 0);
+    assert.equal(sim.createdConversations.length, 0, 'the stored chat is used first');
+
+    const ben = sim.user('ben', 'Ben Okafor');
+    const benByEntraId = { aadObjectId: ben.aadObjectId, teamsId: '', name: ben.name };
+    assert.equal(await proactive.toPerson(benByEntraId, channelRef(), text('Opened by Entra id')), true);
+    assert.deepEqual(sim.sentTo(sim.personalChat(ben)).map((s) => s.activity.text), ['Opened by Entra id']);
+    assert.equal(sim.createdConversations.length, 1);
+
+    const cy = sim.user('cy', 'Cy Patel');
+    sim.failNext((r) => r.method === 'POST' && r.path === '/v3/conversations', 403);
+    assert.equal(await proactive.toPerson({ aadObjectId: cy.aadObjectId, teamsId: '', name: cy.name }, channelRef(), text('Not installed for them')), false);
+    assert.equal(sim.sentTo(sim.personalChat(cy)).length, 0);
   });
 
   it('when the person has blocked the bot (403), then toPerson says it was not delivered and does not throw', async function () {
