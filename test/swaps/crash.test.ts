@@ -148,3 +148,52 @@ describe('swaps: a crash between the commit and the sends', function () {
     assert.equal(messagesMatching(w.sim, w.chat(w.ben), /Placement swap: Hillside High ⇄ Oakfield Academy/).length, 1);
   });
 });
+
+describe('swaps: a storage blip after a send', function () {
+  this.timeout(60_000);
+  let w: World;
+
+  beforeEach(async function () {
+    w = await startWorld();
+  });
+
+  afterEach(async function () {
+    await w.stop();
+  });
+
+  it('when remembering the card that asks Hillside to accept fails the first time (storage busy), then Ben gets the card once and it is still closed when the swap is agreed', async function () {
+    await offer(w, w.ann);
+    await offer(w, w.ben, HILL);
+    const [m] = (await matchesOfSchool(w, w.schools.hill)).map((x) => x.match);
+    // The Swaps table answers 503 once, to the write that remembers where the card went.
+    const client = w.bot.together.tables.client(SWAPS_TABLE);
+    const submit = client.submitTransaction.bind(client);
+    let blips = 0;
+    client.submitTransaction = async (actions) => {
+      const remembers = actions.some(([, entity]) => typeof entity.waitingCards === 'string' && entity.waitingCards !== '[]');
+      if (remembers && blips === 0) {
+        blips += 1;
+        throw Object.assign(new Error('Service Unavailable'), { statusCode: 503 });
+      }
+      return submit(actions);
+    };
+    const accepted = await w.sim.execute(w.ann, w.chat(w.ann), 'swap.accept', { matchId: m!.id, schoolId: w.schools.oak });
+    assert.match(answered(accepted), /You've accepted for Oakfield Academy/);
+    assert.equal(blips, 1, 'the first try to remember the card met the blip');
+    const asking = () => messagesMatching(w.sim, w.chat(w.ben), /Oakfield Academy has accepted \(Ann Hughes\)/);
+    assert.equal(asking().length, 1, 'Ben has the card asking Hillside to accept');
+    const waitingCard = asking()[0]!.activityId;
+
+    await w.later(61_000);
+    const agreed = await w.sim.execute(w.ben, w.chat(w.ben), 'swap.accept', { matchId: m!.id, schoolId: w.schools.hill });
+    assert.match(answered(agreed), /The swap is agreed/);
+    await w.later(61_000);
+
+    assert.equal(asking().length, 1, 'the card was not sent again');
+    const updates = w.sim.sent.filter((s) => s.method === 'PUT' && s.activityId === waitingCard);
+    assert.equal(updates.length, 1, 'the card asking Hillside to accept was updated once');
+    const card = adaptiveCardsOf(updates[0]!.activity)[0]!;
+    assert.match(cardText(card), /already agreed/);
+    assert.ok(!actionTitles(card).includes('Accept'), 'no live Accept is left behind');
+  });
+});
