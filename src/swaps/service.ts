@@ -161,12 +161,16 @@ export class SwapService {
   }
 
   /**
-   * Orders a change's effects after those committed before it by this instance, and roughly by time
-   * across instances (there is no revision for the whole partition); unique, so two commits never share
-   * an effect row.
+   * Orders a change's effects (there is no revision for the whole partition): microseconds on this
+   * instance's clock, but always after every effect the partition still owes and after this instance's
+   * last stamp (a hybrid logical clock), so a change that followed another (it read the other's result)
+   * sorts after it even when the other was committed by an instance whose clock is ahead; ends with
+   * this instance's id, so two commits never share an effect row. Made after the change's reads.
    */
-  private stampAt(now: Date): string {
-    this.lastStamp = Math.max(now.getTime() * 1000, this.lastStamp + 1);
+  private async nextStamp(): Promise<string> {
+    const latest = await this.deps.outbox.latestStamp(SWAPS_TABLE, SWAPS_PARTITION);
+    const owed = latest && /^\d{17}/.test(latest) ? Number(latest.slice(0, 17)) : 0;
+    this.lastStamp = Math.max(this.now.getTime() * 1000, this.lastStamp + 1, owed + 1);
     return `${String(this.lastStamp).padStart(17, '0')}${this.instance}`;
   }
 
@@ -197,7 +201,7 @@ export class SwapService {
         const actions = draft.change().actions;
         const effects = [...(await this.effects(draft, step, decided.via, decided.exclude)), ...(decided.extra ?? [])];
         if (actions.length === 0 && effects.length === 0) return { ok: false, refusal: decided.value };
-        return { ok: true, value: { value: decided.value, changed: actions.length > 0 }, write: { table: SWAPS_TABLE, partitionKey: SWAPS_PARTITION, actions, effects, stamp: this.stampAt(this.now) } };
+        return { ok: true, value: { value: decided.value, changed: actions.length > 0 }, write: { table: SWAPS_TABLE, partitionKey: SWAPS_PARTITION, actions, effects, stamp: await this.nextStamp() } };
       },
       what,
     );

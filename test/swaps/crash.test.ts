@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { odata } from '@azure/data-tables';
+import { ManualClock } from '../../src/platform/clock';
 import { SWAPS_TABLE } from '../../src/swaps/store';
 import { actionTitles, adaptiveCardsOf, cardText } from '../support/cardActions';
 import { answered } from '../support/said';
@@ -195,5 +196,40 @@ describe('swaps: a storage blip after a send', function () {
     const card = adaptiveCardsOf(updates[0]!.activity)[0]!;
     assert.match(cardText(card), /already agreed/);
     assert.ok(!actionTitles(card).includes('Accept'), 'no live Accept is left behind');
+  });
+});
+
+describe('swaps: two instances whose clocks differ', function () {
+  this.timeout(60_000);
+  let w: World;
+
+  beforeEach(async function () {
+    w = await startWorld();
+  });
+
+  afterEach(async function () {
+    await w.stop();
+  });
+
+  it("when a change on an instance whose clock is behind follows one on another instance, then a rep told of both hears them in the order they happened", async function () {
+    await offer(w, w.ann);
+    await offer(w, w.ben, HILL);
+    const [m] = (await matchesOfSchool(w, w.schools.hill)).map((x) => x.match);
+    // The second instance runs on a machine whose clock is five seconds behind the first's.
+    const behind = await w.secondInstance(new ManualClock(new Date(w.clock.now().getTime() - 5_000)));
+    // Ann accepts on the first instance, which commits (Ben is to get the card asking Hillside to accept) and sends nothing yet.
+    w.dieAfterCommit();
+    assert.match(answered(await w.sim.execute(w.ann, w.chat(w.ann), 'swap.accept', { matchId: m!.id, schoolId: w.schools.oak })), /You've accepted for Oakfield Academy/);
+    // A moment later she withdraws Oakfield's offer, and the second instance answers her.
+    w.sim.botEndpoint = behind.url;
+    const oakOffer = (await w.store.currentOffers()).find((o) => o.offer.schoolId === w.schools.oak)!.offer;
+    assert.match(answered(await w.sim.execute(w.ann, w.chat(w.ann), 'swap.withdraw', { offerId: oakOffer.id })), /The proposed swap with Hillside High is off/);
+    await w.later(61_000, [behind]);
+
+    // New messages in Ben's chat (the card asking him to accept is then closed in place, as it should be).
+    const heard = messagesMatching(w.sim, w.chat(w.ben), /Oakfield Academy has accepted \(Ann Hughes\)|Oakfield Academy withdrew its offer/)
+      .filter((s) => s.method === 'POST')
+      .map((s) => (/Oakfield Academy has accepted/.test(JSON.stringify(s.activity)) ? 'accepted' : 'withdrew'));
+    assert.deepEqual(heard, ['accepted', 'withdrew'], 'Ben hears that Oakfield accepted, then that it withdrew');
   });
 });

@@ -51,6 +51,8 @@ import { afterAttempt, DEFAULT_RETRY, describeStatus } from './delivery';
 export const OUTBOX_TIMER = 'outbox';
 const PREFIX = 'out|';
 const LEASE_ROW = 'out|lease';
+/** A shared card's row is keyed by the card, not stamped (see effectEntity). */
+const CARD_PREFIX = 'out|card|';
 /** How long after a commit a pointer becomes due, if nobody has delivered by then. */
 export const RECOVER_AFTER_MS = 60_000;
 /** A pointer is rewritten when the one written before would be due sooner than this. */
@@ -250,6 +252,25 @@ export class Outbox {
       throw err;
     }
     return { delivered: rows.length > 0 ? this.deliver(table, partitionKey) : Promise.resolve(), etags };
+  }
+
+  /**
+   * The greatest stamp among the effects `partitionKey` still owes (undefined: none owed), read by
+   * RowKey only. For a capability with no revision for the partition: a stamp made greater than this
+   * just before committing (a hybrid logical clock) sorts a change that followed another (it read the
+   * other's result) after it, whatever the instances' clocks say; effects already delivered no longer
+   * matter for order. Card rows are keyed by the card and carry no stamp.
+   */
+  async latestStamp(table: string, partitionKey: string): Promise<string | undefined> {
+    const filter = odata`PartitionKey eq ${partitionKey} and RowKey ge ${PREFIX} and RowKey lt ${'out}'} and state eq 'pending'`;
+    let latest: string | undefined;
+    for await (const row of this.deps.tables.client(table).listEntities({ queryOptions: { filter, select: ['RowKey'] } })) {
+      const key = String(row.rowKey);
+      if (key.startsWith(CARD_PREFIX)) continue;
+      const stamp = key.slice(PREFIX.length).split('|')[0]!;
+      if (latest === undefined || stamp > latest) latest = stamp;
+    }
+    return latest;
   }
 
   /**
@@ -731,7 +752,7 @@ function effectEntity(partitionKey: string, effect: Stored, stamp: string, i: nu
     (after
       ? `${after}|${String(i).padStart(5, '0')}`
       : effect.kind === 'update'
-        ? `${PREFIX}card|${encodeURIComponent(effect.activityId).slice(0, 600)}`
+        ? `${CARD_PREFIX}${encodeURIComponent(effect.activityId).slice(0, 600)}`
         : `${PREFIX}${stamp}|${String(i).padStart(3, '0')}`);
   const { kind } = effect;
   let target: unknown;

@@ -142,6 +142,18 @@ describe('outbox: what a change owes people, delivered once', function () {
     assert.deepEqual(sent.map((s) => s.text), ['hello']);
   });
 
+  it("when a partition owes effects, then its latest stamp is the greatest one still owed (a card's row has none; what was delivered does not count)", async function () {
+    const box = outbox();
+    assert.equal(await box.latestStamp('Agg', 'p5'), undefined, 'nothing owed');
+    box.pause();
+    await box.commit('Agg', 'p5', [], [{ kind: 'tell', to: person(1), activity: { text: 'one' } }], '0000000007');
+    await box.commit('Agg', 'p5', [], [{ kind: 'tell', to: person(2), activity: { text: 'two' } }, { kind: 'update', reference: {}, activityId: 'zzz', activity: { text: 'card' } }], '0000000009');
+    assert.equal(await box.latestStamp('Agg', 'p5'), '0000000009');
+    await outbox().deliver('Agg', 'p5');
+    assert.equal(sent.length, 3);
+    assert.equal(await box.latestStamp('Agg', 'p5'), undefined, 'everything delivered');
+  });
+
   /** Time passes beyond any retry and the scheduler's tick runs the due pointers, as on any instance. */
   async function tickLater(box: Outbox): Promise<void> {
     clock.advance(120_000);
