@@ -121,19 +121,11 @@ interface WaitingData {
 /** What a decision ends with when nothing is written: its answer. */
 type Stop<V> = { readonly stop: V };
 
-/**
- * Orders a change's effects after those committed before it by this process, and roughly by time
- * across instances (there is no revision for the whole partition); unique, so two commits never share
- * an effect row.
- */
-const INSTANCE = randomBytes(3).toString('hex');
-let lastStamp = 0;
-function stampAt(now: Date): string {
-  lastStamp = Math.max(now.getTime() * 1000, lastStamp + 1);
-  return `${String(lastStamp).padStart(17, '0')}${INSTANCE}`;
-}
-
 export class SwapService {
+  /** This instance's part of every stamp it makes: stamps of two instances never collide. */
+  private readonly instance = randomBytes(3).toString('hex');
+  private lastStamp = 0;
+
   constructor(private readonly deps: SwapServiceDeps) {
     // A card asking a school to accept was delivered: remember it on the match, so whoever closes the
     // proposal updates it. If the proposal closed meanwhile, the card is updated at once.
@@ -168,6 +160,20 @@ export class SwapService {
     return this.deps.clock.now();
   }
 
+  /**
+   * Orders a change's effects (there is no revision for the whole partition): microseconds on this
+   * instance's clock, but always after every effect the partition still owes and after this instance's
+   * last stamp (a hybrid logical clock), so a change that followed another (it read the other's result)
+   * sorts after it even when the other was committed by an instance whose clock is ahead; ends with
+   * this instance's id, so two commits never share an effect row. Made after the change's reads.
+   */
+  private async nextStamp(): Promise<string> {
+    const latest = await this.deps.outbox.latestStamp(SWAPS_TABLE, SWAPS_PARTITION);
+    const owed = latest && /^\d{17}/.test(latest) ? Number(latest.slice(0, 17)) : 0;
+    this.lastStamp = Math.max(this.now.getTime() * 1000, this.lastStamp + 1, owed + 1);
+    return `${String(this.lastStamp).padStart(17, '0')}${this.instance}`;
+  }
+
   private context(history: MatchContext['history'], paired: ReadonlySet<string>): MatchContext {
     return { now: this.now, policy: this.deps.policy, history, paired };
   }
@@ -195,7 +201,7 @@ export class SwapService {
         const actions = draft.change().actions;
         const effects = [...(await this.effects(draft, step, decided.via, decided.exclude)), ...(decided.extra ?? [])];
         if (actions.length === 0 && effects.length === 0) return { ok: false, refusal: decided.value };
-        return { ok: true, value: { value: decided.value, changed: actions.length > 0 }, write: { table: SWAPS_TABLE, partitionKey: SWAPS_PARTITION, actions, effects, stamp: stampAt(this.now) } };
+        return { ok: true, value: { value: decided.value, changed: actions.length > 0 }, write: { table: SWAPS_TABLE, partitionKey: SWAPS_PARTITION, actions, effects, stamp: await this.nextStamp() } };
       },
       what,
     );

@@ -1,4 +1,4 @@
-import type { ManualClock } from '../../src/platform/clock';
+import type { Clock, ManualClock } from '../../src/platform/clock';
 import { startTestBot, type TestBot } from './bot';
 import type { SimUser, TeamsSimulator } from './simulator';
 
@@ -18,9 +18,9 @@ export abstract class BaseWorld {
     return { COORDINATORS: this.cora.aadObjectId };
   }
 
-  /** A second instance on the same tables. */
-  async secondInstance(): Promise<TestBot> {
-    const other = await startTestBot({ tablePrefix: this.bot.tablePrefix, env: this.env, clock: this.clock });
+  /** A second instance on the same tables (on its own `clock` if given: another machine's, which may differ). */
+  async secondInstance(clock: Clock = this.clock): Promise<TestBot> {
+    const other = await startTestBot({ tablePrefix: this.bot.tablePrefix, env: this.env, clock });
     this.others.push(other);
     return other;
   }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { odata } from '@azure/data-tables';
+import { ManualClock } from '../../src/platform/clock';
 import { SWAPS_TABLE } from '../../src/swaps/store';
 import { actionTitles, adaptiveCardsOf, cardText } from '../support/cardActions';
 import { answered } from '../support/said';
@@ -10,13 +11,14 @@ import { lastMatching, MATHS, matchesOfSchool, messagesMatching, offer, startWor
  * commits the change (the person who acted is answered), then dies before it tells anyone, updates a
  * card or tells the deadline registry. Killed, not stopped: its outbox does nothing more. Another
  * instance (restarted, or already running) finds what is owed through the outbox's due-index and
- * delivers it once, within two minutes.
+ * delivers it once, within two minutes. A step after a send that meets a storage blip is done later;
+ * an instance whose clock is behind another's still tells people in the order things happened.
  */
 
 /** Hillside's offer: fits Oakfield's (3 school weeks in common). */
 const HILL = { ...MATHS, trainee: 'Jo K.', hostSubjects: 'maths', from: '2026-01-19', to: '2026-02-13' };
 
-describe('swaps: a crash between the commit and the sends', function () {
+describe("swaps: a crash, a storage blip or another instance's clock between the commit and the sends", function () {
   this.timeout(60_000);
   let w: World;
 
@@ -28,15 +30,21 @@ describe('swaps: a crash between the commit and the sends', function () {
     await w.stop();
   });
 
-  /** Both schools have offered and Oakfield has accepted: Ben has the card asking Hillside to accept too. */
-  async function waitingOnHillside(): Promise<{ matchId: string; waitingCard: string }> {
+  /** Oakfield and Hillside have offered and been proposed to each other: the match. */
+  async function proposed() {
     await offer(w, w.ann);
     await offer(w, w.ben, HILL);
     const [m] = (await matchesOfSchool(w, w.schools.hill)).map((x) => x.match);
-    const accepted = await w.sim.execute(w.ann, w.chat(w.ann), 'swap.accept', { matchId: m!.id, schoolId: w.schools.oak });
+    return m!;
+  }
+
+  /** Both schools have offered and Oakfield has accepted: Ben has the card asking Hillside to accept too. */
+  async function waitingOnHillside(): Promise<{ matchId: string; waitingCard: string }> {
+    const m = await proposed();
+    const accepted = await w.sim.execute(w.ann, w.chat(w.ann), 'swap.accept', { matchId: m.id, schoolId: w.schools.oak });
     assert.match(answered(accepted), /You've accepted for Oakfield Academy/);
     const waiting = lastMatching(w.sim, w.chat(w.ben), /Oakfield Academy has accepted \(Ann Hughes\)/);
-    return { matchId: m!.id, waitingCard: waiting.activityId };
+    return { matchId: m.id, waitingCard: waiting.activityId };
   }
 
   /** The instance commits Ben's accept, which agrees the swap, and dies before it sends anything. */
@@ -146,5 +154,59 @@ describe('swaps: a crash between the commit and the sends', function () {
     await w.later(61_000, [survivor]);
     assert.equal(messagesMatching(w.sim, w.chat(w.ann), /Placement swap: Oakfield Academy ⇄ Hillside High/).length, 1);
     assert.equal(messagesMatching(w.sim, w.chat(w.ben), /Placement swap: Hillside High ⇄ Oakfield Academy/).length, 1);
+  });
+
+  it('when remembering the card that asks Hillside to accept fails the first time (storage busy), then Ben gets the card once and it is still closed when the swap is agreed', async function () {
+    const m = await proposed();
+    // The Swaps table answers 503 once, to the write that remembers where the card went.
+    const client = w.bot.together.tables.client(SWAPS_TABLE);
+    const submit = client.submitTransaction.bind(client);
+    let blips = 0;
+    client.submitTransaction = async (actions) => {
+      const remembers = actions.some(([, entity]) => typeof entity.waitingCards === 'string' && entity.waitingCards !== '[]');
+      if (remembers && blips === 0) {
+        blips += 1;
+        throw Object.assign(new Error('Service Unavailable'), { statusCode: 503 });
+      }
+      return submit(actions);
+    };
+    const accepted = await w.sim.execute(w.ann, w.chat(w.ann), 'swap.accept', { matchId: m.id, schoolId: w.schools.oak });
+    assert.match(answered(accepted), /You've accepted for Oakfield Academy/);
+    assert.equal(blips, 1, 'the first try to remember the card met the blip');
+    const asking = () => messagesMatching(w.sim, w.chat(w.ben), /Oakfield Academy has accepted \(Ann Hughes\)/);
+    assert.equal(asking().length, 1, 'Ben has the card asking Hillside to accept');
+    const waitingCard = asking()[0]!.activityId;
+
+    await w.later(61_000);
+    const agreed = await w.sim.execute(w.ben, w.chat(w.ben), 'swap.accept', { matchId: m.id, schoolId: w.schools.hill });
+    assert.match(answered(agreed), /The swap is agreed/);
+    await w.later(61_000);
+
+    assert.equal(asking().length, 1, 'the card was not sent again');
+    const updates = w.sim.sent.filter((s) => s.method === 'PUT' && s.activityId === waitingCard);
+    assert.equal(updates.length, 1, 'the card asking Hillside to accept was updated once');
+    const card = adaptiveCardsOf(updates[0]!.activity)[0]!;
+    assert.match(cardText(card), /already agreed/);
+    assert.ok(!actionTitles(card).includes('Accept'), 'no live Accept is left behind');
+  });
+
+  it('when a change on an instance whose clock is behind follows one on another instance, then a rep told of both hears them in the order they happened', async function () {
+    const m = await proposed();
+    // The second instance runs on a machine whose clock is five seconds behind the first's.
+    const behind = await w.secondInstance(new ManualClock(new Date(w.clock.now().getTime() - 5_000)));
+    // Ann accepts on the first instance, which commits (Ben is to get the card asking Hillside to accept) and sends nothing yet.
+    w.dieAfterCommit();
+    assert.match(answered(await w.sim.execute(w.ann, w.chat(w.ann), 'swap.accept', { matchId: m.id, schoolId: w.schools.oak })), /You've accepted for Oakfield Academy/);
+    // A moment later she withdraws Oakfield's offer, and the second instance answers her.
+    w.sim.botEndpoint = behind.url;
+    const oakOffer = (await w.store.currentOffers()).find((o) => o.offer.schoolId === w.schools.oak)!.offer;
+    assert.match(answered(await w.sim.execute(w.ann, w.chat(w.ann), 'swap.withdraw', { offerId: oakOffer.id })), /The proposed swap with Hillside High is off/);
+    await behind.together.outbox.settle();
+
+    // New messages in Ben's chat (the card asking him to accept is then closed in place, as it should be).
+    const heard = messagesMatching(w.sim, w.chat(w.ben), /Oakfield Academy has accepted \(Ann Hughes\)|Oakfield Academy withdrew its offer/)
+      .filter((s) => s.method === 'POST')
+      .map((s) => (/Oakfield Academy has accepted/.test(JSON.stringify(s.activity)) ? 'accepted' : 'withdrew'));
+    assert.deepEqual(heard, ['accepted', 'withdrew'], 'Ben hears that Oakfield accepted, then that it withdrew');
   });
 });

@@ -34,7 +34,9 @@ import { afterAttempt, DEFAULT_RETRY, describeStatus } from './delivery';
  *     (row `out|lease`, under its ETag, LEASE_MS, renewed while sending), read the pending effects in
  *     commit order, send them (to one person or conversation in order; to different ones side by
  *     side) through Proactive (the one send gate and the one retry policy), delete each row as soon as
- *     it is delivered (under its ETag), read again until nothing is pending, give the lease back;
+ *     it is delivered (under its ETag), read again until nothing is pending, give the lease back; a
+ *     message's `then` that fails turns its row into that step alone (ThenStep): never sent again,
+ *     the step is retried like a send, and later rows to the same target wait behind it;
  *  5. a send that fails for a moment and would wait longer than Proactive waits is kept on the row
  *     (attempts, notBefore) and the pointer is set for then; one that fails for good (403, 404), or
  *     after DEFAULT_RETRY.maxAttempts, stays as a `failed` row with the reason (the poison path,
@@ -49,6 +51,8 @@ import { afterAttempt, DEFAULT_RETRY, describeStatus } from './delivery';
 export const OUTBOX_TIMER = 'outbox';
 const PREFIX = 'out|';
 const LEASE_ROW = 'out|lease';
+/** A shared card's row is keyed by the card, not stamped (see effectEntity). */
+const CARD_PREFIX = 'out|card|';
 /** How long after a commit a pointer becomes due, if nobody has delivered by then. */
 export const RECOVER_AFTER_MS = 60_000;
 /** A pointer is rewritten when the one written before would be due sooner than this. */
@@ -99,11 +103,32 @@ export type Effect =
   /** Something idempotent the capability does after the commit, by a handler it registered. */
   | { readonly kind: 'do'; readonly handler: string; readonly data: Json };
 
-/** A handler the capability registered, called with `data` and where the message went, after it was delivered. */
+/**
+ * A handler the capability registered, called with `data` and where the message went, after it was
+ * delivered. If it throws, it is called again later (the message is not sent again), under the one
+ * retry policy: it must be idempotent.
+ */
 export interface Then {
   readonly handler: string;
   readonly data: Json;
 }
+
+/**
+ * The outbox's own step (no capability commits it): a delivered message whose `then` failed. Its row
+ * becomes this step, in the same place (so later rows to the same target still wait behind it) and
+ * for the same target, and the drain calls the `then` again with where the message went, under the
+ * one retry policy, until it succeeds or is given up (a `failed` row). The message is not sent again.
+ */
+interface ThenStep {
+  readonly kind: 'then';
+  /** The delivered message's target (see targetKey). */
+  readonly target: string;
+  readonly then: Then;
+  readonly sent: SentMessage | undefined;
+}
+
+/** What an outbox row holds: an effect a change committed, or the outbox's own follow-up step. */
+type Stored = Effect | ThenStep;
 
 /**
  * Where a message's outcome is kept: a row of the aggregate in the same partition (`row`, its RowKey),
@@ -158,7 +183,7 @@ export interface OutboxStats {
 interface Pending {
   readonly rowKey: string;
   readonly etag: string;
-  readonly effect: Effect;
+  readonly effect: Stored;
   readonly attempts: number;
   readonly notBefore: number;
   /** A `tellMany`: how many of its people were made into `tell` rows already. */
@@ -227,6 +252,25 @@ export class Outbox {
       throw err;
     }
     return { delivered: rows.length > 0 ? this.deliver(table, partitionKey) : Promise.resolve(), etags };
+  }
+
+  /**
+   * The greatest stamp among the effects `partitionKey` still owes (undefined: none owed), read by
+   * RowKey only. For a capability with no revision for the partition: a stamp made greater than this
+   * just before committing (a hybrid logical clock) sorts a change that followed another (it read the
+   * other's result) after it, whatever the instances' clocks say; effects already delivered no longer
+   * matter for order. Card rows are keyed by the card and carry no stamp.
+   */
+  async latestStamp(table: string, partitionKey: string): Promise<string | undefined> {
+    const filter = odata`PartitionKey eq ${partitionKey} and RowKey ge ${PREFIX} and RowKey lt ${'out}'} and state eq 'pending'`;
+    let latest: string | undefined;
+    for await (const row of this.deps.tables.client(table).listEntities({ queryOptions: { filter, select: ['RowKey'] } })) {
+      const key = String(row.rowKey);
+      if (key.startsWith(CARD_PREFIX)) continue;
+      const stamp = key.slice(PREFIX.length).split('|')[0]!;
+      if (latest === undefined || stamp > latest) latest = stamp;
+    }
+    return latest;
   }
 
   /**
@@ -400,13 +444,29 @@ export class Outbox {
       if (err instanceof Halted || this.halted) throw new Halted('halted');
       return this.failed(client, partitionKey, item, err);
     }
-    const then = effect.kind === 'tell' || effect.kind === 'post' ? effect.then : undefined;
-    if (then) {
-      const handler = this.handlers.get(then.handler);
-      if (handler) await handler(then.data, sent).catch((err) => this.deps.logger.warn({ err: { message: (err as Error).message }, handler: then.handler }, 'outbox: after-send step failed'));
+    if (effect.kind === 'then') {
+      await this.settled(client, partitionKey, item, this.outcome('sent', item.attempts + 1, 0, '')); // its row goes
+      return 'done';
     }
-    await this.settled(client, partitionKey, item, this.outcome('sent', item.attempts + (sent?.attempts ?? 1), 201, '', sent?.activityId ?? ''));
+    const outcome = this.outcome('sent', item.attempts + (sent?.attempts ?? 1), 201, '', sent?.activityId ?? '');
     this.stats.delivered += 1;
+    const then = effect.kind === 'tell' || effect.kind === 'post' ? effect.then : undefined;
+    const handler = then ? this.handlers.get(then.handler) : undefined;
+    if (then && handler) {
+      try {
+        await handler(then.data, sent);
+      } catch (err) {
+        if (err instanceof Halted || this.halted) throw new Halted('halted');
+        // Delivered, so never sent again; the step is kept on the message's row and retried by the drain.
+        const step: ThenStep = { kind: 'then', target: targetKey(effect), then, sent };
+        const { retry, values } = this.verdict(0, err, step);
+        if (retry) this.deps.logger.warn({ err: { message: (err as Error).message }, handler: then.handler }, 'outbox: a step after a delivered message failed; it is kept and tried again');
+        const row = { ...effectEntity(partitionKey, step, '', 0, this.deps.clock.now(), undefined, item.rowKey), ...values };
+        await this.settled(client, partitionKey, item, outcome, row);
+        return 'kept'; // later rows to this target wait behind the step
+      }
+    }
+    await this.settled(client, partitionKey, item, outcome);
     return 'done';
   }
 
@@ -418,31 +478,33 @@ export class Outbox {
    * A row delivered (or no longer owed, or failed for good with a `record`) goes at once, under its
    * ETag: a card's newer state committed meanwhile stays, to be sent. With a `record`, the outcome is
    * merged into the aggregate's row in the same transaction (if that row is gone, erased, the
-   * effect's row goes alone).
+   * effect's row goes alone). `next`: the row is not deleted but becomes this (a step still owed
+   * after the message, see ThenStep), under its ETag.
    */
-  private async settled(client: TableClient, partitionKey: string, item: Pending, outcome: Outcome): Promise<void> {
+  private async settled(client: TableClient, partitionKey: string, item: Pending, outcome: Outcome, next?: Record<string, unknown> & { partitionKey: string; rowKey: string }): Promise<void> {
     this.check();
     const record = item.effect.kind === 'tell' || item.effect.kind === 'post' ? item.effect.record : undefined;
     const ignoreGone = (err: unknown) => {
       if (statusOf(err) !== 404 && statusOf(err) !== 412) throw err;
     };
+    const settle = (): Promise<unknown> => (next ? client.updateEntity(next, 'Replace', { etag: item.etag }) : client.deleteEntity(partitionKey, item.rowKey, { etag: item.etag }));
     if (record) {
       const recorded = await client
         .submitTransaction([
           // Unconditional: a message's row is its own (only a card's row is ever replaced by a newer one).
-          ['delete', { partitionKey, rowKey: item.rowKey }],
+          next ? ['update', next, 'Replace'] : ['delete', { partitionKey, rowKey: item.rowKey }],
           ['update', { partitionKey, rowKey: record.row, ...outcome }, 'Merge'],
         ])
         .then(() => true, (err: unknown) => (ignoreGone(err), false));
-      if (!recorded) await client.deleteEntity(partitionKey, item.rowKey, { etag: item.etag }).catch(ignoreGone);
+      if (!recorded) await settle().catch(ignoreGone);
       const notify = record.notify ? this.handlers.get(record.notify) : undefined;
       if (notify) await notify({ partitionKey, row: record.row }).catch((err) => this.deps.logger.warn({ err: { message: (err as Error).message }, handler: record.notify }, 'outbox: a notify step failed'));
       return;
     }
-    await client.deleteEntity(partitionKey, item.rowKey, { etag: item.etag }).catch(ignoreGone);
+    await settle().catch(ignoreGone);
   }
 
-  private async perform(effect: Effect): Promise<SentMessage | undefined> {
+  private async perform(effect: Stored): Promise<SentMessage | undefined> {
     const { proactive } = this.deps;
     switch (effect.kind) {
       case 'tell':
@@ -466,10 +528,12 @@ export class Outbox {
         for (const id of effect.complete) await this.deps.deadlines.complete(id);
         for (const id of effect.cancel) await this.deps.deadlines.cancel(id);
         return undefined;
-      case 'do': {
-        const handler = this.handlers.get(effect.handler);
-        if (!handler) throw new ConnectorError(0, 'NoHandler', `no outbox handler ${effect.handler} in this instance`);
-        await handler(effect.data);
+      case 'do':
+      case 'then': {
+        const [name, data] = effect.kind === 'do' ? [effect.handler, effect.data] : [effect.then.handler, effect.then.data];
+        const handler = this.handlers.get(name);
+        if (!handler) throw new ConnectorError(0, 'NoHandler', `no outbox handler ${name} in this instance`);
+        await handler(data, effect.kind === 'then' ? effect.sent : undefined);
         return undefined;
       }
     }
@@ -514,30 +578,37 @@ export class Outbox {
     return 'kept';
   }
 
-  /** Step 5: kept for later (a passing failure) or recorded as failed (for good, or too many tries). */
-  private async failed(client: TableClient, partitionKey: string, item: Pending, err: unknown): Promise<'kept'> {
+  /**
+   * Step 5, decided by the one retry policy: after `attempts` failed tries and now `err`, what the row
+   * records (kept for later, with notBefore; or failed for good, or after too many tries).
+   */
+  private verdict(attempts: number, err: unknown, effect: Stored): { retry: boolean; status: number; values: Record<string, string | number> } {
     const status = err instanceof ConnectorError ? err.statusCode : 0;
     const code = err instanceof ConnectorError ? err.code : undefined;
     // Every request counts against the one policy, those Proactive made in memory included.
-    const attempt = item.attempts + (err instanceof ConnectorError ? Math.max(1, err.attempts) : 1);
+    const attempt = attempts + (err instanceof ConnectorError ? Math.max(1, err.attempts) : 1);
     const now = this.deps.clock.now().getTime();
     // A request that can never go (nowhere to send it, no handler for it here) is not worth another try.
     const hopeless = code === 'NoServiceUrl' || code === 'NoConversation' || code === 'NoHandler' || code === 'NoRenderer';
     const retryAfterMs = err instanceof ConnectorError ? err.retryAfterMs : undefined;
     const next = hopeless ? { kind: 'failed' as const, reason: describeStatus(status, code) } : afterAttempt(attempt, status === 0 && !(err instanceof ConnectorError) ? 500 : status, retryAfterMs, Math.random(), DEFAULT_RETRY, code);
     const reason = err instanceof ConnectorError ? describeStatus(status, code) : (err as Error).message;
-    const values =
-      next.kind === 'retry'
-        ? { attempts: attempt, lastStatus: status, reason: `${reason}; retrying`, notBefore: now + next.delayMs }
-        : { attempts: attempt, lastStatus: status, reason: next.kind === 'sent' ? reason : next.reason, state: 'failed', doneAt: new Date(now).toISOString() };
-    if (next.kind === 'retry') this.stats.deferred += 1;
-    else {
-      this.stats.failed += 1;
-      this.deps.logger.warn({ kind: item.effect.kind, status, reason: values.reason }, 'outbox: a message could not be delivered');
-      if ((item.effect.kind === 'tell' || item.effect.kind === 'post') && item.effect.record) {
-        await this.settled(client, partitionKey, item, this.outcome('failed', attempt, status, values.reason));
-        return 'kept';
-      }
+    if (next.kind === 'retry') {
+      this.stats.deferred += 1;
+      return { retry: true, status, values: { attempts: attempt, lastStatus: status, reason: `${reason}; retrying`, notBefore: now + next.delayMs } };
+    }
+    const values = { attempts: attempt, lastStatus: status, reason: next.kind === 'sent' ? reason : next.reason, state: 'failed', doneAt: new Date(now).toISOString() };
+    this.stats.failed += 1;
+    this.deps.logger.warn({ kind: effect.kind, status, reason: values.reason }, effect.kind === 'then' ? 'outbox: a step after a delivered message was given up' : 'outbox: a message could not be delivered');
+    return { retry: false, status, values };
+  }
+
+  /** Step 5: kept for later (a passing failure) or recorded as failed (for good, or too many tries). */
+  private async failed(client: TableClient, partitionKey: string, item: Pending, err: unknown): Promise<'kept'> {
+    const { retry, status, values } = this.verdict(item.attempts, err, item.effect);
+    if (!retry && (item.effect.kind === 'tell' || item.effect.kind === 'post') && item.effect.record) {
+      await this.settled(client, partitionKey, item, this.outcome('failed', Number(values.attempts), status, String(values.reason)));
+      return 'kept';
     }
     await client.updateEntity({ partitionKey, rowKey: item.rowKey, ...values }, 'Merge', { etag: item.etag }).catch((e) => {
       // Replaced by a newer version (a card) or removed (erasure): nothing to record.
@@ -651,7 +722,7 @@ export const OUTBOX_FIELDS: Readonly<Record<string, string>> = {
   offset: 'outbox: how many of a message-to-many\'s people have been given their own row',
 };
 
-function targetKey(effect: Effect): string {
+function targetKey(effect: Stored): string {
   switch (effect.kind) {
     case 'tell':
       return `person:${effect.to.aadObjectId.toLowerCase()}`;
@@ -665,6 +736,8 @@ function targetKey(effect: Effect): string {
       return 'deadlines';
     case 'do':
       return `do:${effect.handler}`;
+    case 'then':
+      return effect.target;
   }
 }
 
@@ -673,13 +746,13 @@ function targetKey(effect: Effect): string {
  * state: coalesced); a `tell` made from a `tellMany` is keyed after it (`after`), keeping its place
  * in commit order; `rowKey` rewrites a row in place (a `tellMany`'s shortened list).
  */
-function effectEntity(partitionKey: string, effect: Effect, stamp: string, i: number, now: Date, after?: string, rowKey?: string): Record<string, string | number> & { partitionKey: string; rowKey: string } {
+function effectEntity(partitionKey: string, effect: Stored, stamp: string, i: number, now: Date, after?: string, rowKey?: string): Record<string, string | number> & { partitionKey: string; rowKey: string } {
   const key =
     rowKey ??
     (after
       ? `${after}|${String(i).padStart(5, '0')}`
       : effect.kind === 'update'
-        ? `${PREFIX}card|${encodeURIComponent(effect.activityId).slice(0, 600)}`
+        ? `${CARD_PREFIX}${encodeURIComponent(effect.activityId).slice(0, 600)}`
         : `${PREFIX}${stamp}|${String(i).padStart(3, '0')}`);
   const { kind } = effect;
   let target: unknown;
@@ -712,6 +785,11 @@ function effectEntity(partitionKey: string, effect: Effect, stamp: string, i: nu
       target = { handler: effect.handler };
       body = effect.data;
       break;
+    case 'then':
+      target = { target: effect.target };
+      body = effect.sent;
+      then = effect.then;
+      break;
   }
   const text = JSON.stringify(body ?? null);
   if (text.length > CHUNK * CHUNKS.length) throw new Error(`an outbox message is too long to store (${text.length} characters)`);
@@ -733,7 +811,7 @@ function effectEntity(partitionKey: string, effect: Effect, stamp: string, i: nu
   return entity;
 }
 
-function parseEffect(row: Record<string, unknown>): Effect | undefined {
+function parseEffect(row: Record<string, unknown>): Stored | undefined {
   try {
     const target = JSON.parse(String(row.target ?? 'null')) as Record<string, unknown> | null;
     const body = JSON.parse(CHUNKS.map((name) => (typeof row[name] === 'string' ? (row[name] as string) : '')).join('')) as unknown;
@@ -756,6 +834,8 @@ function parseEffect(row: Record<string, unknown>): Effect | undefined {
       }
       case 'do':
         return { kind: 'do', handler: String(target.handler), data: body };
+      case 'then':
+        return then ? { kind: 'then', target: String(target.target), then, sent: (body ?? undefined) as SentMessage | undefined } : undefined;
       default:
         return undefined;
     }

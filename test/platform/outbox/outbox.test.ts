@@ -141,6 +141,68 @@ describe('outbox: what a change owes people, delivered once', function () {
     await box.settle();
     assert.deepEqual(sent.map((s) => s.text), ['hello']);
   });
+
+  it("when a partition owes effects, then its latest stamp is the greatest one still owed (a card's row has none; what was delivered does not count)", async function () {
+    const box = outbox();
+    assert.equal(await box.latestStamp('Agg', 'p5'), undefined, 'nothing owed');
+    box.pause();
+    await box.commit('Agg', 'p5', [], [{ kind: 'tell', to: person(1), activity: { text: 'one' } }], '0000000007');
+    await box.commit('Agg', 'p5', [], [{ kind: 'tell', to: person(2), activity: { text: 'two' } }, { kind: 'update', reference: {}, activityId: 'zzz', activity: { text: 'card' } }], '0000000009');
+    assert.equal(await box.latestStamp('Agg', 'p5'), '0000000009');
+    await outbox().deliver('Agg', 'p5');
+    assert.equal(sent.length, 3);
+    assert.equal(await box.latestStamp('Agg', 'p5'), undefined, 'everything delivered');
+  });
+
+  /** Time passes beyond any retry and the scheduler's tick runs the due pointers, as on any instance. */
+  async function tickLater(box: Outbox): Promise<void> {
+    clock.advance(120_000);
+    await new Timers(tables, silent).runDue(clock.now(), new Map([[OUTBOX_TIMER, (key: string) => box.recover(key)]]));
+    await box.settle();
+  }
+
+  it('when the step after a message fails the first time (storage busy), then the message is sent once and the step is done when its retry is due, before the next message to that person', async function () {
+    const box = outbox();
+    const remembered: { data: unknown; activityId?: string; toldBefore: string[] }[] = [];
+    let failures = 1;
+    box.on('test.remember', async (data, where) => {
+      if (failures > 0) {
+        failures -= 1;
+        throw Object.assign(new Error('Service Unavailable'), { statusCode: 503 });
+      }
+      remembered.push({ data, activityId: where?.activityId, toldBefore: sent.map((s) => s.text) });
+    });
+    const committed = await box.commit('Agg', 'p3', [], [
+      { kind: 'tell', to: person(8), activity: { text: 'Will you accept this swap?' }, then: { handler: 'test.remember', data: { match: 'm1' } } },
+      { kind: 'tell', to: person(8), activity: { text: 'The swap is off' } },
+    ], '0000000001');
+    assert.ok(committed);
+    await committed.delivered;
+    await tickLater(box);
+    assert.deepEqual(sent.map((s) => s.text), ['Will you accept this swap?', 'The swap is off'], 'each message sent once, in order');
+    assert.deepEqual(remembered, [{ data: { match: 'm1' }, activityId: 'a1', toldBefore: ['Will you accept this swap?'] }], 'where the card went is remembered, before the next message to that person goes');
+    await tickLater(box);
+    assert.equal(sent.length, 2, 'nothing is sent again');
+    assert.equal(remembered.length, 1);
+  });
+
+  it('when the step after a message keeps failing, then the message is still sent once and the step is given up as failed after the retry policy', async function () {
+    const box = outbox();
+    let calls = 0;
+    box.on('test.broken', async () => {
+      calls += 1;
+      throw new Error('the match row is gone');
+    });
+    const committed = await box.commit('Agg', 'p4', [], [{ kind: 'tell', to: person(9), activity: { text: 'hello' }, then: { handler: 'test.broken', data: {} } }], '0000000001');
+    assert.ok(committed);
+    await committed.delivered;
+    for (let i = 0; i < 15; i += 1) await tickLater(box);
+    assert.deepEqual(sent.map((s) => s.text), ['hello'], 'sent once');
+    assert.equal(calls, 10, 'the step was tried as often as the one retry policy allows');
+    const rows: string[] = [];
+    for await (const row of tables.client('Agg').listEntities<{ state?: string }>({ queryOptions: { filter: "PartitionKey eq 'p4'" } })) rows.push(`${String(row.rowKey).startsWith('out|0000000001') ? 'step' : row.rowKey}:${row.state}`);
+    assert.deepEqual(rows, ['step:failed'], 'kept as failed (the poison record), not pending');
+  });
 });
 
 /**
