@@ -16,7 +16,7 @@ import { BotProcess } from './processes';
  * `npm run bench`, fan-out section. Every Together instance runs in its own process (bench/instance.ts)
  * and is reached only over HTTP; the simulated Bot Connector (bench/fanoutConnector.ts) runs in a
  * process of its own, so the clock that counts requests per second is paused neither by the bots nor by
- * the load generator (this process). Storage is the real Azurite (tables and queues).
+ * the load generator (this process). Storage is the real Azurite (its table service).
  *
  * 1. Fan-out, as the sender's user sees it: a coordinator types `announce everyone: …` in the Teams
  *    simulator, presses Send and confirms; the recipients' personal chats (stored beforehand through

@@ -2,7 +2,7 @@
 //   - a user-assigned managed identity: the bot's identity (BOT_TYPE=UserAssignedMsi) and the identity
 //     the code uses for Azure Storage (no secrets anywhere);
 //   - a Linux App Service plan and web app on Node 24 (2 instances by default: Together is scale-out safe);
-//   - a Storage account for tables and queues, reached only with Entra ID (shared keys off);
+//   - a Storage account for Together's tables, reached only with Entra ID (shared keys off);
 //   - a Log Analytics workspace with workspace-based Application Insights, receiving the bot's JSON logs;
 //   - the Azure Bot registration with the Teams channel (./botRegistration/azurebot.bicep).
 // Adapted from the Microsoft 365 Agents Toolkit's TypeScript bot template (infra/azure.bicep).
@@ -72,7 +72,6 @@ var webAppName = '${baseName}-${uniqueString(resourceGroup().id)}'
 var publicUrl = 'https://${webAppName}.azurewebsites.net'
 
 var storageTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
-var storageQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
   name: '${baseName}-identity'
@@ -108,22 +107,12 @@ resource storageLock 'Microsoft.Authorization/locks@2020-05-01' = {
   }
 }
 
-// Together creates its tables and queues itself on start (the data-plane roles below allow it).
+// Together creates its tables itself on start (the data-plane role below allows it).
 resource tableRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storage.id, identity.id, storageTableDataContributor)
   scope: storage
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageTableDataContributor)
-    principalId: identity.properties.principalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-resource queueRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage.id, identity.id, storageQueueDataContributor)
-  scope: storage
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageQueueDataContributor)
     principalId: identity.properties.principalId
     principalType: 'ServicePrincipal'
   }
@@ -259,7 +248,6 @@ resource webApp 'Microsoft.Web/sites@2023-12-01' = {
   }
   dependsOn: [
     tableRole
-    queueRole
   ]
 }
 

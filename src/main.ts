@@ -42,7 +42,7 @@ async function main(): Promise<void> {
         process.exit(1);
       }
       storage = { connectionString: azurite.connectionString };
-      logger.info({ tablePort: azurite.tablePort, queuePort: azurite.queuePort, location }, 'started embedded Azurite');
+      logger.info({ tablePort: azurite.tablePort, location }, 'started embedded Azurite');
       break;
     }
   }

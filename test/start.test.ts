@@ -73,10 +73,10 @@ async function healthy(running: Running): Promise<void> {
   });
 }
 
-function azuritePorts(running: Running): Promise<{ tablePort: number; queuePort: number }> {
+function azuriteTablePort(running: Running): Promise<number> {
   return until('the embedded Azurite log line', running, async () => {
     const line = running.logs.find((l) => l.msg === 'started embedded Azurite');
-    return line ? { tablePort: Number(line.tablePort), queuePort: Number(line.queuePort) } : undefined;
+    return line ? Number(line.tablePort) : undefined;
   });
 }
 
@@ -177,7 +177,7 @@ describe('npm start: the process an operator runs', function () {
 
   it('when started with no storage settings, then it answers Teams, stops cleanly on SIGTERM and keeps its data for the next start', async function () {
     const first = await start();
-    const { tablePort, queuePort } = await azuritePorts(first);
+    const tablePort = await azuriteTablePort(first);
     assert.match(first.stderr(), /LOCAL MODE: BOT_ID is not set/, 'the operator is warned that requests are not authenticated');
     assert.match(first.stdout(), /Together is running for Riverside Schools Together/);
 
@@ -192,12 +192,12 @@ describe('npm start: the process an operator runs', function () {
     assert.deepEqual(exit, { code: 0, signal: null }, `exit; stderr:\n${first.stderr()}`);
     assert.ok(first.logs.some((l) => l.msg === 'stopped'), 'it says it stopped');
     assert.equal(await listening(tablePort), false, 'the embedded table service is gone');
-    assert.equal(await listening(queuePort), false, 'the embedded queue service is gone');
     assert.equal(await listening(first.port), false, 'the bot no longer listens');
     assert.deepEqual(processesMentioning(path.join(dataDir, 'azurite')), [], 'no Azurite process is left running');
 
     const location = path.join(dataDir, 'azurite');
     assert.ok(existsSync(location) && readdirSync(location).length > 0, `data files under ${location}`);
+    assert.deepEqual(readdirSync(location).filter((f) => !/table/.test(f)), [], 'only the table service keeps data there: Together needs Table Storage alone');
 
     const second = await start();
     const listed = await sim.say(tia, sim.personalChat(tia), 'directory');
@@ -207,13 +207,13 @@ describe('npm start: the process an operator runs', function () {
 
   it('when the process dies without cleaning up (SIGKILL), then its embedded Azurite goes too and the next start has the data', async function () {
     const first = await start();
-    const { tablePort, queuePort } = await azuritePorts(first);
+    const tablePort = await azuriteTablePort(first);
     assert.match(said(await sim.say(cora, sim.personalChat(cora), 'school add Hillside High')), /Added Hillside High/);
 
     first.child.kill('SIGKILL'); // main.js only, not its process group
     await first.exited;
     await until('the embedded Azurite to follow the process that started it', undefined, async () => {
-      const left = (await listening(tablePort)) || (await listening(queuePort)) || processesMentioning(path.join(dataDir, 'azurite')).length > 0;
+      const left = (await listening(tablePort)) || processesMentioning(path.join(dataDir, 'azurite')).length > 0;
       return left ? undefined : true;
     }, 20_000);
 
@@ -283,7 +283,7 @@ describe('npm start: the process an operator runs', function () {
 
   it('when the embedded storage emulator dies while the bot runs, then the bot says so loudly and exits non-zero', async function () {
     const r = await start();
-    const { tablePort } = await azuritePorts(r);
+    const tablePort = await azuriteTablePort(r);
     const tableProcess = processesMentioning(`${tablePort}`).filter((pid) => pid !== r.child.pid);
     assert.ok(tableProcess.length > 0, 'found the table service process');
     for (const pid of tableProcess) process.kill(pid, 'SIGKILL');

@@ -107,7 +107,7 @@ export function announcementRoutes(deps: AnnouncementRouteDeps): AnnouncementRou
     return renderCard('announcePreview', previewCardData(a, message, recipientCounts(resolution.recipients, schools), resolution.unreachable, turn.now, confirmEveryone, schoolNamer(schools)));
   }
 
-  /** Checks the form, stores the draft (new, or the one being edited) and shows the preview. Nothing is queued. */
+  /** Checks the form, stores the draft (new, or the one being edited) and shows the preview. Nothing is sent. */
   async function preview(turn: Turn, values: Partial<FormValues>, draftId: string, pupilDataChecked?: 'yes'): Promise<ActionResult> {
     const schools = await directory.schools();
     const repsMayAnnounce = turn.person.isCoordinator ? true : await store.repsMayAnnounce();

@@ -4,9 +4,9 @@ import type { SimConversation, SimUser } from '../support/simulator';
 import { eventually, said, textOf, World } from './world';
 
 /**
- * Announcements through the wire, on Azurite (tables and queues): compose → preview → send to three
- * schools' channels, and the short form to every rep; each recipient gets it once, the coordinator's
- * copy is updated in place with the report, and "Got it" is counted once per person, per school.
+ * Announcements through the wire, on Azurite: compose → preview → send to three schools' channels,
+ * and the short form to every rep; each recipient gets it once, the coordinator's copy is updated in
+ * place with the report, and "Got it" is counted once per person, per school.
  */
 
 describe('announcements through the wire', function () {

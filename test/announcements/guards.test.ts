@@ -5,8 +5,8 @@ import type { SimConversation, SimUser, TurnResult } from '../support/simulator'
 import { said, World } from './world';
 
 /**
- * Bad input and people who may not announce: a clear message, HTTP 200, nothing queued, nothing
- * sent. Reps may announce to their own school only, and only when a coordinator allows it.
+ * Bad input and people who may not announce: a clear message, HTTP 200, nothing owed in the outbox,
+ * nothing sent. Reps may announce to their own school only, and only when a coordinator allows it.
  */
 
 describe('announcements: bad input and who may announce', function () {
@@ -30,7 +30,7 @@ describe('announcements: bad input and who may announce', function () {
     await w.stop();
   });
 
-  async function nothingQueued(): Promise<void> {
+  async function nothingOwed(): Promise<void> {
     await w.settle();
     const owed = [];
     for await (const row of w.tables().client(ANNOUNCEMENTS_TABLE).listEntities({ queryOptions: { filter: `RowKey ge 'out|' and RowKey lt 'out}'` } })) owed.push(row.rowKey);
@@ -43,7 +43,7 @@ describe('announcements: bad input and who may announce', function () {
     return said(r);
   };
 
-  it('when the form is wrong (empty text, too long for Teams, unknown audience or school, a send time in the past), then the form comes back with the problem and nothing is queued', async function () {
+  it('when the form is wrong (empty text, too long for Teams, unknown audience or school, a send time in the past), then the form comes back with the problem and nothing is sent', async function () {
     const me = w.sim.personalChat(w.cora);
     const cases: [Record<string, string>, RegExp][] = [
       [{ text: '   ', audience: 'schools' }, /Write the announcement's text/],
@@ -63,7 +63,7 @@ describe('announcements: bad input and who may announce', function () {
       assert.match(text, /Nothing has been sent/);
       assert.match(text, /New announcement/, 'the form came back');
     }
-    await nothingQueued();
+    await nothingOwed();
   });
 
   it('when the short form names nobody known, then the form comes back with the text kept and a clear message', async function () {
@@ -75,7 +75,7 @@ describe('announcements: bad input and who may announce', function () {
     assert.match(noColon, /Say who it goes to before a colon/);
     const empty = ok(await w.sim.say(w.cora, me, 'announce reps:   '));
     assert.match(empty, /Write the announcement's text/);
-    await nothingQueued();
+    await nothingOwed();
   });
 
   it('when a payload is tampered with (unknown id, malformed id, stale version, another person\'s draft), then it is refused with a message and nothing is sent', async function () {
@@ -105,7 +105,7 @@ describe('announcements: bad input and who may announce', function () {
     }
     // A teacher cannot press coordinator buttons at all.
     assert.match(ok(await w.sim.click(tia, me, preview, 'Send')), /Only school reps and coordinators can use that/);
-    await nothingQueued();
+    await nothingOwed();
 
     const discarded = ok(await w.sim.click(w.cora, me, preview, 'Cancel'));
     assert.match(discarded, /Cancelled: nothing was sent/);
@@ -142,7 +142,7 @@ describe('announcements: bad input and who may announce', function () {
     const otherSchool = await w.sim.click(ann, annChat, compose, 'Preview', { text: 'Hello', audience: `school:${hill.id}` });
     assert.match(ok(otherSchool), /As a rep you can announce to your own school only/);
     assert.match(ok(await w.sim.say(ann, annChat, 'announce everyone: hello')), /As a rep you can announce to your own school only/);
-    await nothingQueued();
+    await nothingOwed();
 
     const own = await w.sim.click(ann, annChat, compose, 'Preview', { text: 'Oakfield staff briefing moved', audience: `school:${oak.id}` });
     const preview = invokeResponseCard(own.body)!;
@@ -150,6 +150,6 @@ describe('announcements: bad input and who may announce', function () {
     // Coordinators switch it off before Ann presses Send: refused, nothing sent.
     await w.sim.say(w.cora, w.sim.personalChat(w.cora), 'rep announcements off');
     assert.match(ok(await w.press(ann, annChat, preview, 'Send', compose.activityId)), /Reps cannot post announcements in this partnership.*Nothing was sent/);
-    await nothingQueued();
+    await nothingOwed();
   });
 });

@@ -16,7 +16,6 @@ import {
   type AudienceSnapshot,
   type StoredRef,
 } from '../../src/announcements/rules';
-import { queueName } from '../../src/platform/storage/queues';
 
 /** Pure announcement rules, table-driven: no I/O, no clock. */
 
@@ -426,21 +425,6 @@ describe('announcement rules', function () {
     for (const [rate, active, share] of shares) {
       it(`when ${active} instance(s) have work under an app rate of ${rate}/s, then each takes ${share.toFixed(2)}/s`, function () {
         assert.equal(instanceShare(rate, active), share);
-      });
-    }
-  });
-
-  describe('queue names', function () {
-    const names: [string, string, string | RegExp][] = [
-      ['', 'announce-send', 'announce-send'],
-      ['t0a1b2c3d4e', 'announce-send', 't0a1b2c3d4e-announce-send'],
-      ['TEST_Prefix', 'announce-send', 'test-prefix-announce-send'],
-      ['x'.repeat(60), 'announce-send', /not a valid queue name/],
-    ];
-    for (const [prefix, name, expected] of names) {
-      it(`when the prefix is "${prefix.slice(0, 12)}", then the queue is ${expected instanceof RegExp ? 'refused' : expected}`, function () {
-        if (expected instanceof RegExp) assert.throws(() => queueName(prefix, name), expected);
-        else assert.equal(queueName(prefix, name), expected);
       });
     }
   });

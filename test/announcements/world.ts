@@ -76,7 +76,7 @@ export class World {
 
   readonly others: Together[] = [];
 
-  /** Another instance on the same tables and queues (not the one the simulator talks to). */
+  /** Another instance on the same tables (not the one the simulator talks to). */
   async another(): Promise<Together> {
     const config = testConfig(this.env);
     const other = await startTogether({

@@ -3,11 +3,11 @@ import { playgroundPerson, squash, startPlaygroundRun, type PlaygroundRun } from
 import { announceToEveryone, cardShows, COORDINATOR, PARTNERSHIP, press, seen, setUpPartnership } from '../support/playgroundScenarios';
 
 /**
- * Announcements in the real client: the bot started as `npm start` starts it (with its embedded Azurite's
- * queue carrying the sends), the Microsoft 365 Agents Playground, headless Chromium (see
- * test/support/playground.ts). The coordinator composes an announcement on the form, checks the preview,
- * sends it, receives it in her own chat like everyone who has installed Together, presses Got it, and
- * sees the delivery and acknowledgement report.
+ * Announcements in the real client: the bot started as `npm start` starts it (its embedded Azurite's
+ * tables carrying the sends through the outbox), the Microsoft 365 Agents Playground, headless
+ * Chromium (see test/support/playground.ts). The coordinator composes an announcement on the form,
+ * checks the preview, sends it, receives it in her own chat like everyone who has installed Together,
+ * presses Got it, and sees the delivery and acknowledgement report.
  *
  * What the Playground cannot show: another person receiving it. It holds one signed-in user and keeps
  * no history across restarts, so a message sent to someone else's chat is never on screen; the report

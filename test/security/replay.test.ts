@@ -30,7 +30,7 @@ const capabilities = routeDefinitions();
 
 /**
  * The bot's own work after a turn is done (TeachMeet follow-ups, card updates, an announcement's
- * fan-out, which runs from a queue): nothing is being sent, storage and the connector are still.
+ * fan-out through the outbox): nothing is being sent, storage and the connector are still.
  */
 async function quiet(w: World): Promise<string[]> {
   let last = await rows(w);

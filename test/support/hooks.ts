@@ -3,7 +3,7 @@ import { startAzurite, type EmbeddedAzurite } from '../../src/platform/storage/a
 import { storedFields } from './storedFields';
 
 /**
- * Mocha root hooks: one Azurite (tables and queues, in memory, on free loopback ports) for the whole
+ * Mocha root hooks: one Azurite (its table service, in memory, on a free loopback port) for the whole
  * run. Suites keep apart by giving their tables a unique prefix.
  */
 let azurite: EmbeddedAzurite | undefined;

@@ -54,7 +54,7 @@ export interface RetryPolicy {
   readonly baseMs: number;
   /** Longest backoff (before jitter). */
   readonly capMs: number;
-  /** Attempts in all, the first included (the fan-out then sends an item to its poison queue). */
+  /** Attempts in all, the first included (after the last, the outbox keeps the item as a `failed` row). */
   readonly maxAttempts: number;
 }
 

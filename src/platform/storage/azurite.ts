@@ -4,9 +4,9 @@ import net from 'node:net';
 import path from 'node:path';
 
 /**
- * Runs Azurite (table and queue services) as child processes on loopback ports chosen at start,
- * so a test run, a running `npm start` and anything else on the machine never collide.
- * The same TableClient code path as production talks to it through the connection string it returns.
+ * Runs Azurite's table service as a child process on a loopback port chosen at start, so a test run,
+ * a running `npm start` and anything else on the machine never collide. Together needs Table Storage
+ * only. The same TableClient code path as production talks to it through the connection string it returns.
  */
 
 const ACCOUNT = 'devstoreaccount1';
@@ -15,9 +15,8 @@ const ACCOUNT_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I
 export interface EmbeddedAzurite {
   readonly connectionString: string;
   readonly tablePort: number;
-  readonly queuePort: number;
   /**
-   * Resolves if a service exits while it should be running (killed, crashed, out of memory); never
+   * Resolves if the service exits while it should be running (killed, crashed, out of memory); never
    * after stop(). The bot cannot work without it, so the process entry stops loudly (see main.ts).
    */
   readonly died: Promise<{ service: Service; code: number | null; signal: NodeJS.Signals | null }>;
@@ -31,33 +30,21 @@ export interface AzuriteOptions {
 
 export async function startAzurite(options: AzuriteOptions = {}): Promise<EmbeddedAzurite> {
   if (options.location) mkdirSync(options.location, { recursive: true });
-  // Both at once: each is a Node process that takes a second or two to load, so starting them in turn
-  // doubled the wait for `npm start` (and for every test run's storage).
-  const [tableStarted, queueStarted] = await Promise.allSettled([startService('table', options.location), startService('queue', options.location)]);
-  if (tableStarted.status === 'rejected' || queueStarted.status === 'rejected') {
-    await Promise.all([tableStarted, queueStarted].map((started) => (started.status === 'fulfilled' ? started.value.stop() : undefined)));
-    throw (tableStarted.status === 'rejected' ? tableStarted : (queueStarted as PromiseRejectedResult)).reason;
-  }
-  const table = tableStarted.value;
-  const queue = queueStarted.value;
+  const table = await startService('table', options.location);
   return {
-    connectionString: azuriteConnectionString(table.port, queue.port),
+    connectionString: azuriteConnectionString(table.port),
     tablePort: table.port,
-    queuePort: queue.port,
-    died: Promise.race([table.died, queue.died]),
-    async stop() {
-      await Promise.all([table.stop(), queue.stop()]);
-    },
+    died: table.died,
+    stop: () => table.stop(),
   };
 }
 
-export function azuriteConnectionString(tablePort: number, queuePort: number): string {
+export function azuriteConnectionString(tablePort: number): string {
   return [
     'DefaultEndpointsProtocol=http',
     `AccountName=${ACCOUNT}`,
     `AccountKey=${ACCOUNT_KEY}`,
     `TableEndpoint=http://127.0.0.1:${tablePort}/${ACCOUNT}`,
-    `QueueEndpoint=http://127.0.0.1:${queuePort}/${ACCOUNT}`,
   ].join(';');
 }
 
@@ -67,7 +54,7 @@ interface RunningService {
   stop(): Promise<void>;
 }
 
-type Service = 'table' | 'queue';
+type Service = 'table';
 
 async function startService(service: Service, location: string | undefined): Promise<RunningService> {
   let lastError: Error | undefined;
