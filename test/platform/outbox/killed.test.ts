@@ -9,7 +9,8 @@ import { everyStoredFieldIsDeclared } from '../../support/hooks';
 import { healthy, launchMain, until, type MainProcess } from '../../support/mainProcess';
 import { answered, said, textOf } from '../../support/said';
 import { TeamsSimulator, type Sent, type SimConversation, type SimUser } from '../../support/simulator';
-import { schoolRows, statusOfCard } from '../../proposals/world';
+import { FORM as PROPOSAL_FORM, schoolRows, statusOfCard } from '../../proposals/world';
+import { FORM as TEACHMEET_FORM } from '../../teachmeets/world';
 
 /**
  * The outbox's promise (README, "What people are told, and when") with a real kill: the bot runs as
@@ -125,8 +126,8 @@ class Deployment {
     const typed = await sim.say(cora, this.staffRoom, 'teachmeet new');
     const form = typed.sent.find((s) => adaptiveCardsOf(s.activity).length > 0);
     assert.ok(form, `the TeachMeet form: ${said(typed)}`);
-    const [date, deadline] = [inDays(14), inDays(13)];
-    const values = { title: 'Spring TeachMeet', date, start: '16:00', end: '17:30', venue: 'Library', link: '', places: '2', slots2: '0', slots5: '1', slots7: '0', deadlineDate: deadline, deadlineTime: '17:00', theme: 'Retrieval practice' };
+    // The usual test TeachMeet (2 places), dated from today: this bot runs on the real clock.
+    const values = { ...TEACHMEET_FORM, date: inDays(14), deadlineDate: inDays(13), places: '2' };
     const created = await sim.click(cora, this.staffRoom, form, 'Create and post', { ...values, host: choice(adaptiveCardsOf(form.activity)[0]!, 'Oakfield Academy') });
     const card = invokeResponseCard(created.body);
     assert.ok(card && /Spring TeachMeet/.test(cardText(card)), `the event card: ${answered(created)}`);
@@ -137,19 +138,9 @@ class Deployment {
     assert.ok(proposalForm, `the proposal form: ${said(asked)}`);
     const formCard = adaptiveCardsOf(proposalForm.activity)[0]!;
     const submitted = await sim.click(this.ann, sim.personalChat(this.ann), proposalForm, 'Submit for approval', {
-      title: 'STEM Week',
-      summary: 'A week of engineering challenges for Year 9, ending in a showcase.',
-      contributions: 'Oakfield hosts the showcase; Riverside runs outreach; Hillview lends its DT rooms.',
-      collaboration: 'Mixed-school teams of four.',
-      pupils: '120',
-      staff: '12',
-      legacy: 'A shared bank of challenge resources.',
-      outcome: 'Confidence in STEM surveyed before and after; 80% of teams finish a model.',
-      needs: 'stem,collaboration',
-      funderOutcomes: 'leadership-skills',
+      ...PROPOSAL_FORM,
       startDate: inDays(60),
       endDate: inDays(64),
-      budget: '1250',
       decisionBy: inDays(10),
       partners: `${choice(formCard, 'Riverside Primary')},${choice(formCard, 'Hillview High School')}`,
     });
