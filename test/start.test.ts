@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -9,6 +8,7 @@ import { freePort } from '../src/platform/storage/azurite';
 import { messageFrom } from './support/activities';
 import { adaptiveCardsOf, cardText } from './support/cardActions';
 import { storageConnectionString } from './support/hooks';
+import { healthy, launchMain as launch, until, type MainProcess } from './support/mainProcess';
 import { TeamsSimulator, type SimUser, type TurnResult } from './support/simulator';
 
 /**
@@ -16,62 +16,7 @@ import { TeamsSimulator, type SimUser, type TurnResult } from './support/simulat
  * answering Teams, keeping its data across restarts, and stopping cleanly on SIGTERM.
  */
 
-const MAIN = path.resolve(__dirname, '..', 'src', 'main.js');
-
-interface Running {
-  readonly child: ChildProcess;
-  readonly port: number;
-  /** Every JSON log line so far. */
-  readonly logs: Record<string, unknown>[];
-  stdout(): string;
-  stderr(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function launch(env: Record<string, string>, cwd: string, port: number): Running {
-  // Its own process group, so a failed test can take down Azurite's processes with it.
-  const child = spawn(process.execPath, [MAIN], { cwd, env: { PATH: process.env.PATH ?? '', HOME: cwd, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let out = '';
-  let err = '';
-  const logs: Record<string, unknown>[] = [];
-  let partial = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-    partial += chunk.toString();
-    const lines = partial.split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) {
-      if (!line.startsWith('{')) continue;
-      try {
-        logs.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        // not a log line
-      }
-    }
-  });
-  child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  return { child, port, logs, stdout: () => out, stderr: () => err, exited };
-}
-
-/** Polls `probe` until it gives a value; gives up if `running` (when given) exits first, or after a generous deadline. */
-async function until<T>(what: string, running: Running | undefined, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (running && running.child.exitCode !== null) throw new Error(`${what}: the process exited (${running.child.exitCode}); stderr:\n${running.stderr()}\nstdout:\n${running.stdout()}`);
-    if (Date.now() > deadline) throw new Error(`${what}: gave up waiting${running ? `; stdout:\n${running.stdout()}\nstderr:\n${running.stderr()}` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function healthy(running: Running): Promise<void> {
-  await until('health', running, async () => {
-    const response = await fetch(`http://127.0.0.1:${running.port}/api/health`);
-    return response.status === 200 ? true : undefined;
-  });
-}
+type Running = MainProcess;
 
 function azuriteTablePort(running: Running): Promise<number> {
   return until('the embedded Azurite log line', running, async () => {

@@ -18,7 +18,7 @@ export function storageConnectionString(): string {
  * stored in any table is declared in src/**\/inventory.ts. A new field or table fails the run here,
  * naming it, until it is declared for the DPO.
  */
-async function everyStoredFieldIsDeclared(connectionString: string): Promise<void> {
+export async function everyStoredFieldIsDeclared(connectionString: string): Promise<void> {
   const declared = new Map(INVENTORY.map((t) => [t.table, new Set(Object.keys(t.fields))]));
   const undeclared: string[] = [];
   for (const [table, fields] of await storedFields(connectionString)) {

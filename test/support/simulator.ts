@@ -260,6 +260,13 @@ export class TeamsSimulator {
   readonly failures: ConnectorLogEntry[] = [];
   /** Requests for paths the connector does not serve (answered 404). */
   readonly unknown: ConnectorLogEntry[] = [];
+  /** Requests parked by `hold` (answered, if at all, only after `release`), in the order they came. */
+  readonly held: ConnectorLogEntry[] = [];
+  /**
+   * Held requests whose sender hung up while they were held (its process was killed): never answered,
+   * so never accepted; not in `sent` or `requests`.
+   */
+  readonly hungUp: ConnectorLogEntry[] = [];
 
   private readonly server: http.Server;
   private readonly seed: string;
@@ -272,6 +279,8 @@ export class TeamsSimulator {
   private readonly uninstalled = new Set<string>();
   private readonly faults: Fault[] = [];
   private readonly collectors = new Set<Sent[]>();
+  private holding: ((req: ConnectorRequest) => boolean) | undefined;
+  private readonly parked: (() => void)[] = [];
   private lastMessageId = 0;
 
   private constructor(server: http.Server, port: number, opts: SimulatorOptions) {
@@ -315,7 +324,9 @@ export class TeamsSimulator {
   }
 
   async stop(): Promise<void> {
+    this.holding = undefined;
     await new Promise<void>((resolve) => {
+      for (const resume of this.parked.splice(0)) resume();
       this.server.close(() => resolve());
       this.server.closeAllConnections();
     });
@@ -776,6 +787,24 @@ export class TeamsSimulator {
     this.faults.push({ match, status, headers, remaining: times });
   }
 
+  /**
+   * From now on, requests matching `match` are taken in but not answered (a connector that has gone
+   * quiet): the bot's send is made and stays in flight, never accepted, until `release`.
+   */
+  hold(match: (req: ConnectorRequest) => boolean = () => true): void {
+    this.holding = match;
+  }
+
+  /**
+   * Stops holding. Each parked request whose sender still waits is then answered as usual (and
+   * recorded); one whose sender hung up meanwhile (see `hungUp`) is dropped, never accepted.
+   */
+  async release(): Promise<void> {
+    this.holding = undefined;
+    for (const resume of this.parked.splice(0)) resume();
+    await new Promise((resolve) => setImmediate(resolve)); // each parked request has been answered or dropped
+  }
+
   /** Drops any faults not yet triggered. */
   clearFaults(): void {
     this.faults.length = 0;
@@ -789,6 +818,8 @@ export class TeamsSimulator {
     this.requests.length = 0;
     this.failures.length = 0;
     this.unknown.length = 0;
+    this.held.length = 0;
+    this.hungUp.length = 0;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -807,12 +838,25 @@ export class TeamsSimulator {
     });
     const text = await readBody(req);
     const body = parseJson(text);
-    const at = this.now();
+    let at = this.now();
     // Tolerate a path prefix before /v3 (Teams' serviceUrls have one, e.g. /uk/).
     const v3 = segments.indexOf('v3');
     const route = v3 >= 0 ? segments.slice(v3 + 1) : segments;
     const info: ConnectorRequest = { method, path: `/${segments.join('/')}`, body };
     if (route[0] === 'conversations' && route[1] !== undefined) info.conversationId = route[1];
+
+    if (this.holding?.(info)) {
+      const entry = { ...info, status: 0, at };
+      let parked = true;
+      res.once('close', () => {
+        if (parked) this.hungUp.push(entry);
+      });
+      this.held.push(entry);
+      await new Promise<void>((resume) => this.parked.push(resume));
+      parked = false;
+      if (this.hungUp.includes(entry) || req.socket.destroyed) return;
+      at = this.now();
+    }
 
     const reply = (status: number, payload?: unknown, headers: Record<string, string> = {}): void => {
       this.requests.push({ ...info, status, at });

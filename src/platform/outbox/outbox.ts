@@ -26,7 +26,10 @@ import { afterAttempt, DEFAULT_RETRY, describeStatus } from './delivery';
  *  2. before committing, a due-index pointer (a Timers row, kind `outbox`, due RECOVER_AFTER_MS from
  *     now) names the aggregate's partition: if this instance dies after the commit, any instance's
  *     scheduler finds the partition through it, never by scanning tables. One pointer serves every
- *     commit to that partition in the next RECOVER_AFTER_MS (kept in memory, rewritten when older);
+ *     commit to that partition in the next RECOVER_AFTER_MS (kept in memory, rewritten when older, and
+ *     looked at again after a commit that took long). A pointer that comes due when the partition owes
+ *     nothing ends there: a partition costs the scheduler one run per burst of commits, not one a
+ *     minute for ever;
  *  3. commit: the aggregate's rows and one row per effect (RowKey `out|…`) in one transaction under
  *     the head row's ETag. A card update's row is keyed by the card, so a newer commit replaces an
  *     unsent older version: a shared card is only ever updated to its latest state;
@@ -251,6 +254,10 @@ export class Outbox {
       if (status === 412 || status === 409 || status === 404) return false;
       throw err;
     }
+    if (rows.length > 0 && !this.halted) {
+      // A commit that took long: the pointer it counted on may have come due, and found nothing, before it landed.
+      await this.point(table, partitionKey).catch((err) => this.deps.logger.warn({ err: { message: (err as Error).message }, table }, 'outbox: could not renew the pointer after a slow commit'));
+    }
     return { delivered: rows.length > 0 ? this.deliver(table, partitionKey) : Promise.resolve(), etags };
   }
 
@@ -274,9 +281,10 @@ export class Outbox {
   }
 
   /**
-   * The timer handler: a pointer came due. A new pointer is set first (so a crash of this instance
-   * while delivering still leaves one), then the partition is delivered in the background: the
-   * scheduler's tick (and every other timer behind it) does not wait for a long delivery.
+   * The timer handler: a pointer came due. When the partition owes nothing (it was delivered, the
+   * usual case), the pointer has done its work and ends here. Otherwise a new pointer is set first (so
+   * a crash of this instance while delivering still leaves one), then the partition is delivered in the
+   * background: the scheduler's tick (and every other timer behind it) does not wait for a long delivery.
    */
   async recover(key: string): Promise<void> {
     const bar = key.indexOf('|');
@@ -284,6 +292,7 @@ export class Outbox {
     const table = key.slice(0, bar);
     const partitionKey = key.slice(bar + 1);
     this.pointers.delete(key);
+    if ((await owedIn(this.deps.tables.client(table), partitionKey)) === 0) return;
     await this.point(table, partitionKey);
     void this.deliver(table, partitionKey);
   }

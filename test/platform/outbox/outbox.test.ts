@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { TableClient } from '@azure/data-tables';
 import { ManualClock } from '../../../src/platform/clock';
 import { createLogger } from '../../../src/platform/logging';
 import { Outbox, OUTBOX_TIMER } from '../../../src/platform/outbox/outbox';
@@ -16,6 +17,22 @@ import { storageConnectionString } from '../../support/hooks';
  */
 
 const silent = createLogger('silent');
+
+/** `tables` with one TableClient method of every client replaced (a storage blip, a slow answer). */
+function intercepting(tables: Tables, method: 'deleteEntity' | 'submitTransaction', replacement: (real: TableClient) => (...args: never[]) => Promise<unknown>): Tables {
+  const over = Object.create(tables) as Tables;
+  over.client = (name: string) => {
+    const real = tables.client(name);
+    return new Proxy(real, {
+      get(target, prop, receiver) {
+        if (prop === method) return replacement(real);
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(real) : value;
+      },
+    });
+  };
+  return over;
+}
 
 describe('outbox: what a change owes people, delivered once', function () {
   this.timeout(30_000);
@@ -38,8 +55,8 @@ describe('outbox: what a change owes people, delivered once', function () {
     },
   };
 
-  function outbox(): Outbox {
-    return new Outbox({ tables, timers: new Timers(tables, silent), proactive: proactive as never, conversations: undefined as never, deadlines: undefined as never, clock, logger: silent });
+  function outbox(over?: Tables): Outbox {
+    return new Outbox({ tables: over ?? tables, timers: new Timers(tables, silent), proactive: proactive as never, conversations: undefined as never, deadlines: undefined as never, clock, logger: silent });
   }
 
   const person = (i: number): PersonAddress => ({ aadObjectId: `aad-${i}`, teamsId: `29:${i}`, name: `Person ${i}` });
@@ -203,6 +220,67 @@ describe('outbox: what a change owes people, delivered once', function () {
     for await (const row of tables.client('Agg').listEntities<{ state?: string }>({ queryOptions: { filter: "PartitionKey eq 'p4'" } })) rows.push(`${String(row.rowKey).startsWith('out|0000000001') ? 'step' : row.rowKey}:${row.state}`);
     assert.deepEqual(rows, ['step:failed'], 'kept as failed (the poison record), not pending');
   });
+
+  /**
+   * The due-index pointer (a Timers row) is for what a commit still owes: it brings a partition back to
+   * a scheduler when nobody delivered, and ends once nothing is owed. A pointer that set itself again on
+   * every run would leave every partition ever changed costing a timer run a minute for ever, and since
+   * a tick takes at most 200 due timers, timers that matter (reminders, offers running out) would fall
+   * further behind as partitions piled up.
+   */
+  describe('the recovery pointer', function () {
+    const pointers = async () => (await new Timers(tables, silent).due(new Date(clock.now().getTime() + 86_400_000))).filter((t) => t.kind === OUTBOX_TIMER);
+    /** A scheduler tick on an instance whose outbox is `box`: the pointers due run. */
+    const tick = async (box: Outbox) => {
+      const ran = await new Timers(tables, silent).runDue(clock.now(), new Map([[OUTBOX_TIMER, (key: string) => box.recover(key)]]));
+      await box.settle();
+      return ran;
+    };
+    const texts = () => sent.map((s) => s.text);
+
+    it('when a change was delivered at once, then its pointer comes due once, finds nothing owed and is not set again: an hour of ticks runs it once', async function () {
+      const box = outbox();
+      const committed = await box.commit('Agg', 'p', [], [{ kind: 'tell', to: person(1), activity: { text: 'hello' } }], '0000000001');
+      assert.ok(committed);
+      await committed.delivered;
+      assert.deepEqual(texts(), ['hello']);
+      let runs = 0;
+      for (let minute = 0; minute < 60; minute += 1) {
+        clock.advance(60_000);
+        runs += await tick(box);
+      }
+      assert.equal(runs, 1, 'the pointer ran once');
+      assert.deepEqual(await pointers(), [], 'no pointer is left for the partition');
+      assert.deepEqual(texts(), ['hello'], 'and nobody was told twice');
+    });
+
+    it('when a commit takes so long that the pointer it counted on comes due (finding nothing) before the commit lands, and the instance then dies, then another instance still delivers it', async function () {
+      const survivor = outbox();
+      let slow = false;
+      // Storage answers the second commit's transaction only after 22 s, by which time the pointer the
+      // first commit wrote has come due on the survivor's scheduler and found nothing owed.
+      const dying = outbox(
+        intercepting(tables, 'submitTransaction', (real) => async (actions: unknown) => {
+          if (slow) {
+            clock.advance(22_000);
+            await tick(survivor);
+          }
+          return real.submitTransaction(actions as never);
+        }),
+      );
+      const first = await dying.commit('Agg', 'p', [], [{ kind: 'tell', to: person(1), activity: { text: 'one' } }], '0000000001');
+      assert.ok(first);
+      await first.delivered;
+      clock.advance(39_000); // the pointer is due in 21 s: this commit counts on it
+      dying.pause();
+      slow = true;
+      assert.ok(await dying.commit('Agg', 'p', [], [{ kind: 'tell', to: person(1), activity: { text: 'two' } }], '0000000002'));
+      dying.halt();
+      clock.advance(120_000);
+      await tick(survivor);
+      assert.deepEqual(texts(), ['one', 'two']);
+    });
+  });
 });
 
 /**
@@ -311,25 +389,13 @@ describe('outbox review: order per person and sends without a crash', function (
     ], '0000000001');
     // A storage blip: the delete of four's delivered row answers 503 once.
     let blip = true;
-    const flaky = Object.create(tables) as Tables;
-    flaky.client = (name: string) => {
-      const real = tables.client(name);
-      return new Proxy(real, {
-        get(target, prop, receiver) {
-          if (prop === 'deleteEntity') {
-            return async (pk: string, rk: string, options?: unknown) => {
-              if (blip && rk.startsWith('out|0000000001|000')) {
-                blip = false;
-                throw Object.assign(new Error('Service Unavailable'), { statusCode: 503 });
-              }
-              return real.deleteEntity(pk, rk, options as never);
-            };
-          }
-          const value = Reflect.get(target, prop, receiver) as unknown;
-          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(real) : value;
-        },
-      });
-    };
+    const flaky = intercepting(tables, 'deleteEntity', (real) => async (pk: string, rk: string, options?: unknown) => {
+      if (blip && rk.startsWith('out|0000000001|000')) {
+        blip = false;
+        throw Object.assign(new Error('Service Unavailable'), { statusCode: 503 });
+      }
+      return real.deleteEntity(pk, rk, options as never);
+    });
     let fiveStarted!: () => void;
     const fiveInFlight = new Promise<void>((r) => (fiveStarted = r));
     let answerFive!: () => void;
@@ -353,3 +419,4 @@ describe('outbox review: order per person and sends without a crash', function (
     assert.deepEqual(told('aad-5'), ['to five'], 'told once; no instance died');
   });
 });
+
