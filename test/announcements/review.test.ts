@@ -68,6 +68,7 @@ describe('announcements review: erasure, stopping mid-send, and the report', fun
       return /Sent to|Cancelled/.test(text) && !/Sending/.test(text) ? text : undefined;
     });
     assert.doesNotMatch(report, /Sent to all 3/, `Ann (erased) is not counted as sent: ${report}`);
+    assert.match(report, /Sent to 2 of 3; 1 could not be reached/);
   });
 
   it('when the bot is stopped in the middle of a long send, then it stops within its shutdown grace (the rest is left to the outbox), and everyone still gets it once', async function () {

@@ -597,13 +597,16 @@ export class Outbox {
 
 /**
  * An outbox row with one person taken out, for erasure: 'delete' when the row is a message to them
- * alone (or to nobody else left), the row without them when it is a message to many that lists them,
- * and the row as it was otherwise (whatever names them in its text is then scrubbed like any row).
+ * alone (or to nobody else left), or one whose outcome is recorded on a row that is about them
+ * (`recordedAbout`: an announcement posted to their personal chat names neither their id nor their
+ * name, but its recipient row does); the row without them when it is a message to many that lists
+ * them; and the row as it was otherwise (whatever names them in its text is then scrubbed like any row).
  */
-export function withoutRecipient(row: Readonly<Record<string, unknown>>, aadObjectId: string): Record<string, unknown> | 'delete' {
+export function withoutRecipient(row: Readonly<Record<string, unknown>>, aadObjectId: string, recordedAbout: (rowKey: string) => boolean = () => false): Record<string, unknown> | 'delete' {
   const aad = aadObjectId.toLowerCase();
   const effect = parseEffect(row as Record<string, unknown>);
   if (!effect) return { ...row };
+  if ((effect.kind === 'tell' || effect.kind === 'post') && effect.record && recordedAbout(effect.record.row)) return 'delete';
   if (effect.kind === 'tell') return effect.to.aadObjectId.toLowerCase() === aad ? 'delete' : { ...row };
   if (effect.kind !== 'tellMany') return String(row.target ?? '').toLowerCase().includes(aad) ? 'delete' : { ...row };
   const to = effect.to.filter((p) => p.aadObjectId.toLowerCase() !== aad);
