@@ -65,6 +65,12 @@ const CHUNK = 30_000;
 const CHUNKS = ['body', 'body2', 'body3', 'body4', 'body5', 'body6'] as const;
 /** Recipients of a `tellMany` made into single `tell` rows per transaction (with the cursor's row: 100). */
 const EXPAND_AT_MOST = 99;
+/**
+ * Owed effects a drain reads (and holds, parsed) per round: the first ones in commit order, so order
+ * per target holds. An announcement to 5,000 is 5,000 rows with a card of up to ~28 KB each (~45 KB
+ * of heap each once parsed): all at once would be ~230 MB for as long as the round takes.
+ */
+const READ_AT_MOST = 250;
 
 type Reference = Partial<ConversationReference>;
 type Json = unknown;
@@ -549,13 +555,17 @@ export class Outbox {
   private async pending(client: TableClient, partitionKey: string): Promise<Pending[]> {
     const out: Pending[] = [];
     const filter = odata`PartitionKey eq ${partitionKey} and RowKey ge ${PREFIX} and RowKey lt ${'out}'} and state eq 'pending'`;
-    for await (const row of client.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
-      const effect = parseEffect(row);
-      if (!effect) {
-        this.deps.logger.warn({ table: client.tableName }, 'outbox: an effect row does not parse; left alone');
-        continue;
+    // In key (commit) order, a page of READ_AT_MOST at a time (not the service's 1,000): the rest are read in a later round.
+    pages: for await (const page of client.listEntities<Record<string, unknown>>({ queryOptions: { filter } }).byPage({ maxPageSize: READ_AT_MOST })) {
+      for (const row of page) {
+        const effect = parseEffect(row);
+        if (!effect) {
+          this.deps.logger.warn({ table: client.tableName }, 'outbox: an effect row does not parse; left alone');
+          continue;
+        }
+        out.push({ rowKey: String(row.rowKey), etag: String(row.etag), effect, attempts: Number(row.attempts ?? 0), notBefore: Number(row.notBefore ?? 0), offset: Number(row.offset ?? 0) });
+        if (out.length >= READ_AT_MOST) break pages;
       }
-      out.push({ rowKey: String(row.rowKey), etag: String(row.etag), effect, attempts: Number(row.attempts ?? 0), notBefore: Number(row.notBefore ?? 0), offset: Number(row.offset ?? 0) });
     }
     return out.sort((a, b) => (a.rowKey < b.rowKey ? -1 : a.rowKey > b.rowKey ? 1 : 0));
   }
