@@ -34,7 +34,9 @@ import { parseReference } from '../platform/conversations/reference';
  *    the rest, recorded as not sent), and it writes sent, failed (with Teams' answer) or cancelled
  *    on the recipient's row in the transaction that settles the message;
  * 4. every recorded outcome marks the report dirty: the coordinator's copy is replaced at most every
- *    reportIntervalMs, and once nobody is pending the announcement is done.
+ *    reportIntervalMs, and once nobody is pending the announcement is done. The follow-up timer
+ *    comes back every FOLLOW_UP_MS while it is being sent and refreshes the copy itself, so a refresh
+ *    lost to a stop or a crash (it is kept only in memory) still happens.
  *
  * What a crash can do is what the outbox says: a message owed is delivered by any instance within a
  * minute or so; one in flight at the crash may arrive twice. An interrupted dispatch is finished by

@@ -32,7 +32,7 @@ import { afterAttempt, DEFAULT_RETRY, describeStatus } from './delivery';
  *     unsent older version: a shared card is only ever updated to its latest state;
  *  4. deliver (at once, in the background, on the committing instance): take the partition's lease
  *     (row `out|lease`, under its ETag, LEASE_MS, renewed while sending), read the pending effects in
- *     commit order, send them (to one person or conversation in order; to different ones side by
+ *     commit order (the first READ_AT_MOST of them: a send to thousands is not held in memory whole), send them (to one person or conversation in order; to different ones side by
  *     side) through Proactive (the one send gate and the one retry policy), delete each row as soon as
  *     it is delivered (under its ETag), read again until nothing is pending, give the lease back;
  *  5. a send that fails for a moment and would wait longer than Proactive waits is kept on the row
