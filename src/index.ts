@@ -360,10 +360,10 @@ export async function startTogether(options: TogetherOptions): Promise<Together>
     async close() {
       await server.close();
       await scheduler.stop();
-      await capabilities.announcements.stop();
       await gate.stop();
       // Confirmations wait their turn within Teams' rate; a long backlog is not waited for past the grace (the outbox's pointers bring the rest back).
-      const settled = await Promise.race([Promise.all([capabilities.teachmeets.settle(), outbox.settle()]).then(() => true), sleep(SHUTDOWN_FOLLOW_UPS_MS, false, { ref: false })]);
+      // The announcements' too: their stop waits for the dispatches' deliveries (a send to thousands) and a report refresh queued behind them.
+      const settled = await Promise.race([Promise.all([capabilities.announcements.stop(), capabilities.teachmeets.settle(), outbox.settle()]).then(() => true), sleep(SHUTDOWN_FOLLOW_UPS_MS, false, { ref: false })]);
       if (!settled) logger.warn({ graceMs: SHUTDOWN_FOLLOW_UPS_MS }, 'stopped with TeachMeet follow-ups unsent (card updates or confirmations)');
     },
   };

@@ -34,7 +34,9 @@ import { parseReference } from '../platform/conversations/reference';
  *    the rest, recorded as not sent), and it writes sent, failed (with Teams' answer) or cancelled
  *    on the recipient's row in the transaction that settles the message;
  * 4. every recorded outcome marks the report dirty: the coordinator's copy is replaced at most every
- *    reportIntervalMs, and once nobody is pending the announcement is done.
+ *    reportIntervalMs, and once nobody is pending the announcement is done. The follow-up timer
+ *    comes back every FOLLOW_UP_MS while it is being sent and refreshes the copy itself, so a refresh
+ *    lost to a stop or a crash (it is kept only in memory) still happens.
  *
  * What a crash can do is what the outbox says: a message owed is delivered by any instance within a
  * minute or so; one in flight at the crash may arrive twice. An interrupted dispatch is finished by
@@ -253,8 +255,11 @@ export class AnnouncementService {
       }
       if (a.status !== 'sending') return;
       if (a.dispatched) {
-        // The follow-up: nothing to write; count again, so a send whose last recipient was recorded elsewhere is still marked done.
-        this.markDirty(id);
+        // The follow-up: nothing to write; count again and refresh the copy now, so a send whose last
+        // recipient was recorded elsewhere, or whose last refresh a stop or crash cut short, is still
+        // marked done; and while anyone is still owed, come back.
+        await this.refreshCopy(id).catch((err) => logger.warn({ err: { message: (err as Error).message }, announcement: id }, 'could not refresh an announcement report'));
+        await this.followUpWhileSending(id, now);
         return;
       }
       const resolution = await this.resolve(a.audience, a.via);
@@ -265,8 +270,23 @@ export class AnnouncementService {
       this.forget(id);
       logger.info({ announcement: id, recipients: written }, 'announcement dispatched');
       this.markDirty(id);
+      // A dispatch a crash interrupted is finished by the follow-up, which is then used up: set the next.
+      await this.followUpWhileSending(id, now);
       return;
     }
+  }
+
+  /**
+   * The next follow-up, while the announcement is being sent. Due times are on a fixed beat from when
+   * sending began (every FOLLOW_UP_MS), so however often it is set, it is one timer.
+   */
+  private async followUpWhileSending(id: string, now: Date): Promise<void> {
+    const loaded = await this.deps.store.get(id);
+    const a = loaded?.announcement;
+    if (a?.status !== 'sending') return;
+    const start = (a.sentAt ?? now).getTime();
+    const beats = Math.floor((now.getTime() - start) / FOLLOW_UP_MS) + 1;
+    await this.deps.timers.schedule(DISPATCH_TIMER, id, new Date(start + beats * FOLLOW_UP_MS));
   }
 
   /**
@@ -392,12 +412,13 @@ export class AnnouncementService {
    */
   private async refreshCopy(id: string): Promise<void> {
     const loaded = await this.deps.store.get(id);
-    if (!loaded?.announcement.copy) return;
+    if (!loaded) return;
     this.largest = Math.max(this.largest, loaded.announcement.recipients);
     const r = await this.reportOf(loaded.announcement);
     const a = await this.completeIfFinished(loaded.announcement, loaded.etag, r);
     if (a.status === 'done' || a.status === 'cancelled') this.largest = 0;
-    const reference = parseReference(a.copy!.reference);
+    if (!a.copy) return;
+    const reference = parseReference(a.copy.reference);
     if (!reference?.serviceUrl || !reference.conversation?.id) return;
     const card = await this.reportCard(a, r);
     // In the messages' lane: the coordinator's own copy is no shared card, and it must not hold the fan-out up.

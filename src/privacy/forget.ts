@@ -45,11 +45,16 @@ export async function forgetPerson(tables: Tables, inventory: readonly TableInve
       const byPartition = new Map<string, TransactionAction[]>();
       const guarded = new Set<string>();
       const counts = { deleted: 0, anonymised: 0 };
-      for (const { row, etag } of await readRows(tables, table.table)) {
+      // The aggregates' own rows first: a message whose outcome is recorded on one of them that is
+      // about the person (their delivery row) is theirs too.
+      const rows = await readRows(tables, table.table);
+      const aboutThem = new Set<string>();
+      const where = (partitionKey: unknown, rowKey: unknown) => `${String(partitionKey)}\n${String(rowKey)}`;
+      for (const { row, etag } of [...rows.filter((r) => !isOutboxRow(String(r.row.rowKey))), ...rows.filter((r) => isOutboxRow(String(r.row.rowKey)))]) {
         const keys = { partitionKey: row.partitionKey, rowKey: row.rowKey };
         // A message still owed to them is dropped (taken off a message to many); one about them to
         // someone else goes without their name.
-        const outbox = isOutboxRow(String(row.rowKey)) ? withoutRecipient(row, aad) : undefined;
+        const outbox = isOutboxRow(String(row.rowKey)) ? withoutRecipient(row, aad, (rowKey) => aboutThem.has(where(row.partitionKey, rowKey))) : undefined;
         const erased: ReturnType<typeof eraseRow> =
           outbox === 'delete'
             ? { kind: 'delete' }
@@ -57,6 +62,7 @@ export async function forgetPerson(tables: Tables, inventory: readonly TableInve
               ? ((scrubbed) => (scrubbed.kind === 'keep' && JSON.stringify(outbox) !== JSON.stringify(row) ? { kind: 'replace', row: outbox, rekeyed: false } : scrubbed))(eraseRow(outbox, subject, pseudonym, 'anonymise'))
               : eraseRow(row, subject, pseudonym, table.erase?.(row, aad) ?? 'anonymise');
         if (erased.kind === 'keep') continue;
+        if (!outbox) aboutThem.add(where(row.partitionKey, row.rowKey));
         const change = erased.kind === 'replace' && table.afterErase ? { ...erased, row: table.afterErase(erased.row, now()) } : erased;
         const isHead = table.head === row.rowKey;
         // The head row is written under the ETag read first, so a change since then is not lost.

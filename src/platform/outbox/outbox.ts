@@ -35,7 +35,7 @@ import { afterAttempt, DEFAULT_RETRY, describeStatus } from './delivery';
  *     unsent older version: a shared card is only ever updated to its latest state;
  *  4. deliver (at once, in the background, on the committing instance): take the partition's lease
  *     (row `out|lease`, under its ETag, LEASE_MS, renewed while sending), read the pending effects in
- *     commit order, send them (to one person or conversation in order; to different ones side by
+ *     commit order (the first READ_AT_MOST of them: a send to thousands is not held in memory whole), send them (to one person or conversation in order; to different ones side by
  *     side) through Proactive (the one send gate and the one retry policy), delete each row as soon as
  *     it is delivered (under its ETag), read again until nothing is pending, give the lease back; a
  *     message's `then` that fails turns its row into that step alone (ThenStep): never sent again,
@@ -72,6 +72,12 @@ const CHUNK = 30_000;
 const CHUNKS = ['body', 'body2', 'body3', 'body4', 'body5', 'body6'] as const;
 /** Recipients of a `tellMany` made into single `tell` rows per transaction (with the cursor's row: 100). */
 const EXPAND_AT_MOST = 99;
+/**
+ * Owed effects a drain reads (and holds, parsed) per round: the first ones in commit order, so order
+ * per target holds. An announcement to 5,000 is 5,000 rows with a card of up to ~28 KB each (~45 KB
+ * of heap each once parsed): all at once would be ~230 MB for as long as the round takes.
+ */
+const READ_AT_MOST = 250;
 
 type Reference = Partial<ConversationReference>;
 type Json = unknown;
@@ -629,13 +635,17 @@ export class Outbox {
   private async pending(client: TableClient, partitionKey: string): Promise<Pending[]> {
     const out: Pending[] = [];
     const filter = odata`PartitionKey eq ${partitionKey} and RowKey ge ${PREFIX} and RowKey lt ${'out}'} and state eq 'pending'`;
-    for await (const row of client.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
-      const effect = parseEffect(row);
-      if (!effect) {
-        this.deps.logger.warn({ table: client.tableName }, 'outbox: an effect row does not parse; left alone');
-        continue;
+    // In key (commit) order, a page of READ_AT_MOST at a time (not the service's 1,000): the rest are read in a later round.
+    pages: for await (const page of client.listEntities<Record<string, unknown>>({ queryOptions: { filter } }).byPage({ maxPageSize: READ_AT_MOST })) {
+      for (const row of page) {
+        const effect = parseEffect(row);
+        if (!effect) {
+          this.deps.logger.warn({ table: client.tableName }, 'outbox: an effect row does not parse; left alone');
+          continue;
+        }
+        out.push({ rowKey: String(row.rowKey), etag: String(row.etag), effect, attempts: Number(row.attempts ?? 0), notBefore: Number(row.notBefore ?? 0), offset: Number(row.offset ?? 0) });
+        if (out.length >= READ_AT_MOST) break pages;
       }
-      out.push({ rowKey: String(row.rowKey), etag: String(row.etag), effect, attempts: Number(row.attempts ?? 0), notBefore: Number(row.notBefore ?? 0), offset: Number(row.offset ?? 0) });
     }
     return out.sort((a, b) => (a.rowKey < b.rowKey ? -1 : a.rowKey > b.rowKey ? 1 : 0));
   }
@@ -677,13 +687,16 @@ export class Outbox {
 
 /**
  * An outbox row with one person taken out, for erasure: 'delete' when the row is a message to them
- * alone (or to nobody else left), the row without them when it is a message to many that lists them,
- * and the row as it was otherwise (whatever names them in its text is then scrubbed like any row).
+ * alone (or to nobody else left), or one whose outcome is recorded on a row that is about them
+ * (`recordedAbout`: an announcement posted to their personal chat names neither their id nor their
+ * name, but its recipient row does); the row without them when it is a message to many that lists
+ * them; and the row as it was otherwise (whatever names them in its text is then scrubbed like any row).
  */
-export function withoutRecipient(row: Readonly<Record<string, unknown>>, aadObjectId: string): Record<string, unknown> | 'delete' {
+export function withoutRecipient(row: Readonly<Record<string, unknown>>, aadObjectId: string, recordedAbout: (rowKey: string) => boolean = () => false): Record<string, unknown> | 'delete' {
   const aad = aadObjectId.toLowerCase();
   const effect = parseEffect(row as Record<string, unknown>);
   if (!effect) return { ...row };
+  if ((effect.kind === 'tell' || effect.kind === 'post') && effect.record && recordedAbout(effect.record.row)) return 'delete';
   if (effect.kind === 'tell') return effect.to.aadObjectId.toLowerCase() === aad ? 'delete' : { ...row };
   if (effect.kind !== 'tellMany') return String(row.target ?? '').toLowerCase().includes(aad) ? 'delete' : { ...row };
   const to = effect.to.filter((p) => p.aadObjectId.toLowerCase() !== aad);
