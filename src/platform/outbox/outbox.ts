@@ -62,7 +62,7 @@ export const RECOVER_AFTER_MS = 60_000;
 const POINTER_MARGIN_MS = 20_000;
 const LEASE_MS = 60_000;
 /** Rounds (read what is owed, send it) in one drain before it leaves the rest to the pointer. */
-const MAX_ROUNDS = 1_000;
+const MAX_ROUNDS = 20_000;
 /** How long an instance whose commit found the lease held keeps asking for it, before leaving it to the pointer. */
 const HELD_RETRY_MS = 10_000;
 /** Targets sent to side by side in one drain (each in order). */
@@ -380,67 +380,45 @@ export class Outbox {
     }
     this.stats.drains += 1;
     const held = new HeldLease(lease.etag, () => this.deps.clock.now().getTime(), (etag) => this.renewLease(client, partitionKey, etag));
+    const sending = new Sending(PARALLEL_TARGETS, (group) => this.sendGroup(client, partitionKey, group, held));
     try {
       for (let round = 0; ; round += 1) {
         this.check();
         held.ensure();
+        sending.rethrow();
+        const read = sending.reading();
         const pending = await this.pending(client, partitionKey);
         if (round >= MAX_ROUNDS && pending.length > 0) {
           // Not finished in this drain (a very long one): the pointer brings it back.
           await this.deps.timers.schedule(OUTBOX_TIMER, `${table}|${partitionKey}`, new Date(this.deps.clock.now().getTime() + 1_000));
           return;
         }
-        const due = dueInOrder(pending, this.deps.clock.now().getTime());
-        if (due.length === 0) {
-          const later = Math.min(...pending.map((p) => p.notBefore));
+        const added = sending.add(dueInOrder(pending, this.deps.clock.now().getTime()), read);
+        if (sending.idle) {
+          // Nothing on its way and nothing to send now: what is left waits for its time (the pointer).
+          const later = Math.min(...pending.map((p) => p.notBefore).filter((t) => t > this.deps.clock.now().getTime()));
           if (Number.isFinite(later)) await this.deps.timers.schedule(OUTBOX_TIMER, `${table}|${partitionKey}`, new Date(later));
           return;
         }
-        await this.sendAll(client, partitionKey, due, held);
+        // Read again once the sends waiting for a turn run low (so the gate always has the next ones),
+        // or, when this read found nothing new, once something on its way has ended.
+        await sending.progress(added === 0 ? 'one' : 'low');
       }
     } finally {
-      // Given back only once every send of this drain has ended (sendAll waits for all of them).
+      // Given back only once every send of this drain has ended.
+      await sending.stop();
       await held.stop();
       if (!this.halted && !held.lost) await this.releaseLease(client, partitionKey, held.etag);
     }
   }
 
-  /**
-   * Step 4: one target at a time each, in commit order; targets side by side. Every worker ends before
-   * this returns, even when one fails (the first failure is then thrown): the lease is never given
-   * back while a send of this drain is still on its way.
-   */
-  private async sendAll(client: TableClient, partitionKey: string, due: readonly Pending[], held: HeldLease): Promise<void> {
-    const byTarget = new Map<string, Pending[]>();
-    for (const p of due) {
-      const key = targetKey(p.effect);
-      const list = byTarget.get(key);
-      if (list) list.push(p);
-      else byTarget.set(key, [p]);
+  /** One target's effects, in commit order; the first that is kept for later holds the rest back. */
+  private async sendGroup(client: TableClient, partitionKey: string, group: readonly Pending[], held: HeldLease): Promise<void> {
+    for (const item of group) {
+      this.check();
+      held.ensure();
+      if ((await this.sendOne(client, partitionKey, item)) !== 'done') return;
     }
-    const groups = [...byTarget.values()];
-    let next = 0;
-    let failure: unknown;
-    const worker = async () => {
-      while (next < groups.length && failure === undefined) {
-        const group = groups[next++]!;
-        for (const item of group) {
-          this.check();
-          held.ensure();
-          if ((await this.sendOne(client, partitionKey, item)) !== 'done') break; // the rest of this target's effects wait behind it, in order
-        }
-      }
-    };
-    const results = await Promise.allSettled(
-      Array.from({ length: Math.min(PARALLEL_TARGETS, groups.length) }, () =>
-        worker().catch((err: unknown) => {
-          failure ??= err;
-          throw err;
-        }),
-      ),
-    );
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
   }
 
   private async sendOne(client: TableClient, partitionKey: string, item: Pending): Promise<'done' | 'kept'> {
@@ -882,6 +860,111 @@ function dueInOrder(pending: readonly Pending[], now: number): Pending[] {
     for (const k of keys) if (held || p.effect.kind === 'tellMany') blocked.add(k);
   }
   return due;
+}
+
+/**
+ * A drain's sends, streamed (step 4): each read of what is owed adds the effects not already on their
+ * way, grouped by target (a person or conversation), and up to `width` targets are sent to side by
+ * side, each in commit order. A target that has effects on their way takes no more from a later read
+ * until they have ended (its later rows are read again then), so order per target holds across reads;
+ * and the drain reads again while sends are still going, so a send to thousands has no pause between
+ * reads for the slowest send of the last one.
+ */
+class Sending {
+  /** Rows this drain holds (waiting for a worker, or on their way); they are still stored until settled. */
+  private readonly taken = new Set<string>();
+  /** Targets with effects waiting or on their way. */
+  private readonly busy = new Set<string>();
+  /**
+   * Rows this drain has finished with (delivered, or kept for later), by the number of reads started
+   * when it did: a read that began before may still list them as they were, and must not take them again.
+   */
+  private readonly finished = new Map<string, number>();
+  private reads = 0;
+  private readonly waiting: Pending[][] = [];
+  private readonly running = new Set<Promise<void>>();
+  private failure: unknown;
+  private failed = false;
+
+  constructor(
+    private readonly width: number,
+    private readonly send: (group: readonly Pending[]) => Promise<void>,
+  ) {}
+
+  get idle(): boolean {
+    return this.running.size === 0 && this.waiting.length === 0;
+  }
+
+  /** A read of what is owed begins: its number, for `add`. */
+  reading(): number {
+    this.reads += 1;
+    return this.reads;
+  }
+
+  /** Takes what read `read` found due and new (in commit order); returns how many effects it took. */
+  add(due: readonly Pending[], read: number): number {
+    for (const [rowKey, at] of this.finished) if (at < read) this.finished.delete(rowKey);
+    const groups = new Map<string, Pending[]>();
+    for (const p of due) {
+      if (this.taken.has(p.rowKey) || this.finished.has(p.rowKey)) continue;
+      const key = targetKey(p.effect);
+      const group = groups.get(key);
+      if (group) group.push(p);
+      else if (!this.busy.has(key)) groups.set(key, [p]);
+    }
+    let added = 0;
+    for (const [key, group] of groups) {
+      this.busy.add(key);
+      for (const p of group) this.taken.add(p.rowKey);
+      this.waiting.push(group);
+      added += group.length;
+    }
+    this.launch();
+    return added;
+  }
+
+  /** Waits until the waiting sends run low ('low'), or until at least one on its way has ended ('one'). */
+  async progress(until: 'low' | 'one'): Promise<void> {
+    do {
+      if (this.running.size === 0) return;
+      await Promise.race(this.running);
+      this.launch();
+    } while (until === 'low' && !this.failed && this.waiting.length > this.width);
+  }
+
+  /** Throws the first failure of a send (after which nothing more starts). */
+  rethrow(): void {
+    if (this.failed) throw this.failure;
+  }
+
+  /** Waits for every send on its way; nothing more starts. */
+  async stop(): Promise<void> {
+    this.waiting.length = 0;
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+  }
+
+  private launch(): void {
+    while (!this.failed && this.running.size < this.width && this.waiting.length > 0) {
+      const group = this.waiting.shift()!;
+      const key = targetKey(group[0]!.effect);
+      const run: Promise<void> = this.send(group)
+        .catch((err: unknown) => {
+          if (!this.failed) {
+            this.failed = true;
+            this.failure = err;
+          }
+        })
+        .finally(() => {
+          this.running.delete(run);
+          this.busy.delete(key);
+          for (const p of group) {
+            this.taken.delete(p.rowKey);
+            this.finished.set(p.rowKey, this.reads);
+          }
+        });
+      this.running.add(run);
+    }
+  }
 }
 
 /**
