@@ -108,6 +108,7 @@ export const PLATFORM_INVENTORY: readonly TableInventory[] = [
     kept: 'While the instance is sending; deleted when it stops',
     fields: {
       busyUntil: "a sending instance's heartbeat: until when it is busy sending (shares the app's rate)",
+      rate: "the requests a second that instance is using now (a newcomer takes only what the others leave)",
     },
   },
 ];

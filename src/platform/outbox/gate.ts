@@ -71,6 +71,9 @@ export class SendGate {
   private stopped = false;
   private dead = false;
   private granted = 0;
+  private joining = false;
+  /** The least rate an instance sends at while it waits for the others to step down (2 % of the app's). */
+  private readonly least: number;
 
   constructor(
     options: GateOptions,
@@ -78,8 +81,9 @@ export class SendGate {
     private readonly logger?: Logger,
   ) {
     this.full = options.ratePerSecond;
+    this.least = options.ratePerSecond * 0.02;
     this.now = options.now ?? (() => performance.now());
-    this.heartbeatMs = options.heartbeatMs ?? 5_000;
+    this.heartbeatMs = options.heartbeatMs ?? 1_000;
     this.app = new Pacer(options.ratePerSecond, options.guardMs ?? 10);
     this.perConversation = new KeyedPacer(options.perConversationPerSecond ?? 7, options.guardMs ?? 10);
   }
@@ -224,14 +228,25 @@ export class SendGate {
 
   private busy(): void {
     this.lastBusy = this.now();
-    // The first request after a quiet spell registers at once, so the others learn of this instance by their next heartbeat.
-    if (!this.registered && this.table && !this.stopped) this.beating = this.beat().catch(() => undefined);
+    // The first request after a quiet spell registers at once, so the others learn of this instance by
+    // their next heartbeat; until its share is known it sends at the least rate, not over the others'.
+    if (!this.registered && this.table && !this.stopped && !this.joining) {
+      this.joining = true;
+      this.setRate(this.least);
+      this.beating = this.beat()
+        .catch(() => this.setRate(this.full))
+        .finally(() => (this.joining = false));
+    }
   }
 
   /**
-   * One heartbeat: while sending (a request in the last two heartbeats, or requests waiting) the row
-   * says "busy until three heartbeats from now", and the share is the rate over the live rows; once
-   * quiet, the row goes and the share is the whole rate again (taken back at the next request).
+   * One heartbeat: while sending (a request in the last two heartbeats, or requests waiting) this
+   * instance reads the live rows of the others (busy until a time still to come, with the rate each
+   * uses) and takes its share of the app's rate (the rate over the live instances), but never more
+   * than the others leave: an instance that has not yet seen a newcomer is still at its old rate, so
+   * the newcomer waits for it to step down (a heartbeat) rather than both going over Teams' limit.
+   * Then its own row says "busy until three heartbeats from now, at this rate". Once quiet, the row
+   * goes and the share is the whole rate again (taken back at the next request).
    */
   private async beat(): Promise<void> {
     const table = this.table;
@@ -239,16 +254,22 @@ export class SendGate {
     const wall = Date.now();
     const busy = this.now() - this.lastBusy < 2 * this.heartbeatMs || this.backlog > 0;
     if (busy) {
-      this.registered = true;
-      await table.upsertEntity({ partitionKey: SENDERS, rowKey: this.instanceId, busyUntil: wall + 3 * this.heartbeatMs }, 'Replace');
-      let active = 0;
-      for await (const row of table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${SENDERS}`, select: ['RowKey', 'busyUntil'] } })) {
+      let active = 1;
+      let others = 0;
+      for await (const row of table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${SENDERS}`, select: ['RowKey', 'busyUntil', 'rate'] } })) {
+        if (row.rowKey === this.instanceId) continue;
         const busyUntil = typeof row.busyUntil === 'number' ? row.busyUntil : 0;
-        if (busyUntil > wall) active += 1;
+        if (busyUntil > wall) {
+          active += 1;
+          others += typeof row.rate === 'number' && row.rate >= 0 ? row.rate : instanceShare(this.full, 2);
+        }
         // An instance that died while sending never removed its row: long run out, any instance clears it.
         else if (busyUntil < wall - 3 * this.heartbeatMs && typeof row.rowKey === 'string') await table.deleteEntity(SENDERS, row.rowKey).catch(() => undefined);
       }
-      this.setRate(instanceShare(this.full, Math.max(1, active)));
+      const rate = Math.max(this.least, Math.min(instanceShare(this.full, active), this.full - others));
+      this.setRate(rate);
+      this.registered = true;
+      await table.upsertEntity({ partitionKey: SENDERS, rowKey: this.instanceId, busyUntil: wall + 3 * this.heartbeatMs, rate }, 'Replace');
     } else if (this.registered) {
       this.registered = false;
       await table.deleteEntity(SENDERS, this.instanceId).catch((err) => {

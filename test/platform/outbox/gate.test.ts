@@ -117,6 +117,35 @@ describe('send gate: every request to Teams at the rate Teams takes', function (
       assert.equal(rows.length, 1, 'the stopped instance removed its heartbeat');
     });
 
+    it("when a second instance starts sending while the first uses the whole rate, then together they never go over the app's rate (the newcomer waits for the first to step down), and soon share it", async function () {
+      this.timeout(20_000);
+      const a = clocked({ ratePerSecond: 40, heartbeatMs: 1_000 }, tables);
+      const b = clocked({ ratePerSecond: 40, heartbeatMs: 1_000 }, tables);
+      gates.push(a.gate, b.gate);
+      a.gate.start();
+      b.gate.start();
+      const grants: { who: string; at: number }[] = [];
+      const keepSending = async (g: ReturnType<typeof clocked>, who: string, from: number, until: number) => {
+        while (performance.now() < from) await sleep(5);
+        for (let i = 0; performance.now() < until; i += 1) {
+          await g.gate.turn(`${who}${i}`, 'message');
+          grants.push({ who, at: g.granted() });
+        }
+      };
+      const t0 = performance.now();
+      // a sends alone (it has the whole rate), then b joins; both go on for a few heartbeats.
+      await Promise.all([keepSending(a, 'a', t0, t0 + 5_500), keepSending(b, 'b', t0 + 1_500, t0 + 5_500)]);
+      const times = grants.map((g) => g.at).sort((x, y) => x - y);
+      let most = 0;
+      for (let i = 0, j = 0; i < times.length; i += 1) {
+        while (times[i]! - times[j]! >= 1_000) j += 1;
+        most = Math.max(most, i - j + 1);
+      }
+      assert.ok(most <= 42, `at most the app's 40 (and the pacer's allowance) in any second, both instances together: ${most}`);
+      assert.ok(grants.filter((g) => g.who === 'b' && g.at > t0 + 4_500).length >= 15, 'the newcomer has its share once the first has stepped down');
+      assert.ok(Math.abs(a.gate.rate - 20) < 1e-9 && Math.abs(b.gate.rate - 20) < 1e-9, `each has half: ${a.gate.rate}, ${b.gate.rate}`);
+    });
+
     it('when an instance goes quiet, then its heartbeat row goes and it no longer counts against the others', async function () {
       const a = clocked({ ratePerSecond: 40, heartbeatMs: 200 }, tables).gate;
       gates.push(a);
