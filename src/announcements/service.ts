@@ -9,6 +9,7 @@ import type { Logger } from '../platform/logging';
 import type { Timers } from '../platform/timers';
 import { messageCardData, reportCardData } from './cards';
 import { classify } from '../platform/outbox/delivery';
+import { untilWritten } from '../platform/outbox/kernel';
 import type { Effect, Outbox } from '../platform/outbox/outbox';
 import { ConnectorError, type Proactive } from '../platform/proactive';
 import type { Announcement, Audience, Endpoint, Recipient, Status, Target } from './model';
@@ -218,62 +219,61 @@ export class AnnouncementService {
    */
   async send(id: string, expectVersion: number, copy: Announcement['copy']): Promise<{ ok: true; announcement: Announcement } | { ok: false; reason: 'missing' | 'stale' | 'notDraft'; announcement?: Announcement }> {
     const { store, timers, clock } = this.deps;
-    for (let tries = 0; tries < 5; tries += 1) {
+    return untilWritten(`announcement ${id} (send)`, async () => {
       const loaded = await store.get(id);
-      if (!loaded) return { ok: false, reason: 'missing' };
+      if (!loaded) return { ok: false as const, reason: 'missing' as const };
       const a = loaded.announcement;
-      if (a.status !== 'draft') return { ok: false, reason: 'notDraft', announcement: a };
-      if (a.version !== expectVersion) return { ok: false, reason: 'stale', announcement: a };
+      if (a.status !== 'draft') return { ok: false as const, reason: 'notDraft' as const, announcement: a };
+      if (a.version !== expectVersion) return { ok: false as const, reason: 'stale' as const, announcement: a };
       const now = clock.now();
       const scheduled = !!a.sendAt && a.sendAt.getTime() > now.getTime();
       await timers.schedule(DISPATCH_TIMER, id, scheduled ? a.sendAt! : new Date(now.getTime() + FOLLOW_UP_MS));
       const next: Announcement = scheduled ? { ...a, status: 'scheduled', copy: copy ?? a.copy } : { ...a, status: 'sending', sentAt: now, sendAt: undefined, copy: copy ?? a.copy };
       const saved = await store.save(next, loaded.etag);
-      if (!saved.ok) continue;
+      if (!saved.ok) return undefined;
       this.forget(id);
       if (!scheduled) this.track(this.dispatch(id));
-      return { ok: true, announcement: next };
-    }
-    throw new Error('announcement kept changing while being sent');
+      return { ok: true as const, announcement: next };
+    });
   }
 
   /** Timer (and straight after Send): a due scheduled announcement starts sending; an interrupted dispatch is finished. */
   async dispatch(id: string): Promise<void> {
     const { store, clock, logger } = this.deps;
-    for (let tries = 0; tries < 8; tries += 1) {
+    await untilWritten(`announcement ${id} (dispatch)`, async () => {
       const loaded = await store.get(id);
-      if (!loaded) return;
+      if (!loaded) return true;
       let { announcement: a, etag } = loaded;
       const now = clock.now();
       if (a.status === 'scheduled') {
-        if (a.sendAt && a.sendAt.getTime() > now.getTime()) return; // an old timer for a time since moved
+        if (a.sendAt && a.sendAt.getTime() > now.getTime()) return true; // an old timer for a time since moved
         const saved = await store.save((a = { ...a, status: 'sending', sentAt: now }), etag);
-        if (!saved.ok) continue;
+        if (!saved.ok) return undefined;
         etag = saved.etag;
         this.forget(id);
         await this.deps.timers.schedule(DISPATCH_TIMER, id, new Date(now.getTime() + FOLLOW_UP_MS));
       }
-      if (a.status !== 'sending') return;
+      if (a.status !== 'sending') return true;
       if (a.dispatched) {
         // The follow-up: nothing to write; count again and refresh the copy now, so a send whose last
         // recipient was recorded elsewhere, or whose last refresh a stop or crash cut short, is still
         // marked done; and while anyone is still owed, come back.
         await this.refreshCopy(id).catch((err) => logger.warn({ err: { message: (err as Error).message }, announcement: id }, 'could not refresh an announcement report'));
         await this.followUpWhileSending(id, now);
-        return;
+        return true;
       }
       const resolution = await this.resolve(a.audience, a.via);
       const written = await this.commitRecipients(a, resolution.recipients);
-      if (written === undefined) continue; // cancelled meanwhile: look again
+      if (written === undefined) return undefined; // cancelled meanwhile: look again
       const saved = await store.save({ ...a, recipientsWritten: true, recipients: written, dispatched: true }, etag);
-      if (!saved.ok) continue; // someone else changed it meanwhile (a cancel): look again; what was written stays written
+      if (!saved.ok) return undefined; // someone else changed it meanwhile (a cancel): look again; what was written stays written
       this.forget(id);
       logger.info({ announcement: id, recipients: written }, 'announcement dispatched');
       this.markDirty(id);
       // A dispatch a crash interrupted is finished by the follow-up, which is then used up: set the next.
       await this.followUpWhileSending(id, now);
-      return;
-    }
+      return true;
+    });
   }
 
   /**
@@ -321,19 +321,19 @@ export class AnnouncementService {
   /** Stops a scheduled or sending announcement (what was sent stays sent). */
   async cancel(id: string, by: string): Promise<Announcement | undefined> {
     const { store, clock } = this.deps;
-    for (let tries = 0; tries < 8; tries += 1) {
+    const done = await untilWritten(`announcement ${id} (cancel)`, async () => {
       const loaded = await store.get(id);
-      if (!loaded) return undefined;
+      if (!loaded) return { announcement: undefined };
       const a = loaded.announcement;
-      if (a.status === 'done' || a.status === 'cancelled') return a;
+      if (a.status === 'done' || a.status === 'cancelled') return { announcement: a };
       const next: Announcement = { ...a, status: 'cancelled', cancelledAt: clock.now(), cancelledBy: by };
       const saved = await store.save(next, loaded.etag);
-      if (!saved.ok) continue;
+      if (!saved.ok) return undefined;
       this.forget(id);
       this.markDirty(id);
-      return next;
-    }
-    return undefined;
+      return { announcement: next };
+    });
+    return done.announcement;
   }
 
   // ---------------------------------------------------------------------------------------------

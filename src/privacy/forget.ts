@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { odata, type TransactionAction } from '@azure/data-tables';
 import type { TableInventory } from '../platform/inventory';
 import type { Logger } from '../platform/logging';
+import { untilWritten } from '../platform/outbox/kernel';
 import { isOutboxRow, withoutRecipient } from '../platform/outbox/outbox';
 import { statusOf, type Tables } from '../platform/storage/tables';
 import { eraseRow, type Subject } from './erasure';
@@ -20,11 +21,11 @@ import { readRows } from './personalData';
  *    re-keyed is deleted and created again in the same transaction as the head row rewritten under
  *    its step-1 ETag (a delete in a transaction cannot carry an ETag itself); rows that exist only
  *    because of the person are deleted whatever happened to them meanwhile (erasure wins);
- * 4. on 412 or 409 the table is read again and erased again, a few times.
+ * 4. on 412 or 409 the table is read again and erased again, by the commit kernel's one conflict loop
+ *    (platform/outbox/kernel.ts `untilWritten`).
  * Erasing twice finds nothing the second time.
  */
 
-const ATTEMPTS = 5;
 /** A transaction holds at most 100 operations; a re-keyed row takes two. */
 const OPERATIONS = 100;
 
@@ -39,7 +40,8 @@ export async function forgetPerson(tables: Tables, inventory: readonly TableInve
   let deleted = 0;
   let anonymised = 0;
   for (const table of inventory.filter((t) => t.about)) {
-    for (let attempt = 1; ; attempt += 1) {
+    // One table at a time: read it whole, decide each row, write; a concurrent change (412, 409, 404) means reading again (the kernel's one conflict loop).
+    const counted = await untilWritten(`erasure in ${table.table}`, async () => {
       const heads = table.head ? await readRows(tables, table.table, odata`RowKey eq ${table.head}`) : [];
       const headOf = new Map(heads.map((h) => [h.row.partitionKey, h]));
       const byPartition = new Map<string, TransactionAction[]>();
@@ -91,18 +93,18 @@ export async function forgetPerson(tables: Tables, inventory: readonly TableInve
             i = end - OPERATIONS;
           }
         }
-        deleted += counts.deleted;
-        anonymised += counts.anonymised;
-        break;
+        return counts;
       } catch (err) {
         const status = statusOf(err);
-        if ((status === 412 || status === 409 || status === 404) && attempt < ATTEMPTS) {
-          logger.info({ table: table.table, status, attempt }, 'erasure met a concurrent change: reading again');
-          continue;
+        if (status === 412 || status === 409 || status === 404) {
+          logger.info({ table: table.table, status }, 'erasure met a concurrent change: reading again');
+          return undefined;
         }
         throw err;
       }
-    }
+    });
+    deleted += counted.deleted;
+    anonymised += counted.anonymised;
   }
   return { deleted, anonymised };
 }
