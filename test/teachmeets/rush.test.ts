@@ -247,6 +247,26 @@ describe('TeachMeets under a rush of sign-ups', function () {
     assert.ok(times.length >= 60, `the confirmations went (${times.length} requests)`);
   });
 
+  it("when a confirmation is on its way but Teams is slow to open the person's chat, and they cancel meanwhile, then the confirmation is not sent when its turn comes", async function () {
+    const { card, activityId } = await w.createEvent(w.cora, { places: '2' });
+    const zoe = w.sim.user('zoe', 'Zoe Patel');
+    // Teams takes its time to open Zoe's 1:1 chat: the request that opens it is held.
+    w.sim.hold((req) => req.method === 'POST' && /\/v3\/conversations$/.test(req.path) && JSON.stringify(req.body?.members ?? []).includes(zoe.id));
+    const attended = await w.sim.click(zoe, w.staffRoom, card, 'Attend', {}, { replyToId: activityId });
+    assert.match(answered(attended), /You're attending/);
+    for (let i = 0; i < 400 && w.sim.held.length === 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 25));
+    assert.equal(w.sim.held.length, 1, 'her confirmation is on its way: the bot is opening her chat');
+
+    const asked = await w.sim.click(zoe, w.staffRoom, card, 'Cancel my place', {}, { replyToId: activityId });
+    const cancelled = await w.sim.click(zoe, w.staffRoom, invokeResponseCard(asked.body)!, 'Yes, cancel my place', {}, { replyToId: activityId });
+    assert.doesNotMatch(answered(cancelled), /You're attending/, 'Zoe has cancelled');
+    await w.sim.release();
+    await w.settle();
+
+    assert.equal(w.messagesFor(zoe, /Your place is confirmed/).length, 0, 'Zoe, who cancelled before it went, was not told her place is confirmed');
+    assert.match(cardText(w.sharedCard(activityId)), /2 of 2 left/, 'the shared card shows her place free again');
+  });
+
   it('when Teams delivers the same Attend activity twice, then the person has one place and one confirmation', async function () {
     const { card, activityId, eventId } = await w.createEvent();
     const ann = w.sim.user('ann', 'Ann Hughes');

@@ -6,7 +6,7 @@ import type { Clock } from '../clock';
 import type { ConversationStore } from '../conversations/store';
 import type { Deadline, DeadlineRegistry } from '../deadlines/types';
 import type { Logger } from '../logging';
-import { ConnectorError, type PersonAddress, type Proactive, type SentMessage } from '../proactive';
+import { ConnectorError, NoLongerHolds, type PersonAddress, type Proactive, type SentMessage } from '../proactive';
 import { statusOf, type Tables } from '../storage/tables';
 import { replaceRows, type RowWrite } from '../storage/transaction';
 import type { Timers } from '../timers';
@@ -87,8 +87,9 @@ export type Effect =
   /**
    * A personal message, in the person's 1:1 chat (opened with their Teams id if need be; `via` is any
    * conversation in their tenant). `still` names a check the capability registered (`outbox.onCheck`):
-   * asked right before sending, and when it says the message no longer holds (the person cancelled the
-   * place it confirms), the message is dropped.
+   * asked when the message is taken up and again once its turn at the send gate has come (right before
+   * it leaves: it may have waited there for seconds, or for Teams to open the chat), and when it says
+   * the message no longer holds (the person cancelled the place it confirms), the message is dropped.
    */
   | { readonly kind: 'tell'; readonly to: PersonAddress; readonly via?: Reference; readonly activity: Partial<Activity>; readonly then?: Then; readonly still?: Then; readonly record?: Recorded }
   /**
@@ -424,17 +425,21 @@ export class Outbox {
   private async sendOne(client: TableClient, partitionKey: string, item: Pending): Promise<'done' | 'kept'> {
     const { effect } = item;
     if (effect.kind === 'tellMany') return this.expand(client, partitionKey, item);
-    if ((effect.kind === 'tell' || effect.kind === 'post') && effect.still && !(await this.stillHolds(effect.still, effect.kind === 'tell' ? effect.to : undefined))) {
+    const dropped = async (): Promise<'done'> => {
       await this.settled(client, partitionKey, item, this.outcome('cancelled', item.attempts, 0, 'no longer to be sent'));
       this.stats.dropped += 1;
       return 'done';
-    }
+    };
+    // Asked now, and again when the message's turn to leave comes (a send may wait seconds at the gate).
+    const still = (effect.kind === 'tell' || effect.kind === 'post') && effect.still ? effect.still : undefined;
+    if (still && !(await this.stillHolds(still, effect.kind === 'tell' ? effect.to : undefined))) return dropped();
     let sent: SentMessage | undefined;
     try {
-      sent = await this.perform(effect);
+      sent = await this.perform(effect, still ? () => this.stillHolds(still, effect.kind === 'tell' ? effect.to : undefined) : undefined);
       this.check();
     } catch (err) {
       if (err instanceof Halted || this.halted) throw new Halted('halted');
+      if (err instanceof NoLongerHolds) return dropped();
       return this.failed(client, partitionKey, item, err);
     }
     if (effect.kind === 'then') {
@@ -497,17 +502,17 @@ export class Outbox {
     await settle().catch(ignoreGone);
   }
 
-  private async perform(effect: Stored): Promise<SentMessage | undefined> {
+  private async perform(effect: Stored, still?: () => Promise<boolean>): Promise<SentMessage | undefined> {
     const { proactive } = this.deps;
     switch (effect.kind) {
       case 'tell':
-        return proactive.reachPerson(effect.to, effect.via, effect.activity);
+        return proactive.reachPerson(effect.to, effect.via, effect.activity, still);
       case 'tellMany':
         throw new Error('tellMany is expanded, not performed');
       case 'post': {
         const reference = effect.reference ?? (await this.deps.conversations.conversation(effect.conversationId))?.reference;
         if (!reference) throw new ConnectorError(404, 'NoConversation', 'the bot has no stored reference for that conversation');
-        return proactive.post(reference, effect.activity);
+        return proactive.post(reference, effect.activity, still);
       }
       case 'update': {
         const renderer = effect.render ? this.renderers.get(effect.render.handler) : undefined;
