@@ -33,7 +33,8 @@ import { afterAttempt, DEFAULT_RETRY, describeStatus } from './delivery';
  *  3. commit: the aggregate's rows and one row per effect (RowKey `out|…`) in one transaction under
  *     the head row's ETag. A card update's row is keyed by the card, so a newer commit replaces an
  *     unsent older version: a shared card is only ever updated to its latest state;
- *  4. deliver (at once, in the background, on the committing instance): take the partition's lease
+ *  4. deliver (in the background, on the committing instance: at once, or, while the instance is
+ *     answering many people, once they have been answered, waiting at most YIELD_AT_MOST_MS): take the partition's lease
  *     (row `out|lease`, under its ETag, LEASE_MS, renewed while sending), read the pending effects in
  *     commit order (the first READ_AT_MOST of them: a send to thousands is not held in memory whole), send them (to one person or conversation in order; to different ones side by
  *     side) through Proactive (the one send gate and the one retry policy), delete each row as soon as
@@ -72,6 +73,16 @@ const CHUNK = 30_000;
 const CHUNKS = ['body', 'body2', 'body3', 'body4', 'body5', 'body6'] as const;
 /** Recipients of a `tellMany` made into single `tell` rows per transaction (with the cursor's row: 100). */
 const EXPAND_AT_MOST = 99;
+/**
+ * While this many people or more are waiting for the instance's answer (a rush), a delivery waits
+ * for them to be answered first: its sends only start then (Teams takes them at the app's rate
+ * anyway), and reading, rendering and sending would take the processor from the answers. Fewer than
+ * this (one person's turn that awaits its own change's delivery) never waits.
+ */
+const ANSWERING_MANY = 8;
+/** The longest a delivery waits for the answers, however busy the instance stays. */
+const YIELD_AT_MOST_MS = 3_000;
+const YIELD_STEP_MS = 25;
 /**
  * Owed effects a drain reads (and holds, parsed) per round: the first ones in commit order, so order
  * per target holds. An announcement to 5,000 is 5,000 rows with a card of up to ~28 KB each (~45 KB
@@ -179,6 +190,11 @@ export interface OutboxDeps {
   readonly deadlines: DeadlineRegistry;
   readonly clock: Clock;
   readonly logger: Logger;
+  /**
+   * How many people the instance is answering right now (turns in flight): deliveries wait while
+   * there are many (see ANSWERING_MANY). `yieldAtMostMs` (tests) replaces YIELD_AT_MOST_MS.
+   */
+  readonly answering?: { readonly turns: () => number; readonly yieldAtMostMs?: number };
 }
 
 export interface OutboxStats {
@@ -316,6 +332,7 @@ export class Outbox {
       return running;
     }
     const run = (async () => {
+      await this.afterAnswers();
       do {
         this.again.delete(key);
         await this.drain(table, partitionKey).catch((err) => {
@@ -326,6 +343,17 @@ export class Outbox {
     })().finally(() => this.draining.delete(key));
     this.draining.set(key, run);
     return run;
+  }
+
+  /**
+   * While the instance is answering many people, until they have been answered (at most
+   * YIELD_AT_MOST_MS, in real time: it is about this process's share of the processor).
+   */
+  private async afterAnswers(): Promise<void> {
+    const answering = this.deps.answering;
+    if (!answering || answering.turns() < ANSWERING_MANY) return;
+    const until = performance.now() + (answering.yieldAtMostMs ?? YIELD_AT_MOST_MS);
+    while (answering.turns() >= ANSWERING_MANY && performance.now() < until && !this.halted) await sleep(YIELD_STEP_MS);
   }
 
   /** Waits for every delivery under way on this instance. */
