@@ -391,6 +391,7 @@ export class TeachMeetQueue {
     if (until === undefined) return false;
     if (until > performance.now()) return true;
     this.contendedUntil.delete(eventId);
+    this.standingSince.delete(eventId);
     return false;
   }
 
