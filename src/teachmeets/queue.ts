@@ -230,9 +230,6 @@ export class TeachMeetQueue {
           throw new Error(`TeachMeet ${eventId}: gave up after ${attempt} conflicting attempts`);
         }
         const cached = this.cache.get(eventId);
-        // Reading first: the commit's recovery pointer is written meanwhile (one round trip, not two, before
-        // the commit). Not for a sweep alone, which most often finds nothing to change.
-        if (!cached && batch.some((w) => w.intent.kind !== 'sweep')) void this.outbox.ready(TEACHMEETS_TABLE, eventId).catch(() => undefined);
         const base = cached ?? (await this.store.load(eventId));
         if (!base) {
           batch.forEach((w) => w.reject(new UnknownEvent(eventId)));

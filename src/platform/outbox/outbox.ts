@@ -224,8 +224,6 @@ export class Outbox {
   private readonly checks = new Map<string, Check>();
   private readonly renderers = new Map<string, Renderer>();
   private readonly pointers = new Map<string, number>();
-  /** Pointers being written now, per partition. */
-  private readonly pointing = new Map<string, Promise<void>>();
   private readonly draining = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
   private readonly holder = randomBytes(6).toString('hex');
@@ -377,33 +375,15 @@ export class Outbox {
     if (this.halted) throw new Halted('halted');
   }
 
-  /**
-   * Writes the recovery pointer a commit to this partition will need (step 2), ahead of it: a caller
-   * that reads the aggregate before committing may do both at once, so its commit does not wait for
-   * one more round trip. The commit then finds the pointer written (or waits for this write).
-   */
-  ready(table: string, partitionKey: string): Promise<void> {
-    return this.point(table, partitionKey);
-  }
-
-  /** Step 2: the due-index pointer, written before the commit it covers (once, when two ask at once). */
+  /** Step 2: the due-index pointer, written before the commit it covers. */
   private async point(table: string, partitionKey: string): Promise<void> {
     const key = `${table}|${partitionKey}`;
-    const inFlight = this.pointing.get(key);
-    if (inFlight) await inFlight.catch(() => undefined);
     const now = this.deps.clock.now().getTime();
     if ((this.pointers.get(key) ?? 0) - now >= POINTER_MARGIN_MS) return;
     const due = now + RECOVER_AFTER_MS;
-    const write = this.deps.timers.schedule(OUTBOX_TIMER, key, new Date(due)).then(() => {
-      this.pointers.set(key, due);
-      if (this.pointers.size > 10_000) this.pointers.delete(this.pointers.keys().next().value as string);
-    });
-    this.pointing.set(key, write);
-    try {
-      await write;
-    } finally {
-      if (this.pointing.get(key) === write) this.pointing.delete(key);
-    }
+    await this.deps.timers.schedule(OUTBOX_TIMER, key, new Date(due));
+    this.pointers.set(key, due);
+    if (this.pointers.size > 10_000) this.pointers.delete(this.pointers.keys().next().value as string);
   }
 
   private async drain(table: string, partitionKey: string): Promise<void> {
