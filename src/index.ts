@@ -307,7 +307,9 @@ export async function startTogether(options: TogetherOptions): Promise<Together>
   const linkKey = config.linkSigningKey ?? (config.bot?.password ? createHmac('sha256', config.bot.password).update('together/links').digest('base64') : undefined);
   const links = new SignedLinks(() => config.publicUrl ?? `http://localhost:${listeningPort}`, linkKey);
   const deadlines = new DeadlineStore(tables, clock, logger);
-  const outbox = new Outbox({ tables, timers, proactive, conversations, deadlines, clock, logger });
+  // Turns in flight, counted by the server: what a change owes people waits while many are being answered.
+  const turns = { inFlight: 0 };
+  const outbox = new Outbox({ tables, timers, proactive, conversations, deadlines, clock, logger, answering: { turns: () => turns.inFlight } });
 
   const capabilities = wireCapabilities({ config, logger, clock, tables, directory, conversations, proactive, timers, links, offerPolicy: options.offerPolicy ?? DEFAULT_OFFER_POLICY, deadlines, outbox, announcementTuning: options.announcements });
   const inbound = new InboundLog(tables, logger);
@@ -318,6 +320,7 @@ export async function startTogether(options: TogetherOptions): Promise<Together>
       logger,
       handle: bot.handle,
       downloads: capabilities.downloads,
+      turns,
       async health() {
         try {
           await tables.ping(DIRECTORY_TABLE);

@@ -49,6 +49,19 @@ export class ConnectorError extends Error {
   }
 }
 
+/**
+ * Thrown when a message's `still` (asked again right before it leaves, once its turn at the gate has
+ * come) says it no longer holds: nothing was sent.
+ */
+export class NoLongerHolds extends Error {
+  constructor() {
+    super('the message no longer holds');
+  }
+}
+
+/** Asked right before a message leaves: whether it should still go. */
+export type Still = () => Promise<boolean>;
+
 /** Backoffs (and Retry-After) up to this long are waited out here; longer ones are kept durably by the caller (the outbox's row). */
 const HOLD_MAX_MS = 2_000;
 const TIMEOUT_MS = 30_000;
@@ -79,14 +92,18 @@ export class Proactive {
     return (await this.post(reference, activity)).activityId;
   }
 
-  /** As send, saying where it went and how many requests it took. */
-  async post(reference: Partial<ConversationReference>, activity: Partial<Activity>): Promise<SentMessage> {
+  /**
+   * As send, saying where it went and how many requests it took. `still`, if given, is asked once the
+   * message's turn at the gate has come (right before it leaves); if it says no, nothing is sent and
+   * NoLongerHolds is thrown.
+   */
+  async post(reference: Partial<ConversationReference>, activity: Partial<Activity>, still?: Still): Promise<SentMessage> {
     const outgoing = TurnContext.applyConversationReference({ type: 'message', ...activity }, reference);
     const conversationId = conversationIdOf(reference);
     const path = outgoing.replyToId
       ? `v3/conversations/${encodeURIComponent(conversationId)}/activities/${encodeURIComponent(outgoing.replyToId)}`
       : `v3/conversations/${encodeURIComponent(conversationId)}/activities`;
-    const result = await this.call('POST', serviceUrlOf(reference), path, outgoing, 'send', conversationId, 'message');
+    const result = await this.call('POST', serviceUrlOf(reference), path, outgoing, 'send', conversationId, 'message', still);
     return { reference, activityId: result.activityId ?? '', attempts: result.attempts };
   }
 
@@ -166,8 +183,9 @@ export class Proactive {
   /**
    * Sends to a person's personal chat (see toPerson); throws ConnectorError when it could not be
    * delivered: with Teams' status, or 404 'NoPersonalChat' when there is no chat and no way to open one.
+   * `still`: as for post (asked once the message itself is about to leave, after its chat is open).
    */
-  async reachPerson(person: PersonAddress, via: Partial<ConversationReference> | undefined, activity: Partial<Activity>): Promise<SentMessage> {
+  async reachPerson(person: PersonAddress, via: Partial<ConversationReference> | undefined, activity: Partial<Activity>, still?: Still): Promise<SentMessage> {
     const aad = person.aadObjectId.toLowerCase();
     try {
       let chat = this.chats.get(aad);
@@ -181,13 +199,13 @@ export class Proactive {
           return undefined;
         });
       }
-      if (chat) return await this.post(chat.reference, activity);
+      if (chat) return await this.post(chat.reference, activity, still);
       const stored = await this.conversations.personal(aad);
-      if (stored) return await this.post(stored.reference, activity);
+      if (stored) return await this.post(stored.reference, activity, still);
       // Without their Teams id, Teams opens the chat from their Entra object id (someone an announcement reaches who never talked to the bot).
       if (!person.teamsId && via?.serviceUrl) {
         chat = await this.openChat(person, via);
-        if (chat) return await this.post(chat.reference, activity);
+        if (chat) return await this.post(chat.reference, activity, still);
       }
       // Teams failing to open the chat for a moment is worth another try later; having no way at all is not.
       if (opening instanceof ConnectorError) throw opening;
@@ -232,10 +250,14 @@ export class Proactive {
   }
 
   /** One connector request, tried again after throttling or a passing failure; throws ConnectorError when it fails for good or would wait longer than HOLD_MAX_MS. */
-  private async call(method: 'POST' | 'PUT', serviceUrl: string, path: string, body: unknown, what: string, conversation: string, lane: Lane): Promise<ConnectorResult & { attempts: number }> {
+  private async call(method: 'POST' | 'PUT', serviceUrl: string, path: string, body: unknown, what: string, conversation: string, lane: Lane, still?: Still): Promise<ConnectorResult & { attempts: number }> {
     const credentials = await this.credentials(serviceUrl);
+    const turn = async () => {
+      await this.gate.turn(conversation, lane);
+      if (still && !(await still())) throw new NoLongerHolds();
+    };
     for (let attempt = 1; ; attempt += 1) {
-      const result = await connectorRequest(credentials, { method, serviceUrl, path, body, timeoutMs: TIMEOUT_MS, turn: () => this.gate.turn(conversation, lane) });
+      const result = await connectorRequest(credentials, { method, serviceUrl, path, body, timeoutMs: TIMEOUT_MS, turn });
       const retryAfter = parseRetryAfter(result.retryAfter, Date.now());
       const next = afterAttempt(attempt, result.status, retryAfter, Math.random(), DEFAULT_RETRY, result.code);
       if (next.kind === 'sent') return { ...result, attempts: attempt };

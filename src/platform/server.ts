@@ -38,6 +38,8 @@ export interface ServerDeps {
   health(): Promise<{ ok: boolean; detail: Record<string, unknown> }>;
   /** Further GET routes (e.g. short-lived signed download links): path → handler returning status, type and body. */
   readonly downloads?: readonly Download[];
+  /** Kept up to date with the turns in flight (the outbox lets answers go first while there are many). */
+  readonly turns?: { inFlight: number };
 }
 
 export interface Download {
@@ -81,12 +83,14 @@ export async function startServer(deps: ServerDeps, port: number, host: string):
       return;
     }
     inFlight += 1;
+    if (deps.turns) deps.turns.inFlight = inFlight;
     try {
       const result = await deps.handle(req.header('authorization') ?? '', shape.data as unknown as Activity);
       if (result.body === undefined) res.send(result.status);
       else res.send(result.status, result.body);
     } finally {
       inFlight -= 1;
+      if (deps.turns) deps.turns.inFlight = inFlight;
       if (inFlight === 0) idle.splice(0).forEach((resolve) => resolve());
     }
   });

@@ -31,6 +31,7 @@ export const TEACHMEETS_INVENTORY: TableInventory = {
     addedLate: 'presenters who signed up after the running order was drawn (added at its end)',
     ...fieldsOf('when the row was created or last changed', 'createdAt', 'updatedAt'),
     version: "the event's version, for updating every copy of its card to the newest",
+    queued: 'how many more changes the bot instance that last wrote the event still had waiting to commit (a hint to other instances to let it finish first)',
     runningOrder: 'the drawn running order (sign-up ids in order)',
     name: "the person's display name (sign-up)",
     teamsId: "the person's Teams id, to message them (sign-up)",

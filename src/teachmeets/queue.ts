@@ -23,6 +23,15 @@ import { cloneAggregate, TEACHMEETS_TABLE, type Loaded, type Post, type TeachMee
  * holds its requests until its own stream pauses (or for at most a second), then reads the event once
  * and commits everything it holds in chained transactions, while the other instance goes on committing
  * from its cache undisturbed. Taking turns commit by commit would cost both a read before every commit.
+ *
+ * Each commit also writes, on the event row, how many more changes its instance still holds for the
+ * event (`queued`). An instance that has just read the event and finds that another instance wrote it
+ * and is about to commit again waits for it to finish before committing (then reads once more), rather
+ * than committing in between: that would make one of them fail and read again, and in a rush where both
+ * hold several batches they would take turns failing. The pause is this instance's own estimate (its
+ * commit time, per batch the other holds), bounded as standing back is; if the event has not moved
+ * since the last such pause, the other instance is not committing after all and this one goes ahead.
+ * The hint only decides who waits: the ETag still decides every commit.
  */
 
 export interface Committed {
@@ -92,6 +101,8 @@ const CONTENDED_FOR_MS = 3_000;
 const LEADING_STREAK = 2;
 const STANDBY_QUIET_MS = 40;
 const STANDBY_HOLD_MS = 1_000;
+/** Weight of the latest commit in this instance's running estimate of how long a commit takes. */
+const COMMIT_TIME_WEIGHT = 0.3;
 
 export class TeachMeetQueue {
   private readonly lines = new Map<string, EventLine>();
@@ -102,9 +113,19 @@ export class TeachMeetQueue {
   private readonly contendedUntil = new Map<string, number>();
   /** Commits of each event that succeeded since this instance last met a conflict on it. */
   private readonly streak = new Map<string, number>();
-  /** For benchmarks and tests: ETag conflicts seen, and times this instance stood back for an event. */
+  /** When this instance last stood back for each event. */
+  private readonly standingSince = new Map<string, number>();
+  /** The version of each event this instance wrote last (a version it reads back is its own). */
+  private readonly wrote = new Map<string, number>();
+  /** This instance's running estimate of one commit's round trip (ms), for how long another instance's queued batches take. */
+  private commitMs: number | undefined;
+  /**
+   * For benchmarks and tests: ETag conflicts seen, times this instance stood back for an event, and
+   * times it waited for another instance that had more to commit.
+   */
   conflicts = 0;
   standbys = 0;
+  waits = 0;
 
   constructor(
     private readonly store: TeachMeetStore,
@@ -164,7 +185,14 @@ export class TeachMeetQueue {
     try {
       while (line.waiting.length > 0) {
         if (this.contended(eventId)) {
-          await this.until(line, { quietMs: STANDBY_QUIET_MS, due: line.waiting[0]!.at + STANDBY_HOLD_MS, rows: Infinity });
+          const due = line.waiting[0]!.at + STANDBY_HOLD_MS;
+          // The other instance went first with a batch like the one this instance lost with; as the clicks
+          // are shared out between instances, it probably holds about as many more as this one holds:
+          // reading before it has committed them would only find it still committing.
+          const theirs = line.waiting.length - MAX_ROWS;
+          const notBefore = Math.min(due, (this.standingSince.get(eventId) ?? 0) + (theirs > 0 ? this.toCommit(theirs) : 0));
+          if (notBefore > performance.now()) await sleep(notBefore - performance.now());
+          await this.until(line, { quietMs: STANDBY_QUIET_MS, due, rows: Infinity });
           // One fresh read (the other instance has moved the event on), then everything held, back to back
           // (what arrives meanwhile waits for the next pause).
           this.cache.delete(eventId);
@@ -194,6 +222,8 @@ export class TeachMeetQueue {
 
   private async commitBatch(eventId: string, batch: Waiting[], line?: EventLine): Promise<void> {
     const started = performance.now();
+    /** The version this batch last waited on (another instance had more to commit). */
+    let waitedOn: number | undefined;
     try {
       for (let attempt = 0; ; attempt += 1) {
         if (attempt > 0 && performance.now() - started > RETRY_FOR_MS) {
@@ -206,6 +236,18 @@ export class TeachMeetQueue {
           return;
         }
         this.cache.set(eventId, base);
+        if (!cached && line) {
+          const pause = this.letThemFinish(eventId, base, batch, waitedOn);
+          if (pause > 0) {
+            // Another instance wrote this version and still has changes waiting: let it commit them, then read again.
+            this.waits += 1;
+            waitedOn = base.agg.event.version;
+            this.cache.delete(eventId);
+            await sleep(pause);
+            if (batch.length < MAX_ROWS) batch.push(...line.waiting.splice(0, MAX_ROWS - batch.length));
+            continue;
+          }
+        }
         // Requests that arrived during the read go in this commit too.
         if (!cached && line && batch.length < MAX_ROWS) batch.push(...line.waiting.splice(0, MAX_ROWS - batch.length));
         const working = cloneAggregate(base.agg);
@@ -242,11 +284,15 @@ export class TeachMeetQueue {
         if (applied.notices.some((n) => n.kind === 'offer')) await this.hooks.beforeOffers(eventId, applied, working);
         const c = counts(working);
         const presenting = c.presenting[2] + c.presenting[5] + c.presenting[7];
-        const rows = this.store.commitRows(working, base.etag, applied.changed, { attending: c.attending, waiting: c.waiting + c.offered, presenting });
+        const rows = this.store.commitRows(working, base.etag, applied.changed, { attending: c.attending, waiting: c.waiting + c.offered, presenting }, line?.waiting.length ?? 0);
+        const sent = performance.now();
         const done = await this.outbox.commit(TEACHMEETS_TABLE, eventId, { rows }, effects, stampOf(working.event.version));
+        this.timed(performance.now() - sent);
         if (done) {
           const committed: Loaded = { agg: working, etag: done.etags[0] ?? '', posts: base.posts };
           this.cache.set(eventId, committed);
+          this.wrote.set(eventId, working.event.version);
+          if (this.wrote.size > 10_000) this.wrote.delete(this.wrote.keys().next().value!);
           this.streak.set(eventId, (this.streak.get(eventId) ?? 0) + 1);
           batch.forEach((w, i) => w.resolve({ outcome: applied.outcomes[i]!, agg: working, posts: base.posts, delivered: done.delivered }));
           this.hooks.afterCommit(eventId, applied);
@@ -262,6 +308,7 @@ export class TeachMeetQueue {
         if (!standing && !leading) {
           // Another instance is committing this event: stand back (the drain holds these until the rush pauses).
           this.contendedUntil.set(eventId, performance.now() + CONTENDED_FOR_MS);
+          this.standingSince.set(eventId, performance.now());
           if (line) {
             this.standbys += 1;
             line.waiting.unshift(...batch);
@@ -279,6 +326,41 @@ export class TeachMeetQueue {
       this.logger.error({ err: { message: (err as Error).message }, eventId }, 'TeachMeet commit failed');
       batch.forEach((w) => w.reject(err));
     }
+  }
+
+  /**
+   * How long to wait before committing on `base` (just read): 0 unless another instance wrote it and
+   * still has changes queued for the event (then about as long as it needs to commit them), and the
+   * oldest request of the batch may still wait. Not again on a version this batch has already waited on:
+   * the other instance did not commit meanwhile, so it is not about to.
+   */
+  private letThemFinish(eventId: string, base: Loaded, batch: readonly Waiting[], waitedOn: number | undefined): number {
+    const version = base.agg.event.version;
+    if (!base.queued || version === this.wrote.get(eventId) || version === waitedOn) return 0;
+    const oldest = Math.min(...batch.map((w) => w.at));
+    const left = oldest + STANDBY_HOLD_MS - performance.now();
+    return Math.max(0, Math.min(left, this.toCommit(base.queued) + Math.random() * 10));
+  }
+
+  /**
+   * About how long another instance (running this queue) takes to commit `queued` changes it holds:
+   * each full batch as soon as its last commit is back, the rest within COMMIT_GAP_MS of its last
+   * commit (requests still trickle in: the instance is answering the batch before), at this instance's
+   * commit time each.
+   */
+  private toCommit(queued: number): number {
+    const full = Math.floor(queued / MAX_ROWS);
+    const rest = queued % MAX_ROWS > 0 ? COMMIT_GAP_MS : 0;
+    return (full + 1) * this.commitTime() + rest;
+  }
+
+  /** How long one commit takes here, as lately measured. */
+  private commitTime(): number {
+    return this.commitMs ?? 50;
+  }
+
+  private timed(ms: number): void {
+    this.commitMs = this.commitMs === undefined ? ms : this.commitMs + COMMIT_TIME_WEIGHT * (ms - this.commitMs);
   }
 
   /** Waits until `due`, until `rows` requests are waiting, or until none has arrived for `quietMs`. */
@@ -309,6 +391,7 @@ export class TeachMeetQueue {
     if (until === undefined) return false;
     if (until > performance.now()) return true;
     this.contendedUntil.delete(eventId);
+    this.standingSince.delete(eventId);
     return false;
   }
 

@@ -138,8 +138,12 @@ export class TeachMeetService {
     const cached = this.organisersOf.get(event.id);
     const now = performance.now();
     if (cached && now - cached.at < ORGANISERS_MAX_AGE_MS) return cached.ids;
-    const ids = (async () => {
-      const staff = await this.deps.directory.staff();
+    const entry = { at: now, ids: Promise.resolve<string[]>([]) };
+    entry.ids = (async () => {
+      // The copy of the directory this instance read for the rush's clicks, when it has one (a second
+      // instance drawing the card in a rush need not ask storage again); kept no longer than one read now would be.
+      const { at, people: staff } = await this.deps.directory.recentStaff(ORGANISERS_MAX_AGE_MS);
+      entry.at = Math.min(entry.at, now - (Date.now() - at));
       const who = [
         ...staff.filter((p) => p.aadObjectId === event.organiser.aadObjectId),
         ...staff.filter((p) => p.isRep && !p.isCoordinator && mayOrganise(p, event)),
@@ -150,10 +154,10 @@ export class TeachMeetService {
       const found = await Promise.all(who.map(async (p) => p.teamsId ?? (await this.deps.conversations.personal(p.aadObjectId))?.reference.user?.id));
       return [...new Set([event.organiser.teamsId, ...found].filter((id): id is string => !!id))];
     })();
-    ids.catch(() => this.organisersOf.delete(event.id));
-    this.organisersOf.set(event.id, { at: now, ids });
+    entry.ids.catch(() => this.organisersOf.delete(event.id));
+    this.organisersOf.set(event.id, entry);
     if (this.organisersOf.size > 1000) this.organisersOf.delete(this.organisersOf.keys().next().value!);
-    return ids;
+    return entry.ids;
   }
 
   /**

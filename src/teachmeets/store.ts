@@ -50,6 +50,7 @@ const EventRow = z.object({
   attending: z.number().int().default(0),
   waiting: z.number().int().default(0),
   presenting: z.number().int().default(0),
+  queued: z.number().int().default(0),
 });
 
 const SignUpRow = z.object({
@@ -82,6 +83,12 @@ export interface Loaded {
   readonly agg: Aggregate;
   readonly etag: string;
   readonly posts: Post[];
+  /**
+   * How many more changes the bot instance that wrote this version still had waiting for the event
+   * when it wrote it: a hint that it is about to commit again (another instance does better to wait
+   * for it than to commit in between). Not part of the event.
+   */
+  readonly queued?: number;
 }
 
 export interface EventSummary {
@@ -119,6 +126,7 @@ export class TeachMeetStore {
   async load(eventId: string): Promise<Loaded | undefined> {
     let event: TeachMeet | undefined;
     let etag = '';
+    let queued = 0;
     const signUps = new Map<string, SignUp>();
     const posts: Post[] = [];
     // The partition without the outbox's rows (what a change still has to tell people).
@@ -129,6 +137,7 @@ export class TeachMeetStore {
         if (!parsed) return undefined;
         event = toEvent(parsed);
         etag = row.etag;
+        queued = parsed.queued;
       } else if (row.rowKey?.startsWith(SIGNUP)) {
         const parsed = parseRow(SignUpRow, row, this.logger, TEACHMEETS_TABLE);
         if (parsed) {
@@ -140,15 +149,16 @@ export class TeachMeetStore {
         if (parsed) posts.push({ conversationId: parsed.conversationId, activityId: parsed.activityId, reference: parsed.reference });
       }
     }
-    return event ? { agg: { event, signUps }, etag, posts } : undefined;
+    return event ? { agg: { event, signUps }, etag, posts, queued } : undefined;
   }
 
   /**
    * The rows of a change (for one transaction with its effects): the event row under `etag` (first)
-   * and the changed sign-ups.
+   * and the changed sign-ups. `queued`: how many more changes the writer still has waiting for the
+   * event (see Loaded.queued).
    */
-  commitRows(agg: Aggregate, etag: string, changed: Iterable<string>, tally: { attending: number; waiting: number; presenting: number }): RowWrite[] {
-    const rows: RowWrite[] = [{ ...asRow(eventEntity(agg.event, tally)), ifMatch: etag }];
+  commitRows(agg: Aggregate, etag: string, changed: Iterable<string>, tally: { attending: number; waiting: number; presenting: number }, queued = 0): RowWrite[] {
+    const rows: RowWrite[] = [{ ...asRow(eventEntity(agg.event, tally, queued)), ifMatch: etag }];
     for (const id of changed) {
       const s = agg.signUps.get(id);
       if (s) rows.push(asRow(signUpEntity(agg.event.id, s)));
@@ -231,7 +241,7 @@ export class TeachMeetStore {
   }
 }
 
-function eventEntity(e: TeachMeet, tally: { attending: number; waiting: number; presenting: number }) {
+function eventEntity(e: TeachMeet, tally: { attending: number; waiting: number; presenting: number }, queued = 0) {
   return {
     partitionKey: e.id,
     rowKey: EVENT,
@@ -261,6 +271,7 @@ function eventEntity(e: TeachMeet, tally: { attending: number; waiting: number; 
     addedLate: JSON.stringify(e.addedLate),
     cancelReason: e.cancelReason,
     ...tally,
+    queued,
   };
 }
 

@@ -178,6 +178,29 @@ describe('TeachMeets under a rush of sign-ups', function () {
     assert.deepEqual([...agg.signUps.keys()].sort(), [1, 2, 3, 4, 5].map((n) => `person-${n}`), 'all five are signed up, once each');
   });
 
+  it('when an instance first reads the event while another is still committing a backlog for it, then it lets that backlog go first instead of committing in between, and neither meets a conflict', async function () {
+    const { eventId } = await w.createEvent(w.cora, { places: '5' });
+    const second = await w.secondInstance();
+    const [a, b] = [w.bot.together.teachmeets.queue, second.together.teachmeets.queue];
+    const attend = (n: number) => ({ kind: 'attend' as const, person: { aadObjectId: `person-${n}`, teamsId: `29:person-${n}`, name: `Person ${n}`, schoolId: '' } });
+    // The first instance holds five transactions' worth of sign-ups and commits them back to back.
+    const backlog = Array.from({ length: 400 }, (_, n) => a.submit(eventId, attend(n)));
+    await backlog[0]; // its first batch is stored; the rest are still to go
+    const late = await b.submit(eventId, attend(400));
+    const outcomes = await Promise.all(backlog);
+    await w.settle();
+
+    assert.equal(late.outcome.ok, true, late.outcome.message);
+    assert.deepEqual(outcomes.filter((o) => !o.outcome.ok), [], 'every sign-up of the backlog went through');
+    assert.deepEqual([a.conflicts, b.conflicts], [0, 0], 'neither instance had to read the event again after a conflict');
+    assert.ok(b.waits >= 1, 'the second instance waited for the first one');
+    const { agg } = await w.signUps(eventId);
+    const rows = [...agg.signUps.values()];
+    assert.equal(rows.length, 401, 'one row per person, nobody twice');
+    assert.equal(rows.filter((s) => s.status === 'confirmed').length, 5, 'exactly the 5 places taken');
+    assert.equal(agg.signUps.get('person-400')?.waitNumber, 396, 'the late sign-up is last on the waitlist: it was committed after the backlog');
+  });
+
   it("when two instances change the event close together and one instance's card update is held up, then the shared card still ends showing the latest state", async function () {
     const { card, activityId } = await w.createEvent();
     const second = await w.secondInstance();
@@ -222,6 +245,26 @@ describe('TeachMeets under a rush of sign-ups', function () {
     // machine's scheduling jitter, and a test that counted them per second failed under load.
     const times = w.sim.requests.filter((r) => r.at >= started).map((r) => r.at);
     assert.ok(times.length >= 60, `the confirmations went (${times.length} requests)`);
+  });
+
+  it("when a confirmation is on its way but Teams is slow to open the person's chat, and they cancel meanwhile, then the confirmation is not sent when its turn comes", async function () {
+    const { card, activityId } = await w.createEvent(w.cora, { places: '2' });
+    const zoe = w.sim.user('zoe', 'Zoe Patel');
+    // Teams takes its time to open Zoe's 1:1 chat: the request that opens it is held.
+    w.sim.hold((req) => req.method === 'POST' && /\/v3\/conversations$/.test(req.path) && JSON.stringify(req.body?.members ?? []).includes(zoe.id));
+    const attended = await w.sim.click(zoe, w.staffRoom, card, 'Attend', {}, { replyToId: activityId });
+    assert.match(answered(attended), /You're attending/);
+    for (let i = 0; i < 400 && w.sim.held.length === 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 25));
+    assert.equal(w.sim.held.length, 1, 'her confirmation is on its way: the bot is opening her chat');
+
+    const asked = await w.sim.click(zoe, w.staffRoom, card, 'Cancel my place', {}, { replyToId: activityId });
+    const cancelled = await w.sim.click(zoe, w.staffRoom, invokeResponseCard(asked.body)!, 'Yes, cancel my place', {}, { replyToId: activityId });
+    assert.doesNotMatch(answered(cancelled), /You're attending/, 'Zoe has cancelled');
+    await w.sim.release();
+    await w.settle();
+
+    assert.equal(w.messagesFor(zoe, /Your place is confirmed/).length, 0, 'Zoe, who cancelled before it went, was not told her place is confirmed');
+    assert.match(cardText(w.sharedCard(activityId)), /2 of 2 left/, 'the shared card shows her place free again');
   });
 
   it('when Teams delivers the same Attend activity twice, then the person has one place and one confirmation', async function () {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { actionTitles, cardText, invokeResponseCard } from '../support/cardActions';
 import type { SimUser, TurnResult } from '../support/simulator';
-import { answered, hasAction, runningOrder, said, World } from './world';
+import { answered, hasAction, runningOrder, said, via, World } from './world';
 
 /**
  * Using a TeachMeet card as people do (issue 17): destructive buttons ask first, every secondary view
@@ -206,6 +206,20 @@ describe('TeachMeets: each person sees the buttons they may use', function () {
       for (const button of ORGANISER_BUTTONS) assert.ok(!hasAction(own, button), `${who.name}'s own view has no ${button}`);
     }
     assert.match(cardText(await refreshAs(tom)), /You're attending/, "Tom's view shows his place");
+  });
+
+  it("when the press that changes the shared card reaches a second bot instance, then the card it draws still asks Teams for the organiser's and the host school's rep's own views, and not another school's rep's", async function () {
+    const { card, activityId } = await w.createEvent();
+    const second = await w.secondInstance();
+    await via(w.sim, second.url, () => w.sim.click(tom, w.staffRoom, card, 'Attend', {}, { replyToId: activityId }));
+    await w.settle();
+
+    const shared = w.sharedCard(activityId) as { refresh?: { userIds?: string[] } };
+    assert.match(cardText(shared), /1 of 2 left/, "the card shows Tom's place taken");
+    const userIds = shared.refresh?.userIds ?? [];
+    assert.ok(userIds.includes(w.cora.id), 'the organiser (a coordinator from configuration) gets their own view');
+    assert.ok(userIds.includes(ray.id), "the host school's rep gets their own view");
+    assert.ok(!userIds.includes(bea.id), "another school's rep does not");
   });
 
   it("when a host school's rep was made a rep by @mention and never messaged Together, then the shared card still asks Teams for their own view, with the organiser buttons", async function () {

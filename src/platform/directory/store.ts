@@ -227,13 +227,36 @@ export class DirectoryStore {
   async staff(): Promise<StoredPerson[]> {
     const rows = await this.query(odata`PartitionKey eq ${PK} and RowKey ge 'person|' and RowKey lt 'person}' and (rep eq true or coordinator eq true)`);
     const people = rows.map((row) => parseRow(PersonRow, row, this.logger, DIRECTORY_TABLE)).filter((r) => r !== undefined).map(toPerson);
+    return this.withConfigCoordinators(people, (aad) => this.person(aad));
+  }
+
+  /**
+   * The staff as `staff()` says, from the copy of every person row this instance read for a rush when
+   * that copy is at most `maxAgeMs` old (no storage call: a second instance drawing a shared card in a
+   * rush has just read it), else read as `staff()` does. `at` is when what it says was read (Date.now()).
+   */
+  async recentStaff(maxAgeMs: number): Promise<{ readonly at: number; readonly people: StoredPerson[] }> {
+    const copy = this.peopleList;
+    if (copy && Date.now() - copy.at <= maxAgeMs) {
+      const everyone = await copy.rows.catch(() => undefined);
+      if (everyone) {
+        const people = [...everyone.values()].filter(keepsTeamsId);
+        return { at: copy.at, people: await this.withConfigCoordinators(people, async (aad) => everyone.get(aad)) };
+      }
+    }
+    const at = Date.now();
+    return { at, people: await this.staff() };
+  }
+
+  /** Coordinators named in the configuration added (or marked) among `people`, then everyone sorted by name. */
+  private async withConfigCoordinators(people: StoredPerson[], stored: (aad: string) => Promise<StoredPerson | undefined>): Promise<StoredPerson[]> {
     for (const aad of this.configCoordinators) {
       const known = people.find((p) => p.aadObjectId === aad);
       if (known) {
         people[people.indexOf(known)] = { ...known, isCoordinator: true };
       } else {
-        const stored = await this.person(aad);
-        people.push({ ...(stored ?? { aadObjectId: aad, name: '', isRep: false }), isCoordinator: true });
+        const row = await stored(aad);
+        people.push({ ...(row ?? { aadObjectId: aad, name: '', isRep: false }), isCoordinator: true });
       }
     }
     return people.sort((a, b) => a.name.localeCompare(b.name, 'en-GB'));

@@ -6,7 +6,7 @@ import type { Clock } from '../clock';
 import type { ConversationStore } from '../conversations/store';
 import type { Deadline, DeadlineRegistry } from '../deadlines/types';
 import type { Logger } from '../logging';
-import { ConnectorError, type PersonAddress, type Proactive, type SentMessage } from '../proactive';
+import { ConnectorError, NoLongerHolds, type PersonAddress, type Proactive, type SentMessage } from '../proactive';
 import { statusOf, type Tables } from '../storage/tables';
 import { replaceRows, type RowWrite } from '../storage/transaction';
 import type { Timers } from '../timers';
@@ -33,7 +33,8 @@ import { afterAttempt, DEFAULT_RETRY, describeStatus } from './delivery';
  *  3. commit: the aggregate's rows and one row per effect (RowKey `out|…`) in one transaction under
  *     the head row's ETag. A card update's row is keyed by the card, so a newer commit replaces an
  *     unsent older version: a shared card is only ever updated to its latest state;
- *  4. deliver (at once, in the background, on the committing instance): take the partition's lease
+ *  4. deliver (in the background, on the committing instance: at once, or, while the instance is
+ *     answering many people, once they have been answered, waiting at most YIELD_AT_MOST_MS): take the partition's lease
  *     (row `out|lease`, under its ETag, LEASE_MS, renewed while sending), read the pending effects in
  *     commit order (the first READ_AT_MOST of them: a send to thousands is not held in memory whole), send them (to one person or conversation in order; to different ones side by
  *     side) through Proactive (the one send gate and the one retry policy), delete each row as soon as
@@ -73,6 +74,16 @@ const CHUNKS = ['body', 'body2', 'body3', 'body4', 'body5', 'body6'] as const;
 /** Recipients of a `tellMany` made into single `tell` rows per transaction (with the cursor's row: 100). */
 const EXPAND_AT_MOST = 99;
 /**
+ * While this many people or more are waiting for the instance's answer (a rush), a delivery waits
+ * for them to be answered first: its sends only start then (Teams takes them at the app's rate
+ * anyway), and reading, rendering and sending would take the processor from the answers. Fewer than
+ * this (one person's turn that awaits its own change's delivery) never waits.
+ */
+const ANSWERING_MANY = 8;
+/** The longest a delivery waits for the answers, however busy the instance stays. */
+const YIELD_AT_MOST_MS = 3_000;
+const YIELD_STEP_MS = 25;
+/**
  * Owed effects a drain reads (and holds, parsed) per round: the first ones in commit order, so order
  * per target holds. An announcement to 5,000 is 5,000 rows with a card of up to ~28 KB each (~45 KB
  * of heap each once parsed): all at once would be ~230 MB for as long as the round takes.
@@ -87,8 +98,9 @@ export type Effect =
   /**
    * A personal message, in the person's 1:1 chat (opened with their Teams id if need be; `via` is any
    * conversation in their tenant). `still` names a check the capability registered (`outbox.onCheck`):
-   * asked right before sending, and when it says the message no longer holds (the person cancelled the
-   * place it confirms), the message is dropped.
+   * asked when the message is taken up and again once its turn at the send gate has come (right before
+   * it leaves: it may have waited there for seconds, or for Teams to open the chat), and when it says
+   * the message no longer holds (the person cancelled the place it confirms), the message is dropped.
    */
   | { readonly kind: 'tell'; readonly to: PersonAddress; readonly via?: Reference; readonly activity: Partial<Activity>; readonly then?: Then; readonly still?: Then; readonly record?: Recorded }
   /**
@@ -178,6 +190,11 @@ export interface OutboxDeps {
   readonly deadlines: DeadlineRegistry;
   readonly clock: Clock;
   readonly logger: Logger;
+  /**
+   * How many people the instance is answering right now (turns in flight): deliveries wait while
+   * there are many (see ANSWERING_MANY). `yieldAtMostMs` (tests) replaces YIELD_AT_MOST_MS.
+   */
+  readonly answering?: { readonly turns: () => number; readonly yieldAtMostMs?: number };
 }
 
 export interface OutboxStats {
@@ -315,6 +332,7 @@ export class Outbox {
       return running;
     }
     const run = (async () => {
+      await this.afterAnswers();
       do {
         this.again.delete(key);
         await this.drain(table, partitionKey).catch((err) => {
@@ -325,6 +343,17 @@ export class Outbox {
     })().finally(() => this.draining.delete(key));
     this.draining.set(key, run);
     return run;
+  }
+
+  /**
+   * While the instance is answering many people, until they have been answered (at most
+   * YIELD_AT_MOST_MS, in real time: it is about this process's share of the processor).
+   */
+  private async afterAnswers(): Promise<void> {
+    const answering = this.deps.answering;
+    if (!answering || answering.turns() < ANSWERING_MANY) return;
+    const until = performance.now() + (answering.yieldAtMostMs ?? YIELD_AT_MOST_MS);
+    while (answering.turns() >= ANSWERING_MANY && performance.now() < until && !this.halted) await sleep(YIELD_STEP_MS);
   }
 
   /** Waits for every delivery under way on this instance. */
@@ -424,17 +453,21 @@ export class Outbox {
   private async sendOne(client: TableClient, partitionKey: string, item: Pending): Promise<'done' | 'kept'> {
     const { effect } = item;
     if (effect.kind === 'tellMany') return this.expand(client, partitionKey, item);
-    if ((effect.kind === 'tell' || effect.kind === 'post') && effect.still && !(await this.stillHolds(effect.still, effect.kind === 'tell' ? effect.to : undefined))) {
+    const dropped = async (): Promise<'done'> => {
       await this.settled(client, partitionKey, item, this.outcome('cancelled', item.attempts, 0, 'no longer to be sent'));
       this.stats.dropped += 1;
       return 'done';
-    }
+    };
+    // Asked now, and again when the message's turn to leave comes (a send may wait seconds at the gate).
+    const still = (effect.kind === 'tell' || effect.kind === 'post') && effect.still ? effect.still : undefined;
+    if (still && !(await this.stillHolds(still, effect.kind === 'tell' ? effect.to : undefined))) return dropped();
     let sent: SentMessage | undefined;
     try {
-      sent = await this.perform(effect);
+      sent = await this.perform(effect, still ? () => this.stillHolds(still, effect.kind === 'tell' ? effect.to : undefined) : undefined);
       this.check();
     } catch (err) {
       if (err instanceof Halted || this.halted) throw new Halted('halted');
+      if (err instanceof NoLongerHolds) return dropped();
       return this.failed(client, partitionKey, item, err);
     }
     if (effect.kind === 'then') {
@@ -497,17 +530,17 @@ export class Outbox {
     await settle().catch(ignoreGone);
   }
 
-  private async perform(effect: Stored): Promise<SentMessage | undefined> {
+  private async perform(effect: Stored, still?: () => Promise<boolean>): Promise<SentMessage | undefined> {
     const { proactive } = this.deps;
     switch (effect.kind) {
       case 'tell':
-        return proactive.reachPerson(effect.to, effect.via, effect.activity);
+        return proactive.reachPerson(effect.to, effect.via, effect.activity, still);
       case 'tellMany':
         throw new Error('tellMany is expanded, not performed');
       case 'post': {
         const reference = effect.reference ?? (await this.deps.conversations.conversation(effect.conversationId))?.reference;
         if (!reference) throw new ConnectorError(404, 'NoConversation', 'the bot has no stored reference for that conversation');
-        return proactive.post(reference, effect.activity);
+        return proactive.post(reference, effect.activity, still);
       }
       case 'update': {
         const renderer = effect.render ? this.renderers.get(effect.render.handler) : undefined;

@@ -159,6 +159,33 @@ describe('outbox: what a change owes people, delivered once', function () {
     assert.deepEqual(sent.map((s) => s.text), ['hello']);
   });
 
+  it('when the instance is answering many people (a rush), then what a change owes goes once they have been answered, not while they wait; one turn on its own never holds it up', async function () {
+    let turns = 50;
+    const box = new Outbox({ tables, timers: new Timers(tables, silent), proactive: proactive as never, conversations: undefined as never, deadlines: undefined as never, clock, logger: silent, answering: { turns: () => turns } });
+    const committed = await box.commit('Agg', 'p5', [], [{ kind: 'tell', to: person(1), activity: { text: 'your place is confirmed' } }], '1');
+    assert.ok(committed);
+    // The people being answered are still waiting: nothing has gone.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(sent.length, 0, 'nothing is sent while 50 people wait for their answer');
+    turns = 3;
+    await committed.delivered;
+    assert.deepEqual(sent.map((s) => s.text), ['your place is confirmed'], 'sent once they have been answered');
+
+    turns = 1; // one person whose own turn waits for this change's messages
+    const own = await box.commit('Agg', 'p5', [], [{ kind: 'tell', to: person(2), activity: { text: 'posted' } }], '2');
+    assert.ok(own);
+    await own.delivered;
+    assert.deepEqual(sent.map((s) => s.text), ['your place is confirmed', 'posted']);
+  });
+
+  it('when the instance stays busy answering, then what a change owes still goes after a short wait (it is never starved)', async function () {
+    const box = new Outbox({ tables, timers: new Timers(tables, silent), proactive: proactive as never, conversations: undefined as never, deadlines: undefined as never, clock, logger: silent, answering: { turns: () => 500, yieldAtMostMs: 200 } });
+    const committed = await box.commit('Agg', 'p6', [], [{ kind: 'tell', to: person(1), activity: { text: 'hello' } }], '1');
+    assert.ok(committed);
+    await committed.delivered;
+    assert.deepEqual(sent.map((s) => s.text), ['hello']);
+  });
+
   it("when a partition owes effects, then its latest stamp is the greatest one still owed (a card's row has none; what was delivered does not count)", async function () {
     const box = outbox();
     assert.equal(await box.latestStamp('Agg', 'p5'), undefined, 'nothing owed');
