@@ -118,7 +118,7 @@ export async function benchImpact(options: { connectionString?: string; log?: (l
         waitNext: 1,
         runningOrder: [],
       };
-      const etag = await tm.create(event);
+      const { etag } = await tm.create(event);
       const signUps = new Map<string, SignUp>();
       for (let k = 0; k < 20; k += 1) {
         const who = people[(i * 7 + k) % people.length]!;

@@ -152,6 +152,11 @@ export class TeachMeetQueue {
     });
   }
 
+  /** A TeachMeet this instance has just created (as stored, under `etag`): its first change need not read it. */
+  created(loaded: Loaded): void {
+    this.cache.set(loaded.agg.event.id, loaded);
+  }
+
   /** The event as stored now (fresh read), for views that do not change anything. */
   async read(eventId: string): Promise<Loaded | undefined> {
     const loaded = await this.store.load(eventId);

@@ -211,7 +211,8 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
           addedLate: [],
           cancelReason: '',
         };
-        await deps.store.create(event);
+        // Its first sign-ups start from what was just stored (the ETag still decides).
+        service.queue.created(await deps.store.create(event));
         await service.planTimers(event);
         const agg: Aggregate = { event, signUps: new Map() };
         const names = await service.schoolNames();

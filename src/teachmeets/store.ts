@@ -117,9 +117,11 @@ export class TeachMeetStore {
     return ids;
   }
 
-  async create(event: TeachMeet): Promise<string> {
-    const created = await this.table.createEntity(eventEntity(event, { attending: 0, waiting: 0, presenting: 0 }));
-    return created.etag ?? '';
+  /** Stores a new TeachMeet; returns it as a load would (no sign-ups, no posts yet) with its row's ETag. */
+  async create(event: TeachMeet): Promise<Loaded> {
+    const entity = eventEntity(event, { attending: 0, waiting: 0, presenting: 0 });
+    const created = await this.table.createEntity(entity);
+    return { agg: { event: toEvent(EventRow.parse(entity)), signUps: new Map() }, etag: created.etag ?? '', posts: [], queued: 0 };
   }
 
   /** The event with every sign-up and post: one partition query. */

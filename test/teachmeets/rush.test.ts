@@ -201,6 +201,26 @@ describe('TeachMeets under a rush of sign-ups', function () {
     assert.equal(agg.signUps.get('person-400')?.waitNumber, 396, 'the late sign-up is last on the waitlist: it was committed after the backlog');
   });
 
+  it('when the organiser cuts the places through another bot instance after creating the TeachMeet, then sign-ups on the instance that created it get only the places left', async function () {
+    const { card, activityId } = await w.createEvent(w.cora, { places: '2' });
+    const second = await w.secondInstance();
+    const opened = await via(w.sim, second.url, () => w.sim.click(w.cora, w.staffRoom, card, 'Edit details', {}, { replyToId: activityId }));
+    const form = invokeResponseCard(opened.body);
+    assert.ok(form, answered(opened));
+    const saved = await via(w.sim, second.url, () => w.sim.click(w.cora, w.staffRoom, form, 'Save changes', { places: '1' }, { replyToId: activityId }));
+    assert.equal(saved.status, 200);
+
+    // The instance that created it (and kept it as created) takes the next sign-ups.
+    const [ann, ben] = [w.sim.user('ann', 'Ann Hughes'), w.sim.user('ben', 'Ben Carter')];
+    const answers = await Promise.all([ann, ben].map((p) => w.sim.click(p, w.staffRoom, card, 'Attend', {}, { replyToId: activityId })));
+    await w.settle();
+    const told = answers.map((r) => answered(r));
+    assert.equal(told.filter((t) => /You're attending/.test(t)).length, 1, `one place, one person attending: ${told.join(' | ')}`);
+    assert.equal(told.filter((t) => /you're number 1 on the waitlist/i.test(t)).length, 1, 'the other is first on the waitlist');
+    assert.match(cardText(w.sharedCard(activityId)), /0 of 1 left/, 'the shared card shows the one place taken');
+    assert.ok(w.bot.together.teachmeets.queue.conflicts >= 1, 'the copy it kept from creating it was out of date, and the ETag said so');
+  });
+
   it("when two instances change the event close together and one instance's card update is held up, then the shared card still ends showing the latest state", async function () {
     const { card, activityId } = await w.createEvent();
     const second = await w.secondInstance();
