@@ -64,15 +64,31 @@ const dayFormat = new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, weekday: 's
 const dayYearFormat = new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' });
 const timeFormat = new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
 
+/**
+ * What each instant read as, once formatted: a card shows the same few instants to everyone (a rush
+ * draws its TeachMeet's times hundreds of times a second), and Intl's formatting is the slow part.
+ */
+const formatted = new Map<string, string>();
+
+function once(key: string, make: () => string): string {
+  let text = formatted.get(key);
+  if (text === undefined) {
+    text = make();
+    if (formatted.size >= 10_000) formatted.clear();
+    formatted.set(key, text);
+  }
+  return text;
+}
+
 /** "Thu 4 Dec" (with the year when it is not the year of `now`). */
 export function formatDay(at: Date, now?: Date): string {
   const sameYear = !now || londonFields(at).year === londonFields(now).year;
-  return (sameYear ? dayFormat : dayYearFormat).format(at).replace(/,/g, '');
+  return once(`${sameYear ? 'd' : 'dy'}${at.getTime()}`, () => (sameYear ? dayFormat : dayYearFormat).format(at).replace(/,/g, ''));
 }
 
 /** "16:00" */
 export function formatTime(at: Date): string {
-  return timeFormat.format(at);
+  return once(`t${at.getTime()}`, () => timeFormat.format(at));
 }
 
 /** "Thu 4 Dec, 16:00" */
