@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { MessageFactory, TurnContext } from 'botbuilder';
 import { z } from 'zod';
+import { MissingAggregate } from '../platform/outbox/batch';
 import { cardId, cardText, defineAction, type ActionResult, type ActionSpec } from '../platform/actions';
 import { cardAttachment, renderCard } from '../platform/cards';
 import type { CommandSpec } from '../platform/commands';
@@ -13,9 +14,8 @@ import type { Turn } from '../platform/turn';
 import { attendeeRows, confirmCancelEventData, confirmCancelPlaceData, eventCardData, formCardData, FORM_FREE_TEXT, myStatus, noticeCardData, presentCardData, whenText, whereText } from './cards';
 import { checkForm, FormInput, type FormValues } from './form';
 import type { Aggregate, PersonRef, SlotLength, TeachMeet } from './model';
-import { UnknownEvent, type Committed } from './queue';
 import { cancelNeedsConfirmation, mayOrganise, type Intent } from './rules';
-import { TeachMeetService } from './service';
+import { TeachMeetService, type Committed } from './service';
 import type { TeachMeetStore } from './store';
 
 /** TeachMeet commands and card buttons: parse with zod, check who may act, call the rules through the queue, answer with a card. */
@@ -79,9 +79,9 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
   async function change(turn: Turn, eventId: string, intent: Intent): Promise<ActionResult> {
     let committed: Committed;
     try {
-      committed = await service.queue.submit(eventId, intent);
+      committed = await service.change(eventId, intent);
     } catch (err) {
-      if (err instanceof UnknownEvent) {
+      if (err instanceof MissingAggregate) {
         turn.record.outcome = 'invalid';
         return { message: "I can't find that TeachMeet. It may have been removed." };
       }
@@ -212,7 +212,7 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
           cancelReason: '',
         };
         // Its first sign-ups start from what was just stored (the ETag still decides).
-        service.queue.created(await deps.store.create(event));
+        service.queue.remember(event.id, await deps.store.create(event));
         await service.planTimers(event);
         const agg: Aggregate = { event, signUps: new Map() };
         const names = await service.schoolNames();
@@ -223,10 +223,10 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
         const isExecute = turn.context.activity.type === 'invoke';
         if (isExecute && replyTo) {
           // The form becomes the shared card: it is the copy people in this conversation see.
-          await service.queue.addPost(event.id, { conversationId: here.conversation!.id, activityId: replyTo, reference: JSON.stringify(here) });
+          await service.addPost(event.id, { conversationId: here.conversation!.id, activityId: replyTo, reference: JSON.stringify(here) });
         } else {
           const sent = await turn.context.sendActivity(MessageFactory.attachment(cardAttachment(shared)));
-          if (sent?.id) await service.queue.addPost(event.id, { conversationId: here.conversation!.id, activityId: sent.id, reference: JSON.stringify(here) });
+          if (sent?.id) await service.addPost(event.id, { conversationId: here.conversation!.id, activityId: sent.id, reference: JSON.stringify(here) });
         }
         if (d.announce && (await hasAnnouncements(turn.person))) {
           const channel = (await directory.channels()).find((c) => c.role.kind === 'announcements');
@@ -311,9 +311,9 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
         async run(turn, data) {
           let committed: Committed;
           try {
-            committed = await service.queue.submit(data.eventId, { kind, person: personRef(turn) });
+            committed = await service.change(data.eventId, { kind, person: personRef(turn) });
           } catch (err) {
-            if (err instanceof UnknownEvent) return { message: "I can't find that TeachMeet. It may have been removed." };
+            if (err instanceof MissingAggregate) return { message: "I can't find that TeachMeet. It may have been removed." };
             throw err;
           }
           if (!committed.outcome.ok) turn.record.outcome = 'refused';
@@ -359,7 +359,7 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
           return { card: renderCard('teachmeetForm', formCardData({ mode: 'edit', event: current, values, schools, hasAnnouncements: false, pupilData: warnings })) };
         }
         const d = checked.draft;
-        const committed = await service.queue.submit(current.id, {
+        const committed = await service.change(current.id, {
           kind: 'edit',
           by: turn.actor.aadObjectId,
           changes: { title: d.title, theme: d.theme, host: d.host, startsAt: d.startsAt, endsAt: d.endsAt, venue: d.venue, link: d.link, places: d.places, slots: d.slots, deadline: d.deadline },
@@ -400,7 +400,7 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
           return { card: renderCard('teachmeetConfirm', confirmCancelEventData(loaded.agg, turn.now, data.reason, '', warnings)) };
         }
         // Pressed twice (a Teams retry), the rules find it cancelled already and tell nobody again.
-        const committed = await service.queue.submit(data.eventId, { kind: 'cancelEvent', by: turn.actor.aadObjectId, reason: data.reason });
+        const committed = await service.change(data.eventId, { kind: 'cancelEvent', by: turn.actor.aadObjectId, reason: data.reason });
         return eventCard(turn, committed.agg, committed.outcome.message);
       },
     }),
@@ -413,7 +413,7 @@ export function teachMeetRoutes(deps: TeachMeetRouteDeps): { commands: CommandSp
         const loaded = await loadForOrganiser(turn, data.eventId);
         if (!('agg' in loaded)) return loaded;
         const random = Array.from({ length: Math.max(1, loaded.agg.signUps.size) }, () => randomInt(0, 1_000_000) / 1_000_000);
-        const committed = await service.queue.submit(data.eventId, { kind: 'drawOrder', by: turn.actor.aadObjectId, random });
+        const committed = await service.change(data.eventId, { kind: 'drawOrder', by: turn.actor.aadObjectId, random });
         if (!committed.outcome.ok) turn.record.outcome = 'refused';
         return eventCard(turn, committed.agg, committed.outcome.message);
       },

@@ -8,18 +8,22 @@ import type { ConversationStore } from '../platform/conversations/store';
 import type { Deadline, DeadlineRegistry } from '../platform/deadlines/types';
 import type { DirectoryStore } from '../platform/directory/store';
 import type { Logger } from '../platform/logging';
+import { Batches, type Settled, type Step } from '../platform/outbox/batch';
 import { stampOf } from '../platform/outbox/kernel';
 import type { Effect, Outbox } from '../platform/outbox/outbox';
 import type { PersonAddress } from '../platform/proactive';
 import type { Timers } from '../platform/timers';
 import { cancelledNoticeData, changedNoticeData, confirmedNoticeData, eventCardData, offerCardData, offerExpiredNoticeData, type NoticeCardData } from './cards';
 import type { Aggregate, OfferPolicy, SignUp, TeachMeet } from './model';
-import { counts, mayOrganise, type Applied } from './rules';
-import { TeachMeetQueue } from './queue';
+import { applyAll, counts, MAX_ROWS, mayOrganise, type Applied, type Intent, type Outcome } from './rules';
 import { REMINDERS_TIMER, reminderFor, reminderId, remindersFrom, remindersKept } from './reminders';
-import { TEACHMEETS_TABLE, type Post, type TeachMeetStore } from './store';
+import { cloneAggregate, TEACHMEETS_TABLE, type Loaded, type Post, type TeachMeetStore } from './store';
 
 /**
+ * Changes to a TeachMeet are committed by the commit kernel's batching option (platform/outbox/batch.ts):
+ * a rush of 500 clicks for 50 places is committed a batch at a time, each batch decided by the rules in
+ * arrival order (`decide` below) and written with its effects in one transaction under the event row's ETag.
+ *
  * What a TeachMeet change tells people, as effects committed with it (the outbox delivers them):
  * every copy of the shared card shows the new state (only the latest is sent), people are told what
  * concerns them (a confirmation, an offer of a freed place, an expired offer, a change, a
@@ -51,8 +55,19 @@ export interface ServiceDeps {
   readonly deadlines?: DeadlineRegistry;
 }
 
+/** A change to a TeachMeet, committed (or found to change nothing). */
+export interface Committed {
+  readonly outcome: Outcome;
+  /** The event as committed (a snapshot safe to read). */
+  readonly agg: Aggregate;
+  readonly posts: readonly Post[];
+  /** Settles when this instance has delivered the change's effects (absent when nothing changed). */
+  readonly delivered?: Promise<void>;
+}
+
 export class TeachMeetService {
-  readonly queue: TeachMeetQueue;
+  /** Each event's changes, batched per event; what this instance holds of each event (the ETag decides). */
+  readonly queue: Batches<Loaded, Intent, Outcome>;
   private readonly background = new Set<Promise<unknown>>();
   /** Teams ids of each event's organisers, read at most every ORGANISERS_MAX_AGE_MS. */
   private readonly organisersOf = new Map<string, { at: number; ids: Promise<string[]> }>();
@@ -60,30 +75,24 @@ export class TeachMeetService {
   private readonly reminding = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: ServiceDeps) {
-    this.queue = new TeachMeetQueue(
-      deps.store,
-      deps.outbox,
-      deps.clock,
-      deps.policy,
+    this.queue = new Batches<Loaded, Intent, Outcome>(
       {
-        beforeOffers: async (eventId, applied) => {
-          // Written before the commit that makes the offers: the sweep at each expiry offers the place on.
-          const expiries = new Set(applied.notices.filter((n) => n.kind === 'offer').map((n) => (n as { expiresAt: Date }).expiresAt.getTime()));
-          for (const at of expiries) await deps.timers.schedule(SWEEP_TIMER, eventId, new Date(at));
-        },
-        effects: (_eventId, applied, agg, posts, before) => this.effects(applied, agg, posts, before),
-        afterCommit: (eventId, applied) => {
-          // Offers left over because one commit could not hold them all: the next sweep at once.
-          if (applied.more) this.track(this.sweep(eventId));
-        },
+        name: 'TeachMeet',
+        table: TEACHMEETS_TABLE,
+        maxBatch: MAX_ROWS,
+        load: (eventId) => deps.store.load(eventId),
+        version: (loaded) => loaded.agg.event.version,
+        queued: (loaded) => loaded.queued ?? 0,
+        decide: (eventId, base, intents, queued) => this.decide(eventId, base, intents, queued),
       },
+      deps.outbox,
       deps.logger,
     );
     // A message about a place is sent only if it still holds when its turn comes (in a rush someone may
     // cancel before their confirmation has gone): judged on the event at least as new as the change that made it.
     deps.outbox.onCheck(STILL, async (data, to) => {
       const d = data as { eventId: string; v: number; kind: 'confirmed' | 'offer' | 'offerExpired'; expiresAt?: string };
-      const agg = await this.queue.atLeast(d.eventId, d.v);
+      const agg = await this.atLeast(d.eventId, d.v);
       if (!to) return true;
       const s = agg?.signUps.get(to.aadObjectId.toLowerCase()) ?? agg?.signUps.get(to.aadObjectId);
       if (!agg || !s || agg.event.status === 'cancelled') return false;
@@ -97,8 +106,61 @@ export class TeachMeetService {
     });
     deps.outbox.on(POSTED, async (data, sent) => {
       const d = data as { eventId: string; conversationId: string };
-      if (sent?.activityId) await this.queue.addPost(d.eventId, { conversationId: d.conversationId, activityId: sent.activityId, reference: JSON.stringify(sent.reference) });
+      if (sent?.activityId) await this.addPost(d.eventId, { conversationId: d.conversationId, activityId: sent.activityId, reference: JSON.stringify(sent.reference) });
     });
+  }
+
+  /** Queues a change to the event; settles once it is committed with its batch. Rejects with MissingAggregate for an unknown event. */
+  async change(eventId: string, intent: Intent): Promise<Committed> {
+    const settled: Settled<Loaded, Outcome> = await this.queue.submit(eventId, intent);
+    return { outcome: settled.outcome, agg: settled.state.agg, posts: settled.state.posts, delivered: settled.delivered };
+  }
+
+  /**
+   * A batch of changes to one event, decided by the rules in arrival order, as one commit writes it: the
+   * event row (with how many more changes this instance holds for it), the sign-ups changed, and the effects.
+   */
+  private async decide(eventId: string, base: Loaded, intents: readonly Intent[], queued: number): Promise<Step<Loaded, Outcome>> {
+    const agg = cloneAggregate(base.agg);
+    const applied = applyAll(agg, intents, this.deps.clock.now(), this.deps.policy);
+    // The rules keep one change within MAX_ROWS (offers beyond it wait for a sweep): this is a batch of many.
+    if (applied.changed.size > MAX_ROWS) return { kind: 'split' };
+    if (!this.touched(applied)) return { kind: 'same', outcomes: applied.outcomes };
+    agg.event.version += 1;
+    const effects = await this.effects(applied, agg, base.posts, base.agg);
+    return {
+      kind: 'write',
+      next: { agg, posts: base.posts, etag: '' },
+      rows: { rows: this.deps.store.commitRows(agg, base.etag, applied.changed, tally(agg), queued) },
+      effects,
+      stamp: stampOf(agg.event.version),
+      outcomes: applied.outcomes,
+      prepare: async () => {
+        // Written before the commit that makes the offers: the sweep at each expiry offers the place on.
+        const expiries = new Set(applied.notices.flatMap((n) => (n.kind === 'offer' ? [n.expiresAt.getTime()] : [])));
+        for (const at of expiries) await this.deps.timers.schedule(SWEEP_TIMER, eventId, new Date(at));
+      },
+      // Offers left over because one commit could not hold them all: the next sweep at once.
+      committed: () => {
+        if (applied.more) this.track(this.sweep(eventId));
+      },
+    };
+  }
+
+  /**
+   * The event at version `v` or later: as this instance last committed or read it when that is recent
+   * enough (no storage call), else as stored (another commit, here or elsewhere, may have landed before
+   * this instance noted it). Undefined for an unknown event.
+   */
+  async atLeast(eventId: string, v: number): Promise<Aggregate | undefined> {
+    const held = this.queue.held(eventId)?.agg;
+    return held && held.event.version >= v ? held : (await this.queue.read(eventId))?.agg;
+  }
+
+  /** Remembers a newly posted card copy so later updates reach it. */
+  async addPost(eventId: string, post: Post): Promise<void> {
+    await this.deps.store.addPost(eventId, post);
+    this.queue.amend(eventId, (loaded) => ({ ...loaded, posts: [...loaded.posts, post] }));
   }
 
   /** Posts a copy of the shared card in another conversation (the announcements channel), remembered once it is there so changes update it too. */
@@ -227,7 +289,7 @@ export class TeachMeetService {
 
   /** The card for one posted copy, from the event as it is now (at least version `v`). */
   private async renderCopy(eventId: string, v: number, reference: Partial<ConversationReference>): Promise<Partial<Activity> | undefined> {
-    const agg = await this.queue.atLeast(eventId, v);
+    const agg = await this.atLeast(eventId, v);
     if (!agg) return undefined;
     const now = this.deps.clock.now();
     const names = await this.schoolNames();
@@ -247,8 +309,7 @@ export class TeachMeetService {
     const loaded = await this.queue.read(eventId);
     if (!loaded || loaded.posts.length === 0) return;
     const effects = this.cardEffects(loaded.agg, loaded.posts);
-    const c = counts(loaded.agg);
-    const rows = this.deps.store.commitRows(loaded.agg, loaded.etag, [], { attending: c.attending, waiting: c.waiting + c.offered, presenting: c.presenting[2] + c.presenting[5] + c.presenting[7] });
+    const rows = this.deps.store.commitRows(loaded.agg, loaded.etag, [], tally(loaded.agg));
     const done = await this.deps.outbox.commit(TEACHMEETS_TABLE, eventId, { rows }, effects, stampOf(loaded.agg.event.version));
     // The event row was written again: the queue's cached ETag is stale.
     this.queue.forget(eventId);
@@ -273,7 +334,7 @@ export class TeachMeetService {
       const loaded = await this.queue.read(eventId);
       const mine = loaded?.agg.signUps.get(aad);
       if (!loaded || !mine || mine.status === 'cancelled' || loaded.agg.event.status !== 'open' || loaded.agg.event.startsAt <= now) continue;
-      await this.queue.submit(eventId, { kind: 'cancel', person: { aadObjectId: aad, teamsId: mine.teamsId, name: mine.name, schoolId: mine.schoolId } });
+      await this.change(eventId, { kind: 'cancel', person: { aadObjectId: aad, teamsId: mine.teamsId, name: mine.name, schoolId: mine.schoolId } });
     }
     await this.settle();
   }
@@ -318,7 +379,7 @@ export class TeachMeetService {
 
   /** Timer: expire overdue offers and offer freed places (the change's effects tell people), show the card as it now is, plan the next look. */
   async sweep(eventId: string): Promise<void> {
-    const committed = await this.queue.submit(eventId, { kind: 'sweep' }).catch(() => undefined);
+    const committed = await this.change(eventId, { kind: 'sweep' }).catch(() => undefined);
     if (!committed) return;
     // Nothing changed, but the card may still look different now (sign-ups closed at the deadline).
     if (committed.delivered) await committed.delivered;
@@ -370,6 +431,12 @@ export function reminderChanges(agg: Aggregate, applied: Applied, before: Aggreg
     register.push(reminderFor(e, s, now));
   }
   return { register, cancel };
+}
+
+/** The counts the event row carries (for lists and the impact report without reading every sign-up). */
+function tally(agg: Aggregate): { attending: number; waiting: number; presenting: number } {
+  const c = counts(agg);
+  return { attending: c.attending, waiting: c.waiting + c.offered, presenting: c.presenting[2] + c.presenting[5] + c.presenting[7] };
 }
 
 /** Any conversation the card was posted in: personal chats are opened through its tenant. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { cardText, invokeResponseCard } from '../support/cardActions';
 import type { SimUser, TurnResult } from '../support/simulator';
 import { startTestBot } from '../support/bot';
-import type { Committed } from '../../src/teachmeets/queue';
+import type { Outcome } from '../../src/teachmeets/rules';
 import { answered, textOf, via, World } from './world';
 
 /** A rush of sign-ups through HTTP, on one and on two bot instances, and Teams' redeliveries. */
@@ -132,7 +132,7 @@ describe('TeachMeets under a rush of sign-ups', function () {
     // The rest of the rush goes straight into the two instances' queues (through HTTP the bot's own
     // work in this one process makes pauses of its own, and a pause lets a held click go anyway).
     const queues = [w.bot.together.teachmeets.queue, second.together.teachmeets.queue];
-    const stream: Promise<Committed>[] = [];
+    const stream: Promise<{ readonly outcome: Outcome }>[] = [];
     for (let i = 0; !heldAnswered && i < 5_000; i += 1) {
       const person = { aadObjectId: `streamer-${i}`, teamsId: `29:streamer-${i}`, name: `Streamer ${i}`, schoolId: '' };
       stream.push(queues[i % 2]!.submit(eventId, { kind: 'attend', person }));

@@ -52,6 +52,9 @@ import { afterAttempt, DEFAULT_RETRY, describeStatus } from './delivery';
  * (after a restart, or at once on another running instance). Nothing committed is lost.
  */
 
+/** An aggregate's rows for a commit: the SDK's actions, or whole-row writes (transaction.ts, for a rush's many small commits). */
+export type Rows = readonly TransactionAction[] | { readonly rows: readonly RowWrite[] };
+
 export const OUTBOX_TIMER = 'outbox';
 const PREFIX = 'out|';
 const LEASE_ROW = 'out|lease';
@@ -258,7 +261,7 @@ export class Outbox {
    * `delivered` settles when this instance has delivered what it could (tests and turns that want
    * the messages out before they answer may await it).
    */
-  async commit(table: string, partitionKey: string, actions: readonly TransactionAction[] | { readonly rows: readonly RowWrite[] }, effects: readonly Effect[], stamp: string): Promise<{ delivered: Promise<void>; etags: string[] } | false> {
+  async commit(table: string, partitionKey: string, actions: Rows, effects: readonly Effect[], stamp: string): Promise<{ delivered: Promise<void>; etags: string[] } | false> {
     this.check();
     const rows = effects.map((effect, i) => effectEntity(partitionKey, effect, stamp, i, this.deps.clock.now()));
     if (rows.length > 0) await this.point(table, partitionKey);
