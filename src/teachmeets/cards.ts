@@ -1,11 +1,12 @@
 import { REFRESH_USER_LIMIT } from '../platform/cards';
+import type { Deadline } from '../platform/deadlines/types';
 import { spreadsheetCsv } from '../platform/downloads';
 import { pupilWarningText, type PupilDataWarning } from '../platform/pupilData';
 import { formatDayTime, formatTime, londonDate, londonTime } from '../platform/time';
 import type { FormErrors, FormValues } from './form';
 import { FORM_FIELDS } from './form';
 import { SLOT_LENGTHS, type Aggregate, type SignUp, type TeachMeet } from './model';
-import { counts, isClosed, statusLabel, waitPosition } from './rules';
+import { counts, isClosed, reminderId, statusLabel, waitPosition } from './rules';
 
 /** TeachMeet domain → typed template data for cards/teachmeet*.json. No Teams calls here. */
 
@@ -389,4 +390,24 @@ export function confirmCancelEventData(agg: Aggregate, now: Date, reason = '', p
 export function cancelledText(e: TeachMeet): string {
   const reason = e.cancelReason.trim().replace(/[.!]+$/, '');
   return reason ? `The organiser has cancelled this TeachMeet: ${reason}. Sorry for any inconvenience.` : 'The organiser has cancelled this TeachMeet. Sorry for any inconvenience.';
+}
+
+/** The reminder for someone confirmed: what they are doing there, when and where, and the card's buttons. */
+export function reminderFor(e: TeachMeet, s: SignUp, now: Date): Deadline {
+  const talk = s.role === 'presenter' ? s.talk : undefined;
+  return {
+    id: reminderId(e.id, s.aadObjectId),
+    capability: 'teachmeets',
+    who: { kind: 'person', aadObjectId: s.aadObjectId, teamsId: s.teamsId, name: s.name },
+    what: talk ? `You're presenting '${talk.title}' (${talk.slot} min) at ${e.title}` : `You're attending ${e.title}`,
+    detail: `${whenText(e, now)} · ${whereText(e)}`,
+    link: e.link.startsWith('https://') ? { title: 'Join online', url: e.link } : undefined,
+    dueAt: e.startsAt,
+    kind: 'reminder',
+    essential: false,
+    actions: [
+      { title: 'Show the TeachMeet', verb: 'teachmeet.show', data: { eventId: e.id } },
+      { title: 'Cancel my place', verb: 'teachmeet.cancel', data: { eventId: e.id } },
+    ],
+  };
 }

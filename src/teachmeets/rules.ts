@@ -5,8 +5,8 @@ import { SLOT_LENGTHS, type Aggregate, type OfferPolicy, type PersonRef, type Si
 /**
  * The TeachMeet rules, pure: they take the event with its sign-ups, what people asked for, and `now`,
  * and change the aggregate in place, returning what each person should be told (the notices: the
- * change's effects, delivered by the outbox) . The queue commits the result and its effects as one
- * transaction under the event row's ETag.
+ * change's effects, delivered by the outbox). The service commits the result and its effects as one
+ * transaction under the event row's ETag (batched per event: platform/outbox/batch.ts).
  */
 
 export type Intent =
@@ -480,4 +480,63 @@ export function drawRunningOrder(presenters: readonly string[], random: readonly
     [order[i], order[j]] = [order[j]!, order[i]!];
   }
   return order;
+}
+
+// The reminder the school day before (the nudges capability sends it, from the deadline registry).
+
+/**
+ * How long before the start reminders are kept in the registry. Before that, sign-ups and cancellations
+ * leave the registry alone (a rush would otherwise cost four storage calls per confirmed place), and the
+ * timer registers everyone confirmed at once. Long enough that the school day before is still ahead
+ * even across the Christmas holiday (about two and a half weeks), since a reminder is never sent on the
+ * day it was registered. The summer holiday is longer: for an event in the first days of the autumn
+ * term the school day before is in July, more than 28 days earlier, so it gets no reminder (a reminder
+ * six weeks ahead would hardly be one).
+ */
+export const REMINDER_LEAD_DAYS = 28;
+
+const DAY_MS = 86_400_000;
+
+/** From this moment reminders are registered for the event; before it, nothing is. */
+export function remindersFrom(event: Pick<TeachMeet, 'startsAt'>): Date {
+  return new Date(event.startsAt.getTime() - REMINDER_LEAD_DAYS * DAY_MS);
+}
+
+/** Whether reminders for the event are kept in the registry at `now` (not before `remindersFrom`). */
+export function remindersKept(event: Pick<TeachMeet, 'startsAt'>, now: Date): boolean {
+  return now.getTime() >= remindersFrom(event).getTime();
+}
+
+/** One person's reminder id: registering it again replaces it. */
+export function reminderId(eventId: string, aadObjectId: string): string {
+  return `teachmeet:${eventId}:reminder:${aadObjectId}`;
+}
+
+/**
+ * What the reminder registry must hear after a change: the reminder registered (cards.ts: reminderFor) for everyone
+ * confirmed, cancelled for anyone who no longer is (or when the event is cancelled); nothing while
+ * the event is weeks away (the reminders timer registers everyone then). Only someone confirmed before
+ * the change can have a reminder to cancel: in a rush everyone joining the waitlist, and when a
+ * TeachMeet is cancelled everyone waiting, would otherwise cost a registry call for a reminder that
+ * does not exist.
+ */
+export function reminderChanges(agg: Aggregate, applied: Applied, before: Aggregate | undefined, now: Date): { register: SignUp[]; cancel: string[] } {
+  const e = agg.event;
+  const kept = remindersKept(e, now);
+  const wasKept = before ? remindersKept(before.event, now) : kept;
+  const register: SignUp[] = [];
+  const cancel: string[] = [];
+  if (!kept && !wasKept) return { register, cancel };
+  const ids = applied.eventChanged ? [...agg.signUps.keys()] : [...applied.changed];
+  for (const aad of ids) {
+    const s = agg.signUps.get(aad);
+    if (!s) continue;
+    if (!kept || s.status !== 'confirmed' || e.status === 'cancelled') {
+      const hadReminder = wasKept && (before ? before.signUps.get(aad)?.status === 'confirmed' : true);
+      if (hadReminder) cancel.push(reminderId(e.id, aad));
+      continue;
+    }
+    register.push(s);
+  }
+  return { register, cancel };
 }

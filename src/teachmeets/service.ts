@@ -13,10 +13,9 @@ import { stampOf } from '../platform/outbox/kernel';
 import type { Effect, Outbox } from '../platform/outbox/outbox';
 import type { PersonAddress } from '../platform/proactive';
 import type { Timers } from '../platform/timers';
-import { cancelledNoticeData, changedNoticeData, confirmedNoticeData, eventCardData, offerCardData, offerExpiredNoticeData, type NoticeCardData } from './cards';
+import { cancelledNoticeData, changedNoticeData, confirmedNoticeData, eventCardData, offerCardData, offerExpiredNoticeData, reminderFor, type NoticeCardData } from './cards';
 import type { Aggregate, OfferPolicy, SignUp, TeachMeet } from './model';
-import { applyAll, counts, MAX_ROWS, mayOrganise, type Applied, type Intent, type Outcome } from './rules';
-import { REMINDERS_TIMER, reminderFor, reminderId, remindersFrom, remindersKept } from './reminders';
+import { applyAll, counts, MAX_ROWS, mayOrganise, reminderChanges, reminderId, remindersFrom, remindersKept, type Applied, type Intent, type Outcome } from './rules';
 import { cloneAggregate, TEACHMEETS_TABLE, type Loaded, type Post, type TeachMeetStore } from './store';
 
 /**
@@ -32,6 +31,8 @@ import { cloneAggregate, TEACHMEETS_TABLE, type Loaded, type Post, type TeachMee
  */
 
 export const SWEEP_TIMER = 'teachmeet.sweep';
+/** The durable timer, per event, due at `remindersFrom`: it registers the reminder for everyone confirmed. */
+export const REMINDERS_TIMER = 'teachmeet.reminders';
 /** The outbox step after a copy of the card is posted: remember it, so changes update it. */
 const POSTED = 'teachmeets.posted';
 /** The outbox's check that a message about a place still holds when its turn comes. */
@@ -271,7 +272,7 @@ export class TeachMeetService {
     }
     for (const { to, activity, still } of groups.values()) out.push(to.length === 1 ? { kind: 'tell', to: to[0]!, via, activity: activity(), still } : { kind: 'tellMany', to, via, activity: activity(), still });
     const reminders = this.deps.deadlines ? reminderChanges(agg, applied, before, now) : undefined;
-    if (reminders && reminders.register.length + reminders.cancel.length > 0) out.push({ kind: 'deadlines', register: reminders.register, complete: [], cancel: reminders.cancel });
+    if (reminders && reminders.register.length + reminders.cancel.length > 0) out.push({ kind: 'deadlines', register: reminders.register.map((s) => reminderFor(e, s, now)), complete: [], cancel: reminders.cancel });
     return out;
   }
 
@@ -403,34 +404,6 @@ export class TeachMeetService {
   touched(applied: Applied): boolean {
     return applied.changed.size > 0 || applied.eventChanged;
   }
-}
-
-/**
- * What the reminder registry must hear after a change (pure): the reminder registered for everyone
- * confirmed, cancelled for anyone who no longer is (or when the event is cancelled); nothing while
- * the event is weeks away (the reminders timer registers everyone then). Only someone confirmed before
- * the change can have a reminder to cancel: in a rush, everyone joining the waitlist would otherwise
- * cost a registry call for a reminder that does not exist.
- */
-export function reminderChanges(agg: Aggregate, applied: Applied, before: Aggregate | undefined, now: Date): { register: Deadline[]; cancel: string[] } {
-  const e = agg.event;
-  const kept = remindersKept(e, now);
-  const wasKept = before ? remindersKept(before.event, now) : kept;
-  const register: Deadline[] = [];
-  const cancel: string[] = [];
-  if (!kept && !wasKept) return { register, cancel };
-  const ids = applied.eventChanged ? [...agg.signUps.keys()] : [...applied.changed];
-  for (const aad of ids) {
-    const s = agg.signUps.get(aad);
-    if (!s) continue;
-    if (!kept || s.status !== 'confirmed' || e.status === 'cancelled') {
-      const hadReminder = wasKept && (applied.eventChanged || e.status === 'cancelled' || before?.signUps.get(aad)?.status === 'confirmed');
-      if (hadReminder) cancel.push(reminderId(e.id, aad));
-      continue;
-    }
-    register.push(reminderFor(e, s, now));
-  }
-  return { register, cancel };
 }
 
 /** The counts the event row carries (for lists and the impact report without reading every sign-up). */

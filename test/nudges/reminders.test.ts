@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import type { StoredDeadline } from '../../src/platform/deadlines/store';
 import { createLogger } from '../../src/platform/logging';
 import { Timers } from '../../src/platform/timers';
-import { REMINDERS_TIMER } from '../../src/teachmeets/reminders';
+import { REMINDERS_TIMER } from '../../src/teachmeets/service';
 import { adaptiveCardsOf, cardText, invokeResponseCard } from '../support/cardActions';
 import { answered } from '../support/said';
 import type { SimUser } from '../support/simulator';

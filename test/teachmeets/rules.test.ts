@@ -8,6 +8,10 @@ import {
   keepRunningOrder,
   MAX_ROWS,
   offerExpiry,
+  reminderChanges,
+  REMINDER_LEAD_DAYS,
+  remindersFrom,
+  remindersKept,
   statusLabel,
   waitlist,
   waitPosition,
@@ -16,7 +20,6 @@ import {
   type Intent,
   type Notice,
 } from '../../src/teachmeets/rules';
-import { REMINDER_LEAD_DAYS, remindersFrom, remindersKept } from '../../src/teachmeets/reminders';
 import { DEFAULT_POLICY } from '../../src/nudges/model';
 import { reminderTime } from '../../src/nudges/rules';
 import { londonDate } from '../../src/platform/time';
@@ -1209,6 +1212,53 @@ describe('teachmeets reminders: when the reminder the school day before starts b
     assert.equal(at?.toISOString(), '2027-07-21T07:00:00.000Z', 'Wed 21 Jul, 08:00 BST');
     assert.ok(remindersFrom({ startsAt }) > at!, 'the known edge: reminders are registered in August');
   });
+});
+
+describe('teachmeets reminders: what the reminder registry hears after a change', function () {
+  /** Two weeks before the start: reminders are kept. NOW (a month before) they are not yet. */
+  const SOON = at(START, -14 * 24 * HOUR);
+  const cases: { name: string; now: Date; event?: Partial<TeachMeet>; before: Intent[]; change: Intent[]; register: string[]; cancel: string[] }[] = [
+    { name: 'someone gets a place two weeks before: their reminder is registered', now: SOON, before: [], change: [attend(person(1))], register: ['p01'], cancel: [] },
+    { name: 'someone gets a place a month before: nothing yet (the reminders timer registers everyone later)', now: NOW, before: [], change: [attend(person(1))], register: [], cancel: [] },
+    { name: 'someone confirmed cancels two weeks before: their reminder is cancelled', now: SOON, before: [attend(person(1))], change: [cancel(person(1))], register: [], cancel: ['p01'] },
+    { name: 'someone joins the waitlist: nothing (there is no reminder to cancel for them)', now: SOON, event: { places: 1 }, before: [attend(person(1))], change: [attend(person(2))], register: [], cancel: [] },
+    {
+      name: 'the organiser cancels the TeachMeet: everyone confirmed has their reminder cancelled, someone waiting has none to cancel',
+      now: SOON,
+      event: { places: 2 },
+      before: [attend(person(1)), attend(person(2)), attend(person(3))],
+      change: [{ kind: 'cancelEvent', by: 'org', reason: 'Snow' }],
+      register: [],
+      cancel: ['p01', 'p02'],
+    },
+    {
+      name: 'the TeachMeet moves five weeks later: reminders registered for the old date are cancelled (the timer registers them again nearer the time)',
+      now: SOON,
+      before: [attend(person(1))],
+      change: [{ kind: 'edit', by: 'org', changes: { startsAt: at(START, 35 * 24 * HOUR), endsAt: at(START, 35 * 24 * HOUR + 90 * MINUTE) } }],
+      register: [],
+      cancel: ['p01'],
+    },
+    {
+      name: 'the TeachMeet moves an hour later two weeks before: everyone confirmed has their reminder registered again with the new time',
+      now: SOON,
+      before: [attend(person(1)), attend(person(2))],
+      change: [{ kind: 'edit', by: 'org', changes: { startsAt: at(START, HOUR), endsAt: at(START, HOUR + 90 * MINUTE) } }],
+      register: ['p01', 'p02'],
+      cancel: [],
+    },
+  ];
+  for (const c of cases) {
+    it(`when ${c.name}`, function () {
+      const agg = aggregate(meet(c.event));
+      apply(agg, c.before, c.now);
+      const before = structuredClone(agg);
+      const applied = apply(agg, c.change, c.now);
+      const got = reminderChanges(agg, applied, before, c.now);
+      assert.deepEqual(got.register.map((s) => s.aadObjectId).sort(), c.register);
+      assert.deepEqual(got.cancel.sort(), c.cancel.map((id) => `teachmeet:tm-1:reminder:${id}`));
+    });
+  }
 });
 
 describe('teachmeets rules: what a change tells people (its effects, committed with it)', function () {
