@@ -520,10 +520,10 @@ export function reminderId(eventId: string, aadObjectId: string): string {
  * TeachMeet is cancelled everyone waiting, would otherwise cost a registry call for a reminder that
  * does not exist.
  */
-export function reminderChanges(agg: Aggregate, applied: Applied, before: Aggregate | undefined, now: Date): { register: SignUp[]; cancel: string[] } {
+export function reminderChanges(agg: Aggregate, applied: Applied, before: Aggregate, now: Date): { register: SignUp[]; cancel: string[] } {
   const e = agg.event;
   const kept = remindersKept(e, now);
-  const wasKept = before ? remindersKept(before.event, now) : kept;
+  const wasKept = remindersKept(before.event, now);
   const register: SignUp[] = [];
   const cancel: string[] = [];
   if (!kept && !wasKept) return { register, cancel };
@@ -532,7 +532,7 @@ export function reminderChanges(agg: Aggregate, applied: Applied, before: Aggreg
     const s = agg.signUps.get(aad);
     if (!s) continue;
     if (!kept || s.status !== 'confirmed' || e.status === 'cancelled') {
-      const hadReminder = wasKept && (before ? before.signUps.get(aad)?.status === 'confirmed' : true);
+      const hadReminder = wasKept && before.signUps.get(aad)?.status === 'confirmed';
       if (hadReminder) cancel.push(reminderId(e.id, aad));
       continue;
     }

@@ -121,18 +121,18 @@ export class TeachMeetService {
    * A batch of changes to one event, decided by the rules in arrival order, as one commit writes it: the
    * event row (with how many more changes this instance holds for it), the sign-ups changed, and the effects.
    */
-  private async decide(eventId: string, base: Loaded, intents: readonly Intent[], queued: number): Promise<Step<Loaded, Outcome>> {
+  private async decide(eventId: string, base: Loaded, intents: readonly Intent[], queued: () => number): Promise<Step<Loaded, Outcome>> {
     const agg = cloneAggregate(base.agg);
     const applied = applyAll(agg, intents, this.deps.clock.now(), this.deps.policy);
     // The rules keep one change within MAX_ROWS (offers beyond it wait for a sweep): this is a batch of many.
-    if (applied.changed.size > MAX_ROWS) return { kind: 'split' };
+    if (applied.changed.size > MAX_ROWS) return { kind: 'split', why: `touches ${applied.changed.size} sign-ups` };
     if (!this.touched(applied)) return { kind: 'same', outcomes: applied.outcomes };
     agg.event.version += 1;
     const effects = await this.effects(applied, agg, base.posts, base.agg);
     return {
       kind: 'write',
       next: { agg, posts: base.posts, etag: '' },
-      rows: { rows: this.deps.store.commitRows(agg, base.etag, applied.changed, tally(agg), queued) },
+      rows: this.deps.store.commitRows(agg, base.etag, applied.changed, tally(agg), queued()),
       effects,
       stamp: stampOf(agg.event.version),
       outcomes: applied.outcomes,
@@ -229,7 +229,7 @@ export class TeachMeetService {
    * replace the answer to the button they just pressed). Channel copies show no organiser buttons and
    * carry `refresh`, so Teams fetches the organisers' (and signed-up people's) own view.
    */
-  async effects(applied: Applied, agg: Aggregate, posts: readonly Post[], before?: Aggregate): Promise<Effect[]> {
+  async effects(applied: Applied, agg: Aggregate, posts: readonly Post[], before: Aggregate): Promise<Effect[]> {
     const now = this.deps.clock.now();
     const out: Effect[] = this.cardEffects(agg, posts);
     const e = agg.event;

@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logging';
-import type { Effect, Outbox, Rows } from './outbox';
+import type { RowWrite } from '../storage/transaction';
+import type { Effect, Outbox } from './outbox';
 
 /**
  * The commit kernel's batching option (kernel.ts makes one change a commit): for an aggregate that
@@ -53,9 +54,9 @@ export interface BatchedAggregate<S extends Stored, I, O> {
   queued(state: S): number;
   /**
    * The changes applied in order to `base` (a decision: pure but for reading what the effects need).
-   * `queued`: how many more changes this instance holds for the key, to write on the head row.
+   * `queued()`: how many more changes this instance holds for the key now, to write on the head row.
    */
-  decide(key: string, base: S, intents: readonly I[], queued: number): Promise<Step<S, O>>;
+  decide(key: string, base: S, intents: readonly I[], queued: () => number): Promise<Step<S, O>>;
 }
 
 /** An aggregate as held: whatever it is, with its head row's ETag. */
@@ -66,13 +67,17 @@ export interface Stored {
 export type Step<S, O> =
   /** Nothing changes; each change's outcome. */
   | { readonly kind: 'same'; readonly outcomes: readonly O[] }
-  /** The batch changes too much for one transaction: commit its halves in turn. */
-  | { readonly kind: 'split' }
+  /** The batch changes too much for one commit: commit its halves in turn (`why`: what one change alone would touch). */
+  | { readonly kind: 'split'; readonly why: string }
   | {
       readonly kind: 'write';
       /** The aggregate after the commit (its ETag is filled in from the commit). */
       readonly next: S;
-      readonly rows: Rows;
+      /**
+       * Whole-row writes (storage/transaction.ts). The first is the head row, written under the ETag it
+       * was read with (`ifMatch`); its new ETag is held with `next` and guards the next commit.
+       */
+      readonly rows: readonly RowWrite[];
       readonly effects: readonly Effect[];
       /** Orders this commit's effects after earlier ones (the aggregate's revision, zero-padded). */
       readonly stamp: string;
@@ -133,10 +138,6 @@ const COMMIT_TIME_WEIGHT = 0.3;
 /** Versions this instance wrote, remembered per key (a version it reads back is its own). */
 const REMEMBER_WRITES = 10_000;
 
-function rowsOf(rows: Rows): number {
-  return 'rows' in rows ? rows.rows.length : rows.length;
-}
-
 interface Waiting<S, I, O> {
   readonly intent: I;
   /** performance.now() when it was queued. */
@@ -157,6 +158,8 @@ interface Line<S, I, O> {
 export class Batches<S extends Stored, I, O> {
   private readonly lines = new Map<string, Line<S, I, O>>();
   private readonly cache = new Map<string, S>();
+  /** For each key with a batch being decided or committed: the amendments made meanwhile. */
+  private readonly amending = new Map<string, ((state: S) => S)[]>();
   /** When each key's last commit started (kept past its line, so the next arrival in a rush waits too). */
   private readonly lastCommit = new Map<string, number>();
   /** Until when each key counts as contended (another instance committing it too). */
@@ -215,10 +218,14 @@ export class Batches<S extends Stored, I, O> {
     if (!cached || this.aggregate.version(state) >= this.aggregate.version(cached)) this.cache.set(key, state);
   }
 
-  /** Changes what is held for the key without a commit (a part of the aggregate its ETag does not cover). */
+  /**
+   * Changes what is held for the key without a commit (a part of the aggregate its ETag does not cover,
+   * such as where its card was posted). A commit in flight applies it to what it holds afterwards too.
+   */
   amend(key: string, change: (state: S) => S): void {
     const cached = this.cache.get(key);
     if (cached) this.cache.set(key, change(cached));
+    this.amending.get(key)?.push(change);
   }
 
   forget(key: string): void {
@@ -290,6 +297,8 @@ export class Batches<S extends Stored, I, O> {
           throw new Error(`${name} ${key}: gave up after ${attempt} conflicting attempts`);
         }
         const cached = this.cache.get(key);
+        // Amendments from here on are not in `base`: they are applied again to what this commit leaves held.
+        this.amending.set(key, []);
         const base = cached ?? (await this.aggregate.load(key));
         if (!base) {
           batch.forEach((w) => w.reject(new MissingAggregate(name, key)));
@@ -314,7 +323,7 @@ export class Batches<S extends Stored, I, O> {
           key,
           base,
           batch.map((w) => w.intent),
-          line?.waiting.length ?? 0,
+          () => line?.waiting.length ?? 0,
         );
         if (step.kind === 'same') {
           if (cached) {
@@ -325,19 +334,21 @@ export class Batches<S extends Stored, I, O> {
           batch.forEach((w, i) => w.resolve({ outcome: step.outcomes[i]!, state: base }));
           return;
         }
-        if (step.kind === 'split' || rowsOf(step.rows) + step.effects.length > TRANSACTION_ROWS) {
-          if (batch.length === 1) throw new Error(`${name} ${key}: one change needs more than a transaction's ${TRANSACTION_ROWS} rows`);
+        if (step.kind === 'split' || step.rows.length + step.effects.length > TRANSACTION_ROWS) {
+          if (batch.length === 1) throw new Error(`${name} ${key}: one change ${step.kind === 'split' ? step.why : `needs ${step.rows.length + step.effects.length} rows, more than a transaction holds`}`);
           const half = Math.ceil(batch.length / 2);
           await this.commitBatch(key, batch.slice(0, half));
           await this.commitBatch(key, batch.slice(half));
           return;
         }
+        if (!step.rows[0]?.ifMatch) throw new Error(`${name} ${key}: the head row must be written under the ETag it was read with`);
         await step.prepare?.();
         const sent = performance.now();
-        const done = await this.outbox.commit(this.aggregate.table, key, step.rows, step.effects, step.stamp);
+        const done = await this.outbox.commit(this.aggregate.table, key, { rows: step.rows }, step.effects, step.stamp);
         this.timed(performance.now() - sent);
         if (done) {
-          const next: S = { ...step.next, etag: done.etags[0] ?? '' };
+          // What was amended while this commit was decided and written (`base` was amended, not `next`).
+          const next = (this.amending.get(key) ?? []).reduce((state, change) => change(state), { ...step.next, etag: done.etags[0]! } as S);
           this.cache.set(key, next);
           this.wrote.set(key, this.aggregate.version(next));
           if (this.wrote.size > REMEMBER_WRITES) this.wrote.delete(this.wrote.keys().next().value!);
@@ -370,8 +381,10 @@ export class Batches<S extends Stored, I, O> {
       }
     } catch (err) {
       this.cache.delete(key);
-      this.logger.error({ err: { message: (err as Error).message }, key }, `${name} commit failed`);
+      this.logger.error({ err: { message: (err as Error).message }, aggregate: name, key }, `${name} commit failed`);
       batch.forEach((w) => w.reject(err));
+    } finally {
+      this.amending.delete(key);
     }
   }
 

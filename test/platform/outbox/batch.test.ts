@@ -29,20 +29,32 @@ interface Trip {
   readonly version: number;
   readonly queued: number;
   readonly going: ReadonlySet<string>;
+  /** Not stored with the trip's ETag: notes kept beside it (as a TeachMeet keeps where its card was posted). */
+  readonly notes: readonly string[];
 }
 
-type Ask = { readonly person: string };
-type Answer = 'seat' | 'full' | 'already';
+type Ask = { readonly person: string; readonly giveBack?: true };
+type Answer = 'seat' | 'full' | 'already' | 'given back' | 'had none';
 
-/** The pure rule: a seat while there are any, once per person. */
+/** The pure rule: a seat while there are any, once per person; a seat given back is free again. */
 function ask(going: Set<string>, seats: number, a: Ask): Answer {
+  if (a.giveBack) return going.delete(a.person) ? 'given back' : 'had none';
   if (going.has(a.person)) return 'already';
   if (going.size >= seats) return 'full';
   going.add(a.person);
   return 'seat';
 }
 
-function trips(tables: Tables, maxBatch = 40): BatchedAggregate<Trip, Ask, Answer> {
+interface TripOptions {
+  readonly maxBatch?: number;
+  /** A batch that seats more than this many people at once is split (as the aggregate decides). */
+  readonly splitOver?: number;
+  /** Awaited while a batch is being decided (a test holds a commit in flight). */
+  readonly hold?: () => Promise<void>;
+}
+
+function trips(tables: Tables, options: TripOptions = {}): BatchedAggregate<Trip, Ask, Answer> {
+  const { maxBatch = 40, splitOver = Infinity, hold } = options;
   const client = tables.client(TABLE);
   return {
     name: 'trip',
@@ -54,27 +66,31 @@ function trips(tables: Tables, maxBatch = 40): BatchedAggregate<Trip, Ask, Answe
       for await (const row of client.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${key}` } })) {
         const rowKey = String(row.rowKey);
         if (rowKey === 'head') head = { etag: String(row.etag), seats: Number(row.seats), version: Number(row.version), queued: Number(row.queued ?? 0) };
-        else if (rowKey.startsWith('going|')) going.add(rowKey.slice('going|'.length));
+        else if (rowKey.startsWith('going|') && row.gone !== true) going.add(rowKey.slice('going|'.length));
       }
-      return head && { ...head, going };
+      return head && { ...head, going, notes: [] };
     },
     version: (trip) => trip.version,
     queued: (trip) => trip.queued,
     async decide(key, base, intents, queued): Promise<Step<Trip, Answer>> {
+      await hold?.();
       const going = new Set(base.going);
       const outcomes = intents.map((a) => ask(going, base.seats, a));
       const added = [...going].filter((p) => !base.going.has(p));
-      if (added.length === 0) return { kind: 'same', outcomes };
+      const gone = [...base.going].filter((p) => !going.has(p));
+      if (added.length === 0 && gone.length === 0) return { kind: 'same', outcomes };
+      if (added.length > splitOver) return { kind: 'split', why: `seats ${added.length} people` };
       const version = base.version + 1;
       const rows: RowWrite[] = [
-        { partitionKey: key, rowKey: 'head', values: { seats: base.seats, version, queued }, ifMatch: base.etag },
-        ...added.map((p): RowWrite => ({ partitionKey: key, rowKey: `going|${p}`, values: { at: version } })),
+        { partitionKey: key, rowKey: 'head', values: { seats: base.seats, version, queued: queued() }, ifMatch: base.etag },
+        ...added.map((p): RowWrite => ({ partitionKey: key, rowKey: `going|${p}`, values: { at: version, gone: false } })),
+        ...gone.map((p): RowWrite => ({ partitionKey: key, rowKey: `going|${p}`, values: { at: version, gone: true } })),
       ];
       const to = (p: string): PersonAddress => ({ aadObjectId: p, teamsId: `29:${p}`, name: p });
       return {
         kind: 'write',
-        next: { etag: '', seats: base.seats, version, queued: 0, going },
-        rows: { rows },
+        next: { etag: '', seats: base.seats, version, queued: 0, going, notes: base.notes },
+        rows,
         effects: added.map((p) => ({ kind: 'tell' as const, to: to(p), activity: { text: 'You have a seat on the trip.' } })),
         stamp: stampOf(version),
         outcomes,
@@ -95,10 +111,10 @@ describe('outbox: batching changes per key (the commit kernel option any aggrega
     },
   };
 
-  function instance(maxBatch?: number): { batches: Batches<Trip, Ask, Answer>; outbox: Outbox } {
+  function instance(options?: TripOptions): { batches: Batches<Trip, Ask, Answer>; outbox: Outbox } {
     const clock = new ManualClock('2026-12-07T10:00:00Z');
     const outbox = new Outbox({ tables, timers: new Timers(tables, silent), proactive: proactive as never, conversations: undefined as never, deadlines: undefined as never, clock, logger: silent });
-    return { batches: new Batches(trips(tables, maxBatch), outbox, silent), outbox };
+    return { batches: new Batches(trips(tables, options), outbox, silent), outbox };
   }
 
   async function newTrip(key: string, seats: number): Promise<void> {
@@ -174,7 +190,7 @@ describe('outbox: batching changes per key (the commit kernel option any aggrega
   it('when a batch would need more rows than one transaction holds, then it is committed in parts, and every request still gets its answer', async function () {
     await newTrip('t4', 500);
     // Each seat writes its own row and its own message: 99 requests need 199 rows.
-    const { batches, outbox } = instance(99);
+    const { batches, outbox } = instance({ maxBatch: 99 });
     const asked = people(99);
     const answers = await Promise.all(asked.map((person) => batches.submit('t4', { person })));
     await outbox.settle();
@@ -183,6 +199,50 @@ describe('outbox: batching changes per key (the commit kernel option any aggrega
     assert.deepEqual(going, asked);
     assert.ok(version >= 2, `split into ${version} commits`);
     assert.deepEqual([...told].sort(), asked);
+  });
+
+  it('when the aggregate decides a batch seats too many at once, then it is committed in parts, and every request still gets its answer', async function () {
+    await newTrip('t5', 100);
+    const { batches, outbox } = instance({ maxBatch: 40, splitOver: 10 });
+    const asked = people(40);
+    const answers = await Promise.all(asked.map((person) => batches.submit('t5', { person })));
+    await outbox.settle();
+    assert.ok(answers.every((x) => x.outcome === 'seat'));
+    const { going, version } = await stored('t5');
+    assert.deepEqual(going, asked);
+    assert.ok(version >= 4, `40 seats, at most 10 a commit: ${version} commits`);
+  });
+
+  it('when a seat was given back through another instance, then someone asking again through the first is decided on what is stored (nothing to write, so no ETag would have checked what it held)', async function () {
+    await newTrip('t6', 5);
+    const [a, b] = [instance(), instance()];
+    assert.equal((await a.batches.submit('t6', { person: 'ann' })).outcome, 'seat');
+    assert.equal((await b.batches.submit('t6', { person: 'ann', giveBack: true })).outcome, 'given back');
+
+    const again = await a.batches.submit('t6', { person: 'ann' });
+    assert.equal(again.outcome, 'seat', 'Ann has a seat again, not "already" from what the first instance held');
+    assert.deepEqual((await stored('t6')).going, ['ann']);
+  });
+
+  it('when something beside the aggregate is noted while a commit is in flight, then what the instance holds afterwards still has it', async function () {
+    await newTrip('t7', 5);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let deciding!: () => void;
+    const decided = new Promise<void>((resolve) => (deciding = resolve));
+    const { batches } = instance({
+      hold: async () => {
+        deciding();
+        await held;
+      },
+    });
+    await batches.read('t7');
+    const first = batches.submit('t7', { person: 'ann' });
+    await decided;
+    batches.amend('t7', (trip) => ({ ...trip, notes: [...trip.notes, 'posted in the staff room'] }));
+    release();
+    await first;
+    assert.deepEqual(batches.held('t7')?.notes, ['posted in the staff room'], 'the note made during the commit is still held after it');
   });
 
   it('when someone asks about a trip that is not stored, then they hear it is missing and nothing is stored', async function () {
