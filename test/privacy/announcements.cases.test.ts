@@ -44,7 +44,8 @@ describe('erasure and my data: announcements', function () {
     await w.stop();
   });
 
-  it('when a rep who was sent an announcement in their personal chat says forget me, then no delivery row still holds their name', async function () {
+  /** Cora announces to the reps: Ann, whose personal chat Together has, gets it there. */
+  async function announcedToReps(): Promise<void> {
     const me = w.sim.personalChat(w.cora);
     const typed = await w.sim.say(w.cora, me, 'announce reps: Deadline for STEM Week proposals is Friday');
     const preview = typed.sent.find((s) => adaptiveCardsOf(s.activity).length > 0)!;
@@ -52,6 +53,10 @@ describe('erasure and my data: announcements', function () {
     await w.sim.click(w.cora, me, preview, 'Send');
     await eventually('Ann got it', () => w.announcementsIn(w.sim.personalChat(ann), 'Deadline for STEM Week').length >= 1);
     await w.settle();
+  }
+
+  it('when a rep who was sent an announcement in their personal chat says forget me, then no delivery row still holds their name', async function () {
+    await announcedToReps();
 
     const asked = await w.sim.say(ann, w.sim.personalChat(ann), 'forget me');
     const card = asked.sent.find((s) => adaptiveCardsOf(s.activity).length > 0)!;
@@ -76,13 +81,7 @@ describe('erasure and my data: announcements', function () {
   });
 
   it('when a rep who was sent an announcement in their personal chat asks for my data, then it is listed under Announcements and its delivery row is in the download', async function () {
-    const me = w.sim.personalChat(w.cora);
-    const typed = await w.sim.say(w.cora, me, 'announce reps: Deadline for STEM Week proposals is Friday');
-    const preview = typed.sent.find((s) => adaptiveCardsOf(s.activity).length > 0)!;
-    assert.ok(preview, said(typed));
-    await w.sim.click(w.cora, me, preview, 'Send');
-    await eventually('Ann got it', () => w.announcementsIn(w.sim.personalChat(ann), 'Deadline for STEM Week').length >= 1);
-    await w.settle();
+    await announcedToReps();
 
     const asked = await w.sim.say(ann, w.sim.personalChat(ann), 'my data');
     const card = asked.sent.flatMap((s) => adaptiveCardsOf(s.activity))[0];
