@@ -1,6 +1,7 @@
 import { odata } from '@azure/data-tables';
 import { fieldsOf, PROGRAMME_BASIS, type TableInventory } from '../platform/inventory';
 import { OUTBOX_FIELDS } from '../platform/outbox/outbox';
+import { conversationKey } from './rules';
 import { ANNOUNCEMENTS_TABLE, COUNTED_FIELDS, foldDeliveryCounts, indexTime } from './store';
 
 /** What the Announcements table holds (see platform/inventory.ts). */
@@ -43,4 +44,6 @@ export const ANNOUNCEMENTS_INVENTORY: TableInventory = {
     { kind: 'programme', what: "the list's entry for it", expired: (cutoff) => odata`PartitionKey eq 'index' and RowKey gt ${indexTime(new Date(cutoff))}` },
   ],
   about: (aad) => odata`authorAad eq ${aad} or RowKey eq ${`ack|${aad}`} or RowKey eq ${`r|p|${aad}`}`,
+  // A delivery to a personal chat Together already had is kept under the chat's conversation id ('r|c|…').
+  aboutPersonalChat: (conversationId) => odata`RowKey eq ${conversationKey(conversationId)}`,
 };

@@ -35,6 +35,12 @@ export interface TableInventory {
    */
   readonly about?: (aadObjectId: string) => string;
   /**
+   * Where rows about a person's personal chat can be, when a row names the chat (by its conversation
+   * id) rather than the person (an announcement delivered there): an OData filter, for `my data`. Of
+   * the rows it finds, only those whose values mention that conversation id are kept.
+   */
+  readonly aboutPersonalChat?: (conversationId: string) => string;
+  /**
    * On erasure (`forget`), whether a row about the person is deleted (it exists only because of
    * them) or anonymised (it keeps the partnership's counts); anonymised when absent. See privacy/erasure.ts.
    */

@@ -5,8 +5,16 @@ import type { Tables } from '../platform/storage/tables';
  * What Together holds about one person, table by table, for `my data` (UK GDPR Art. 15, the right of
  * access). Every table that declares where rows about a person can be (`about` in its inventory) is
  * asked; a row is theirs when its keys or any value mention their Entra object id (some ids sit
- * inside JSON columns, such as a deadline's "who" or a swap's answers). Rows are given as stored.
+ * inside JSON columns, such as a deadline's "who" or a swap's answers). A row kept under their
+ * personal chat instead (`aboutPersonalChat`: an announcement delivered there) is theirs when it
+ * mentions that chat's conversation id. Rows are given as stored.
  */
+
+/** Whom `my data` is about: their Entra object id, and the conversation ids of their personal chats with Together. */
+export interface Person {
+  readonly aadObjectId: string;
+  readonly personalChats: readonly string[];
+}
 
 export interface PersonalRecords {
   readonly table: string;
@@ -16,19 +24,21 @@ export interface PersonalRecords {
   readonly rows: readonly Record<string, unknown>[];
 }
 
-export async function personalData(tables: Tables, inventory: readonly TableInventory[], aadObjectId: string): Promise<PersonalRecords[]> {
+export async function personalData(tables: Tables, inventory: readonly TableInventory[], person: Person): Promise<PersonalRecords[]> {
   return Promise.all(
     inventory
       .filter((t) => t.about)
-      .map(async (t) => ({ table: t.table, capability: t.capability, personalData: t.personalData, rows: (await rowsAbout(tables, t, aadObjectId)).map((r) => r.row) })),
+      .map(async (t) => ({ table: t.table, capability: t.capability, personalData: t.personalData, rows: (await rowsAbout(tables, t, person)).map((r) => r.row) })),
   );
 }
 
 /** The rows of one table about a person, as stored (keys included, bookkeeping left out), with their ETags. */
-export async function rowsAbout(tables: Tables, table: TableInventory, aadObjectId: string): Promise<{ row: Record<string, unknown>; etag: string }[]> {
+export async function rowsAbout(tables: Tables, table: TableInventory, person: Person): Promise<{ row: Record<string, unknown>; etag: string }[]> {
   if (!table.about) return [];
-  const aad = aadObjectId.toLowerCase();
-  return (await readRows(tables, table.table, table.about(aad))).filter(({ row }) => mentions(row, aad));
+  const aad = person.aadObjectId.toLowerCase();
+  const chats = table.aboutPersonalChat ? person.personalChats.filter((id) => id.length > 0) : [];
+  const filter = [table.about(aad), ...chats.map((id) => table.aboutPersonalChat!(id))].map((f) => `(${f})`).join(' or ');
+  return (await readRows(tables, table.table, filter)).filter(({ row }) => mentions(row, aad, chats));
 }
 
 export type StoredRow = Record<string, unknown> & { partitionKey: string; rowKey: string };
@@ -44,8 +54,9 @@ export async function readRows(tables: Tables, table: string, filter?: string): 
   return rows;
 }
 
-function mentions(row: Record<string, unknown>, aad: string): boolean {
-  return Object.values(row).some((value) => typeof value === 'string' && value.toLowerCase().includes(aad));
+/** Whether any value mentions the person's Entra object id (lower case, in any case) or one of their personal chats' conversation ids (as Teams gave them). */
+function mentions(row: Record<string, unknown>, aad: string, chats: readonly string[]): boolean {
+  return Object.values(row).some((value) => typeof value === 'string' && (value.toLowerCase().includes(aad) || chats.some((id) => value.includes(id))));
 }
 
 const GUID_ANYWHERE = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;

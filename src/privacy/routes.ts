@@ -14,7 +14,7 @@ import type { Tables } from '../platform/storage/tables';
 import { forgetConfirmCard, forgotten, myDataCard, NOTHING_TO_FORGET, ONLY_COORDINATORS_FORGET_OTHERS, PRIVATE_ONLY } from './cards';
 import { identityOf, type Subject } from './erasure';
 import { forgetPerson } from './forget';
-import { personalData, redactOthers } from './personalData';
+import { personalData, redactOthers, type PersonalRecords } from './personalData';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -34,6 +34,12 @@ export function privacyRoutes(deps: {
   /** Run before an erasure, e.g. TeachMeets cancelling the person's places at events still to come. */
   readonly beforeErase?: readonly ((aadObjectId: string, now: Date) => Promise<void>)[];
 }): { commands: CommandSpec[]; actions: ActionSpec[]; downloads: Download[] } {
+  /** What Together holds about a person: rows under their Entra id, and rows under their personal chat (found through the stored chat). */
+  const recordsOf = async (aadObjectId: string): Promise<PersonalRecords[]> => {
+    const chat = (await deps.conversations.personal(aadObjectId))?.reference.conversation?.id;
+    return personalData(deps.tables, deps.inventory, { aadObjectId, personalChats: chat ? [chat] : [] });
+  };
+
   const download = signedDownload(deps.links, deps.clock, {
     route: '/api/mydata/:id',
     // The person's Entra object id: the link is signed for it, so it cannot be changed to reach someone else's.
@@ -41,7 +47,7 @@ export function privacyRoutes(deps: {
     refused: 'This link has expired or is not valid. Ask Together for `my data` again in your personal chat.',
     contentType: 'application/json; charset=utf-8',
     async file(aad) {
-      const found = await personalData(deps.tables, deps.inventory, aad);
+      const found = await recordsOf(aad);
       const own = identityOf(found.flatMap((r) => r.rows), aad).teamsIds;
       const records = found.map((r) => ({ ...r, rows: redactOthers(r.rows, aad, own) }));
       const body = {
@@ -66,7 +72,7 @@ export function privacyRoutes(deps: {
           return;
         }
         const aad = turn.actor.aadObjectId;
-        const records = await personalData(deps.tables, deps.inventory, aad);
+        const records = await recordsOf(aad);
         await turn.replyCard(myDataCard(records, deps.partnershipName, download.link(aad, turn.now)));
       },
     },
@@ -80,7 +86,7 @@ export function privacyRoutes(deps: {
           await turn.reply('Ask me `forget me` in our personal chat: you will see what would be erased and confirm it there.');
           return;
         }
-        const records = await personalData(deps.tables, deps.inventory, turn.actor.aadObjectId);
+        const records = await recordsOf(turn.actor.aadObjectId);
         await turn.replyCard(forgetConfirmCard(records, { me: true }));
       },
     },
@@ -99,7 +105,7 @@ export function privacyRoutes(deps: {
           await turn.refuse(resolved);
           return;
         }
-        const records = await personalData(deps.tables, deps.inventory, resolved.aadObjectId);
+        const records = await recordsOf(resolved.aadObjectId);
         if (!records.some((r) => r.rows.length > 0)) {
           await turn.reply(NOTHING_TO_FORGET);
           return;
@@ -125,7 +131,7 @@ export function privacyRoutes(deps: {
         // Their places at TeachMeets to come (and the like) go first, as if they had cancelled them.
         for (const release of deps.beforeErase ?? []) await release(aad, turn.now);
         // What to search for comes from what is stored under their id (and, for `me`, from Teams), never from card data.
-        const records = await personalData(deps.tables, deps.inventory, aad);
+        const records = await recordsOf(aad);
         const known = identityOf(records.flatMap((r) => r.rows), aad);
         const subject: Subject = {
           aadObjectId: aad,

@@ -20,8 +20,9 @@ import { PROPOSALS_TABLE, ProposalStore } from './store';
 
 /**
  * Proposal commands and card buttons: parse with zod, take who is acting from Teams (never from the
- * card), let the pure rules decide, commit through the store under the proposal's ETag, then update
- * the shared card for everyone and answer the person with their own view.
+ * card), let the pure rules decide, commit through the store under the proposal's ETag, and answer the
+ * person with their own view of the committed state. The outbox then updates the shared card for
+ * everyone and tells people, after the answer: a slow Teams delays those, never the answer.
  */
 
 export interface ProposalRouteDeps {
@@ -114,7 +115,6 @@ export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec
       if (applied.refusal.reason === 'invalid' && !comment.trim()) return proposalCard(turn, applied.agg, applied.refusal.message);
       return { message: applied.refusal.message };
     }
-    await applied.delivered;
     return proposalCard(turn, applied.change.next, applied.change.message);
   }
 
@@ -325,7 +325,9 @@ export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec
         const elsewhere = reps && reps.conversationId !== turn.conversation.id ? reps : undefined;
         const created = await service.create(agg, audit, elsewhere, here(turn));
         if (created === 'exists') return already();
-        await created.delivered;
+        // Whether the card reached the reps' channel decides the answer (there, or shared here instead):
+        // only then does the turn wait for the delivery.
+        if (elsewhere) await created.delivered;
         const names = await service.schoolNames();
         const shared = await service.sharedCard(agg, names);
         const posted = elsewhere ? (await store.load(id))?.posts.some((p) => p.conversationId === elsewhere.conversationId) : false;
@@ -380,7 +382,6 @@ export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec
           }
           return refused(turn, applied.refusal.message);
         }
-        await applied.delivered;
         return proposalCard(turn, applied.change.next, applied.change.message);
       },
     }),
@@ -396,7 +397,6 @@ export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec
         const applied = await service.apply(data.proposalId, (agg) => signOff(agg, turn.person, data.version, turn.now, names), here(turn));
         if (applied.kind === 'missing') return invalid(turn, NOT_FOUND);
         if (applied.kind === 'refused') return refused(turn, applied.refusal.message);
-        await applied.delivered;
         return proposalCard(turn, applied.change.next, applied.change.message);
       },
     }),
@@ -408,7 +408,6 @@ export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec
         const applied = await service.apply(data.proposalId, (agg) => withdraw(agg, turn.person, data.withdrawReason, turn.now), here(turn));
         if (applied.kind === 'missing') return invalid(turn, NOT_FOUND);
         if (applied.kind === 'refused') return refused(turn, applied.refusal.message);
-        await applied.delivered;
         return proposalCard(turn, applied.change.next, applied.change.message);
       },
     }),

@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import { TableClient, TableServiceClient } from '@azure/data-tables';
-import { adaptiveCardsOf } from '../support/cardActions';
+import { adaptiveCardsOf, cardText, findAction } from '../support/cardActions';
 import { storageConnectionString } from '../support/hooks';
 import type { SimUser } from '../support/simulator';
 import { eventually, said, World } from '../announcements/world';
 
-/** Found in review, failing before its fix: erasure misses rows that hold a recipient's name but not their Entra id. */
+/**
+ * Found in review, failing before their fixes: erasure misses rows that hold a recipient's name but not
+ * their Entra id; `my data` misses the delivery row of an announcement that reached a person's personal
+ * chat (kept under the chat's conversation id, not their Entra id).
+ */
 
 async function rowsMentioning(prefix: string, marks: string[]): Promise<string[]> {
   const connection = storageConnectionString();
@@ -23,7 +27,7 @@ async function rowsMentioning(prefix: string, marks: string[]): Promise<string[]
   return out;
 }
 
-describe('erasure: announcements', function () {
+describe('erasure and my data: announcements', function () {
   this.timeout(30_000);
   let w: World;
   let ann: SimUser;
@@ -40,7 +44,8 @@ describe('erasure: announcements', function () {
     await w.stop();
   });
 
-  it('when a rep who was sent an announcement in their personal chat says forget me, then no delivery row still holds their name', async function () {
+  /** Cora announces to the reps: Ann, whose personal chat Together has, gets it there. */
+  async function announcedToReps(): Promise<void> {
     const me = w.sim.personalChat(w.cora);
     const typed = await w.sim.say(w.cora, me, 'announce reps: Deadline for STEM Week proposals is Friday');
     const preview = typed.sent.find((s) => adaptiveCardsOf(s.activity).length > 0)!;
@@ -48,6 +53,10 @@ describe('erasure: announcements', function () {
     await w.sim.click(w.cora, me, preview, 'Send');
     await eventually('Ann got it', () => w.announcementsIn(w.sim.personalChat(ann), 'Deadline for STEM Week').length >= 1);
     await w.settle();
+  }
+
+  it('when a rep who was sent an announcement in their personal chat says forget me, then no delivery row still holds their name', async function () {
+    await announcedToReps();
 
     const asked = await w.sim.say(ann, w.sim.personalChat(ann), 'forget me');
     const card = asked.sent.find((s) => adaptiveCardsOf(s.activity).length > 0)!;
@@ -69,5 +78,20 @@ describe('erasure: announcements', function () {
     const card = asked.sent.find((s) => adaptiveCardsOf(s.activity).length > 0)!;
     assert.match(said(await w.sim.click(w.cora, w.sim.personalChat(w.cora), card, 'Yes, erase me')), /no longer holds anything that identifies you/);
     assert.deepEqual(await rowsMentioning(w.prefix, [w.cora.name]), [], 'nothing names Cora');
+  });
+
+  it('when a rep who was sent an announcement in their personal chat asks for my data, then it is listed under Announcements and its delivery row is in the download', async function () {
+    await announcedToReps();
+
+    const asked = await w.sim.say(ann, w.sim.personalChat(ann), 'my data');
+    const card = asked.sent.flatMap((s) => adaptiveCardsOf(s.activity))[0];
+    assert.ok(card, said(asked));
+    assert.match(cardText(card), /Announcements: 1 record/, 'the announcement that reached her personal chat');
+    const link = new URL(String(findAction(card, 'Download my data (JSON)')!.url));
+    const body = (await (await fetch(new URL(`${link.pathname}${link.search}`, w.together.url))).json()) as { tables: Record<string, Record<string, unknown>[]> };
+    const delivered = body.tables.Announcements ?? [];
+    assert.equal(delivered.length, 1, JSON.stringify(body.tables));
+    assert.equal(delivered[0]!.state, 'sent');
+    assert.match(String(delivered[0]!.label), /Ann Hughes/);
   });
 });

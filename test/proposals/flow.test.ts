@@ -55,10 +55,11 @@ describe('proposals through the wire', function () {
     w.clock.advance(60 * 60_000);
     const benApproves = await w.press(w.ben, post, 'Approve for my school');
     assert.match(answered(benApproves), /Approved for Riverside Primary/);
+    await w.settle();
     let rows = schoolRows(w.current(post));
     assert.deepEqual(statusOfCard(rows), { 'Riverside Primary': 'Approved', 'Hillview High School': 'Pending' });
     assert.equal(rows['Riverside Primary']!.detail, 'Ben Carter, Wed 25 Nov, 11:00');
-    assert.ok(benApproves.sent.some((s) => s.method === 'PUT' && s.activityId === post.activityId), 'updated in place');
+    assert.ok(w.sim.sent.some((s) => s.method === 'PUT' && s.activityId === post.activityId), 'updated in place');
     assert.equal(w.messagesFor(w.ann, /Riverside Primary approved 'STEM Week'/).length, 1);
     assert.match(textOf(w.messagesFor(w.ann, /Riverside Primary approved/)[0]!), /1 of 2 partner schools have approved; waiting for Hillview High School/);
     assert.ok(w.hasButton(adaptiveCardsOf(w.messagesFor(w.ann, /Riverside Primary approved/)[0]!.activity)[0]!, 'Edit proposal'), 'the approval notice has the Edit button too');
@@ -67,6 +68,7 @@ describe('proposals through the wire', function () {
     // Hillview approves: every partner school has approved, the coordinator's button appears.
     const catApproves = await w.press(w.cat, post, 'Approve for my school');
     assert.match(answered(catApproves), /Every partner school has now approved/);
+    await w.settle();
     const ready = w.current(post);
     assert.deepEqual(statusOfCard(schoolRows(ready)), { 'Riverside Primary': 'Approved', 'Hillview High School': 'Approved' });
     assert.match(cardText(ready), /Awaiting sign-off/);
@@ -81,6 +83,7 @@ describe('proposals through the wire', function () {
     assert.match(answered(repSignOff), /Only coordinators/);
     const signed = await w.sim.click(w.cora, w.reps, corasView, 'Give final sign-off', {}, { replyToId: post.activityId });
     assert.match(answered(signed), /Signed off: 'STEM Week' is approved/);
+    await w.settle();
     const final = w.current(post);
     assert.match(cardText(final), /Approved/);
     assert.match(cardText(final), /Final sign-off: Cora Whitfield/);
@@ -103,6 +106,7 @@ describe('proposals through the wire', function () {
     await w.press(w.ben, post, 'Approve for my school');
     const asked = await w.press(w.cat, post, 'Send change request', { comment: 'Could Year 8 join as well?' });
     assert.match(answered(asked), /Change request sent for Hillview High School/);
+    await w.settle();
     let rows = schoolRows(w.current(post));
     assert.deepEqual(statusOfCard(rows), { 'Riverside Primary': 'Approved', 'Hillview High School': 'Changes requested' });
     assert.equal(rows['Hillview High School']!.comment, '“Could Year 8 join as well?”');
@@ -120,6 +124,7 @@ describe('proposals through the wire', function () {
 
     const saved = await w.sim.click(w.ann, w.chat(w.ann), formCard, 'Save and ask again for approval', { pupils: '180', summary: 'Engineering challenges for Years 8 and 9.' }, { replyToId: notice[0]!.activityId });
     assert.match(answered(saved), /Saved version 2 of 'STEM Week'\. Changed: summary, pupils\. Every partner school's approval is reset/);
+    await w.settle();
 
     // The edited version is re-posted in the channel; the old card says it was replaced and has no buttons to decide with.
     const old = w.current(post);
@@ -138,6 +143,7 @@ describe('proposals through the wire', function () {
 
     await w.press(w.ben, reposted, 'Approve for my school');
     await w.press(w.cat, reposted, 'Approve for my school');
+    await w.settle();
     assert.deepEqual(statusOfCard(schoolRows(w.current(reposted))), { 'Riverside Primary': 'Approved', 'Hillview High School': 'Approved' }, 'the live card shows the latest state');
     assert.match(cardText(w.current(post)), /Replaced: version 1/, 'the replaced card stays replaced');
 
@@ -218,6 +224,7 @@ describe('proposals through the wire', function () {
     assert.ok(refresh?.action && refresh.userIds?.includes(w.ben.id), "Teams fetches Ben's own view of it");
     const bens = invokeResponseCard((await w.sim.invoke(w.ben, w.staffRoom, 'adaptiveCard/action', { action: refresh.action, trigger: 'automatic' }, { replyToId: formSent.activityId })).body)!;
     await w.sim.click(w.ben, w.staffRoom, bens, 'Approve for my school', {}, { replyToId: formSent.activityId });
+    await w.settle();
     const update = w.sim.sent.filter((s) => s.method === 'PUT' && s.activityId === formSent.activityId).at(-1);
     assert.ok(update, 'the shared card was updated in place');
     assert.deepEqual(statusOfCard(schoolRows(adaptiveCardsOf(update.activity)[0]!)), { 'Riverside Primary': 'Approved' });

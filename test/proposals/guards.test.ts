@@ -38,6 +38,8 @@ describe('proposals: refusals, bad input and concurrent decisions', function () 
       assert.match(answered(result), message, who);
       assert.ok(!result.sent.some((s) => s.method === 'PUT'), `${who}: the card is not touched`);
     }
+    await w.settle();
+    assert.ok(!w.sim.sent.some((s) => s.method === 'PUT' && s.activityId === post.activityId), 'the card is not touched afterwards either');
     assert.deepEqual(statusOfCard(schoolRows(w.current(post))), pending());
     assert.equal(w.messagesFor(w.ann, /approved 'STEM Week'/).length, 0, 'the proposer was told nothing');
   });
@@ -52,6 +54,7 @@ describe('proposals: refusals, bad input and concurrent decisions', function () 
     assert.match(answered(again), /Riverside Primary has already approved version 1 of 'STEM Week' \(you, Wed 25 Nov, 10:00\), so nothing was changed/);
     const declined = await w.sim.click(w.bea, w.reps, beas, 'Decline for my school', { reason: 'We cannot staff it.' }, { replyToId: post.activityId });
     assert.match(answered(declined), /Riverside Primary has already approved version 1 of 'STEM Week' \(Ben Carter/);
+    await w.settle();
     assert.deepEqual(statusOfCard(schoolRows(w.current(post))), { 'Riverside Primary': 'Approved', 'Hillview High School': 'Pending' });
     assert.equal(w.messagesFor(w.ann, /Riverside Primary approved/).length, 1, 'told once');
   });
@@ -94,6 +97,7 @@ describe('proposals: refusals, bad input and concurrent decisions', function () 
     const anns = await w.seenBy(w.ann, post);
     const withdrawn = await w.sim.click(w.ann, w.reps, anns, 'Withdraw proposal', { withdrawReason: 'The museum is closed that week.' }, { replyToId: post.activityId });
     assert.match(answered(withdrawn), /'STEM Week' is withdrawn/);
+    await w.settle();
     const card = w.current(post);
     assert.match(cardText(card), /Withdrawn by Ann Hughes, Wed 25 Nov, 10:00: “The museum is closed that week\.”/);
     assert.ok(!w.hasButton(card, 'Approve for my school'));
@@ -122,6 +126,7 @@ describe('proposals: refusals, bad input and concurrent decisions', function () 
     const [ben, cat] = await Promise.all([w.press(w.ben, post, 'Approve for my school'), w.pressOn(second, w.cat, post, 'Approve for my school')]);
     assert.match(answered(ben), /Approved for Riverside Primary/);
     assert.match(answered(cat), /Approved for Hillview High School/);
+    await w.settle();
     assert.deepEqual(statusOfCard(schoolRows(w.current(post))), { 'Riverside Primary': 'Approved', 'Hillview High School': 'Approved' });
     assert.match(cardText(w.current(post)), /Awaiting sign-off/);
     const history = said(await w.sim.say(w.cora, w.chat(w.cora), `proposal history ${id}`));
@@ -136,6 +141,7 @@ describe('proposals: refusals, bad input and concurrent decisions', function () 
       await w.propose(w.ann, { title, partners: `${w.school.riv},${w.school.hill},${w.school.west}` });
       const card = w.posted(w.reps).find((s) => cardText(adaptiveCardsOf(s.activity)[0]!).includes(`Proposal: ${title}`))!;
       await Promise.all([w.press(w.ben, card, 'Approve for my school'), w.pressOn(second, w.cat, card, 'Approve for my school')]);
+      await w.settle();
       const counts = w.messagesFor(w.ann, new RegExp(`approved '${title}'`)).map((s) => Number(/(\d) of 3 partner schools have approved/.exec(textOf(s))?.[1] ?? NaN));
       assert.equal(counts.length, 2, `Ann is told of both approvals of ${title}`);
       assert.deepEqual(counts, [...counts].sort((a, b) => a - b), `${title}: Ann was told ${counts.map((c) => `${c} of 3`).join(', then ')}`);
@@ -148,6 +154,7 @@ describe('proposals: refusals, bad input and concurrent decisions', function () 
     const [ben, bea] = await Promise.all([w.press(w.ben, post, 'Approve for my school'), w.pressOn(second, w.bea, post, 'Send change request', { comment: 'Please add dates.' })]);
     const answers = [answered(ben), answered(bea)];
     assert.equal(answers.filter((a) => /already/.test(a)).length, 1, answers.join(' | '));
+    await w.settle();
     const riverside = schoolRows(w.current(post))['Riverside Primary']!;
     assert.ok(/Approved|Changes requested/.test(riverside.status));
     const history = said(await w.sim.say(w.cora, w.chat(w.cora), `proposal history ${id}`));

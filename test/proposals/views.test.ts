@@ -43,6 +43,7 @@ describe('proposals: each person\'s own view shows only their buttons', function
     const bens = invokeResponseCard(approved.body);
     assert.ok(bens, answered(approved));
     for (const title of ['Approve for my school', 'Request changes', 'Decline', 'Give final sign-off']) assert.ok(!w.hasButton(bens, title), `Ben's view has no ${title}`);
+    await w.settle();
     assert.ok(w.hasButton(await w.seenBy(w.cat, post), 'Approve for my school'), 'Teams still shows it to Hillview\'s rep on her own view');
     assert.ok(w.hasButton(await shownTo(w.cat), 'Approve for my school'), 'and in her personal chat');
     assert.ok(!w.hasButton(await w.seenBy(w.bea, post), 'Approve for my school'), "Riverside's other rep has nothing left to decide");
@@ -103,6 +104,7 @@ describe('proposals: each person\'s own view shows only their buttons', function
     assert.ok(!listed(), 'no Teams id known for Rex yet');
     assert.match(said(await w.sim.say(rex, w.reps, 'whoami')), /rep of Hillview High School/);
     await w.press(w.ben, post, 'Approve for my school');
+    await w.settle();
     assert.ok(listed(), 'Rex is listed once he has acted');
     assert.ok(w.hasButton(await w.seenBy(rex, post), 'Approve for my school'), 'and Teams shows him his own view');
   });
@@ -121,6 +123,7 @@ describe('proposals: each person\'s own view shows only their buttons', function
     const post = w.posted(w.reps)[0]!;
     await w.press(w.ben, post, 'Approve for my school');
     await w.press(w.cat, post, 'Approve for my school');
+    await w.settle();
     assert.ok(w.hasButton(await shownTo(w.cora), 'Give final sign-off'));
     const bens = await shownTo(w.ben);
     assert.ok(!w.hasButton(bens, 'Give final sign-off'));

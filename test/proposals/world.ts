@@ -105,6 +105,14 @@ export class World extends BaseWorld {
     assert.match(said(r), new RegExp(`is now a rep of ${schoolName}`));
   }
 
+  /**
+   * Until every instance has delivered what it could of the changes committed so far: a press is
+   * answered once its change is committed, and the outbox posts and updates cards and tells people after.
+   */
+  async settle(): Promise<void> {
+    for (const b of [this.bot, ...this.others]) await b.together.outbox.settle();
+  }
+
   chat(user: SimUser): SimConversation {
     return this.sim.personalChat(user);
   }
