@@ -317,16 +317,17 @@ export function formatFanout(results: readonly FanoutResult[]): string {
       `${s.appViolations}/${s.conversationViolations}`,
       `${(s.delivered / r.busySeconds).toFixed(1)}/s`,
       r.share.toFixed(3),
+      (r.share / (1 - r.inject429 - r.inject502)).toFixed(3),
       String(r.lost),
       String(r.duplicates),
       String(r.recordedFailed),
-      r.timedOut ? 'FAIL (timed out)' : `${met(r.share >= 0.95)}${r.lost || r.duplicates ? ', FAIL (lost/dup)' : ''}`,
+      r.timedOut ? 'FAIL (timed out)' : `${met(r.share >= 0.95)} / ${met(r.share / (1 - r.inject429 - r.inject502) >= 0.95)}${r.lost || r.duplicates ? ', FAIL (lost/dup)' : ''}`,
     ];
   });
   return [
-    table(['recipients', 'Send → 1st request', 'busy window', 'requests', 'accepted', 'injected 429/502', 'app/conv. limit 429s', 'accepted/s', 'accepted ÷ window ÷ 50/s', 'lost', 'duplicates', 'recorded failed', 'goal ≥ 0.95, 0 lost, 0 dup.'], rows),
+    table(['recipients', 'Send → 1st request', 'busy window', 'requests', 'accepted', 'injected 429/502', 'app/conv. limit 429s', 'accepted/s', 'accepted ÷ window ÷ 50/s', '÷ the most possible', 'lost', 'duplicates', 'recorded failed', 'goal ≥ 0.95 (of 50/s / of the possible), 0 lost, 0 dup.'], rows),
     'busy window = first request to a recipient → last acceptance, at the connector (its own process, its own clock). Injected failures are refused requests: they count against the app rate and deliver nothing.',
-    'With 6 % of requests failed on purpose and every request counting against the app rate, 0.94 is the most a sender using the whole rate can reach here.',
+    'With 6 % of requests failed on purpose and every request counting against the app rate, 0.94 is the most a sender using the whole rate can reach here: "÷ the most possible" divides by it.',
   ].join('\n');
 }
 
