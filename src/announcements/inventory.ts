@@ -1,6 +1,7 @@
 import { odata } from '@azure/data-tables';
 import { fieldsOf, PROGRAMME_BASIS, type TableInventory } from '../platform/inventory';
 import { OUTBOX_FIELDS } from '../platform/outbox/outbox';
+import { encodeKey } from '../platform/storage/tables';
 import { conversationKey } from './rules';
 import { ANNOUNCEMENTS_TABLE, COUNTED_FIELDS, foldDeliveryCounts, indexTime } from './store';
 
@@ -11,7 +12,7 @@ export const ANNOUNCEMENTS_INVENTORY: TableInventory = {
   rows:
     "An announcement's partition (PartitionKey = its id): the announcement row, one row per recipient conversation ('r|…') and one per acknowledgement ('ack|' + Entra object id) and, while it is being sent, each recipient's message in the outbox ('out|…'); an index partition and the partnership's setting",
   personalData:
-    "Staff: the author's Entra object id, display name and role; each recipient's display name and school (for the delivery report); who pressed Got it (Entra object id, display name, school, when)",
+    "Staff: the author's Entra object id, display name and role; each recipient's display name and school (for the delivery report), and for one reached in a personal chat Together had, that chat's conversation id (in the row's key, encoded, and its target); who pressed Got it (Entra object id, display name, school, when)",
   purpose: 'Composing, scheduling and delivering announcements within Teams\' limits, the delivery and acknowledgement report',
   lawfulBasis: PROGRAMME_BASIS,
   whoCanSee: 'The author and coordinators see the report (sent, failed, acknowledged per school; failures as CSV); recipients see the announcement',
@@ -46,4 +47,6 @@ export const ANNOUNCEMENTS_INVENTORY: TableInventory = {
   about: (aad) => odata`authorAad eq ${aad} or RowKey eq ${`ack|${aad}`} or RowKey eq ${`r|p|${aad}`}`,
   // A delivery to a personal chat Together already had is kept under the chat's conversation id ('r|c|…').
   aboutPersonalChat: (conversationId) => odata`RowKey eq ${conversationKey(conversationId)}`,
+  // On erasure that key is re-keyed like an 'r|p|' one: the chat's id gives way to the pseudonym (the row keeps its counts).
+  personalChatInKeys: encodeKey,
 };

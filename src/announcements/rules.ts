@@ -1,5 +1,6 @@
 import { findSchool, type School } from '../platform/directory/rules';
 import { spreadsheetCsv } from '../platform/downloads';
+import { encodeKey } from '../platform/storage/tables';
 import { londonToInstant } from '../platform/time';
 import { isHttpsUrl } from '../platform/urls';
 import type { Announcement, Audience, ConversationKind, DeliveryCounts, Endpoint, Importance, KeptCounts, Recipient, RecipientRow, RecipientState, Status, Target } from './model';
@@ -217,8 +218,9 @@ export interface Resolution {
   readonly unreachable: string[];
 }
 
+/** A recipient conversation's key: its id encoded as the platform encodes ids in keys (erasure finds it there: see inventory.ts). */
 export function conversationKey(conversationId: string): string {
-  return `r|c|${Buffer.from(conversationId, 'utf8').toString('base64url')}`;
+  return `r|c|${encodeKey(conversationId)}`;
 }
 
 export function personKey(aadObjectId: string): string {

@@ -41,6 +41,12 @@ export interface TableInventory {
    */
   readonly aboutPersonalChat?: (conversationId: string) => string;
   /**
+   * How this table writes a conversation id into its keys, when not as is (announcements: base64url,
+   * as a key may not hold '/' or '#'). Erasure replaces a person's personal chat there too, so no key
+   * still names the chat (see privacy/erasure.ts).
+   */
+  readonly personalChatInKeys?: (conversationId: string) => string;
+  /**
    * On erasure (`forget`), whether a row about the person is deleted (it exists only because of
    * them) or anonymised (it keeps the partnership's counts); anonymised when absent. See privacy/erasure.ts.
    */

@@ -9,9 +9,14 @@
  * 2. every other row about them keeps its counts and states, with their Entra object id replaced by a
  *    pseudonym (a random id made for this erasure, so the audit trail still tells one person's acts
  *    apart from another's but links to nobody), their names by "Former member" and their Teams ids
- *    removed, in keys as in values (some ids sit inside JSON columns);
+ *    removed, in keys as in values (some ids sit inside JSON columns); their personal chat's
+ *    conversation id (a row can name the chat rather than them: an announcement delivered there) is
+ *    replaced by the pseudonym too, as is and in the form the table writes it into keys;
  * 3. a row whose key changes is deleted and created again under the new key (the caller does that
  *    in one transaction with the rest of the partition).
+ * A name shorter than three letters is looked for only in rows whose keys name the person or their
+ * chat (such a row is theirs, e.g. an announcement's delivery row labelled "Jo (rep)"); elsewhere it
+ * would find ordinary words in what others wrote.
  */
 
 export interface Subject {
@@ -20,6 +25,8 @@ export interface Subject {
   readonly names: readonly string[];
   /** Their Teams ids (29:…), to be removed. */
   readonly teamsIds: readonly string[];
+  /** The conversation ids of their personal chats with Together, read before the erasure deletes the stored chat. */
+  readonly personalChats: readonly string[];
 }
 
 export type Erasure = 'delete' | 'anonymise';
@@ -31,12 +38,23 @@ export type RowChange =
 
 export const FORMER_MEMBER = 'Former member';
 
-/** Names shorter than this are not searched for in text (they would match inside ordinary words). */
+/** Names shorter than this are searched for only in the person's own rows (elsewhere they would match ordinary words). */
 const SHORTEST_NAME = 3;
 
-/** A row is about the person when scrubbing it changes something; only then is it deleted or anonymised. */
-export function eraseRow(row: Readonly<Record<string, unknown>>, subject: Subject, pseudonym: string, erasure: Erasure): RowChange {
-  const scrub = scrubber(subject, pseudonym);
+/**
+ * A row is about the person when scrubbing it changes something; only then is it deleted or anonymised.
+ * `chatInKeys`: how the row's table writes a conversation id into its keys, when not as is (see
+ * platform/inventory.ts `personalChatInKeys`).
+ */
+export function eraseRow(row: Readonly<Record<string, unknown>>, subject: Subject, pseudonym: string, erasure: Erasure, chatInKeys?: (conversationId: string) => string): RowChange {
+  // Each of their chats as is (an id from Teams, in any letter case) and as written into keys (encoded: letter case counts).
+  const chats: ChatForm[] = subject.personalChats
+    .filter((id) => id.length > 0)
+    .flatMap((id) => [{ text: id, anyCase: true, by: pseudonym }, ...(chatInKeys ? [{ text: chatInKeys(id), anyCase: false, by: chatInKeys(pseudonym) }] : [])]);
+  const keys = `${String(row.partitionKey ?? '')}\n${String(row.rowKey ?? '')}`;
+  const holds = (text: string, anyCase: boolean) => (anyCase ? keys.toLowerCase().includes(text.toLowerCase()) : keys.includes(text));
+  const theirs = holds(subject.aadObjectId, true) || chats.some((c) => holds(c.text, c.anyCase));
+  const scrub = scrubber(subject, pseudonym, chats, theirs);
   let changed = false;
   const next: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(row)) {
@@ -53,14 +71,25 @@ export function eraseRow(row: Readonly<Record<string, unknown>>, subject: Subjec
   return { kind: 'replace', row: next, rekeyed: next.partitionKey !== row.partitionKey || next.rowKey !== row.rowKey };
 }
 
-function scrubber(subject: Subject, pseudonym: string): (text: string) => string {
+/** One form of a personal chat's conversation id, and what replaces it. */
+interface ChatForm {
+  readonly text: string;
+  readonly anyCase: boolean;
+  readonly by: string;
+}
+
+/** `chats`: each form of their personal chats' ids with what replaces it; `theirs`: the row's keys name them or their chat. */
+function scrubber(subject: Subject, pseudonym: string, chats: readonly ChatForm[], theirs: boolean): (text: string) => string {
+  const names = [...new Set(subject.names.map((n) => n.trim()).filter((n) => n.length > 0))].sort((a, b) => b.length - a.length);
   const replacements: [RegExp, string][] = [
+    // Their chats first: a conversation id could hold one of the ids below, and would then no longer be found whole.
+    ...chats.map((c): [RegExp, string] => [new RegExp(escape(c.text), c.anyCase ? 'gi' : 'g'), c.by]),
     ...subject.teamsIds.filter((id) => id.length > 0).map((id): [RegExp, string] => [new RegExp(escape(id), 'gi'), '']),
     [new RegExp(escape(subject.aadObjectId), 'gi'), pseudonym],
-    ...[...new Set(subject.names.map((n) => n.trim()).filter((n) => n.length >= SHORTEST_NAME))]
-      .sort((a, b) => b.length - a.length)
-      // Whole words only: "Ann" is not erased from "Annual".
-      .map((name): [RegExp, string] => [new RegExp(`(?<![\\p{L}\\p{N}])${escape(name)}(?![\\p{L}\\p{N}])`, 'giu'), FORMER_MEMBER]),
+    // Whole words only: "Ann" is not erased from "Annual". A short name only in their own rows, and as written ("Jo", not "jo").
+    ...names
+      .filter((name) => name.length >= SHORTEST_NAME || theirs)
+      .map((name): [RegExp, string] => [new RegExp(`(?<![\\p{L}\\p{N}])${escape(name)}(?![\\p{L}\\p{N}])`, name.length >= SHORTEST_NAME ? 'giu' : 'gu'), FORMER_MEMBER]),
   ];
   return (text) => replacements.reduce((out, [pattern, by]) => out.replace(pattern, by), text);
 }

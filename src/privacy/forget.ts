@@ -14,9 +14,11 @@ import { readRows } from './personalData';
  *    before the rows are read, so a change to that aggregate made after this moment fails the
  *    erasure's write (412) and the table is read again;
  * 2. read the whole table and decide each row's change: a row is about the person when their Entra
- *    object id, a Teams id or a name of theirs appears in its keys or values (names, and ids inside
- *    JSON such as a running order or a card copy's conversation reference, sit in rows no key points
- *    to, so no narrower query finds them all); an erasure is rare, and a table scan is its price;
+ *    object id, a Teams id, a name of theirs or their personal chat's conversation id (read by the
+ *    caller before this erasure deletes the stored chat; in keys, as the table writes it there)
+ *    appears in its keys or values (names, and ids inside JSON such as a running order or a card
+ *    copy's conversation reference, sit in rows no key points to, so no narrower query finds them
+ *    all); an erasure is rare, and a table scan is its price;
  * 3. write each partition's changes in entity-group transactions: updates under the ETags read; a row
  *    re-keyed is deleted and created again in the same transaction as the head row rewritten under
  *    its step-1 ETag (a delete in a transaction cannot carry an ETag itself); rows that exist only
@@ -61,8 +63,8 @@ export async function forgetPerson(tables: Tables, inventory: readonly TableInve
           outbox === 'delete'
             ? { kind: 'delete' }
             : outbox
-              ? ((scrubbed) => (scrubbed.kind === 'keep' && JSON.stringify(outbox) !== JSON.stringify(row) ? { kind: 'replace', row: outbox, rekeyed: false } : scrubbed))(eraseRow(outbox, subject, pseudonym, 'anonymise'))
-              : eraseRow(row, subject, pseudonym, table.erase?.(row, aad) ?? 'anonymise');
+              ? ((scrubbed) => (scrubbed.kind === 'keep' && JSON.stringify(outbox) !== JSON.stringify(row) ? { kind: 'replace', row: outbox, rekeyed: false } : scrubbed))(eraseRow(outbox, subject, pseudonym, 'anonymise', table.personalChatInKeys))
+              : eraseRow(row, subject, pseudonym, table.erase?.(row, aad) ?? 'anonymise', table.personalChatInKeys);
         if (erased.kind === 'keep') continue;
         if (!outbox) aboutThem.add(where(row.partitionKey, row.rowKey));
         const change = erased.kind === 'replace' && table.afterErase ? { ...erased, row: table.afterErase(erased.row, now()) } : erased;

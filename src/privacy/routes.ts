@@ -14,7 +14,7 @@ import type { Tables } from '../platform/storage/tables';
 import { forgetConfirmCard, forgotten, myDataCard, NOTHING_TO_FORGET, ONLY_COORDINATORS_FORGET_OTHERS, PRIVATE_ONLY } from './cards';
 import { identityOf, type Subject } from './erasure';
 import { forgetPerson } from './forget';
-import { personalData, redactOthers, type PersonalRecords } from './personalData';
+import { personalData, redactOthers, type Person, type PersonalRecords } from './personalData';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -34,11 +34,13 @@ export function privacyRoutes(deps: {
   /** Run before an erasure, e.g. TeachMeets cancelling the person's places at events still to come. */
   readonly beforeErase?: readonly ((aadObjectId: string, now: Date) => Promise<void>)[];
 }): { commands: CommandSpec[]; actions: ActionSpec[]; downloads: Download[] } {
-  /** What Together holds about a person: rows under their Entra id, and rows under their personal chat (found through the stored chat). */
-  const recordsOf = async (aadObjectId: string): Promise<PersonalRecords[]> => {
+  /** Whom to look for: their Entra id, and their personal chat as stored (rows can name the chat rather than them). */
+  const personOf = async (aadObjectId: string): Promise<Person> => {
     const chat = (await deps.conversations.personal(aadObjectId))?.reference.conversation?.id;
-    return personalData(deps.tables, deps.inventory, { aadObjectId, personalChats: chat ? [chat] : [] });
+    return { aadObjectId, personalChats: chat ? [chat] : [] };
   };
+  /** What Together holds about a person: rows under their Entra id, and rows under their personal chat. */
+  const recordsOf = async (aadObjectId: string): Promise<PersonalRecords[]> => personalData(deps.tables, deps.inventory, await personOf(aadObjectId));
 
   const download = signedDownload(deps.links, deps.clock, {
     route: '/api/mydata/:id',
@@ -131,12 +133,15 @@ export function privacyRoutes(deps: {
         // Their places at TeachMeets to come (and the like) go first, as if they had cancelled them.
         for (const release of deps.beforeErase ?? []) await release(aad, turn.now);
         // What to search for comes from what is stored under their id (and, for `me`, from Teams), never from card data.
-        const records = await recordsOf(aad);
+        // Their personal chat is read here, before the erasure deletes the stored chat.
+        const person = await personOf(aad);
+        const records = await personalData(deps.tables, deps.inventory, person);
         const known = identityOf(records.flatMap((r) => r.rows), aad);
         const subject: Subject = {
           aadObjectId: aad,
           names: [...known.names, ...(me ? [turn.actor.name] : [])],
           teamsIds: [...known.teamsIds, ...(me ? [turn.actor.teamsId] : [])],
+          personalChats: person.personalChats,
         };
         const erased = await forgetPerson(deps.tables, deps.inventory, subject, deps.logger, () => deps.clock.now());
         deps.directory.invalidate();

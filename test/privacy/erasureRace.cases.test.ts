@@ -65,7 +65,7 @@ describe('erasure racing a change to the same TeachMeet', function () {
       },
     }) as Tables;
 
-    await forgetPerson(tables, INVENTORY, { aadObjectId: ben.aadObjectId, names: [ben.name], teamsIds: [ben.id] }, silent);
+    await forgetPerson(tables, INVENTORY, { aadObjectId: ben.aadObjectId, names: [ben.name], teamsIds: [ben.id], personalChats: [] }, silent);
     assert.ok(interleaved, 'the change happened between the erasure reading and writing');
     const after = await w.signUps(eventId);
     const former = [...after.agg.signUps.values()].filter((s) => s.name === 'Former member');
