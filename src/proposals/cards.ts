@@ -319,6 +319,34 @@ export function noticeCardData(heading: string, text: string, proposalId: string
   return { heading, text, comment: opts.comment ? `“${opts.comment}”` : '', hasComment: !!opts.comment, proposalId, canEdit: opts.canEdit ?? false };
 }
 
+/** The answer to Submit once the card is in the reps' channel. */
+export function postedNoticeData(title: string, proposalId: string): NoticeCardData {
+  return noticeCardData(`'${title}' is posted for approval`, "It is in the reps' channel. I'll tell you here as each partner school decides.", proposalId);
+}
+
+/** The answer to Submit while Teams has not yet taken the card in the reps' channel (it is stored; the outbox keeps trying). */
+export function onItsWayNoticeData(title: string, proposalId: string): NoticeCardData {
+  return noticeCardData(
+    `'${title}' is on its way to the reps' channel`,
+    "Teams is slow to take it just now. I'll tell you here as each partner school decides. If Teams won't let me post it there, I'll share it where you proposed it instead.",
+    proposalId,
+  );
+}
+
+/** The answer to Submit when Teams refused the card in the reps' channel at once: it is shared where it was proposed. */
+export function notPostedNoticeData(title: string, proposalId: string): NoticeCardData {
+  return noticeCardData(`'${title}' is shared here`, "Teams wouldn't let me post it in the reps' channel, so I've shared it where you proposed it. I'll tell you here as each partner school decides.", proposalId);
+}
+
+/** Said before the card where it was proposed, when Teams refused it in the reps' channel (`reason`: Teams' answer in words). */
+export function notPostedHereData(title: string, reason: string, proposalId: string): NoticeCardData {
+  return noticeCardData(
+    `I couldn't post '${title}' in the reps' channel`,
+    `Teams said: ${reason}. So here it is for the partner schools' reps to decide on. A coordinator can type \`channel reps\` in the reps' channel to let me post there again.`,
+    proposalId,
+  );
+}
+
 /** A copy of the card posted for an earlier version, once an edit has posted the new one: no buttons to decide on it. */
 export function supersededCardData(agg: Aggregate, shownVersion: number): NoticeCardData {
   const p = agg.proposal;

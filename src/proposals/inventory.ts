@@ -8,7 +8,7 @@ export const PROPOSALS_INVENTORY: TableInventory = {
   table: PROPOSALS_TABLE,
   capability: 'Project proposals',
   rows:
-    "A proposal's partition (PartitionKey = proposal id): the proposal row, one decision row per partner school ('school|<id>'), every version ('version|…'), the audit trail ('audit|…') posted copies of its card and what a change still has to tell people (outbox rows 'out|…', deleted once delivered); partition 'settings': the lists of mutual needs and funder outcomes",
+    "A proposal's partition (PartitionKey = proposal id): the proposal row, one decision row per partner school ('school|<id>'), every version ('version|…'), the audit trail ('audit|…'), how the new card's post to the reps' channel went ('posting|reps'), posted copies of its card and what a change still has to tell people (outbox rows 'out|…', deleted once delivered); partition 'settings': the lists of mutual needs and funder outcomes",
   personalData:
     "Staff: the proposer's and each decider's Entra object id and display name, the proposer's Teams id; comments as written. Pupils and staff taking part are counts only, never names. Each copy of the card keeps the conversation reference it was posted with, which names the person who posted it",
   purpose: 'Proposing projects on mutual need, each partner school\'s approval, the coordinators\' sign-off, and an audit of who decided what and when',
@@ -26,6 +26,8 @@ export const PROPOSALS_INVENTORY: TableInventory = {
     kind: "a decision's or audit entry's kind (approved, changes requested, declined, submitted, edited…)",
     ...fieldsOf('who decided or acted (Entra object id, display name), when, and their comment', 'byAad', 'byName', 'at', 'comment'),
     ...fieldsOf('a posted copy of the card: the conversation, the message id and the conversation reference', 'conversationId', 'activityId', 'reference'),
+    shareTo: "the new card's post to the reps' channel ('posting|reps' row, with the outbox's outcome fields): where the proposal was made, to share the card there instead if Teams refuses it; emptied once the post is settled",
+    sharedHere: "whether the card was shared where the proposal was made because Teams refused it in the reps' channel",
     tags: "the partnership's lists of mutual needs and funder outcomes (settings row)",
   },
   head: 'proposal',

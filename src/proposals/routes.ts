@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MessageFactory, TurnContext, type ConversationReference } from 'botbuilder';
 import { z } from 'zod';
 import { cardId, cardText, defineAction, type ActionResult, type ActionSpec } from '../platform/actions';
@@ -10,7 +11,7 @@ import type { Logger } from '../platform/logging';
 import type { Outbox } from '../platform/outbox/outbox';
 import type { Tables } from '../platform/storage/tables';
 import type { Turn } from '../platform/turn';
-import { formCardData, FREE_TEXT_FIELDS, historyCardData, listCardData, noticeCardData, proposalCardData, tagsCardData } from './cards';
+import { formCardData, FREE_TEXT_FIELDS, historyCardData, listCardData, noticeCardData, notPostedNoticeData, onItsWayNoticeData, postedNoticeData, proposalCardData, tagsCardData } from './cards';
 import { pupilDataWarnings } from '../platform/pupilData';
 import { checkForm, emptyValues, FormInput, valuesOf, type FormValues } from './form';
 import type { Aggregate, Tag, TagKind } from './model';
@@ -39,6 +40,11 @@ const Ref = z.object({ proposalId: cardId }).strip();
 const Version = z.union([z.string().trim().regex(/^\d{1,6}$/), z.number().int().min(0).max(999_999)]).transform((v) => Number(v));
 const Decided = Ref.extend({ version: Version, comment: cardText(2000).optional().default(''), reason: cardText(2000).optional().default('') }).strip();
 
+/**
+ * How long Submit waits to hear from Teams whether the card reached the reps' channel, so the answer
+ * can say so; a slower Teams (throttled while an announcement goes out) gets "on its way" instead.
+ */
+const POSTING_WAIT_MS = 3_000;
 const NOT_FOUND = "I can't find that proposal. It may have been removed. Type `proposals` to see the current ones.";
 
 export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec[]; actions: ActionSpec[]; tables: string[] } {
@@ -325,29 +331,27 @@ export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec
         const elsewhere = reps && reps.conversationId !== turn.conversation.id ? reps : undefined;
         const created = await service.create(agg, audit, elsewhere, here(turn));
         if (created === 'exists') return already();
-        // Whether the card reached the reps' channel decides the answer (there, or shared here instead):
-        // only then does the turn wait for the delivery.
-        if (elsewhere) await created.delivered;
-        const names = await service.schoolNames();
-        const shared = await service.sharedCard(agg, names);
-        const posted = elsewhere ? (await store.load(id))?.posts.some((p) => p.conversationId === elsewhere.conversationId) : false;
-        let result: ActionResult;
-        if (posted) {
-          result = { card: renderCard('proposalNotice', noticeCardData(`'${agg.proposal.content.title}' is posted for approval`, "It is in the reps' channel. I'll tell you here as each partner school decides.", id)) };
-        } else {
-          // No reps' channel (or it is this one, or it could not be reached): the card is shared where the proposal was made.
-          const reference = here(turn);
-          const replyTo = turn.context.activity.replyToId;
-          if (turn.context.activity.type === 'invoke' && replyTo) {
-            await store.addPost(id, { conversationId: turn.conversation.id, activityId: replyTo, reference: JSON.stringify(reference), version: agg.proposal.version });
-            result = { card: shared };
-          } else {
-            const sent = await turn.context.sendActivity(MessageFactory.attachment(cardAttachment(shared)));
-            if (sent?.id) await store.addPost(id, { conversationId: turn.conversation.id, activityId: sent.id, reference: JSON.stringify(reference), version: agg.proposal.version });
-            result = { message: `'${agg.proposal.content.title}' is posted for the partner schools to approve.` };
-          }
+        if (elsewhere) {
+          // The answer says where the card went, if Teams says so soon; otherwise that it is on its way (if
+          // Teams refuses it for good later, the service shares it here instead, and says why).
+          await Promise.race([created.delivered, sleep(POSTING_WAIT_MS, undefined, { ref: false })]);
+          const posting = await service.posting(id);
+          const title = agg.proposal.content.title;
+          if (posting?.state === 'sent') return { card: renderCard('proposalNotice', postedNoticeData(title, id)) };
+          if (posting?.state === 'failed') return { card: renderCard('proposalNotice', notPostedNoticeData(title, id)) };
+          return { card: renderCard('proposalNotice', onItsWayNoticeData(title, id)) };
         }
-        return result;
+        // No reps' channel (or it is this one): the card is shared where the proposal was made.
+        const shared = await service.sharedCard(agg, await service.schoolNames());
+        const reference = here(turn);
+        const replyTo = turn.context.activity.replyToId;
+        if (turn.context.activity.type === 'invoke' && replyTo) {
+          await store.addPost(id, { conversationId: turn.conversation.id, activityId: replyTo, reference: JSON.stringify(reference), version: agg.proposal.version });
+          return { card: shared };
+        }
+        const sent = await turn.context.sendActivity(MessageFactory.attachment(cardAttachment(shared)));
+        if (sent?.id) await store.addPost(id, { conversationId: turn.conversation.id, activityId: sent.id, reference: JSON.stringify(reference), version: agg.proposal.version });
+        return { message: `'${agg.proposal.content.title}' is posted for the partner schools to approve.` };
       },
     }),
     defineAction({

@@ -7,11 +7,11 @@ import type { ConversationStore } from '../platform/conversations/store';
 import type { DirectoryStore, StoredPerson } from '../platform/directory/store';
 import type { Logger } from '../platform/logging';
 import { change, stampOf } from '../platform/outbox/kernel';
-import type { Effect, Outbox } from '../platform/outbox/outbox';
-import { approvedNoticeData, proposalCardData, proposerNoticeData, supersededCardData } from './cards';
+import type { Effect, Outbox, Recorded } from '../platform/outbox/outbox';
+import { approvedNoticeData, notPostedHereData, proposalCardData, proposerNoticeData, supersededCardData } from './cards';
 import type { Aggregate, AuditEntry } from './model';
 import { deadlineId, deadlineItem, effectsOf, refreshAudience, type Change, type Names, type Refusal, type Result } from './rules';
-import { PROPOSALS_TABLE, type Post, type ProposalStore } from './store';
+import { POSTING, PROPOSALS_TABLE, type Post, type Posting, type ProposalStore } from './store';
 
 /**
  * A proposal change and what it tells people, through the outbox: the rule decides, and the new state
@@ -42,6 +42,8 @@ type Where = { conversationId: string; reference: Reference };
 
 /** The outbox step after a card is posted: remember the post, so later changes update it. */
 const POSTED = 'proposals.posted';
+/** Told by the outbox once the new card's post to the reps' channel is settled (sent, or refused for good). */
+const POSTING_SETTLED = 'proposals.postingSettled';
 
 interface PostedData {
   readonly proposalId: string;
@@ -55,6 +57,9 @@ export class ProposalService {
       const d = data as PostedData;
       if (!sent?.activityId) return;
       await deps.store.addPost(d.proposalId, { conversationId: d.conversationId, activityId: sent.activityId, reference: JSON.stringify(sent.reference), version: d.version });
+    });
+    deps.outbox.on(POSTING_SETTLED, async (data) => {
+      await this.afterPosting((data as { partitionKey: string }).partitionKey);
     });
   }
 
@@ -103,12 +108,54 @@ export class ProposalService {
   /**
    * Stores a new proposal with its effects: the deadline registry hears of each school's decision, and
    * the card is posted in `postTo` (the reps' channel) when given. 'exists' when it was stored before.
+   * The post's outcome is recorded on the proposal ('posting|reps'); if Teams refuses it for good, the
+   * card is shared in `via` (where it was proposed) instead, saying why (afterPosting), so the rep who
+   * submitted need not wait for Teams to hear where it went.
    */
   async create(agg: Aggregate, audit: AuditEntry, postTo: Where | undefined, via: Reference | undefined): Promise<{ delivered: Promise<void> } | 'exists'> {
     const names = await this.schoolNames();
-    const effects = this.effects(undefined, agg, audit, [], names, await this.deps.directory.staff(), postTo, via);
-    const committed = await this.deps.outbox.commit(PROPOSALS_TABLE, agg.proposal.id, this.deps.store.createActions(agg, audit), effects, stampOf(agg.proposal.rev));
+    const recordPost = postTo ? { row: POSTING, notify: POSTING_SETTLED } : undefined;
+    const effects = this.effects(undefined, agg, audit, [], names, await this.deps.directory.staff(), postTo, via, recordPost);
+    const actions = this.deps.store.createActions(agg, audit, postTo ? JSON.stringify(via ?? {}) : undefined);
+    const committed = await this.deps.outbox.commit(PROPOSALS_TABLE, agg.proposal.id, actions, effects, stampOf(agg.proposal.rev));
     return committed || 'exists';
+  }
+
+  /** How the new proposal's post to the reps' channel went (undefined: none was made). */
+  posting(id: string): Promise<Posting | undefined> {
+    return this.deps.store.posting(id);
+  }
+
+  /**
+   * After the new card's post to the reps' channel is settled: where it was proposed is no longer kept;
+   * if Teams refused the post for good, the card is shared there instead, with why, once (the posting
+   * row changes under its ETag in the same commit; the outbox may tell us more than once).
+   */
+  async afterPosting(id: string): Promise<void> {
+    await change(
+      this.deps.outbox,
+      async () => {
+        const posting = await this.deps.store.posting(id);
+        const loaded = posting && posting.state !== 'pending' && posting.shareTo ? await this.deps.store.load(id) : undefined;
+        return posting && loaded ? { posting, loaded } : undefined;
+      },
+      async ({ posting, loaded }) => {
+        const where = parseReference(posting.shareTo);
+        const failed = posting.state === 'failed' && !!where?.conversation?.id;
+        const effects: Effect[] = [];
+        if (failed) {
+          const agg = loaded.agg;
+          const p = agg.proposal;
+          const names = await this.schoolNames();
+          const conversationId = where!.conversation!.id;
+          effects.push({ kind: 'post', conversationId, reference: where!, activity: MessageFactory.attachment(cardAttachment(renderCard('proposalNotice', notPostedHereData(p.content.title, posting.reason, p.id)))) });
+          effects.push({ kind: 'post', conversationId, reference: where!, activity: MessageFactory.attachment(cardAttachment(await this.sharedCard(agg, names))), then: { handler: POSTED, data: { proposalId: p.id, conversationId, version: p.version } satisfies PostedData } });
+        }
+        // After the proposal's effects of this revision (its card and notices), before the next revision's.
+        return { ok: true as const, value: undefined, write: { table: PROPOSALS_TABLE, partitionKey: id, actions: [this.deps.store.postingSettled(id, posting.etag, failed)], effects, stamp: `${stampOf(loaded.agg.proposal.rev)}|shared` } };
+      },
+      'proposal: after posting to the reps',
+    );
   }
 
   /** The reps' channel (directory role 'reps') as a stored conversation, if there is one the bot can reach. */
@@ -133,7 +180,7 @@ export class ProposalService {
   }
 
   /** The rule's effects as messages and registry changes for the outbox. */
-  private effects(before: Aggregate | undefined, next: Aggregate, audit: AuditEntry, posts: readonly Post[], names: Names, people: readonly StoredPerson[], reps: Where | undefined, via: Reference | undefined): Effect[] {
+  private effects(before: Aggregate | undefined, next: Aggregate, audit: AuditEntry, posts: readonly Post[], names: Names, people: readonly StoredPerson[], reps: Where | undefined, via: Reference | undefined, recordPost?: Recorded): Effect[] {
     const p = next.proposal;
     const now = this.deps.clock.now();
     const card = () => MessageFactory.attachment(cardAttachment(renderCard('proposalCard', this.sharedCardData(next, names, people))));
@@ -162,7 +209,7 @@ export class ProposalService {
           // channel (or where the card was first posted) so reps see it again.
           const first = posts.map((x) => ({ conversationId: x.conversationId, reference: parseReference(x.reference) })).find((x) => x.reference);
           const where = reps ?? (first && audit.kind === 'edited' ? { conversationId: first.conversationId, reference: first.reference! } : undefined);
-          if (where) out.push({ kind: 'post', conversationId: where.conversationId, reference: where.reference, activity: card(), then: { handler: POSTED, data: { proposalId: p.id, conversationId: where.conversationId, version: p.version } satisfies PostedData } });
+          if (where) out.push({ kind: 'post', conversationId: where.conversationId, reference: where.reference, activity: card(), then: { handler: POSTED, data: { proposalId: p.id, conversationId: where.conversationId, version: p.version } satisfies PostedData }, record: recordPost });
           break;
         }
         case 'tellProposer': {

@@ -26,6 +26,8 @@ const SCHOOL = 'school|';
 const VERSION = 'version|';
 const AUDIT = 'audit|';
 const POST = 'post|';
+/** How the new card's post to the reps' channel went: the outbox records its outcome here (see ProposalService.create). */
+export const POSTING = 'posting|reps';
 /** Whose turn it is to tell the proposer something: one notice at a time, so they arrive in order. */
 const SETTINGS = 'settings';
 const pad = (n: number) => String(n).padStart(6, '0');
@@ -94,6 +96,8 @@ const AuditRow = z.object({
 });
 
 const VersionRow = z.object({ rowKey: z.string().startsWith(VERSION), content: z.string(), byAad: z.string(), byName: z.string(), at: iso });
+const PostingRow = z.object({ state: z.string(), reason: z.string().default(''), shareTo: z.string().default(''), sharedHere: z.boolean().default(false) });
+export type Posting = z.infer<typeof PostingRow> & { readonly etag: string };
 const PostRow = z.object({ rowKey: z.string().startsWith(POST), conversationId: z.string(), activityId: z.string(), reference: z.string(), version: z.number().int().default(0) });
 const TagsRow = z.object({ tags: z.string() });
 const TagList = z.array(z.object({ id: z.string().min(1).max(60).regex(/^[^,]+$/), label: z.string().min(1).max(100) }));
@@ -132,14 +136,36 @@ export class ProposalStore {
     this.table = tables.client(PROPOSALS_TABLE);
   }
 
-  /** A new proposal's rows (for one transaction): the proposal, its decision rows, its first version and the audit entry. */
-  createActions(agg: Aggregate, audit: AuditEntry): TransactionAction[] {
+  /**
+   * A new proposal's rows (for one transaction): the proposal, its decision rows, its first version and
+   * the audit entry; with `shareTo` (the card goes to the reps' channel elsewhere), the row its post's
+   * outcome is recorded on, holding where to share the card instead if Teams refuses it there.
+   */
+  createActions(agg: Aggregate, audit: AuditEntry, shareTo?: string): TransactionAction[] {
     const p = agg.proposal;
     const actions: TransactionAction[] = [['create', headEntity(agg)]];
     for (const d of agg.decisions.values()) actions.push(['create', decisionEntity(p.id, d)]);
     actions.push(['create', versionEntity(p, audit)]);
     actions.push(['create', auditEntity(p.id, p.rev, audit)]);
+    if (shareTo !== undefined) actions.push(['create', { partitionKey: p.id, rowKey: POSTING, state: 'pending', reason: '', shareTo, sharedHere: false }]);
     return actions;
+  }
+
+  /** How the new card's post to the reps' channel went (undefined: none was made, or the proposal is gone). */
+  async posting(id: string): Promise<Posting | undefined> {
+    try {
+      const row = await this.table.getEntity<Record<string, unknown>>(id, POSTING);
+      const parsed = PostingRow.safeParse(row);
+      return parsed.success ? { ...parsed.data, etag: String(row.etag) } : undefined;
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** The posting row's change after its outcome (under its ETag): shared elsewhere instead, and where to no longer kept. */
+  postingSettled(id: string, etag: string, sharedHere: boolean): TransactionAction {
+    return ['update', { partitionKey: id, rowKey: POSTING, shareTo: '', sharedHere }, 'Merge', { etag }];
   }
 
   /** The proposal with its decisions and posts: one partition query that leaves out the history. */

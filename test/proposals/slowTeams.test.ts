@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { invokeResponseCard } from '../support/cardActions';
 import type { TurnResult } from '../support/simulator';
-import { answered, schoolRows, statusOfCard, World } from './world';
+import { answered, schoolRows, statusOfCard, textOf, World } from './world';
 
 /**
  * Found in review, failing before its fix: a rep's press waited for its change's messages and card
@@ -53,5 +53,65 @@ describe('proposals: a slow Teams', function () {
     assert.deepEqual(statusOfCard(schoolRows(w.current(post))), { 'Riverside Primary': 'Approved', 'Hillview High School': 'Pending' });
     assert.equal(told(), 1, 'Ann is told once');
     assert.equal(w.sim.hungUp.length, 0, 'no send was given up on while held');
+  });
+
+  /** `pending` settled, or undefined if it is still unanswered after LOST_AFTER_MS. */
+  async function within<T>(pending: Promise<T>): Promise<T | undefined> {
+    const lost = new AbortController();
+    return Promise.race([pending, sleep(LOST_AFTER_MS, undefined, { signal: lost.signal }).catch(() => undefined)]).finally(() => lost.abort());
+  }
+
+  it("when Teams is slow to take the card in the reps' channel, then the rep who submits is answered meanwhile that it is on its way; once Teams takes it, it is there once and decisions update it", async function () {
+    w.sim.hold((req) => req.conversationId === w.reps.id);
+    const submitted = await within(w.propose());
+    assert.ok(submitted, "Ann's Submit is answered while Teams holds the post to the reps' channel");
+    assert.equal(submitted.status, 200);
+    assert.match(answered(submitted), /on its way to the reps' channel/);
+    assert.equal(w.posted(w.reps).length, 0, 'Teams has not taken the card yet');
+
+    while (w.sim.held.length === 0) await sleep(10);
+    await w.sim.release();
+    await w.settle();
+    assert.equal(w.posted(w.reps).length, 1, "the card is in the reps' channel once");
+    assert.equal(w.posted(w.chat(w.ann)).length, 0, 'and not shared in her chat as well');
+    const post = w.posted(w.reps)[0]!;
+    await w.press(w.ben, post, 'Approve for my school');
+    await w.settle();
+    assert.deepEqual(statusOfCard(schoolRows(w.current(post))), { 'Riverside Primary': 'Approved', 'Hillview High School': 'Pending' }, 'the posted card was remembered and is updated');
+  });
+
+  it("when Teams keeps the card out of the reps' channel for a while and then refuses it for good (the bot was removed from it), then the card is shared once where the proposal was made, saying why, and decisions update it there", async function () {
+    // Throttled four times (each Retry-After: 1 s), then forbidden: the rep has had her answer by then.
+    w.sim.failNext((req) => req.method === 'POST' && req.conversationId === w.reps.id, 429, { 'Retry-After': '1' }, 4);
+    w.sim.failNext((req) => req.method === 'POST' && req.conversationId === w.reps.id, 403, {}, 10);
+    const submitted = await within(w.propose(w.ann, {}, w.staffRoom));
+    assert.ok(submitted);
+    assert.match(answered(submitted), /on its way to the reps' channel/);
+
+    for (let i = 0; i < 100 && w.posted(w.staffRoom).length === 0; i += 1) {
+      await w.settle();
+      await sleep(100);
+    }
+    await w.settle();
+    assert.equal(w.posted(w.reps).length, 0, "nothing reached the reps' channel");
+    const shared = w.posted(w.staffRoom);
+    assert.equal(shared.length, 1, 'the card is shared in the staff room once');
+    const why = w.sim.messagesTo(w.staffRoom).filter((m) => /couldn't post 'STEM Week' in the reps' channel/.test(textOf(m)));
+    assert.equal(why.length, 1, 'saying why, once');
+    await w.press(w.ben, shared[0]!, 'Approve for my school', {}, w.staffRoom);
+    await w.settle();
+    assert.deepEqual(statusOfCard(schoolRows(w.current(shared[0]!))), { 'Riverside Primary': 'Approved', 'Hillview High School': 'Pending' }, 'the copy there is updated');
+  });
+
+  it("when Teams refuses the card in the reps' channel at once, then the rep who submits is told it is shared where she proposed it, and it is there once", async function () {
+    w.sim.failNext((req) => req.method === 'POST' && req.conversationId === w.reps.id, 403, {}, 10);
+    const submitted = await within(w.propose(w.ann, {}, w.staffRoom));
+    assert.ok(submitted);
+    assert.match(answered(submitted), /'STEM Week' is shared here/);
+    await w.settle();
+    await w.settle();
+    assert.equal(w.posted(w.reps).length, 0);
+    assert.equal(w.posted(w.staffRoom).length, 1, 'the card is in the staff room once');
+    assert.equal(w.sim.messagesTo(w.staffRoom).filter((m) => /couldn't post 'STEM Week' in the reps' channel/.test(textOf(m))).length, 1, 'saying why, once');
   });
 });
