@@ -456,10 +456,9 @@ export class Outbox {
   private async sendOne(client: TableClient, partitionKey: string, item: Pending): Promise<'done' | 'kept'> {
     const { effect } = item;
     if (effect.kind === 'tellMany') return this.expand(client, partitionKey, item);
-    const dropped = async (): Promise<'done'> => {
-      await this.settled(client, partitionKey, item, this.outcome('cancelled', item.attempts, 0, 'no longer to be sent'));
+    const dropped = async (): Promise<'done' | 'kept'> => {
       this.stats.dropped += 1;
-      return 'done';
+      return this.settled(client, partitionKey, item, this.outcome('cancelled', item.attempts, 0, 'no longer to be sent'));
     };
     // Asked now, and again when the message's turn to leave comes (a send may wait seconds at the gate).
     const still = (effect.kind === 'tell' || effect.kind === 'post') && effect.still ? effect.still : undefined;
@@ -495,8 +494,7 @@ export class Outbox {
         return 'kept'; // later rows to this target wait behind the step
       }
     }
-    await this.settled(client, partitionKey, item, outcome);
-    return 'done';
+    return this.settled(client, partitionKey, item, outcome);
   }
 
   private outcome(state: Outcome['state'], attempts: number, lastStatus: number, reason: string, activityId = ''): Outcome {
@@ -508,9 +506,11 @@ export class Outbox {
    * ETag: a card's newer state committed meanwhile stays, to be sent. With a `record`, the outcome is
    * merged into the aggregate's row in the same transaction (if that row is gone, erased, the
    * effect's row goes alone). `next`: the row is not deleted but becomes this (a step still owed
-   * after the message, see ThenStep), under its ETag.
+   * after the message, see ThenStep), under its ETag. A `notify` that fails is kept as a step of its
+   * own right after the message's row ('kept': later rows to the target wait behind it) and tried again
+   * under the one retry policy, as a failed `then` is.
    */
-  private async settled(client: TableClient, partitionKey: string, item: Pending, outcome: Outcome, next?: Record<string, unknown> & { partitionKey: string; rowKey: string }): Promise<void> {
+  private async settled(client: TableClient, partitionKey: string, item: Pending, outcome: Outcome, next?: Record<string, unknown> & { partitionKey: string; rowKey: string }): Promise<'done' | 'kept'> {
     this.check();
     const record = item.effect.kind === 'tell' || item.effect.kind === 'post' ? item.effect.record : undefined;
     const ignoreGone = (err: unknown) => {
@@ -527,10 +527,21 @@ export class Outbox {
         .then(() => true, (err: unknown) => (ignoreGone(err), false));
       if (!recorded) await settle().catch(ignoreGone);
       const notify = record.notify ? this.handlers.get(record.notify) : undefined;
-      if (notify) await notify({ partitionKey, row: record.row }).catch((err) => this.deps.logger.warn({ err: { message: (err as Error).message }, handler: record.notify }, 'outbox: a notify step failed'));
-      return;
+      if (!notify) return 'done';
+      try {
+        await notify({ partitionKey, row: record.row });
+      } catch (err) {
+        if (err instanceof Halted || this.halted) throw new Halted('halted');
+        const step: ThenStep = { kind: 'then', target: targetKey(item.effect), then: { handler: record.notify!, data: { partitionKey, row: record.row } }, sent: undefined };
+        const { retry, values } = this.verdict(0, err, step);
+        if (retry) this.deps.logger.warn({ err: { message: (err as Error).message }, handler: record.notify }, 'outbox: telling a message\'s outcome failed; it is kept and tried again');
+        await client.upsertEntity({ ...effectEntity(partitionKey, step, '', 0, this.deps.clock.now(), undefined, `${item.rowKey}|notify`), ...values }, 'Replace');
+        return 'kept';
+      }
+      return 'done';
     }
     await settle().catch(ignoreGone);
+    return 'done';
   }
 
   private async perform(effect: Stored, still?: () => Promise<boolean>): Promise<SentMessage | undefined> {
@@ -637,7 +648,7 @@ export class Outbox {
     const { retry, status, values } = this.verdict(item.attempts, err, item.effect);
     if (!retry && (item.effect.kind === 'tell' || item.effect.kind === 'post') && item.effect.record) {
       await this.settled(client, partitionKey, item, this.outcome('failed', Number(values.attempts), status, String(values.reason)));
-      return 'kept';
+      return 'kept'; // nothing later to this target goes before the step a failed notify may have left
     }
     await client.updateEntity({ partitionKey, rowKey: item.rowKey, ...values }, 'Merge', { etag: item.etag }).catch((e) => {
       // Replaced by a newer version (a card) or removed (erasure): nothing to record.

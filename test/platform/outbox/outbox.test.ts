@@ -230,6 +230,34 @@ describe('outbox: what a change owes people, delivered once', function () {
     assert.equal(remembered.length, 1);
   });
 
+  it("when the capability is told a message's recorded outcome and that fails the first time (storage busy), then it is told again when its retry is due, before the next message to that person, and the message is not sent again", async function () {
+    const box = outbox();
+    const told: { data: unknown; state?: string; sentBefore: string[] }[] = [];
+    let failures = 1;
+    box.on('test.outcome', async (data) => {
+      if (failures > 0) {
+        failures -= 1;
+        throw Object.assign(new Error('Service Unavailable'), { statusCode: 503 });
+      }
+      const { partitionKey, row } = data as { partitionKey: string; row: string };
+      const recorded = await tables.client('Agg').getEntity<{ state?: string }>(partitionKey, row);
+      told.push({ data, state: recorded.state, sentBefore: sent.map((s) => s.text) });
+    });
+    const committed = await box.commit('Agg', 'p5', [['create', { partitionKey: 'p5', rowKey: 'posting', state: 'pending' }]], [
+      { kind: 'tell', to: person(10), activity: { text: 'Your card is posted' }, record: { row: 'posting', notify: 'test.outcome' } },
+      { kind: 'tell', to: person(10), activity: { text: 'Riverside approved it' } },
+    ], '0000000001');
+    assert.ok(committed);
+    await committed.delivered;
+    assert.deepEqual(sent.map((s) => s.text), ['Your card is posted'], 'the next message to that person waits behind the step');
+    await tickLater(box);
+    assert.deepEqual(sent.map((s) => s.text), ['Your card is posted', 'Riverside approved it'], 'each message sent once, in order');
+    assert.deepEqual(told, [{ data: { partitionKey: 'p5', row: 'posting' }, state: 'sent', sentBefore: ['Your card is posted'] }], 'told once the retry was due, with the outcome recorded, before the next message went');
+    await tickLater(box);
+    assert.equal(sent.length, 2, 'nothing is sent again');
+    assert.equal(told.length, 1);
+  });
+
   it('when the step after a message keeps failing, then the message is still sent once and the step is given up as failed after the retry policy', async function () {
     const box = outbox();
     let calls = 0;
