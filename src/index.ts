@@ -178,7 +178,7 @@ export function wireCapabilities(deps: CapabilityDeps): Capabilities & { teachme
   const announcePart = announcementRoutes({ tables: deps.tables, directory, conversations: deps.conversations, proactive: deps.proactive, timers: deps.timers, links: deps.links, clock: deps.clock, logger, partnershipName: config.partnershipName, outbox: deps.outbox, tuning: deps.announcementTuning });
   commands.push(...announcePart.commands);
   const retention = new RetentionJob(deps.tables, INVENTORY, config.retention, logger);
-  const privacyPart = privacyRoutes({ tables: deps.tables, inventory: INVENTORY, links: deps.links, clock: deps.clock, partnershipName: config.partnershipName, directory, conversations: deps.conversations, logger, beforeErase: [(aad, now) => teachmeets.releasePlaces(aad, now)] });
+  const privacyPart = privacyRoutes({ tables: deps.tables, inventory: INVENTORY, links: deps.links, clock: deps.clock, partnershipName: config.partnershipName, directory, conversations: deps.conversations, logger, beforeErase: [(aad, now) => teachmeets.releasePlaces(aad, now)], afterErase: [() => teachmeets.afterErase()] });
   commands.push(...privacyPart.commands);
   actions.push(...privacyPart.actions);
   downloads.push(...privacyPart.downloads);

@@ -1,6 +1,7 @@
 import { odata } from '@azure/data-tables';
 import { fieldsOf, PROGRAMME_BASIS, type TableInventory } from '../platform/inventory';
 import { OUTBOX_FIELDS } from '../platform/outbox/outbox';
+import { withoutCopyColumns } from '../platform/conversations/cardPost';
 import { encodeKey } from '../platform/storage/tables';
 import { conversationKey } from './rules';
 import { ANNOUNCEMENTS_TABLE, COUNTED_FIELDS, foldDeliveryCounts, indexTime } from './store';
@@ -31,6 +32,8 @@ export const ANNOUNCEMENTS_INVENTORY: TableInventory = {
     changedBy: 'who last changed that setting (their Entra object id)',
   },
   head: 'announcement',
+  // The author's copy of the report card, in the personal chat of an author who is erased, is no longer refreshed.
+  withoutCopies: (row, inTheirChat) => withoutCopyColumns(row, { reference: 'copyReference', activityId: 'copyActivityId' }, inTheirChat),
   // A delivery still owed to an erased person is given up: the announcement finishes without them.
   afterErase: (row, now) =>
     String(row.rowKey).startsWith('r|') && row.state === 'pending' ? { ...row, state: 'failed', reason: 'erased', doneAt: now.toISOString() } : row,

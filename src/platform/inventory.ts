@@ -14,6 +14,9 @@
 
 import type { RetentionRule } from './retention';
 
+/** On erasure: whether a conversation id is one of the erased person's personal chats with Together (in any letter case). */
+export type InTheirChat = (conversationId: unknown) => boolean;
+
 export interface TableInventory {
   /** The table's name (without any prefix). */
   readonly table: string;
@@ -48,9 +51,17 @@ export interface TableInventory {
   readonly personalChatInKeys?: (conversationId: string) => string;
   /**
    * On erasure (`forget`), whether a row about the person is deleted (it exists only because of
-   * them) or anonymised (it keeps the partnership's counts); anonymised when absent. See privacy/erasure.ts.
+   * them, e.g. a copy of a card posted in their personal chat: see `inTheirChat`) or anonymised (it
+   * keeps the partnership's counts); anonymised when absent. See privacy/erasure.ts.
    */
-  readonly erase?: (row: Readonly<Record<string, unknown>> & { partitionKey: string; rowKey: string }, aadObjectId: string) => 'delete' | 'anonymise';
+  readonly erase?: (row: Readonly<Record<string, unknown>> & { partitionKey: string; rowKey: string }, aadObjectId: string, inTheirChat: InTheirChat) => 'delete' | 'anonymise';
+  /**
+   * On erasure, the row without the copies of cards it remembers (to update them on later changes)
+   * that were posted in the erased person's personal chat: a column or a list of copies. Nobody else
+   * reads that chat, and once its id is replaced by the erasure's pseudonym every update to such a copy
+   * would fail. A copy kept as a row of its own goes through `erase` instead.
+   */
+  readonly withoutCopies?: (row: Readonly<Record<string, unknown>>, inTheirChat: InTheirChat) => Record<string, unknown>;
   /**
    * For a table of aggregates: the RowKey of the row every change to a partition replaces under its
    * ETag (a TeachMeet's event row). An erasure that re-keys a row there rewrites this row under its

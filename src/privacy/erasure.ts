@@ -5,7 +5,8 @@
  * TeachMeet had 30 attendees, a school acknowledged an announcement, a proposal was approved), but
  * no longer say who. So:
  * 1. rows that exist only because of the person (their directory entry, their personal chat, their
- *    daily nudge rows) are deleted;
+ *    daily nudge rows, a copy of a card posted in their personal chat) are deleted, and a copy of a
+ *    card in their personal chat that a row lists is taken out of it (see forget.ts);
  * 2. every other row about them keeps its counts and states, with their Entra object id replaced by a
  *    pseudonym (a random id made for this erasure, so the audit trail still tells one person's acts
  *    apart from another's but links to nobody), their names by "Former member" and their Teams ids

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { odata, type TransactionAction } from '@azure/data-tables';
-import type { TableInventory } from '../platform/inventory';
+import type { InTheirChat, TableInventory } from '../platform/inventory';
 import type { Logger } from '../platform/logging';
 import { untilWritten } from '../platform/outbox/kernel';
 import { isOutboxRow, withoutRecipient } from '../platform/outbox/outbox';
@@ -18,7 +18,10 @@ import { readRows } from './personalData';
  *    caller before this erasure deletes the stored chat; in keys, as the table writes it there)
  *    appears in its keys or values (names, and ids inside JSON such as a running order or a card
  *    copy's conversation reference, sit in rows no key points to, so no narrower query finds them
- *    all); an erasure is rare, and a table scan is its price;
+ *    all); an erasure is rare, and a table scan is its price. A copy of a card posted in their
+ *    personal chat (kept so later changes update it) is deleted, or taken out of the row that lists it
+ *    (the table's `erase` and `withoutCopies`): nobody else reads that chat, and with its id replaced
+ *    by the pseudonym every later update to the copy would fail; copies in channels and group chats stay;
  * 3. write each partition's changes in entity-group transactions: updates under the ETags read; a row
  *    re-keyed is deleted and created again in the same transaction as the head row rewritten under
  *    its step-1 ETag (a delete in a transaction cannot carry an ETag itself); rows that exist only
@@ -39,6 +42,8 @@ export interface Erased {
 export async function forgetPerson(tables: Tables, inventory: readonly TableInventory[], subject: Subject, logger: Logger, now: () => Date = () => new Date()): Promise<Erased> {
   const pseudonym = randomUUID();
   const aad = subject.aadObjectId.toLowerCase();
+  const chats = new Set(subject.personalChats.filter((id) => id.length > 0).map((id) => id.toLowerCase()));
+  const inTheirChat: InTheirChat = (conversationId) => typeof conversationId === 'string' && chats.has(conversationId.toLowerCase());
   let deleted = 0;
   let anonymised = 0;
   for (const table of inventory.filter((t) => t.about)) {
@@ -59,12 +64,16 @@ export async function forgetPerson(tables: Tables, inventory: readonly TableInve
         // A message still owed to them is dropped (taken off a message to many); one about them to
         // someone else goes without their name.
         const outbox = isOutboxRow(String(row.rowKey)) ? withoutRecipient(row, aad, (rowKey) => aboutThem.has(where(row.partitionKey, rowKey))) : undefined;
+        // `from`: the row with what goes already taken out of it; changed if that or scrubbing changed anything.
+        const scrubbed = (from: Record<string, unknown>, erasure: 'delete' | 'anonymise'): ReturnType<typeof eraseRow> =>
+          ((next) => (next.kind === 'keep' && JSON.stringify(from) !== JSON.stringify(row) ? { kind: 'replace', row: from, rekeyed: false } : next))(eraseRow(from, subject, pseudonym, erasure, table.personalChatInKeys));
         const erased: ReturnType<typeof eraseRow> =
           outbox === 'delete'
             ? { kind: 'delete' }
             : outbox
-              ? ((scrubbed) => (scrubbed.kind === 'keep' && JSON.stringify(outbox) !== JSON.stringify(row) ? { kind: 'replace', row: outbox, rekeyed: false } : scrubbed))(eraseRow(outbox, subject, pseudonym, 'anonymise', table.personalChatInKeys))
-              : eraseRow(row, subject, pseudonym, table.erase?.(row, aad) ?? 'anonymise', table.personalChatInKeys);
+              ? scrubbed(outbox, 'anonymise')
+              : // Copies of cards in their personal chat go: as rows of their own (`erase`) or from the row (`withoutCopies`).
+                scrubbed(table.withoutCopies?.(row, inTheirChat) ?? row, table.erase?.(row, aad, inTheirChat) ?? 'anonymise');
         if (erased.kind === 'keep') continue;
         if (!outbox) aboutThem.add(where(row.partitionKey, row.rowKey));
         const change = erased.kind === 'replace' && table.afterErase ? { ...erased, row: table.afterErase(erased.row, now()) } : erased;

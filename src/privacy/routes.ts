@@ -33,6 +33,8 @@ export function privacyRoutes(deps: {
   readonly logger: Logger;
   /** Run before an erasure, e.g. TeachMeets cancelling the person's places at events still to come. */
   readonly beforeErase?: readonly ((aadObjectId: string, now: Date) => Promise<void>)[];
+  /** Run after an erasure, e.g. TeachMeets forgetting the events it holds in memory (their rows were rewritten). */
+  readonly afterErase?: readonly (() => void)[];
 }): { commands: CommandSpec[]; actions: ActionSpec[]; downloads: Download[] } {
   /** Whom to look for: their Entra id, and their personal chat as stored (rows can name the chat rather than them). */
   const personOf = async (aadObjectId: string): Promise<Person> => {
@@ -146,6 +148,7 @@ export function privacyRoutes(deps: {
         const erased = await forgetPerson(deps.tables, deps.inventory, subject, deps.logger, () => deps.clock.now());
         deps.directory.invalidate();
         deps.conversations.forgetKnownPerson(aad);
+        for (const forget of deps.afterErase ?? []) forget();
         deps.logger.info({ privacy: { erased: erased.deleted + erased.anonymised, byCoordinator: !me } }, 'a person was erased');
         return { message: forgotten({ me, name: me ? '' : data.name || 'that person' }, erased) };
       },

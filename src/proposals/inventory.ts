@@ -1,7 +1,8 @@
 import { odata } from '@azure/data-tables';
 import { fieldsOf, PROGRAMME_BASIS, type TableInventory } from '../platform/inventory';
 import { OUTBOX_FIELDS } from '../platform/outbox/outbox';
-import { PROPOSALS_TABLE } from './store';
+import { eraseCopiesInTheirChat } from '../platform/conversations/cardPost';
+import { POST, PROPOSALS_TABLE } from './store';
 
 /** What the Proposals table holds (see platform/inventory.ts). */
 export const PROPOSALS_INVENTORY: TableInventory = {
@@ -32,5 +33,7 @@ export const PROPOSALS_INVENTORY: TableInventory = {
   },
   head: 'proposal',
   retention: [{ kind: 'programme', what: 'a proposal with its decisions, versions and audit, by when it last changed', wholePartition: true, expired: (cutoff) => odata`RowKey eq 'proposal' and updatedAt lt ${cutoff}` }],
+  // A copy of the card in an erased person's personal chat goes (nobody else reads it; an update to it would fail for ever).
+  erase: eraseCopiesInTheirChat(POST),
   about: (aad) => odata`proposerAad eq ${aad} or byAad eq ${aad} or closedByAad eq ${aad}`,
 };

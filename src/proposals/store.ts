@@ -25,7 +25,8 @@ const HEAD = 'proposal';
 const SCHOOL = 'school|';
 const VERSION = 'version|';
 const AUDIT = 'audit|';
-const POST = 'post|';
+/** The RowKey prefix of a posted copy of the card. */
+export const POST = 'post|';
 /** How the new card's post to the reps' channel went: the outbox records its outcome here (see ProposalService.create). */
 export const POSTING = 'posting|reps';
 /** Whose turn it is to tell the proposer something: one notice at a time, so they arrive in order. */

@@ -1,6 +1,7 @@
 import { odata } from '@azure/data-tables';
 import { fieldsOf, PROGRAMME_BASIS, type TableInventory } from '../platform/inventory';
 import { OUTBOX_FIELDS } from '../platform/outbox/outbox';
+import { withoutListedCopies } from '../platform/conversations/cardPost';
 import { SWAPS_TABLE } from './store';
 
 /** What the Swaps table holds (see platform/inventory.ts). */
@@ -42,5 +43,7 @@ export const SWAPS_INVENTORY: TableInventory = {
     { kind: 'delivery', what: 'messages that could not be delivered, by when they failed', expired: (cutoff) => odata`PartitionKey eq 'swaps' and RowKey ge 'out|' and RowKey lt 'out}' and state eq 'failed' and doneAt lt ${cutoff}` },
   ],
   erase: (row, aad) => (row.partitionKey === 'person' && row.rowKey === aad ? 'delete' : 'anonymise'),
+  // A proposed swap's card sent to a rep who is erased, in their personal chat, is no longer updated when the swap is agreed.
+  withoutCopies: (row, inTheirChat) => withoutListedCopies(row, 'waitingCards', inTheirChat),
   about: (aad) => odata`PartitionKey eq 'swaps' or (PartitionKey eq 'person' and RowKey eq ${aad})`,
 };

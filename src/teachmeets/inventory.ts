@@ -1,7 +1,8 @@
 import { odata } from '@azure/data-tables';
 import { fieldsOf, PROGRAMME_BASIS, type TableInventory } from '../platform/inventory';
 import { OUTBOX_FIELDS } from '../platform/outbox/outbox';
-import { TEACHMEETS_TABLE } from './store';
+import { eraseCopiesInTheirChat } from '../platform/conversations/cardPost';
+import { POST, TEACHMEETS_TABLE } from './store';
 
 /** What the TeachMeets table holds (see platform/inventory.ts). */
 export const TEACHMEETS_INVENTORY: TableInventory = {
@@ -44,5 +45,7 @@ export const TEACHMEETS_INVENTORY: TableInventory = {
   },
   head: 'event',
   retention: [{ kind: 'programme', what: 'a TeachMeet with its sign-ups, by when it ended', wholePartition: true, expired: (cutoff) => odata`RowKey eq 'event' and endsAt lt ${cutoff}` }],
+  // A copy of the card in an erased person's personal chat goes (nobody else reads it; an update to it would fail for ever).
+  erase: eraseCopiesInTheirChat(POST),
   about: (aad) => odata`RowKey eq ${`signup|${aad}`} or organiserAad eq ${aad}`,
 };

@@ -340,6 +340,17 @@ export class TeachMeetService {
     await this.settle();
   }
 
+  /**
+   * After a person is erased: forgets every event this instance holds and the organisers' Teams ids it
+   * read. The erasure rewrote those rows (a copy of a card in the person's personal chat is gone, their
+   * ids and names with it): a change decided on what was held would list that copy and their ids, and
+   * only fail on the event row's ETag. Each event is read again when next changed.
+   */
+  afterErase(): void {
+    this.queue.forgetAll();
+    this.organisersOf.clear();
+  }
+
   /** One event's reminder registrations by the timer run one after another. */
   private inReminderOrder(eventId: string, job: () => Promise<void>): Promise<void> {
     const run = (this.reminding.get(eventId) ?? Promise.resolve()).catch(() => undefined).then(job);

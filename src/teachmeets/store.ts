@@ -17,7 +17,8 @@ import type { Aggregate, SignUp, SlotLength, TeachMeet } from './model';
 export const TEACHMEETS_TABLE = 'TeachMeets';
 const EVENT = 'event';
 const SIGNUP = 'signup|';
-const POST = 'post|';
+/** The RowKey prefix of a posted copy of the card. */
+export const POST = 'post|';
 
 const iso = z.string().datetime();
 const EventRow = z.object({

@@ -232,6 +232,11 @@ export class Batches<S extends Stored, I, O> {
     this.cache.delete(key);
   }
 
+  /** Forgets every aggregate held (rows were rewritten outside this kernel, e.g. by an erasure): each is read again when next needed. */
+  forgetAll(): void {
+    this.cache.clear();
+  }
+
   /** Whether changes to the key are waiting or being committed here. */
   busy(key: string): boolean {
     return this.lines.has(key);
