@@ -21,10 +21,12 @@ import { instanceShare, KeyedPacer, Pacer } from './delivery';
  *     schedule made in advance, so a stalled moment never turns into a burst;
  *  4. the app's rate is shared between instances that are sending: while busy, an instance keeps a
  *     heartbeat row (table Outbox, partition `senders`) and takes rate ÷ (instances with a live
- *     heartbeat). An instance that starts sending takes its share at once and the others learn of it
- *     by their next heartbeat, so for up to one heartbeat they may together exceed the rate by one
- *     share; Teams answers that with 429s, which are retried. The row of an instance that died (three
- *     heartbeats past its time) is deleted by whichever instance counts next.
+ *     heartbeat). An instance that starts sending takes the least rate until its first heartbeat has
+ *     read the others' rows, then only what they leave, so the others step down before it steps up
+ *     (their last second at the old rate can still overlap its first at the new: a few over, which
+ *     Teams answers with 429s, retried). The row of an instance that died (three heartbeats past its
+ *     time) is deleted by whichever instance counts next. One heartbeat at a time: when storage is
+ *     slower than the heartbeat, the next waits rather than piling up.
  */
 
 export const OUTBOX_TABLE = 'Outbox';
@@ -65,6 +67,8 @@ export class SendGate {
   private timer: NodeJS.Timeout | undefined;
   private beatTimer: NodeJS.Timeout | undefined;
   private beating: Promise<void> = Promise.resolve();
+  /** A heartbeat is on its way to storage (the next waits for it: slow storage must not pile them up). */
+  private inBeat = false;
   private cardsInARow = 0;
   private lastBusy = -Infinity;
   private registered = false;
@@ -108,7 +112,8 @@ export class SendGate {
     if (!this.tables || this.beatTimer || this.stopped) return;
     this.table = this.tables.client(OUTBOX_TABLE);
     this.beatTimer = setInterval(() => {
-      this.beating = this.beat().catch((err) => this.logger?.warn({ err: { message: (err as Error).message } }, 'send heartbeat failed'));
+      if (this.inBeat) return;
+      this.beating = this.beatOnce().catch((err) => this.logger?.warn({ err: { message: (err as Error).message } }, 'send heartbeat failed'));
     }, this.heartbeatMs);
     this.beatTimer.unref();
   }
@@ -233,8 +238,10 @@ export class SendGate {
     if (!this.registered && this.table && !this.stopped && !this.joining) {
       this.joining = true;
       this.setRate(this.least);
-      this.beating = this.beat()
-        .catch(() => this.setRate(this.full))
+      // If storage cannot be read, others may be using the whole rate: this instance stays at the least
+      // until a heartbeat gets through (the next, a heartbeat from now).
+      this.beating = (this.inBeat ? this.beating : this.beatOnce())
+        .catch((err) => this.logger?.warn({ err: { message: (err as Error).message } }, 'send heartbeat failed; sending at the least rate until one gets through'))
         .finally(() => (this.joining = false));
     }
   }
@@ -248,6 +255,15 @@ export class SendGate {
    * Then its own row says "busy until three heartbeats from now, at this rate". Once quiet, the row
    * goes and the share is the whole rate again (taken back at the next request).
    */
+  private async beatOnce(): Promise<void> {
+    this.inBeat = true;
+    try {
+      await this.beat();
+    } finally {
+      this.inBeat = false;
+    }
+  }
+
   private async beat(): Promise<void> {
     const table = this.table;
     if (!table || this.stopped) return;

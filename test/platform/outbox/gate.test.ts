@@ -272,6 +272,67 @@ describe('send gate: every request to Teams at the rate Teams takes', function (
       }
     });
 
+    /** `tables` whose Outbox client's listEntities is replaced (slow or failing storage). */
+    function withReads(over: (real: () => AsyncIterable<unknown>) => AsyncIterable<unknown>): Tables {
+      const wrapped = Object.create(tables) as Tables;
+      wrapped.client = (name: string) => {
+        const real = tables.client(name);
+        return new Proxy(real, {
+          get(target, prop, receiver) {
+            if (prop === 'listEntities') return (...args: unknown[]) => over(() => (real.listEntities as (...a: unknown[]) => AsyncIterable<unknown>)(...args));
+            const value = Reflect.get(target, prop, receiver) as unknown;
+            return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(real) : value;
+          },
+        });
+      };
+      return wrapped;
+    }
+
+    it('when storage answers more slowly than the heartbeat, then heartbeats wait for each other rather than pile up', async function () {
+      let reading = 0;
+      let most = 0;
+      let reads = 0;
+      const slow = withReads((real) =>
+        (async function* () {
+          reading += 1;
+          reads += 1;
+          most = Math.max(most, reading);
+          try {
+            await sleep(150); // three heartbeats
+            yield* real();
+          } finally {
+            reading -= 1;
+          }
+        })(),
+      );
+      const a = gateOf({ ratePerSecond: 40, heartbeatMs: 50 }, slow);
+      gates.push(a);
+      a.start();
+      // Sends until several heartbeats have read storage (however slow the machine).
+      await sendUntil(a, 'a', () => reads >= 4);
+      assert.ok(reads >= 4, 'the heartbeats went on');
+      assert.equal(most, 1, `one heartbeat read at a time (at most ${most} at once)`);
+    });
+
+    it('when an instance starts sending and cannot read the others\' rows, then it keeps the least rate (the others may be using the whole rate) until a heartbeat gets through', async function () {
+      const warned: string[] = [];
+      const logger = { warn: (_o: unknown, msg: string) => warned.push(msg), info: () => undefined, error: () => undefined, debug: () => undefined } as never;
+      let failing = true;
+      const flaky = withReads((real) =>
+        (async function* () {
+          if (failing) throw Object.assign(new Error('Service Unavailable'), { statusCode: 503 });
+          yield* real();
+        })(),
+      );
+      const a = new SendGate({ ratePerSecond: 40, heartbeatMs: 100_000, guardMs: 0 }, flaky, logger);
+      gates.push(a);
+      a.start();
+      await a.turn('x', 'message');
+      assert.ok(await until(() => warned.length > 0), 'the failed heartbeat is logged');
+      assert.ok(a.rate < 40 * 0.1, `it sends at the least rate, not the whole (${a.rate} a second)`);
+      failing = false;
+    });
+
     it('when an instance goes quiet, then its heartbeat row goes and it no longer counts against the others', async function () {
       const a = gateOf({ ratePerSecond: 40, heartbeatMs: 200 }, tables);
       gates.push(a);
