@@ -63,7 +63,7 @@ export async function forgetPerson(tables: Tables, inventory: readonly TableInve
         const keys = { partitionKey: row.partitionKey, rowKey: row.rowKey };
         // A message still owed to them is dropped (taken off a message to many); one about them to
         // someone else goes without their name.
-        const outbox = isOutboxRow(String(row.rowKey)) ? withoutRecipient(row, aad, (rowKey) => aboutThem.has(where(row.partitionKey, rowKey))) : undefined;
+        const outbox = isOutboxRow(String(row.rowKey)) ? withoutRecipient(row, aad, (rowKey) => aboutThem.has(where(row.partitionKey, rowKey)), inTheirChat) : undefined;
         // `from`: the row with what goes already taken out of it; changed if that or scrubbing changed anything.
         const scrubbed = (from: Record<string, unknown>, erasure: 'delete' | 'anonymise'): ReturnType<typeof eraseRow> =>
           ((next) => (next.kind === 'keep' && JSON.stringify(from) !== JSON.stringify(row) ? { kind: 'replace', row: from, rekeyed: false } : next))(eraseRow(from, subject, pseudonym, erasure, table.personalChatInKeys));

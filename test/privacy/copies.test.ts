@@ -120,6 +120,22 @@ describe('erasure: copies of shared cards in the erased person\'s personal chat'
       assert.match(cardText(adaptiveCardsOf(updates.at(-1)!.activity)[0]!), /Summer TeachMeet/);
       await nothingTowards(w, annChat);
     });
+    it('when a rep who posted a TeachMeet in a channel is erased while an update of its card there is still owed, then the update still reaches the channel (it is for everyone there)', async function () {
+      const { card, activityId } = await w.createEvent(ann);
+      const ben = w.sim.user('ben', 'Ben Carter');
+      // The instance commits Ben's place and dies before updating the card in the staff room.
+      w.dieAfterCommit();
+      assert.match(answered(await w.sim.click(ben, w.staffRoom, card, 'Attend', {}, { replyToId: activityId })), /You're attending/);
+      await w.crashed();
+      await forgetMe(w, ann);
+      w.sim.clearRecords();
+
+      await w.later(120_000); // the delivery pointer comes due
+      const updates = w.sim.sent.filter((s) => s.method === 'PUT' && s.activityId === activityId);
+      assert.equal(updates.length, 1, 'the staff room card was updated once after the erasure');
+      assert.match(cardText(adaptiveCardsOf(updates[0]!.activity)[0]!), /Ben Carter|1 of \d+ places taken|\d+ of \d+ left/);
+      assert.ok(!JSON.stringify(updates[0]!.activity).includes('Ann Hughes'), 'and it does not name Ann');
+    });
   });
 
   describe('a proposal', function () {

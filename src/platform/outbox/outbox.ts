@@ -717,12 +717,16 @@ export class Outbox {
  * name, but its recipient row does); the row without them when it is a message to many that lists
  * them; and the row as it was otherwise (whatever names them in its text is then scrubbed like any row).
  */
-export function withoutRecipient(row: Readonly<Record<string, unknown>>, aadObjectId: string, recordedAbout: (rowKey: string) => boolean = () => false): Record<string, unknown> | 'delete' {
+export function withoutRecipient(row: Readonly<Record<string, unknown>>, aadObjectId: string, recordedAbout: (rowKey: string) => boolean = () => false, inTheirChat: (conversationId: unknown) => boolean = () => false): Record<string, unknown> | 'delete' {
   const aad = aadObjectId.toLowerCase();
   const effect = parseEffect(row as Record<string, unknown>);
   if (!effect) return { ...row };
   if ((effect.kind === 'tell' || effect.kind === 'post') && effect.record && recordedAbout(effect.record.row)) return 'delete';
   if (effect.kind === 'tell') return effect.to.aadObjectId.toLowerCase() === aad ? 'delete' : { ...row };
+  // A post or a card update in their personal chat goes; one in a channel or group chat is for everyone
+  // there and stays (its conversation reference may name them as who posted it: erasure scrubs that).
+  if (effect.kind === 'post') return inTheirChat(effect.conversationId) || inTheirChat(effect.reference?.conversation?.id) ? 'delete' : { ...row };
+  if (effect.kind === 'update') return inTheirChat(effect.reference.conversation?.id) ? 'delete' : { ...row };
   if (effect.kind !== 'tellMany') return String(row.target ?? '').toLowerCase().includes(aad) ? 'delete' : { ...row };
   const to = effect.to.filter((p) => p.aadObjectId.toLowerCase() !== aad);
   if (to.length === effect.to.length) return { ...row };
