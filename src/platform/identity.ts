@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+
 /** Who is acting, taken from the Teams identity of the activity, never from card data. */
 export interface Actor {
   /** Entra object id, lower case. */
@@ -41,4 +43,22 @@ export function roleLabel(audience: Audience): string {
     case 'coordinator':
       return 'coordinators';
   }
+}
+
+/**
+ * Erasure's pseudonyms (see privacy/erasure.ts): what replaces an erased person's Entra object id (and
+ * their personal chat's id) in the rows that outlive them. A prefix no Entra object id has (those are
+ * GUIDs), so anything that would reach a person can tell, from the id alone, that there is nobody to
+ * reach: the outbox drops a message to one quietly rather than asking Teams for a chat that cannot exist.
+ */
+export const ERASED_PREFIX = 'erased-';
+
+/** A new pseudonym for one erasure: random, so it leads to nobody, and marked as erased. */
+export function newPseudonym(): string {
+  return `${ERASED_PREFIX}${randomUUID()}`;
+}
+
+/** Whether an id (an Entra object id, or a conversation id) is an erasure's pseudonym: there is nobody behind it to reach. */
+export function isErased(id: string | undefined): boolean {
+  return typeof id === 'string' && id.toLowerCase().startsWith(ERASED_PREFIX);
 }

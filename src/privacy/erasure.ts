@@ -9,7 +9,9 @@
  *    card in their personal chat that a row lists is taken out of it (see forget.ts);
  * 2. every other row about them keeps its counts and states, with their Entra object id replaced by a
  *    pseudonym (a random id made for this erasure, so the audit trail still tells one person's acts
- *    apart from another's but links to nobody), their names by "Former member" and their Teams ids
+ *    apart from another's but links to nobody; marked as erased, `erased-…`, unlike any Entra object
+ *    id, so a message a later change addresses to it is dropped rather than tried: platform/identity.ts
+ *    `isErased`), their names by "Former member" and their Teams ids
  *    removed, in keys as in values (some ids sit inside JSON columns); their personal chat's
  *    conversation id (a row can name the chat rather than them: an announcement delivered there) is
  *    replaced by the pseudonym too, as is and in the form the table writes it into keys;

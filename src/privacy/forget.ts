@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { odata, type TransactionAction } from '@azure/data-tables';
+import { newPseudonym } from '../platform/identity';
 import type { InTheirChat, TableInventory } from '../platform/inventory';
 import type { Logger } from '../platform/logging';
 import { untilWritten } from '../platform/outbox/kernel';
@@ -40,7 +40,8 @@ export interface Erased {
 }
 
 export async function forgetPerson(tables: Tables, inventory: readonly TableInventory[], subject: Subject, logger: Logger, now: () => Date = () => new Date()): Promise<Erased> {
-  const pseudonym = randomUUID();
+  // Marked as erased (platform/identity.ts): a message a later change addresses to it is dropped, not attempted.
+  const pseudonym = newPseudonym();
   const aad = subject.aadObjectId.toLowerCase();
   const chats = new Set(subject.personalChats.filter((id) => id.length > 0).map((id) => id.toLowerCase()));
   const inTheirChat: InTheirChat = (conversationId) => typeof conversationId === 'string' && chats.has(conversationId.toLowerCase());

@@ -1,3 +1,4 @@
+import { ERASED_PREFIX } from '../platform/identity';
 import type { TableInventory } from '../platform/inventory';
 import type { Tables } from '../platform/storage/tables';
 
@@ -59,7 +60,8 @@ function mentions(row: Record<string, unknown>, aad: string, chats: readonly str
   return Object.values(row).some((value) => typeof value === 'string' && (value.toLowerCase().includes(aad) || chats.some((id) => value.includes(id))));
 }
 
-const GUID_ANYWHERE = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+/** An Entra object id, or an erasure's pseudonym (a GUID after a prefix: someone else too, and shown as such whole). */
+const GUID_ANYWHERE = new RegExp(`(?:${ERASED_PREFIX})?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`, 'gi');
 const TEAMS_ID_ANYWHERE = /\b29:[A-Za-z0-9_-]{8,}/g;
 
 /**

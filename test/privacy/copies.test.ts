@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { adaptiveCardsOf, cardText, invokeResponseCard } from '../support/cardActions';
 import { everyRow } from '../support/everyRow';
+import { forgetMe } from '../support/forget';
 import type { ConnectorRequest, SimConversation, SimUser, TurnResult } from '../support/simulator';
 import { answered, said } from '../support/said';
 import type { BaseWorld } from '../support/world';
@@ -44,15 +45,6 @@ describe('erasure: copies of shared cards in the erased person\'s personal chat'
   afterEach(async function () {
     await world.stop();
   });
-
-  /** `who` says forget me in their personal chat and confirms. */
-  async function forgetMe(w: BaseWorld, who: SimUser): Promise<void> {
-    const confirm = await w.sim.say(who, w.sim.personalChat(who), 'forget me');
-    const card = confirm.sent.find((s) => adaptiveCardsOf(s.activity).length > 0);
-    assert.ok(card, said(confirm));
-    assert.match(answered(await w.sim.click(who, w.sim.personalChat(who), card, 'Yes, erase me')), /Done:/);
-    assert.ok(!(await everyRow(w.bot.tablePrefix)).some((row) => row.includes(w.sim.personalChat(who).id.toLowerCase())), `no row holds ${who.name}'s chat`);
-  }
 
   /** No request went to the chat, as it was or as its pseudonym; no failed card update is recorded or logged. */
   async function nothingTowards(w: BaseWorld, chat: string): Promise<void> {

@@ -5,6 +5,7 @@ import type { Activity, ConversationReference } from 'botbuilder';
 import type { Clock } from '../clock';
 import type { ConversationStore } from '../conversations/store';
 import type { Deadline, DeadlineRegistry } from '../deadlines/types';
+import { isErased } from '../identity';
 import type { Logger } from '../logging';
 import { ConnectorError, NoLongerHolds, type PersonAddress, type Proactive, type SentMessage } from '../proactive';
 import { statusOf, type Tables } from '../storage/tables';
@@ -460,6 +461,8 @@ export class Outbox {
       this.stats.dropped += 1;
       return this.settled(client, partitionKey, item, this.outcome('cancelled', item.attempts, 0, 'no longer to be sent'));
     };
+    // To someone erased (a record that outlived them names their pseudonym): nobody to reach, nothing to ask Teams.
+    if (toErased(effect)) return dropped();
     // Asked now, and again when the message's turn to leave comes (a send may wait seconds at the gate).
     const still = (effect.kind === 'tell' || effect.kind === 'post') && effect.still ? effect.still : undefined;
     if (still && !(await this.stillHolds(still, effect.kind === 'tell' ? effect.to : undefined))) return dropped();
@@ -599,7 +602,9 @@ export class Outbox {
    */
   private async expand(client: TableClient, partitionKey: string, item: Pending): Promise<'kept'> {
     if (item.effect.kind !== 'tellMany') return 'kept';
-    const { to, via, activity, still } = item.effect;
+    const { via, activity, still } = item.effect;
+    // Someone erased gets no row of their own (see toErased).
+    const to = item.effect.to.filter((person) => !isErased(person.aadObjectId));
     const { offset } = item;
     const now = this.deps.clock.now();
     const step = to.slice(0, EXPAND_AT_MOST);
@@ -611,6 +616,7 @@ export class Outbox {
         : ['update', { partitionKey, rowKey: item.rowKey, state: 'expanded' }, 'Replace', { etag: item.etag }];
     try {
       await client.submitTransaction([cursor, ...tells.map((row): TransactionAction => ['upsert', row, 'Replace'])]);
+      this.stats.dropped += item.effect.to.length - to.length;
     } catch (err) {
       if (statusOf(err) !== 412 && statusOf(err) !== 404) throw err;
     }
@@ -735,6 +741,18 @@ export function withoutRecipient(row: Readonly<Record<string, unknown>>, aadObje
   // Keep how far its fan-out went and its delivery state; the list and its body are new.
   const kept = Object.fromEntries(Object.entries(row).filter(([k]) => !(k in rewritten) && !CHUNKS.includes(k as (typeof CHUNKS)[number])));
   return { ...kept, ...rewritten, state: row.state ?? 'pending', attempts: row.attempts ?? 0, notBefore: row.notBefore ?? 0 };
+}
+
+/**
+ * Whether a message goes to someone erased: a `tell` to a pseudonym, or a `post` to a conversation
+ * whose id is one (their personal chat's, replaced). Records that outlive a person name their pseudonym
+ * (a proposal's proposer, a swap offer's author), and rules still address them; Teams has nobody
+ * behind it, so such a message is dropped as no longer holding: no request, no failed row, no warning.
+ */
+function toErased(effect: Stored): boolean {
+  if (effect.kind === 'tell') return isErased(effect.to.aadObjectId);
+  if (effect.kind === 'post') return isErased(effect.conversationId) || isErased(effect.reference?.conversation?.id);
+  return false;
 }
 
 /** How many effects a partition still owes (for checks: the benchmark's invariants, tests). */
