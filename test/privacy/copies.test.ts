@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { adaptiveCardsOf, cardText, invokeResponseCard } from '../support/cardActions';
 import { everyRow } from '../support/everyRow';
-import { forgetMe } from '../support/forget';
+import { forgetMe } from '../support/privacy';
 import type { ConnectorRequest, SimConversation, SimUser, TurnResult } from '../support/simulator';
 import { answered, said } from '../support/said';
 import type { BaseWorld } from '../support/world';

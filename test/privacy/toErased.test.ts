@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { everyRow } from '../support/everyRow';
-import { forgetMe } from '../support/forget';
+import { forgetMe } from '../support/privacy';
 import { answered, schoolRows, statusOfCard, World } from '../proposals/world';
 
 /**

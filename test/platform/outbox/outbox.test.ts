@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { TableClient } from '@azure/data-tables';
 import { ManualClock } from '../../../src/platform/clock';
+import { newPseudonym } from '../../../src/platform/identity';
 import { createLogger } from '../../../src/platform/logging';
 import { Outbox, OUTBOX_TIMER } from '../../../src/platform/outbox/outbox';
 import { ConnectorError, type PersonAddress } from '../../../src/platform/proactive';
@@ -81,6 +82,23 @@ describe('outbox: what a change owes people, delivered once', function () {
     }
     await outbox().deliver('Agg', 'p1');
     assert.deepEqual(sent.map((s) => s.text), ['first', 'second', 'third']);
+  });
+
+  it("when a change tells someone erased (their pseudonym: alone, among many, or their chat), then only the others are told and nothing about them is left owed or failed", async function () {
+    const box = outbox();
+    const erased = { aadObjectId: newPseudonym(), teamsId: '', name: 'Former member' };
+    const committed = await box.commit('Agg', 'pe', [], [
+      { kind: 'tell', to: erased, activity: { text: 'your proposal was approved' } },
+      { kind: 'tellMany', to: [person(1), erased, person(2)], activity: { text: 'the TeachMeet has moved' } },
+      { kind: 'post', conversationId: newPseudonym(), activity: { text: 'in their chat' } },
+    ], '0000000001');
+    assert.ok(committed);
+    await committed.delivered;
+    assert.deepEqual(sent, [{ to: 'aad-1', text: 'the TeachMeet has moved' }, { to: 'aad-2', text: 'the TeachMeet has moved' }]);
+    const left: string[] = [];
+    for await (const row of tables.client('Agg').listEntities<Record<string, unknown>>()) left.push(`${row.rowKey} ${String(row.state ?? '')}`);
+    assert.deepEqual(left, [], 'nothing owed or failed is left');
+    assert.deepEqual({ dropped: box.stats.dropped, failed: box.stats.failed }, { dropped: 3, failed: 0 });
   });
 
   it('when a shared card changes three times before it is sent, then it is updated once, to the latest state', async function () {
