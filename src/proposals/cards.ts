@@ -338,11 +338,17 @@ export function notPostedNoticeData(title: string, proposalId: string): NoticeCa
   return noticeCardData(`'${title}' is shared here`, "Teams wouldn't let me post it in the reps' channel, so I've shared it where you proposed it. I'll tell you here as each partner school decides.", proposalId);
 }
 
-/** Said before the card where it was proposed, when Teams refused it in the reps' channel (`reason`: Teams' answer in words). */
-export function notPostedHereData(title: string, reason: string, proposalId: string): NoticeCardData {
+/**
+ * Said before the card where it was proposed, when Teams did not take it in the reps' channel: refused
+ * for good (`refused`: Together may not post there), or too busy for the whole of the retry policy.
+ * `reason`: Teams' answer in words.
+ */
+export function notPostedHereData(title: string, reason: string, refused: boolean, proposalId: string): NoticeCardData {
   return noticeCardData(
     `I couldn't post '${title}' in the reps' channel`,
-    `Teams said: ${reason}. So here it is for the partner schools' reps to decide on. A coordinator can type \`channel reps\` in the reps' channel to let me post there again.`,
+    refused
+      ? `Teams said: ${reason}. So here it is for the partner schools' reps to decide on. A coordinator can type "channel reps" in the reps' channel to let me post there again.`
+      : `Teams was too busy to take it there for several minutes (${reason}). So here it is for the partner schools' reps to decide on.`,
     proposalId,
   );
 }

@@ -42,8 +42,10 @@ type Where = { conversationId: string; reference: Reference };
 
 /** The outbox step after a card is posted: remember the post, so later changes update it. */
 const POSTED = 'proposals.posted';
-/** Told by the outbox once the new card's post to the reps' channel is settled (sent, or refused for good). */
+/** Told by the outbox once the new card's post to the reps' channel is settled (sent, refused for good, or no longer to be sent). */
 const POSTING_SETTLED = 'proposals.postingSettled';
+/** Asked before the new card goes to the reps' channel: not if the proposal was withdrawn or edited meanwhile (the edit posts its own). */
+const POSTING_STILL = 'proposals.postingStill';
 
 interface PostedData {
   readonly proposalId: string;
@@ -60,6 +62,11 @@ export class ProposalService {
     });
     deps.outbox.on(POSTING_SETTLED, async (data) => {
       await this.afterPosting((data as { partitionKey: string }).partitionKey);
+    });
+    deps.outbox.onCheck(POSTING_STILL, async (data) => {
+      const d = data as { proposalId: string; version: number };
+      const p = (await deps.store.load(d.proposalId))?.agg.proposal;
+      return !!p && p.lifecycle !== 'withdrawn' && p.version === d.version;
     });
   }
 
@@ -114,7 +121,7 @@ export class ProposalService {
    */
   async create(agg: Aggregate, audit: AuditEntry, postTo: Where | undefined, via: Reference | undefined): Promise<{ delivered: Promise<void> } | 'exists'> {
     const names = await this.schoolNames();
-    const recordPost = postTo ? { row: POSTING, notify: POSTING_SETTLED } : undefined;
+    const recordPost = postTo ? { row: POSTING, notify: POSTING_SETTLED, durable: true } : undefined;
     const effects = this.effects(undefined, agg, audit, [], names, await this.deps.directory.staff(), postTo, via, recordPost);
     const actions = this.deps.store.createActions(agg, audit, postTo ? JSON.stringify(via ?? {}) : undefined);
     const committed = await this.deps.outbox.commit(PROPOSALS_TABLE, agg.proposal.id, actions, effects, stampOf(agg.proposal.rev));
@@ -141,18 +148,19 @@ export class ProposalService {
       },
       async ({ posting, loaded }) => {
         const where = parseReference(posting.shareTo);
-        const failed = posting.state === 'failed' && !!where?.conversation?.id;
+        // Not for a card that was not sent because the proposal was withdrawn or edited meanwhile ('cancelled').
+        const failed = posting.state === 'failed' && !!where?.conversation?.id && loaded.agg.proposal.lifecycle !== 'withdrawn';
         const effects: Effect[] = [];
         if (failed) {
           const agg = loaded.agg;
           const p = agg.proposal;
           const names = await this.schoolNames();
           const conversationId = where!.conversation!.id;
-          effects.push({ kind: 'post', conversationId, reference: where!, activity: MessageFactory.attachment(cardAttachment(renderCard('proposalNotice', notPostedHereData(p.content.title, posting.reason, p.id)))) });
+          effects.push({ kind: 'post', conversationId, reference: where!, activity: MessageFactory.attachment(cardAttachment(renderCard('proposalNotice', notPostedHereData(p.content.title, posting.reason, posting.lastStatus === 403 || posting.lastStatus === 404, p.id)))) });
           effects.push({ kind: 'post', conversationId, reference: where!, activity: MessageFactory.attachment(cardAttachment(await this.sharedCard(agg, names))), then: { handler: POSTED, data: { proposalId: p.id, conversationId, version: p.version } satisfies PostedData } });
         }
         // After the proposal's effects of this revision (its card and notices), before the next revision's.
-        return { ok: true as const, value: undefined, write: { table: PROPOSALS_TABLE, partitionKey: id, actions: [this.deps.store.postingSettled(id, posting.etag, failed)], effects, stamp: `${stampOf(loaded.agg.proposal.rev)}|shared` } };
+        return { ok: true as const, value: undefined, write: { table: PROPOSALS_TABLE, partitionKey: id, actions: this.deps.store.postingSettled(id, posting.etag, failed, loaded.etag), effects, stamp: `${stampOf(loaded.agg.proposal.rev)}|shared` } };
       },
       'proposal: after posting to the reps',
     );
@@ -181,6 +189,7 @@ export class ProposalService {
 
   /** The rule's effects as messages and registry changes for the outbox. */
   private effects(before: Aggregate | undefined, next: Aggregate, audit: AuditEntry, posts: readonly Post[], names: Names, people: readonly StoredPerson[], reps: Where | undefined, via: Reference | undefined, recordPost?: Recorded): Effect[] {
+    const still = recordPost ? { handler: POSTING_STILL, data: { proposalId: next.proposal.id, version: next.proposal.version } } : undefined;
     const p = next.proposal;
     const now = this.deps.clock.now();
     const card = () => MessageFactory.attachment(cardAttachment(renderCard('proposalCard', this.sharedCardData(next, names, people))));
@@ -209,7 +218,7 @@ export class ProposalService {
           // channel (or where the card was first posted) so reps see it again.
           const first = posts.map((x) => ({ conversationId: x.conversationId, reference: parseReference(x.reference) })).find((x) => x.reference);
           const where = reps ?? (first && audit.kind === 'edited' ? { conversationId: first.conversationId, reference: first.reference! } : undefined);
-          if (where) out.push({ kind: 'post', conversationId: where.conversationId, reference: where.reference, activity: card(), then: { handler: POSTED, data: { proposalId: p.id, conversationId: where.conversationId, version: p.version } satisfies PostedData }, record: recordPost });
+          if (where) out.push({ kind: 'post', conversationId: where.conversationId, reference: where.reference, activity: card(), then: { handler: POSTED, data: { proposalId: p.id, conversationId: where.conversationId, version: p.version } satisfies PostedData }, record: recordPost, still });
           break;
         }
         case 'tellProposer': {

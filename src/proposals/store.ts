@@ -97,7 +97,7 @@ const AuditRow = z.object({
 });
 
 const VersionRow = z.object({ rowKey: z.string().startsWith(VERSION), content: z.string(), byAad: z.string(), byName: z.string(), at: iso });
-const PostingRow = z.object({ state: z.string(), reason: z.string().default(''), shareTo: z.string().default(''), sharedHere: z.boolean().default(false) });
+const PostingRow = z.object({ state: z.string(), reason: z.string().default(''), lastStatus: z.number().default(0), shareTo: z.string().default(''), sharedHere: z.boolean().default(false) });
 export type Posting = z.infer<typeof PostingRow> & { readonly etag: string };
 const PostRow = z.object({ rowKey: z.string().startsWith(POST), conversationId: z.string(), activityId: z.string(), reference: z.string(), version: z.number().int().default(0) });
 const TagsRow = z.object({ tags: z.string() });
@@ -164,9 +164,16 @@ export class ProposalStore {
     }
   }
 
-  /** The posting row's change after its outcome (under its ETag): shared elsewhere instead, and where to no longer kept. */
-  postingSettled(id: string, etag: string, sharedHere: boolean): TransactionAction {
-    return ['update', { partitionKey: id, rowKey: POSTING, shareTo: '', sharedHere }, 'Merge', { etag }];
+  /**
+   * The posting row's change after its outcome (under its ETag): shared elsewhere instead, and where to
+   * no longer kept; with the proposal row unchanged under `headEtag`, so the card shared is of the
+   * proposal as it still is.
+   */
+  postingSettled(id: string, etag: string, sharedHere: boolean, headEtag: string): TransactionAction[] {
+    return [
+      ['update', { partitionKey: id, rowKey: POSTING, shareTo: '', sharedHere }, 'Merge', { etag }],
+      ['update', { partitionKey: id, rowKey: HEAD }, 'Merge', { etag: headEtag }],
+    ];
   }
 
   /** The proposal with its decisions and posts: one partition query that leaves out the history. */

@@ -161,7 +161,8 @@ export class TeachMeetService {
   /** Remembers a newly posted card copy so later updates reach it. */
   async addPost(eventId: string, post: Post): Promise<void> {
     await this.deps.store.addPost(eventId, post);
-    this.queue.amend(eventId, (loaded) => ({ ...loaded, posts: [...loaded.posts, post] }));
+    // A read made after the post was stored may already list it: listed twice, one commit would hold its card's update twice.
+    this.queue.amend(eventId, (loaded) => (loaded.posts.some((p) => p.activityId === post.activityId) ? loaded : { ...loaded, posts: [...loaded.posts, post] }));
   }
 
   /** Posts a copy of the shared card in another conversation (the announcements channel), remembered once it is there so changes update it too. */
@@ -279,9 +280,11 @@ export class TeachMeetService {
   /** Every posted copy of the card, as the state `agg` shows (coalesced by the outbox: only the latest is sent). */
   private cardEffects(agg: Aggregate, posts: readonly Post[]): Effect[] {
     const out: Effect[] = [];
+    const seen = new Set<string>();
     for (const post of posts) {
       const reference = parseReference(post.reference);
-      if (!reference) continue;
+      if (!reference || seen.has(post.activityId)) continue;
+      seen.add(post.activityId);
       // Made from the latest state when its turn comes (a rush renders it once per update sent).
       out.push({ kind: 'update', reference, activityId: post.activityId, render: { handler: CARD, data: { eventId: agg.event.id, v: agg.event.version, reference } } });
     }

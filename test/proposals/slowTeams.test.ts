@@ -114,4 +114,27 @@ describe('proposals: a slow Teams', function () {
     assert.equal(w.posted(w.staffRoom).length, 1, 'the card is in the staff room once');
     assert.equal(w.sim.messagesTo(w.staffRoom).filter((m) => /couldn't post 'STEM Week' in the reps' channel/.test(textOf(m))).length, 1, 'saying why, once');
   });
+
+  it("when the rep withdraws her proposal while Teams is still keeping its card out of the reps' channel, then the card never goes there and is not shared anywhere else", async function () {
+    // Throttled with a long Retry-After: the post is kept on its row and tried again later.
+    w.sim.failNext((req) => req.method === 'POST' && req.conversationId === w.reps.id, 429, { 'Retry-After': '30' }, 1);
+    const chat = w.chat(w.ann);
+    const submitted = await within(w.propose());
+    assert.ok(submitted);
+    assert.match(answered(submitted), /on its way to the reps' channel/);
+    const notice = invokeResponseCard(submitted.body);
+    assert.ok(notice);
+    const shown = invokeResponseCard((await w.sim.click(w.ann, chat, notice, 'Show proposal')).body);
+    assert.ok(shown, 'Ann sees her proposal');
+    const withdrawn = await w.sim.click(w.ann, chat, shown, 'Withdraw proposal', { withdrawReason: 'Wrong term.' });
+    assert.match(answered(withdrawn), /Withdrawn/);
+
+    await w.later(120_000); // the post's retry is due
+    await w.settle();
+    assert.equal(w.posted(w.reps).length, 0, "the withdrawn proposal's card never reached the reps' channel");
+    const tries = w.sim.requests.filter((r) => r.method === 'POST' && r.conversationId === w.reps.id && JSON.stringify(r.body).includes('Proposal: '));
+    assert.deepEqual(tries.map((r) => r.status), [429], 'it was not tried again after the throttled try');
+    assert.equal(w.posted(chat).length, 0, 'nor was it shared in her chat');
+    assert.equal(w.sim.messagesTo(chat).filter((m) => /couldn't post/.test(textOf(m))).length, 0);
+  });
 });

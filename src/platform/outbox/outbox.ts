@@ -166,6 +166,13 @@ type Stored = Effect | ThenStep;
 export interface Recorded {
   readonly row: string;
   readonly notify?: string;
+  /**
+   * The capability must hear of the outcome even across a crash (it acts on it: proposals share a card
+   * elsewhere): the notify is written as a step in the transaction that records the outcome, and
+   * removed once it has run. Without it the notify is called after the outcome is stored, and a crash
+   * in between skips it (fine for a report that is refreshed anyway).
+   */
+  readonly durable?: boolean;
 }
 
 /** What `record` writes on the aggregate's row. */
@@ -521,26 +528,30 @@ export class Outbox {
     };
     const settle = (): Promise<unknown> => (next ? client.updateEntity(next, 'Replace', { etag: item.etag }) : client.deleteEntity(partitionKey, item.rowKey, { etag: item.etag }));
     if (record) {
+      const stepKey = `${item.rowKey}|notify`;
+      const step: ThenStep | undefined = record.notify ? { kind: 'then', target: targetKey(item.effect), then: { handler: record.notify, data: { partitionKey, row: record.row } }, sent: undefined } : undefined;
+      const owed = step && record.durable ? effectEntity(partitionKey, step, '', 0, this.deps.clock.now(), undefined, stepKey) : undefined;
       const recorded = await client
         .submitTransaction([
           // Unconditional: a message's row is its own (only a card's row is ever replaced by a newer one).
           next ? ['update', next, 'Replace'] : ['delete', { partitionKey, rowKey: item.rowKey }],
           ['update', { partitionKey, rowKey: record.row, ...outcome }, 'Merge'],
+          ...(owed ? [['upsert', owed, 'Replace'] as TransactionAction] : []),
         ])
         .then(() => true, (err: unknown) => (ignoreGone(err), false));
       if (!recorded) await settle().catch(ignoreGone);
-      const notify = record.notify ? this.handlers.get(record.notify) : undefined;
-      if (!notify) return 'done';
+      const notify = step ? this.handlers.get(step.then.handler) : undefined;
+      if (!step || !notify || (owed && !recorded)) return 'done'; // (a durable notify about a row that is gone, erased: nothing to tell)
       try {
         await notify({ partitionKey, row: record.row });
       } catch (err) {
         if (err instanceof Halted || this.halted) throw new Halted('halted');
-        const step: ThenStep = { kind: 'then', target: targetKey(item.effect), then: { handler: record.notify!, data: { partitionKey, row: record.row } }, sent: undefined };
         const { retry, values } = this.verdict(0, err, step);
         if (retry) this.deps.logger.warn({ err: { message: (err as Error).message }, handler: record.notify }, 'outbox: telling a message\'s outcome failed; it is kept and tried again');
-        await client.upsertEntity({ ...effectEntity(partitionKey, step, '', 0, this.deps.clock.now(), undefined, `${item.rowKey}|notify`), ...values }, 'Replace');
+        await client.upsertEntity({ ...effectEntity(partitionKey, step, '', 0, this.deps.clock.now(), undefined, stepKey), ...values }, 'Replace');
         return 'kept';
       }
+      if (owed) await client.deleteEntity(partitionKey, stepKey).catch(ignoreGone);
       return 'done';
     }
     await settle().catch(ignoreGone);

@@ -54,6 +54,10 @@ describe('outbox: what a change owes people, delivered once', function () {
     async update(_reference: unknown, activityId: string, activity: { text?: string }) {
       sent.push({ to: `card:${activityId}`, text: activity.text ?? '' });
     },
+    async post(reference: { conversation?: { id?: string } }, activity: { text?: string }) {
+      sent.push({ to: `conversation:${reference.conversation?.id ?? ''}`, text: activity.text ?? '' });
+      return { reference, activityId: `a${sent.length}` };
+    },
   };
 
   function outbox(over?: Tables): Outbox {
@@ -274,6 +278,31 @@ describe('outbox: what a change owes people, delivered once', function () {
     await tickLater(box);
     assert.equal(sent.length, 2, 'nothing is sent again');
     assert.equal(told.length, 1);
+  });
+
+  it("when the instance dies after a message's outcome is recorded and before the capability has heard of it (a durable notify), then another instance tells it, and the message is not sent again", async function () {
+    const first = outbox();
+    first.on('test.heard', async () => {
+      first.halt(); // the process dies here
+      throw new Error('killed');
+    });
+    const committed = await first.commit('Agg', 'p6', [['create', { partitionKey: 'p6', rowKey: 'posting', state: 'pending' }]], [
+      { kind: 'post', conversationId: 'c1', reference: { conversation: { id: 'c1' } } as never, activity: { text: 'The card' }, record: { row: 'posting', notify: 'test.heard', durable: true } },
+    ], '0000000001');
+    assert.ok(committed);
+    await committed.delivered.catch(() => undefined);
+
+    const second = outbox();
+    const heard: string[] = [];
+    second.on('test.heard', async (data) => {
+      const { partitionKey, row } = data as { partitionKey: string; row: string };
+      heard.push(String((await tables.client('Agg').getEntity<{ state?: string }>(partitionKey, row)).state));
+    });
+    await tickLater(second);
+    assert.deepEqual(heard, ['sent'], 'the capability heard the recorded outcome, once');
+    assert.equal(sent.filter((s) => s.text === 'The card').length, 1, 'the message was sent once');
+    await tickLater(second);
+    assert.deepEqual(heard, ['sent']);
   });
 
   it('when the step after a message keeps failing, then the message is still sent once and the step is given up as failed after the retry policy', async function () {
