@@ -335,7 +335,7 @@ export function proposalRoutes(deps: ProposalRouteDeps): { commands: CommandSpec
           // The answer says where the card went, if Teams says so soon; otherwise that it is on its way (if
           // Teams refuses it for good later, the service shares it here instead, and says why).
           await Promise.race([created.delivered, sleep(POSTING_WAIT_MS, undefined, { ref: false })]);
-          const posting = await service.posting(id);
+          const posting = await store.posting(id);
           const title = agg.proposal.content.title;
           if (posting?.state === 'sent') return { card: renderCard('proposalNotice', postedNoticeData(title, id)) };
           if (posting?.state === 'failed') return { card: renderCard('proposalNotice', notPostedNoticeData(title, id)) };

@@ -7,11 +7,11 @@ import type { ConversationStore } from '../platform/conversations/store';
 import type { DirectoryStore, StoredPerson } from '../platform/directory/store';
 import type { Logger } from '../platform/logging';
 import { change, stampOf } from '../platform/outbox/kernel';
-import type { Effect, Outbox, Recorded } from '../platform/outbox/outbox';
+import type { Effect, Outbox, Recorded, Then } from '../platform/outbox/outbox';
 import { approvedNoticeData, notPostedHereData, proposalCardData, proposerNoticeData, supersededCardData } from './cards';
-import type { Aggregate, AuditEntry } from './model';
+import type { Aggregate, AuditEntry, Proposal } from './model';
 import { deadlineId, deadlineItem, effectsOf, refreshAudience, type Change, type Names, type Refusal, type Result } from './rules';
-import { POSTING, PROPOSALS_TABLE, type Post, type Posting, type ProposalStore } from './store';
+import { POSTING, PROPOSALS_TABLE, type Post, type ProposalStore } from './store';
 
 /**
  * A proposal change and what it tells people, through the outbox: the rule decides, and the new state
@@ -51,6 +51,11 @@ interface PostedData {
   readonly proposalId: string;
   readonly conversationId: string;
   readonly version: number;
+}
+
+/** The step after version `p.version` of the card is posted in `conversationId`: remember where it went. */
+function posted(p: Proposal, conversationId: string): Then {
+  return { handler: POSTED, data: { proposalId: p.id, conversationId, version: p.version } satisfies PostedData };
 }
 
 export class ProposalService {
@@ -128,11 +133,6 @@ export class ProposalService {
     return committed || 'exists';
   }
 
-  /** How the new proposal's post to the reps' channel went (undefined: none was made). */
-  posting(id: string): Promise<Posting | undefined> {
-    return this.deps.store.posting(id);
-  }
-
   /**
    * After the new card's post to the reps' channel is settled: where it was proposed is no longer kept;
    * if Teams refused the post for good, the card is shared there instead, with why, once (the posting
@@ -157,7 +157,7 @@ export class ProposalService {
           const names = await this.schoolNames();
           const conversationId = where!.conversation!.id;
           effects.push({ kind: 'post', conversationId, reference: where!, activity: MessageFactory.attachment(cardAttachment(renderCard('proposalNotice', notPostedHereData(p.content.title, posting.reason, posting.lastStatus === 403 || posting.lastStatus === 404, p.id)))) });
-          effects.push({ kind: 'post', conversationId, reference: where!, activity: MessageFactory.attachment(cardAttachment(await this.sharedCard(agg, names))), then: { handler: POSTED, data: { proposalId: p.id, conversationId, version: p.version } satisfies PostedData } });
+          effects.push({ kind: 'post', conversationId, reference: where!, activity: MessageFactory.attachment(cardAttachment(await this.sharedCard(agg, names))), then: posted(p, conversationId) });
         }
         // After the proposal's effects of this revision (its card and notices), before the next revision's.
         return { ok: true as const, value: undefined, write: { table: PROPOSALS_TABLE, partitionKey: id, actions: this.deps.store.postingSettled(id, posting.etag, failed, loaded.etag), effects, stamp: `${stampOf(loaded.agg.proposal.rev)}|shared` } };
@@ -218,7 +218,7 @@ export class ProposalService {
           // channel (or where the card was first posted) so reps see it again.
           const first = posts.map((x) => ({ conversationId: x.conversationId, reference: parseReference(x.reference) })).find((x) => x.reference);
           const where = reps ?? (first && audit.kind === 'edited' ? { conversationId: first.conversationId, reference: first.reference! } : undefined);
-          if (where) out.push({ kind: 'post', conversationId: where.conversationId, reference: where.reference, activity: card(), then: { handler: POSTED, data: { proposalId: p.id, conversationId: where.conversationId, version: p.version } satisfies PostedData }, record: recordPost, still });
+          if (where) out.push({ kind: 'post', conversationId: where.conversationId, reference: where.reference, activity: card(), then: posted(p, where.conversationId), record: recordPost, still });
           break;
         }
         case 'tellProposer': {

@@ -6,6 +6,7 @@ import type { Clock } from '../clock';
 import type { ConversationStore } from '../conversations/store';
 import type { Deadline, DeadlineRegistry } from '../deadlines/types';
 import { isErased } from '../identity';
+import type { InTheirChat } from '../inventory';
 import type { Logger } from '../logging';
 import { ConnectorError, NoLongerHolds, type PersonAddress, type Proactive, type SentMessage } from '../proactive';
 import { statusOf, type Tables } from '../storage/tables';
@@ -472,10 +473,11 @@ export class Outbox {
     if (toErased(effect)) return dropped();
     // Asked now, and again when the message's turn to leave comes (a send may wait seconds at the gate).
     const still = (effect.kind === 'tell' || effect.kind === 'post') && effect.still ? effect.still : undefined;
-    if (still && !(await this.stillHolds(still, effect.kind === 'tell' ? effect.to : undefined))) return dropped();
+    const holds = still ? () => this.stillHolds(still, effect.kind === 'tell' ? effect.to : undefined) : undefined;
+    if (holds && !(await holds())) return dropped();
     let sent: SentMessage | undefined;
     try {
-      sent = await this.perform(effect, still ? () => this.stillHolds(still, effect.kind === 'tell' ? effect.to : undefined) : undefined);
+      sent = await this.perform(effect, holds);
       this.check();
     } catch (err) {
       if (err instanceof Halted || this.halted) throw new Halted('halted');
@@ -491,16 +493,10 @@ export class Outbox {
     const then = effect.kind === 'tell' || effect.kind === 'post' ? effect.then : undefined;
     const handler = then ? this.handlers.get(then.handler) : undefined;
     if (then && handler) {
-      try {
-        await handler(then.data, sent);
-      } catch (err) {
-        if (err instanceof Halted || this.halted) throw new Halted('halted');
-        // Delivered, so never sent again; the step is kept on the message's row and retried by the drain.
-        const step: ThenStep = { kind: 'then', target: targetKey(effect), then, sent };
-        const { retry, values } = this.verdict(0, err, step);
-        if (retry) this.deps.logger.warn({ err: { message: (err as Error).message }, handler: then.handler }, 'outbox: a step after a delivered message failed; it is kept and tried again');
-        const row = { ...effectEntity(partitionKey, step, '', 0, this.deps.clock.now(), undefined, item.rowKey), ...values };
-        await this.settled(client, partitionKey, item, outcome, row);
+      // Delivered, so never sent again: if the step fails, it is kept on the message's row and retried by the drain.
+      const kept = await this.runStep(partitionKey, { kind: 'then', target: targetKey(effect), then, sent }, item.rowKey, () => handler(then.data, sent));
+      if (kept) {
+        await this.settled(client, partitionKey, item, outcome, kept);
         return 'kept'; // later rows to this target wait behind the step
       }
     }
@@ -542,13 +538,9 @@ export class Outbox {
       if (!recorded) await settle().catch(ignoreGone);
       const notify = step ? this.handlers.get(step.then.handler) : undefined;
       if (!step || !notify || (owed && !recorded)) return 'done'; // (a durable notify about a row that is gone, erased: nothing to tell)
-      try {
-        await notify({ partitionKey, row: record.row });
-      } catch (err) {
-        if (err instanceof Halted || this.halted) throw new Halted('halted');
-        const { retry, values } = this.verdict(0, err, step);
-        if (retry) this.deps.logger.warn({ err: { message: (err as Error).message }, handler: record.notify }, 'outbox: telling a message\'s outcome failed; it is kept and tried again');
-        await client.upsertEntity({ ...effectEntity(partitionKey, step, '', 0, this.deps.clock.now(), undefined, stepKey), ...values }, 'Replace');
+      const kept = await this.runStep(partitionKey, step, stepKey, () => notify(step.then.data));
+      if (kept) {
+        await client.upsertEntity(kept, 'Replace');
         return 'kept';
       }
       if (owed) await client.deleteEntity(partitionKey, stepKey).catch(ignoreGone);
@@ -556,6 +548,22 @@ export class Outbox {
     }
     await settle().catch(ignoreGone);
     return 'done';
+  }
+
+  /**
+   * Runs a step after a delivered message (its `then`, or its record's `notify`). Undefined when it ran;
+   * when it threw, the row (at `rowKey`) that keeps it to be tried again under the one retry policy.
+   */
+  private async runStep(partitionKey: string, step: ThenStep, rowKey: string, run: () => Promise<void>): Promise<(Record<string, string | number> & { partitionKey: string; rowKey: string }) | undefined> {
+    try {
+      await run();
+      return undefined;
+    } catch (err) {
+      if (err instanceof Halted || this.halted) throw new Halted('halted');
+      const { retry, values } = this.verdict(0, err, step);
+      if (retry) this.deps.logger.warn({ err: { message: (err as Error).message }, handler: step.then.handler }, 'outbox: a step after a delivered message failed; it is kept and tried again');
+      return { ...effectEntity(partitionKey, step, '', 0, this.deps.clock.now(), undefined, rowKey), ...values };
+    }
   }
 
   private async perform(effect: Stored, still?: () => Promise<boolean>): Promise<SentMessage | undefined> {
@@ -734,7 +742,7 @@ export class Outbox {
  * name, but its recipient row does); the row without them when it is a message to many that lists
  * them; and the row as it was otherwise (whatever names them in its text is then scrubbed like any row).
  */
-export function withoutRecipient(row: Readonly<Record<string, unknown>>, aadObjectId: string, recordedAbout: (rowKey: string) => boolean = () => false, inTheirChat: (conversationId: unknown) => boolean = () => false): Record<string, unknown> | 'delete' {
+export function withoutRecipient(row: Readonly<Record<string, unknown>>, aadObjectId: string, recordedAbout: (rowKey: string) => boolean = () => false, inTheirChat: InTheirChat = () => false): Record<string, unknown> | 'delete' {
   const aad = aadObjectId.toLowerCase();
   const effect = parseEffect(row as Record<string, unknown>);
   if (!effect) return { ...row };
